@@ -1,0 +1,21 @@
+"""Bundled teaching data sets and simulators with a known truth.
+
+The three CSV files are public teaching data sets distributed with the R
+packages jomo and mitml (Debian packages r-cran-jomo and r-cran-mitml):
+
+* ``JSPmiss``: Junior School Project (Mortimore et al., 1988), freely
+  distributed with MLwiN; partially observed version from the jomo package.
+* ``ExamScores``: Inner London exam scores (Goldstein et al., 1993),
+  distributed with MLwiN; partially observed version from the jomo package.
+* ``studentratings``: simulated data from the mitml package.
+"""
+
+from ._loaders import load_examscores, load_jspmiss, load_studentratings
+from ._simulate import make_mixed_data
+
+__all__ = [
+    "load_jspmiss",
+    "load_examscores",
+    "load_studentratings",
+    "make_mixed_data",
+]
