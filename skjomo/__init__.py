@@ -1,5 +1,7 @@
 """skjomo: joint-modelling multiple imputation for scikit-learn and pandas."""
 
+from ._single import JointModelImputer
+
 __version__ = "0.1.0.dev0"
 
-__all__ = ["__version__"]
+__all__ = ["JointModelImputer", "__version__"]

@@ -1,0 +1,63 @@
+"""Covariance updates for one or several covariance groups (numba).
+
+Given residual cross-products ``S_g`` of ``n_g`` rows, each group's
+covariance is drawn from its full conditional: the inverse-Wishart
+``IW(prior_df + n_g, prior_scale + S_g)`` restricted to matrices whose
+latent diagonal blocks are fixed at ``C_K`` (jomo-samplers.md §2.3;
+spec/README.md decisions 1 and 2). One group is the common level-1
+covariance or the level-2 covariance; several groups are the
+cluster-specific covariances of the heteroscedastic models.
+"""
+
+import numba as nb
+import numpy as np
+
+from ._linalg import cholesky_lower, inverse_from_cholesky
+from ._wishart import constrained_inverse_wishart
+
+
+@nb.njit(cache=True)
+def refresh_factors(cov, cov_chol, precision):
+    """Recompute Cholesky factors and inverses of a stack of covariances."""
+    for g in range(cov.shape[0]):
+        cholesky_lower(cov[g], cov_chol[g])
+        inverse_from_cholesky(cov_chol[g], precision[g])
+
+
+@nb.njit(cache=True)
+def draw_group_covariances(rng, scatter, group_size, prior_df, prior_scale,
+                           n_free, block_ptr, mh_scale, cov, cov_chol, precision):
+    """Draw every group's covariance in place; returns accepted MH moves.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+    scatter : ndarray (g, p, p)
+        Residual cross-products per group.
+    group_size : ndarray (g,)
+        Number of rows (or clusters) behind each scatter matrix.
+    prior_df : float
+        Degrees of freedom of the inverse-Wishart prior.
+    prior_scale : ndarray (p, p)
+        Scale matrix of the inverse-Wishart prior.
+    n_free, block_ptr : int, ndarray of int64
+        Layout of the fixed latent blocks (see ``constrained_inverse_wishart``).
+    mh_scale : float
+        Proposal scale of the Metropolis step between latent blocks.
+    cov, cov_chol, precision : ndarray (g, p, p)
+        Current covariances, updated in place with their factors.
+    """
+    p = prior_scale.shape[0]
+    scale = np.empty((p, p))
+    draw = np.empty((p, p))
+    accepted = 0
+    for g in range(cov.shape[0]):
+        for t in range(p):
+            for u in range(p):
+                scale[t, u] = prior_scale[t, u] + scatter[g, t, u]
+        accepted += constrained_inverse_wishart(
+            rng, prior_df + group_size[g], scale, n_free, block_ptr, cov[g],
+            draw, mh_scale)
+        cov[g] = draw
+    refresh_factors(cov, cov_chol, precision)
+    return accepted
