@@ -1,0 +1,307 @@
+"""Readers: turn fitted models into named estimates, covariances and extras.
+
+A reader maps one fitted model to a :class:`FitSummary`. Built-in readers
+cover statsmodels results (OLS/WLS/GLS, GLM, discrete models such as Logit,
+MixedLM and, generically, any results object with ``params`` and
+``cov_params()``) and scikit-learn linear models (point estimates; the
+posterior covariance of :class:`~sklearn.linear_model.BayesianRidge`). A
+user-supplied function returning ``(estimates, covariance)`` works as a
+reader too.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["FitSummary", "read_fit"]
+
+
+@dataclass
+class FitSummary:
+    """What the pooling functions need from one fitted model.
+
+    Attributes
+    ----------
+    names : list of str
+        Parameter names, in order.
+    estimates : ndarray of shape (p,)
+        Point estimates.
+    covariance : ndarray of shape (p, p) or (p,), or None
+        Covariance matrix of the estimates, or their variances (1-D), or
+        None when the model defines no sampling variance.
+    df_resid : float or None
+        Residual (complete-data) degrees of freedom, if the model has them.
+    extra : dict
+        Extra parameters (variance components, ICC), name to value, pooled
+        by plain averaging.
+    model : object
+        The fitted model the summary was read from.
+    """
+
+    names: list
+    estimates: np.ndarray
+    covariance: object = None
+    df_resid: object = None
+    extra: dict = field(default_factory=dict)
+    model: object = None
+
+
+def _unwrap(results):
+    return getattr(results, "_results", results)
+
+
+def _is_statsmodels(obj):
+    return type(_unwrap(obj)).__module__.startswith("statsmodels") and hasattr(obj, "params")
+
+
+def _sm_classes():
+    from statsmodels.genmod.generalized_linear_model import GLMResults
+    from statsmodels.regression.linear_model import RegressionResults
+    from statsmodels.regression.mixed_linear_model import MixedLMResults
+
+    return RegressionResults, GLMResults, MixedLMResults
+
+
+def _names_of(params, fallback_prefix="x"):
+    if isinstance(params, pd.Series):
+        return [str(n) for n in params.index]
+    return [f"{fallback_prefix}{i}" for i in range(len(np.ravel(params)))]
+
+
+def _family_has_scale(family):
+    from statsmodels.genmod import families
+
+    fixed = (families.Binomial, families.Poisson, families.NegativeBinomial)
+    return not isinstance(family, fixed)
+
+
+def _mixedlm_re_names(results):
+    """Random-effect names with the intercept called ``Intercept``, and the group name."""
+    model = _unwrap(results).model
+    names = list(getattr(model.data, "exog_re_names", None) or [])
+    exog_re = np.asarray(model.exog_re)
+    if len(names) != exog_re.shape[1]:
+        names = [f"re{i}" for i in range(exog_re.shape[1])]
+    group = getattr(results, "_skjomo_group_name", None)
+    out = []
+    has_intercept = False
+    for i, name in enumerate(names):
+        if np.all(exog_re[:, i] == 1.0):
+            has_intercept = True
+            if group is None and name != "Intercept":
+                group = name  # statsmodels labels the random intercept by the group name
+            out.append("Intercept")
+        else:
+            out.append(str(name).replace("(Intercept)", "Intercept"))
+    return out, (group or "Group"), has_intercept
+
+
+def _read_mixedlm(results):
+    res = _unwrap(results)
+    fe = results.fe_params
+    names = _names_of(fe)
+    k = len(names)
+    cov = np.asarray(results.cov_params(), dtype=float)[:k, :k]
+    if getattr(res, "k_vc", 0):
+        raise ValueError(
+            "MixedLM fits with variance components (vc_formula) are not supported "
+            "by the reader; pass a reader function instead"
+        )
+    re_names, group, has_intercept = _mixedlm_re_names(results)
+    tau = np.asarray(results.cov_re, dtype=float)
+    scale = float(res.scale)
+    extra = {}
+    q = tau.shape[0]
+    for i in range(q):
+        extra[f"{re_names[i]}~~{re_names[i]}|{group}"] = tau[i, i]
+    for j in range(q):
+        for i in range(j):
+            extra[f"{re_names[i]}~~{re_names[j]}|{group}"] = tau[i, j]
+    extra["Residual~~Residual"] = scale
+    if has_intercept:
+        i0 = re_names.index("Intercept")
+        extra[f"ICC|{group}"] = tau[i0, i0] / (tau[i0, i0] + scale)
+    df_resid = getattr(res, "df_resid", None)
+    return FitSummary(names, np.asarray(fe, dtype=float), cov, df_resid, extra, results)
+
+
+def _read_statsmodels(results):
+    RegressionResults, GLMResults, MixedLMResults = _sm_classes()
+    res = _unwrap(results)
+    if isinstance(res, MixedLMResults):
+        return _read_mixedlm(results)
+    params = results.params
+    if np.ndim(params) != 1:
+        raise ValueError(
+            f"{type(res).__name__} has a 2-D parameter array; pass a reader function "
+            "that returns a flat vector of estimates"
+        )
+    names = _names_of(params)
+    try:
+        cov = np.asarray(results.cov_params(), dtype=float)
+    except Exception:  # pragma: no cover - results without covariance
+        cov = None
+    extra = {}
+    if isinstance(res, RegressionResults):
+        extra["Residual~~Residual"] = float(res.ssr / res.df_resid)
+    elif isinstance(res, GLMResults):
+        from statsmodels.genmod import families
+
+        if isinstance(res.model.family, families.Gaussian):
+            resid = np.asarray(res.resid_deviance, dtype=float)
+            extra["Residual~~Residual"] = float(resid @ resid / res.df_resid)
+    df_resid = getattr(res, "df_resid", None)
+    return FitSummary(names, np.asarray(params, dtype=float), cov, df_resid, extra, results)
+
+
+def _read_sklearn(estimator):
+    coef = np.asarray(estimator.coef_, dtype=float)
+    features = getattr(estimator, "feature_names_in_", None)
+    n_features = coef.shape[-1]
+    if features is None:
+        features = [f"x{i}" for i in range(n_features)]
+    features = [str(f) for f in features]
+    from sklearn.linear_model import BayesianRidge
+
+    if isinstance(estimator, BayesianRidge):
+        # the posterior covariance covers the coefficients only
+        return FitSummary(
+            list(features), coef.ravel().copy(), np.asarray(estimator.sigma_, dtype=float), None, {}, estimator
+        )
+    intercept = np.atleast_1d(np.asarray(getattr(estimator, "intercept_", 0.0), dtype=float))
+    fit_intercept = getattr(estimator, "fit_intercept", True)
+    if coef.ndim == 1 or coef.shape[0] == 1:
+        names = list(features)
+        values = coef.ravel()
+        if fit_intercept:
+            names = ["Intercept"] + names
+            values = np.concatenate([intercept[:1], values])
+    else:
+        classes = getattr(estimator, "classes_", None)
+        labels = [str(c) for c in classes] if classes is not None else [str(i) for i in range(coef.shape[0])]
+        if len(labels) != coef.shape[0]:  # multi-output regression
+            labels = [str(i) for i in range(coef.shape[0])]
+        names, values = [], []
+        for r, label in enumerate(labels):
+            if fit_intercept:
+                names.append(f"{label}:Intercept")
+                values.append(intercept[r])
+            names.extend(f"{label}:{f}" for f in features)
+            values.extend(coef[r])
+        values = np.asarray(values, dtype=float)
+    return FitSummary(names, np.asarray(values, dtype=float), None, None, {}, estimator)
+
+
+def _read_function_output(out, model):
+    if isinstance(out, FitSummary):
+        return out
+    if isinstance(out, tuple):
+        if len(out) != 2:
+            raise ValueError("a reader function must return estimates or (estimates, covariance)")
+        est, cov = out
+    else:
+        est, cov = out, None
+    if isinstance(est, dict):
+        est = pd.Series(est)
+    names = _names_of(est, fallback_prefix="Parameter.")
+    if not isinstance(est, pd.Series):
+        names = [f"Parameter.{i + 1}" for i in range(len(np.ravel(est)))]
+    est = np.asarray(est, dtype=float).ravel()
+    if cov is not None:
+        if isinstance(cov, pd.DataFrame) and isinstance(est, np.ndarray):
+            cov = cov.to_numpy(dtype=float)
+        cov = np.asarray(cov, dtype=float)
+    return FitSummary(names, est, cov, None, {}, model)
+
+
+def read_fit(model, reader=None):
+    """Read estimates, covariance and extra parameters from one fitted model.
+
+    Parameters
+    ----------
+    model : object
+        A fitted statsmodels results object (OLS, WLS, GLS, GLM, Logit,
+        Probit, Poisson, MixedLM, or any results with ``params`` and
+        ``cov_params()``), a fitted scikit-learn linear model (with
+        ``coef_``), a :class:`FitSummary`, or anything ``reader`` accepts.
+    reader : callable, optional
+        Function ``reader(model)`` returning ``estimates`` or
+        ``(estimates, covariance)``. Estimates may be a pandas Series (its
+        index gives the names), a dict or an array; the covariance may be a
+        ``p × p`` matrix, a vector of ``p`` variances, or None.
+
+    Returns
+    -------
+    summary : FitSummary
+        Names, estimates, covariance (or None), residual degrees of freedom
+        and extra parameters.
+
+    Raises
+    ------
+    TypeError
+        If the model is of a type no reader knows.
+
+    Notes
+    -----
+    For MixedLM the estimate vector holds the fixed effects only; the
+    random-effect covariance matrix, the residual variance and the ICC are
+    extra parameters named as in mitml (``Intercept~~Intercept|school``,
+    ``Residual~~Residual``, ``ICC|school``). For OLS and Gaussian GLMs the
+    residual variance ``RSS / df_resid`` is the extra parameter.
+    scikit-learn models give point estimates only (named ``Intercept`` and
+    the feature names); :class:`~sklearn.linear_model.BayesianRidge` gives
+    its coefficients with their posterior covariance ``sigma_`` (the
+    intercept has no variance there and is left out).
+    """
+    if reader is not None:
+        return _read_function_output(reader(model), model)
+    if isinstance(model, FitSummary):
+        return model
+    if hasattr(model, "pooling_summary"):
+        return model.pooling_summary()
+    if _is_statsmodels(model):
+        return _read_statsmodels(model)
+    if hasattr(model, "coef_"):
+        return _read_sklearn(model)
+    raise TypeError(
+        f"cannot read estimates from an object of type {type(model).__name__}; "
+        "pass reader=function(model) -> (estimates, covariance)"
+    )
+
+
+def read_fits(models, reader=None):
+    """Read a list of m fitted models and check that their names agree."""
+    if isinstance(models, (str, bytes)) or not hasattr(models, "__len__"):
+        raise TypeError("models must be a list of fitted models, one per imputed data set")
+    summaries = [read_fit(model, reader) for model in models]
+    if len(summaries) < 2:
+        raise ValueError(f"pooling needs at least m = 2 fitted models, got {len(summaries)}")
+    first = summaries[0]
+    for i, s in enumerate(summaries[1:], start=2):
+        if list(s.names) != list(first.names):
+            if sorted(s.names) == sorted(first.names):
+                order = [s.names.index(n) for n in first.names]
+                s.estimates = s.estimates[order]
+                if s.covariance is not None:
+                    cov = np.asarray(s.covariance)
+                    s.covariance = cov[order] if cov.ndim == 1 else cov[np.ix_(order, order)]
+                s.names = list(first.names)
+            else:
+                only1 = [n for n in first.names if n not in s.names]
+                only_i = [n for n in s.names if n not in first.names]
+                raise ValueError(
+                    "the models have different parameter names across imputations: "
+                    f"imputation 1 has {only1} that imputation {i} lacks, "
+                    f"imputation {i} has {only_i} that imputation 1 lacks "
+                    "(e.g. a category absent from one imputed data set)"
+                )
+        if list(s.extra) != list(first.extra):
+            raise ValueError(
+                f"the extra parameters of imputation {i} ({list(s.extra)}) differ "
+                f"from those of imputation 1 ({list(first.extra)})"
+            )
+    have_cov = [s.covariance is not None for s in summaries]
+    if any(have_cov) and not all(have_cov):
+        raise ValueError("some models report a covariance matrix and others do not")
+    return summaries
