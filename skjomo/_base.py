@@ -27,10 +27,17 @@ def _check_positive_int(value, name, minimum=1):
     return int(value)
 
 
-def _split_imputations(n_imputations, n_chains):
-    """Number of imputations each chain contributes (spread evenly)."""
-    base, extra = divmod(n_imputations, n_chains)
-    return [base + (c < extra) for c in range(n_chains)]
+def _segments_per_chain(n_imputations, n_chains):
+    """Imputation segments each chain runs so that together they give at
+    least ``n_imputations`` (all chains run equally long)."""
+    return -(-n_imputations // n_chains)
+
+
+def _interleave(per_chain):
+    """Stack per-chain arrays so imputation ``k`` comes from chain
+    ``k % n_chains``, segment ``k // n_chains``."""
+    stacked = np.stack(per_chain, axis=1)  # (segments, chains, ...)
+    return stacked.reshape((stacked.shape[0] * stacked.shape[1],) + stacked.shape[2:])
 
 
 def _run_one_chain(model, state, seed, n_burn, n_between, n_imputations,
@@ -131,14 +138,14 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
         incomplete_rows = np.flatnonzero(missing.any(axis=1))
         starts = [self._initial_state(model, values, missing, chain)
                   for chain in range(n_chains)]
-        shares = _split_imputations(n_imputations, n_chains)
+        segments = _segments_per_chain(n_imputations, n_chains)
         results = Parallel(n_jobs=self.n_jobs if n_chains > 1 else None)(
             delayed(_run_one_chain)(model, starts[c], self._seed(_CHAIN_KEY, c),
-                                    n_burn, n_between, shares[c], incomplete_rows)
+                                    n_burn, n_between, segments, incomplete_rows)
             for c in range(n_chains)
         )
         self.schema_ = schema
-        self.n_iter_ = n_burn + n_between * max(shares)
+        self.n_iter_ = n_burn + n_between * segments
         self._store_results(results, incomplete_rows, missing, frame, array_input)
         return self
 
@@ -147,13 +154,9 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
                              cov=self.cov_start)
 
     def _store_results(self, results, incomplete_rows, missing, frame, array_input):
-        # Imputation k of the user comes from chain k % n_chains.
-        order = [(k, c) for c in range(len(results))
-                 for k in range(results[c]["imputed"].shape[0])]
-        order.sort(key=lambda kc: (kc[0], kc[1]))
-        self.imputed_values_ = np.stack([results[c]["imputed"][k] for k, c in order])
-        self.beta_draws_ = np.stack([results[c]["beta"][k] for k, c in order])
-        self.cov_draws_ = np.stack([results[c]["cov"][k] for k, c in order])
+        self.imputed_values_ = _interleave([r["imputed"] for r in results])
+        self.beta_draws_ = _interleave([r["beta"] for r in results])
+        self.cov_draws_ = _interleave([r["cov"] for r in results])
         self.trace_beta_ = np.stack([r["trace_beta"] for r in results])
         self.trace_cov_ = np.stack([r["trace_cov"] for r in results])
         self._final_states = [r["state"] for r in results]
@@ -220,20 +223,15 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
         if m <= stored.shape[0]:
             return stored[:m]
         n_chains = len(self._final_states)
-        shares = _split_imputations(m - stored.shape[0], n_chains)
+        segments = _segments_per_chain(m - stored.shape[0], n_chains)
         extra = []
         for c, state in enumerate(self._final_states):
-            if shares[c] == 0:
-                continue
             copy = type(state)(*(np.copy(a) for a in state))
             result = _run_one_chain(self._model_for_extension, copy,
                                     self._seed(_EXTEND_KEY, c), 0, self.n_between,
-                                    shares[c], self._incomplete_rows)
+                                    segments, self._incomplete_rows)
             extra.append(result["imputed"])
-        order = [(k, c) for c in range(len(extra)) for k in range(extra[c].shape[0])]
-        order.sort()
-        more = np.stack([extra[c][k] for k, c in order])
-        return np.concatenate([stored, more])
+        return np.concatenate([stored, _interleave(extra)])[:m]
 
     def fit_transform(self, X, y=None):
         """Fit, then return the first completed data set of the training data.
