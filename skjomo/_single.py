@@ -46,7 +46,12 @@ class JointModelImputer(BaseJointImputer):
     prior_df : float, default=None
         Degrees of freedom of the inverse-Wishart prior of ``Omega``; ``None``
         means the dimension ``p`` of ``Omega`` (continuous columns plus
-        ``K - 1`` per categorical), the default of the jomo article.
+        ``K - 1`` per categorical), the default of the jomo article. Values
+        up to ``p - 1`` give improper priors, allowed while the posterior is
+        proper (``prior_df + n_samples - n_covariates > p - 1``):
+        ``prior_df=-1`` reproduces the prior implied by R jomo for
+        continuous outcomes, ``prior_df=-(p + 1)`` with a negligible
+        ``prior_scale`` the flat prior jomo uses with categorical outcomes.
     prior_scale : array-like of shape (p, p), default=None
         Scale matrix of that prior; ``None`` means the identity. Rows and
         columns follow :attr:`omega_`.
@@ -144,7 +149,8 @@ class JointModelImputer(BaseJointImputer):
         p = values.shape[1]
         design = schema.design(frame)
         if fit:
-            prior_df, prior_scale = self._prior(p, schema.latent_labels)
+            prior_df, prior_scale = self._prior(p, schema.latent_labels,
+                                                design.shape[0] - design.shape[1])
             self._check_design(design, schema)
             self._check_starts(design.shape[1], p)
         else:
@@ -156,12 +162,13 @@ class JointModelImputer(BaseJointImputer):
             self._model_for_extension = model
         return model
 
-    def _prior(self, p, labels):
+    def _prior(self, p, labels, residual_df):
         prior_df = float(p) if self.prior_df is None else self.prior_df
-        if not np.isfinite(prior_df) or prior_df <= p - 1:
+        if not np.isfinite(prior_df) or prior_df + residual_df <= p - 1:
             raise ValueError(
-                f"prior_df must be a number greater than p - 1 = {p - 1} (p is "
-                f"the dimension of the covariance); got {self.prior_df!r}."
+                f"prior_df + n_samples - n_covariates must exceed p - 1 = {p - 1} "
+                f"(p is the dimension of the covariance) for a proper posterior; "
+                f"got prior_df={self.prior_df!r}."
             )
         if self.prior_scale is None:
             return float(prior_df), np.eye(p)

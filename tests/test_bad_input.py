@@ -96,7 +96,7 @@ def test_bad_settings(frame):
     with pytest.raises(ValueError, match="n_burn"):
         fit(frame, n_burn=-1)
     with pytest.raises(ValueError, match="prior_df"):
-        fit(frame, prior_df=0.5)
+        fit(frame, prior_df=-40)
     with pytest.raises(ValueError, match=r"prior_scale must have shape \(5, 5\)"):
         fit(frame, prior_scale=np.eye(2))
 
