@@ -39,7 +39,7 @@ def _grid(plt, n, ncols, panel_size, sharex=False):
     )
     axes_flat = axes.ravel()
     for ax in axes_flat[n:]:
-        ax.set_visible(False)
+        ax.remove()
     return fig, axes_flat[:n]
 
 
@@ -59,11 +59,22 @@ def _thinned(chainset, ps, phase, thin):
     return x, it, thin
 
 
-def _legend(fig, axes, n_chains):
+def _finish(fig, axes, n_chains, xlabel=None, ncols=1):
+    """Bottom-row x labels, one legend for the chains above the panels, tight layout."""
+    n = len(axes)
+    ncols = max(1, min(int(ncols), n))
+    if xlabel:
+        for k, ax in enumerate(axes):
+            if k + ncols >= n:
+                ax.set_xlabel(xlabel)
+    top = 1.0
     if n_chains > 1:
         handles, labels = axes[0].get_legend_handles_labels()
         if handles:
-            fig.legend(handles, labels, loc="upper right", fontsize="small", frameon=False)
+            fig.legend(handles, labels, loc="upper center", ncol=min(n_chains, 8),
+                       fontsize="small", frameon=False)
+            top = 1.0 - 0.35 / fig.get_figheight()
+    fig.tight_layout(rect=(0, 0, 1, top))
 
 
 def _nrd0(x):
@@ -177,10 +188,7 @@ def plot_trace(
         ax.set_title(p.name, fontsize="medium", loc="left")
         ax.set_ylabel("value")
         _pad_ylim(ax, x[:, :, j])
-    for ax in axes:
-        ax.set_xlabel("iteration")
-    _legend(fig, axes, C)
-    fig.tight_layout()
+    _finish(fig, axes, C, "iteration", ncols)
     return fig
 
 
@@ -247,10 +255,8 @@ def plot_autocorrelation(
         lo = min(-0.1, finite.min() - 0.05) if finite.size else -0.1
         ax.set_ylim(lo, 1.0)
         ax.set_title(p.name, fontsize="medium", loc="left")
-        ax.set_xlabel("lag")
         ax.set_ylabel("ACF")
-    _legend(fig, axes, C)
-    fig.tight_layout()
+    _finish(fig, axes, C, "lag", ncols)
     return fig
 
 
@@ -311,8 +317,7 @@ def plot_density(
         ax.set_title(p.name, fontsize="medium", loc="left")
         ax.set_ylabel("density")
         ax.set_ylim(bottom=0)
-    _legend(fig, axes, 1 if combined else C)
-    fig.tight_layout()
+    _finish(fig, axes, 1 if combined else C, "value", ncols)
     return fig
 
 
