@@ -25,7 +25,8 @@ def _near_equal(x, y):
 
 def _lrr_df(r, k, m):
     """Li, Raghunathan & Rubin (1991) denominator df."""
-    t = k * (m - 1)
+    t = np.float64(k * (m - 1))
+    r = np.float64(r)
     with np.errstate(divide="ignore", invalid="ignore"):
         if t > 4:
             return 4.0 + (t - 4.0) * (1.0 + (1.0 - 2.0 / t) / r) ** 2
@@ -34,7 +35,7 @@ def _lrr_df(r, k, m):
 
 def _reiter_df(r, k, m, df_com):
     """Reiter (2007) denominator df of D1 with complete-data df."""
-    t = k * (m - 1)
+    t = np.float64(k * (m - 1))
     with np.errstate(divide="ignore", invalid="ignore"):
         a = r * t / (t - 2.0)
         vstar = df_com * (df_com + 1.0) / (df_com + 3.0)
