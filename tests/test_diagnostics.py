@@ -30,6 +30,7 @@ from skjomo.diagnostics import (
     plot_density,
     plot_diagnostics,
     plot_trace,
+    rank_diagnostics,
     rhat,
     summarize_autocorrelation,
     summarize_convergence,
@@ -229,6 +230,18 @@ def test_rhat_and_ess_edge_cases():
         rhat(x, method="folded")
     with pytest.raises(ValueError, match="two chains"):
         rhat(rng.normal(size=(1, 20)), method="identity")
+
+
+def test_rank_diagnostics_equals_separate_functions():
+    rng = np.random.default_rng(12)
+    x = _random_chains(rng, 3, 150).reshape(3, 150, 5, 1)
+    x[1, 3, 0, 0] = np.nan
+    r, eb, et = rank_diagnostics(x)
+    assert r.shape == eb.shape == et.shape == (5, 1)
+    np.testing.assert_array_equal(r, rhat(x))
+    np.testing.assert_array_equal(eb, ess_bulk(x))
+    np.testing.assert_array_equal(et, ess_tail(x))
+    assert np.isnan(r[0, 0]) and np.isnan(et[0, 0])
 
 
 def test_bulk_rhat_and_ess_invariant_to_monotone_transform():

@@ -3,7 +3,8 @@
 Array-level statistics (numpy / scipy; vectorised over parameters):
 
 * :func:`rhat` -- rank-normalised split Rhat (Vehtari et al. 2021);
-* :func:`ess_bulk`, :func:`ess_tail`, :func:`ess_mean` -- effective sample sizes;
+* :func:`ess_bulk`, :func:`ess_tail`, :func:`ess_mean` -- effective sample sizes
+  (:func:`rank_diagnostics`: Rhat, bulk and tail ESS in one pass);
 * :func:`mitml_rhat` -- mitml's single-chain Rhat (reproduces mitml's numbers);
 * :func:`autocorrelation`, :func:`mitml_smoothed_acf`, :func:`moving_average`.
 
@@ -18,7 +19,7 @@ exported by :func:`to_inference_data` (arviz, ``pip install skjomo[diagnostics]`
 from ._acf import autocorrelation, mitml_smoothed_acf, moving_average
 from ._arviz import to_inference_data
 from ._chains import SYMMETRIC_GROUPS, ChainSet, Param
-from ._ess import ess_bulk, ess_mean, ess_tail
+from ._ess import ess_bulk, ess_mean, ess_tail, rank_diagnostics
 from ._plots import plot_autocorrelation, plot_density, plot_diagnostics, plot_trace
 from ._rhat import mitml_rhat, rhat
 from ._summary import (
@@ -38,6 +39,7 @@ __all__ = [
     "ess_bulk",
     "ess_tail",
     "ess_mean",
+    "rank_diagnostics",
     "autocorrelation",
     "mitml_smoothed_acf",
     "moving_average",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy import fft as sp_fft
 from scipy.fft import next_fast_len
 
 from ._utils import draws_first, finish
@@ -12,14 +13,14 @@ __all__ = ["autocorrelation", "mitml_smoothed_acf", "moving_average"]
 
 def _autocovariance_fft(x, axis):
     """Biased autocovariances (divisor N) at lags 0..N-1 along ``axis`` via FFT."""
-    x = np.asarray(x, dtype=np.float64)
-    n = x.shape[axis]
-    m = next_fast_len(2 * n)
-    y = x - x.mean(axis=axis, keepdims=True)
-    f = np.fft.rfft(y, n=m, axis=axis)
-    acov = np.fft.irfft(f * np.conjugate(f), n=m, axis=axis)
-    acov = np.take(acov, np.arange(n), axis=axis)
-    return acov / n
+    x = np.moveaxis(np.asarray(x, dtype=np.float64), axis, -1)
+    n = x.shape[-1]
+    m = next_fast_len(2 * n, real=True)
+    y = np.ascontiguousarray(x - x.mean(axis=-1, keepdims=True))
+    f = sp_fft.rfft(y, n=m, axis=-1)
+    f = f.real**2 + f.imag**2
+    acov = sp_fft.irfft(f, n=m, axis=-1)[..., :n]
+    return np.moveaxis(acov / n, -1, axis)
 
 
 def autocorrelation(x, max_lag=None, *, axis=0):

@@ -105,9 +105,17 @@ class ChainSet(Mapping):
     ...     labels={"beta": [["(Intercept)", "sex"], ["english", "ravens"]],
     ...             "omega": [["english", "ravens"], ["english", "ravens"]]},
     ... )
-    >>> cs.param_names()
-    ['beta[(Intercept), english]', 'beta[(Intercept), ravens]', 'beta[sex, english]', \
-'beta[sex, ravens]', 'omega[english, english]', 'omega[ravens, english]', 'omega[ravens, ravens]']
+    >>> for name in cs.param_names():
+    ...     print(name)
+    beta[(Intercept), english]
+    beta[(Intercept), ravens]
+    beta[sex, english]
+    beta[sex, ravens]
+    omega[english, english]
+    omega[ravens, english]
+    omega[ravens, ravens]
+    >>> cs.param_names("omega[english, ravens]")  # transposed name of a symmetric group
+    ['omega[ravens, english]']
     >>> cs.flatten("omega").shape
     (2, 50, 3)
     """

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._acf import _autocovariance_fft
-from ._rhat import MIN_DRAWS, split_chains, z_scale
+from ._rhat import MIN_DRAWS, _rhat_rank, split_chains, z_scale
 from ._utils import chains_to_3d, finish
 
 __all__ = ["ess_bulk", "ess_tail", "ess_mean"]
@@ -105,22 +105,54 @@ def ess_tail(chains, prob=(0.05, 0.95)):
     >>> bool(2500 < e < 5500)
     True
     """
+    arr, param_shape = chains_to_3d(chains)
+    out = np.full(arr.shape[2], np.nan)
+    valid = _valid(arr)
+    if valid.any():
+        out[valid] = _ess_tail(arr[:, :, valid], prob)
+    return finish(out, param_shape)
+
+
+def _ess_tail(arr, prob=(0.05, 0.95)):
+    """Tail ESS of finite ``(C, N, P)`` draws."""
     if np.ndim(prob) == 0:
         prob = (float(prob), 1.0 - float(prob))
+    C, N, _ = arr.shape
+    xs = np.sort(arr.reshape(C * N, -1), axis=0)
+    res = None
+    for p in prob:
+        q = _quantile_type7(xs, p, presorted=True)
+        e = _ess(split_chains((arr <= q).astype(np.float64)))
+        res = e if res is None else np.minimum(res, e)
+    return res
+
+
+def rank_diagnostics(chains):
+    r"""Rank-normalised Rhat, bulk ESS and tail ESS in one pass.
+
+    Same numbers as :func:`rhat`, :func:`ess_bulk` and :func:`ess_tail`
+    but the rank normalisation of the split chains is shared.
+
+    Parameters
+    ----------
+    chains : array_like, shape (n_chains, n_draws, \*param_shape)
+
+    Returns
+    -------
+    rhat, ess_bulk, ess_tail : float or ndarray of shape param_shape
+    """
     arr, param_shape = chains_to_3d(chains)
-    C, N, P = arr.shape
-    out = np.full(P, np.nan)
+    P = arr.shape[2]
+    r, eb, et = (np.full(P, np.nan) for _ in range(3))
     valid = _valid(arr)
     if valid.any():
         sub = arr[:, :, valid]
-        res = None
-        for p in prob:
-            q = _quantile_type7(sub.reshape(C * N, -1), p)
-            ind = (sub <= q).astype(np.float64)
-            e = _ess(split_chains(ind))
-            res = e if res is None else np.minimum(res, e)
-        out[valid] = res
-    return finish(out, param_shape)
+        split = split_chains(sub)
+        z = z_scale(split)
+        r[valid] = _rhat_rank(split, z)
+        eb[valid] = _ess(z)
+        et[valid] = _ess_tail(sub)
+    return finish(r, param_shape), finish(eb, param_shape), finish(et, param_shape)
 
 
 def ess_mean(chains):
@@ -144,7 +176,7 @@ def ess_mean(chains):
     return finish(out, param_shape)
 
 
-def _quantile_type7(x, p):
+def _quantile_type7(x, p, presorted=False):
     """Type-7 quantile along axis 0, in the arithmetic of ``scipy.stats.mstats.mquantiles``.
 
     ``mquantiles(alphap=1, betap=1)`` is what arviz uses.  At plotting
@@ -152,7 +184,7 @@ def _quantile_type7(x, p):
     order statistic, which changes the tail indicator of one draw; using the
     same arithmetic keeps the tail ESS identical to arviz's.
     """
-    xs = np.sort(x, axis=0)
+    xs = x if presorted else np.sort(x, axis=0)
     n = xs.shape[0]
     if n == 1:
         return xs[0]

@@ -14,7 +14,7 @@ Two flavours are provided:
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 
 from ._utils import chains_to_3d, draws_first, finish
 
@@ -216,20 +216,24 @@ def rhat(chains, *, method="rank"):
     split = split_chains(arr[:, :, valid])
     if method == "split":
         out[valid] = _classic_rhat(split)
-        return finish(out, param_shape)
-    if method in ("rank", "bulk"):
-        bulk = _classic_rhat(z_scale(split))
-    if method in ("rank", "tail"):
-        med = np.median(split.reshape(-1, split.shape[-1]), axis=0)
-        tail = _classic_rhat(z_scale(np.abs(split - med)))
-    if method == "rank":
-        res = np.maximum(bulk, tail)  # NaN if either is NaN
     elif method == "bulk":
-        res = bulk
+        out[valid] = _classic_rhat(z_scale(split))
+    elif method == "tail":
+        out[valid] = _rhat_tail(split)
     else:
-        res = tail
-    out[valid] = res
+        out[valid] = _rhat_rank(split, z_scale(split))
     return finish(out, param_shape)
+
+
+def _rhat_tail(split):
+    """Folded rank-normalised Rhat of split ``(2C, n, P)`` draws."""
+    med = np.median(split.reshape(-1, split.shape[-1]), axis=0)
+    return _classic_rhat(z_scale(np.abs(split - med)))
+
+
+def _rhat_rank(split, z_split):
+    """max(bulk, tail) Rhat given split draws and their normal scores."""
+    return np.maximum(_classic_rhat(z_split), _rhat_tail(split))  # NaN if either is NaN
 
 
 def split_chains(arr):
@@ -248,11 +252,11 @@ def z_scale(arr):
     Blom's offset: ``Phi^{-1}((r - 3/8) / (C N + 1/4))``.
     """
     C, N, P = arr.shape
-    flat = arr.reshape(C * N, P)
-    ranks = stats.rankdata(flat, method="average", axis=0)
+    flat = np.ascontiguousarray(arr.reshape(C * N, P).T)  # (P, C N): rank along rows
+    ranks = stats.rankdata(flat, method="average", axis=1)
     size = C * N
-    z = stats.norm.ppf((ranks - _BLOM_C) / (size - 2 * _BLOM_C + 1))
-    return z.reshape(C, N, P)
+    z = special.ndtri((ranks - _BLOM_C) / (size - 2 * _BLOM_C + 1))
+    return z.T.reshape(C, N, P)
 
 
 def _classic_rhat(arr):

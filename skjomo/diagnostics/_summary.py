@@ -10,8 +10,8 @@ import pandas as pd
 from sklearn.exceptions import ConvergenceWarning as _SklearnConvergenceWarning
 
 from ._acf import autocorrelation, mitml_smoothed_acf
-from ._ess import ess_bulk, ess_tail
-from ._rhat import mitml_rhat, rhat
+from ._ess import rank_diagnostics
+from ._rhat import mitml_rhat
 
 __all__ = [
     "ConvergenceWarning",
@@ -201,6 +201,10 @@ def summarize_convergence(
             r_m = np.where(np.isnan(r_m).all(axis=0), np.nan, np.nanmax(r_m, axis=0))
         else:
             r_m = np.full(P, np.nan)
+    if P:
+        r, e_bulk, e_tail = (np.reshape(v, P) for v in rank_diagnostics(x))
+    else:
+        r = e_bulk = e_tail = np.empty(0)
     table = pd.DataFrame(
         {
             "group": [p.group for p in ps],
@@ -208,10 +212,10 @@ def summarize_convergence(
             "sd": sd,
             "q2.5": q_lo,
             "q97.5": q_hi,
-            "rhat": np.asarray(rhat(x)).reshape(P) if P else np.empty(0),
+            "rhat": r,
             "rhat_mitml": r_m,
-            "ess_bulk": np.asarray(ess_bulk(x)).reshape(P) if P else np.empty(0),
-            "ess_tail": np.asarray(ess_tail(x)).reshape(P) if P else np.empty(0),
+            "ess_bulk": e_bulk,
+            "ess_tail": e_tail,
         },
         index=pd.Index(names, name="name"),
     )
