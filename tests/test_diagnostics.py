@@ -444,6 +444,14 @@ def test_check_convergence_warns():
     short = make_chainset(np.random.default_rng(11), n_chains=1, n_draws=60, n_burn=0)
     with pytest.warns(ConvergenceWarning, match="bulk ESS < 100"):
         short.summary().check(rhat_threshold=None)
+    # constant parameters (fixed latent variances) are never flagged
+    fixed = ChainSet({"omega": np.ones((1, 40, 2, 2)), "b": good["beta"][:1, :40]})
+    s = fixed.summary()
+    assert s.table.loc["omega[0, 0]", "ess_bulk"] == 40
+    with pytest.warns(ConvergenceWarning) as rec:
+        check_convergence(s)
+    assert "omega" not in str(rec[0].message)
+    assert "omega[0, 0]" not in s.problems().index
 
 
 def test_summarize_autocorrelation():

@@ -92,6 +92,9 @@ class ChainSet(Mapping):
 
     Notes
     -----
+    The arrays are stored as read-only views without copying (float64
+    input); the caller should not modify them afterwards.
+
     Elements whose draws are all NaN (padding, e.g. of groups with
     different dimensions) are not parameters: they are left out of
     :meth:`params`, :meth:`param_names` and :meth:`flatten`.

@@ -87,8 +87,12 @@ class ConvergenceSummary:
         ess_bulk_threshold=ESS_BULK_THRESHOLD,
         ess_tail_threshold=ESS_TAIL_THRESHOLD,
     ):
-        """Rows of :attr:`table` that fail a threshold (see :func:`check_convergence`)."""
+        """Rows of :attr:`table` that fail a threshold (see :func:`check_convergence`).
+
+        Constant parameters (``sd == 0``) are never listed.
+        """
         t = self.table
+        t = t[~(t["sd"] == 0)]
         bad = pd.Series(False, index=t.index)
         if rhat_threshold is not None:
             bad |= t["rhat"] > rhat_threshold
@@ -293,12 +297,13 @@ def check_convergence(
     Returns
     -------
     bool
-        True if no parameter is flagged.  NaN statistics (e.g. constant
-        parameters) are never flagged.
+        True if no parameter is flagged.  Constant parameters (sd 0, e.g.
+        latent variances fixed at 1) and NaN statistics are never flagged.
     """
     if not isinstance(summary, ConvergenceSummary):
         summary = summarize_convergence(summary)
     t = summary.table
+    t = t[~(t["sd"] == 0)]  # constant parameters (e.g. fixed latent variances)
     msgs = []
     if rhat_threshold is not None:
         bad = t["rhat"] > rhat_threshold
