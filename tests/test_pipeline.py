@@ -355,11 +355,18 @@ def test_joint_model_imputer_pipeline_and_grid_search():
                                       n_imputations=3, random_state=0).fit(X, y)
     assert pipe.pooled_.names[0] == "Intercept" and np.all(np.isfinite(pipe.pooled_.std_error))
     assert pipe.predict(X).shape == (len(X),)
-    again = MultipleImputationPipeline(imputer, StatsmodelsModel("english ~ ravens + sex + fluent"),
-                                       n_imputations=3, random_state=0, n_jobs=2).fit(X, y)
-    pd.testing.assert_series_equal(pipe.pooled_.estimate, again.pooled_.estimate)
     grid = GridSearchCV(
         MultipleImputationPipeline(imputer, LinearRegression(), n_imputations=2, random_state=0),
         {"imputer__prior_df": [None, 10.0], "imputer__n_burn": [20, 40]}, cv=KFold(2),
     ).fit(data[["ravens", "sex"]], y)
     assert np.all(np.isfinite(grid.cv_results_["mean_test_score"]))
+
+
+@pytest.mark.slow
+def test_jsp_example_runs():
+    import runpy
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "examples" / "pooling_jsp_multilevel.py"
+    pipe = runpy.run_path(str(path))["main"](quick=True)
+    assert list(pipe.pooled_.extra.index) == ["Intercept~~Intercept|school", "Residual~~Residual", "ICC|school"]
