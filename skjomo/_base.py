@@ -1,11 +1,18 @@
 """Estimator plumbing shared by every imputer.
 
 Input handling (DataFrame or array), seeding, running chains in parallel,
-collecting imputations and draws, and turning them back into frames. The
-model-specific parts (which arrays, which steps) are supplied by the
-estimator classes through a small set of hooks.
+collecting imputations and parameter draws, and turning them back into
+frames. The model-specific parts are supplied by the estimator classes
+through two hooks: ``_encode`` (frame -> :class:`Encoded` arrays and the
+sampler's ``Model``) and ``_decode`` (completed arrays -> frame).
+
+Seeding: ``random_state`` gives one integer ``random_seed_``; every chain,
+every extension of a chain and every transform draws from its own
+``SeedSequence(random_seed_, spawn_key=...)``, so results do not depend on
+``n_jobs``.
 """
 
+from dataclasses import dataclass
 import numbers
 
 import numpy as np
@@ -15,10 +22,54 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from ._gibbs._chain import impute_given_parameters, initial_state, run_chain
+from ._gibbs._chain import (dimensions, empty_trace, impute_given_parameters,
+                            initial_state, new_trace, run_chain)
 
 # Spawn keys of the seed sequence: chains, chain extensions, transform.
 _CHAIN_KEY, _EXTEND_KEY, _TRANSFORM_KEY = 0, 1, 2
+_PARAMETERS = ("beta", "cov", "u", "sigma", "beta2")
+
+
+@dataclass
+class Encoded:
+    """Arrays of one frame for the sampler, and what decoding needs.
+
+    Attributes
+    ----------
+    model : Model
+        The sampler's model arrays (dynamic level-1 rows only).
+    dynamic : ndarray of int
+        Frame rows in the model's row-level arrays.
+    values : ndarray (n_dynamic, p)
+        Their outcomes (NaN where missing or latent), for the start state.
+    values2 : ndarray (J, p2) or None
+        Level-2 outcomes per cluster.
+    missing : ndarray of bool (n, p)
+        Missing level-1 cells of the frame (latent-expanded).
+    missing2 : ndarray of bool (J, p2) or None
+    cluster : ndarray of int (n,) or None
+        Cluster index of each frame row.
+    """
+
+    model: object
+    dynamic: np.ndarray
+    values: np.ndarray
+    missing: np.ndarray
+    values2: np.ndarray = None
+    missing2: np.ndarray = None
+    cluster: np.ndarray = None
+
+    @property
+    def incomplete(self):
+        """Positions (in the dynamic rows) of rows with missing cells."""
+        return np.flatnonzero(self.missing[self.dynamic].any(axis=1))
+
+    @property
+    def incomplete2(self):
+        """Clusters with missing level-2 cells."""
+        if self.missing2 is None:
+            return np.zeros(0, dtype=np.int64)
+        return np.flatnonzero(self.missing2.any(axis=1))
 
 
 def _check_positive_int(value, name, minimum=1):
@@ -40,32 +91,43 @@ def _interleave(per_chain):
     return stacked.reshape((stacked.shape[0] * stacked.shape[1],) + stacked.shape[2:])
 
 
-def _run_one_chain(model, state, seed, n_burn, n_between, n_imputations,
-                   incomplete_rows):
-    """Burn in, then take ``n_imputations`` snapshots ``n_between`` apart."""
-    rng = np.random.default_rng(seed)
-    m, p = state.beta.shape
-    empty = (np.zeros((0, m, p)), np.zeros((0, p, p)))
-    run_chain(rng, model, state, n_burn, empty[0], empty[1], 0)
-    trace_beta = np.empty((n_imputations * n_between, m, p))
-    trace_cov = np.empty((n_imputations * n_between, p, p))
-    imputed = np.empty((n_imputations, incomplete_rows.size, p))
-    draws_beta = np.empty((n_imputations, m, p))
-    draws_cov = np.empty((n_imputations,) + state.cov.shape)
-    for k in range(n_imputations):
-        run_chain(rng, model, state, n_between, trace_beta, trace_cov, k * n_between)
-        imputed[k] = state.values[incomplete_rows]
-        draws_beta[k] = state.beta
-        draws_cov[k] = state.cov
+def _parameters(state):
     return {
-        "imputed": imputed,
-        "beta": draws_beta,
-        "cov": draws_cov,
-        "trace_beta": trace_beta,
-        "trace_cov": trace_cov,
-        "state": state,
-        "accepted": int(state.accepted[0]),
+        "beta": state.beta.copy(), "cov": state.cov.copy(), "u": state.u.copy(),
+        "sigma": state.sigma[0].copy(), "beta2": state.beta2.copy(),
     }
+
+
+def _run_one_chain(model, state, seed, n_burn, n_between, n_segments, rows, clusters):
+    """Burn in, then take ``n_segments`` snapshots ``n_between`` apart.
+
+    A snapshot keeps the completed dynamic rows ``rows``, the level-2
+    values of ``clusters`` and the parameters.
+    """
+    rng = np.random.default_rng(seed)
+    dims = dimensions(model)
+    run_chain(rng, model, state, n_burn, empty_trace(dims), 0)
+    trace = new_trace(n_segments * n_between, dims)
+    pq = state.u.shape[1] * state.u.shape[2]
+    imputed, imputed2 = [], []
+    draws = {name: [] for name in _PARAMETERS}
+    for k in range(n_segments):
+        run_chain(rng, model, state, n_between, trace, k * n_between)
+        imputed.append(state.values[rows])
+        imputed2.append(state.level2[clusters, pq:])
+        for name, value in _parameters(state).items():
+            draws[name].append(value)
+    return {
+        "imputed": np.stack(imputed) if imputed else None,
+        "imputed2": np.stack(imputed2) if imputed2 else None,
+        "draws": {name: np.stack(v) for name, v in draws.items()},
+        "trace": trace,
+        "state": state,
+    }
+
+
+def _copy_state(state):
+    return type(state)(*(np.copy(a) for a in state))
 
 
 class BaseJointImputer(TransformerMixin, BaseEstimator):
@@ -75,11 +137,19 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
     """
 
     # ------------------------------------------------------------- hooks
-    def _make_schema(self, frame):  # pragma: no cover - abstract
+    def _encode(self, frame, fit):  # pragma: no cover - abstract
+        """Validate ``frame`` and return its :class:`Encoded` arrays."""
         raise NotImplementedError
 
-    def _make_model(self, schema, frame, arrays, fit):  # pragma: no cover
-        raise NotImplementedError
+    def _decode(self, frame, encoded, completed, completed2):
+        """Completed frame from level-1 rows and level-2 clusters."""
+        return self.schema_.decode(frame, completed, encoded.missing)
+
+    def _state_for_draw(self, encoded, draw, rng):
+        """Chain state holding the parameters of stored draw ``draw``."""
+        draws = self.parameter_draws_
+        return initial_state(encoded.model, encoded.values, beta=draws["beta"][draw],
+                             cov=draws["cov"][draw])
 
     # ------------------------------------------------------------- input
     def _input_frame(self, X, reset):
@@ -102,11 +172,6 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
         n_between = _check_positive_int(self.n_between, "n_between")
         n_imputations = _check_positive_int(self.n_imputations, "n_imputations")
         n_chains = _check_positive_int(self.n_chains, "n_chains")
-        if n_imputations < n_chains:
-            raise ValueError(
-                f"n_imputations ({n_imputations}) must be at least n_chains "
-                f"({n_chains}): every chain contributes imputations."
-            )
         return n_burn, n_between, n_imputations, n_chains
 
     def _seed(self, *key):
@@ -130,52 +195,56 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
         """
         n_burn, n_between, n_imputations, n_chains = self._check_settings()
         frame, array_input = self._input_frame(X, reset=True)
-        schema = self._make_schema(frame)
-        arrays = schema.encode_outcomes(frame)
-        model = self._make_model(schema, frame, arrays, fit=True)
-        values, missing, _ = arrays
+        encoded = self._encode(frame, fit=True)
         self.random_seed_ = int(check_random_state(self.random_state).randint(2**31 - 1))
-        incomplete_rows = np.flatnonzero(missing.any(axis=1))
-        starts = [self._initial_state(model, values, missing, chain)
-                  for chain in range(n_chains)]
         segments = _segments_per_chain(n_imputations, n_chains)
+        starts = [self._initial_state(encoded, chain) for chain in range(n_chains)]
         results = Parallel(n_jobs=self.n_jobs if n_chains > 1 else None)(
-            delayed(_run_one_chain)(model, starts[c], self._seed(_CHAIN_KEY, c),
-                                    n_burn, n_between, segments, incomplete_rows)
+            delayed(_run_one_chain)(encoded.model, starts[c], self._seed(_CHAIN_KEY, c),
+                                    n_burn, n_between, segments, encoded.incomplete,
+                                    encoded.incomplete2)
             for c in range(n_chains)
         )
-        self.schema_ = schema
         self.n_iter_ = n_burn + n_between * segments
-        self._store_results(results, incomplete_rows, missing, frame, array_input)
-        return self
-
-    def _initial_state(self, model, values, missing, chain):
-        return initial_state(model, values, missing, beta=self.beta_start,
-                             cov=self.cov_start)
-
-    def _store_results(self, results, incomplete_rows, missing, frame, array_input):
-        self.imputed_values_ = _interleave([r["imputed"] for r in results])
-        self.beta_draws_ = _interleave([r["beta"] for r in results])
-        self.cov_draws_ = _interleave([r["cov"] for r in results])
-        self.trace_beta_ = np.stack([r["trace_beta"] for r in results])
-        self.trace_cov_ = np.stack([r["trace_cov"] for r in results])
-        self._final_states = [r["state"] for r in results]
-        self._incomplete_rows = incomplete_rows
-        self._missing = missing
+        self._encoded = encoded
         self._train_frame = frame.copy()
         self._train_array_input = array_input
+        self._store_results(results)
+        return self
+
+    def _initial_state(self, encoded, chain):
+        return initial_state(encoded.model, encoded.values, encoded.values2,
+                             beta=self.beta_start, cov=self.cov_start)
+
+    def _store_results(self, results):
+        self.imputed_values_ = _interleave([r["imputed"] for r in results])
+        self.imputed_level2_ = _interleave([r["imputed2"] for r in results])
+        self.parameter_draws_ = {
+            name: _interleave([r["draws"][name] for r in results]) for name in _PARAMETERS
+        }
+        self.trace_ = {name: np.stack([getattr(r["trace"], name) for r in results])
+                       for name in ("beta", "cov", "sigma", "beta2")}
+        self._final_states = [r["state"] for r in results]
+        self._summarize_draws()
+
+    def _summarize_draws(self):
+        """Labelled posterior means (fitted attributes of each estimator)."""
         labels = self.schema_.latent_labels
         design = self.schema_.covariate_design_names
-        self.beta_ = pd.DataFrame(self.trace_beta_.mean(axis=(0, 1)),
+        self.beta_ = pd.DataFrame(self.trace_["beta"].mean(axis=(0, 1)),
                                   index=design, columns=labels)
-        self.omega_ = pd.DataFrame(self.trace_cov_.mean(axis=(0, 1)),
+        self.omega_ = pd.DataFrame(self.trace_["cov"].mean(axis=(0, 1)),
                                    index=labels, columns=labels)
 
     # ----------------------------------------------------------- outputs
-    def _completed_frame(self, frame, incomplete_rows, missing, imputed):
-        completed = np.zeros(missing.shape)
-        completed[incomplete_rows] = imputed
-        return self.schema_.decode(frame, completed, missing)
+    def _completed(self, frame, encoded, imputed, imputed2):
+        completed = np.zeros(encoded.missing.shape)
+        completed[encoded.dynamic[encoded.incomplete]] = imputed
+        completed2 = None
+        if encoded.missing2 is not None:
+            completed2 = np.zeros(encoded.missing2.shape)
+            completed2[encoded.incomplete2] = imputed2
+        return self._decode(frame, encoded, completed, completed2)
 
     def sample(self, n_imputations=None, X=None):
         """Draw completed data sets.
@@ -205,33 +274,32 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
             frame, array_input = self._input_frame(X, reset=False)
             return [self._output(self._impute_new(frame, draw), array_input)
                     for draw in self._draw_indices(m)]
-        imputed = self._training_imputations(m)
-        return [self._output(self._completed_frame(self._train_frame, self._incomplete_rows,
-                                                   self._missing, imputed[k]),
-                             self._train_array_input)
+        imputed, imputed2 = self._training_imputations(m)
+        return [self._output(self._completed(self._train_frame, self._encoded, imputed[k],
+                                             imputed2[k]), self._train_array_input)
                 for k in range(m)]
 
     def _draw_indices(self, m):
-        n_draws = self.beta_draws_.shape[0]
+        n_draws = self.parameter_draws_["beta"].shape[0]
         if m <= n_draws:
             return list(range(m))
         rng = np.random.default_rng(self._seed(_TRANSFORM_KEY, m))
         return list(range(n_draws)) + rng.integers(0, n_draws, m - n_draws).tolist()
 
     def _training_imputations(self, m):
-        stored = self.imputed_values_
+        stored, stored2 = self.imputed_values_, self.imputed_level2_
         if m <= stored.shape[0]:
-            return stored[:m]
-        n_chains = len(self._final_states)
-        segments = _segments_per_chain(m - stored.shape[0], n_chains)
-        extra = []
-        for c, state in enumerate(self._final_states):
-            copy = type(state)(*(np.copy(a) for a in state))
-            result = _run_one_chain(self._model_for_extension, copy,
-                                    self._seed(_EXTEND_KEY, c), 0, self.n_between,
-                                    segments, self._incomplete_rows)
-            extra.append(result["imputed"])
-        return np.concatenate([stored, _interleave(extra)])[:m]
+            return stored[:m], stored2[:m]
+        segments = _segments_per_chain(m - stored.shape[0], len(self._final_states))
+        extra = [
+            _run_one_chain(self._encoded.model, _copy_state(state), self._seed(_EXTEND_KEY, c),
+                           0, self.n_between, segments, self._encoded.incomplete,
+                           self._encoded.incomplete2)
+            for c, state in enumerate(self._final_states)
+        ]
+        more = _interleave([r["imputed"] for r in extra])
+        more2 = _interleave([r["imputed2"] for r in extra])
+        return (np.concatenate([stored, more])[:m], np.concatenate([stored2, more2])[:m])
 
     def fit_transform(self, X, y=None):
         """Fit, then return the first completed data set of the training data.
@@ -268,19 +336,18 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
         return self._output(self._impute_new(frame, 0), array_input)
 
     def _impute_new(self, frame, draw):
-        self.schema_.check_frame(frame)
-        values, missing, codes = self.schema_.encode_outcomes(frame)
-        if not missing.any():
+        encoded = self._encode(frame, fit=False)
+        if not encoded.missing.any() and (encoded.missing2 is None or not encoded.missing2.any()):
             return frame.copy()
-        model = self._make_model(self.schema_, frame, (values, missing, codes), fit=False)
-        state = initial_state(model, values, missing, beta=self.beta_draws_[draw],
-                              cov=self.cov_draws_[draw])
-        filled = state.values
-        filled[missing] = state.means[missing]
         rng = np.random.default_rng(self._seed(_TRANSFORM_KEY, draw))
-        n_sweeps = 20 if model.cat_start.size else 1
-        impute_given_parameters(rng, model, state, n_sweeps)
-        return self.schema_.decode(frame, state.values, missing)
+        state = self._state_for_draw(encoded, draw, rng)
+        missing = encoded.missing[encoded.dynamic]
+        state.values[missing] = state.means[missing]
+        n_sweeps = 20 if encoded.model.cat_start.size else 1
+        impute_given_parameters(rng, encoded.model, state, n_sweeps)
+        pq = state.u.shape[1] * state.u.shape[2]
+        return self._completed(frame, encoded, state.values[encoded.incomplete],
+                               state.level2[encoded.incomplete2, pq:])
 
     def get_feature_names_out(self, input_features=None):
         """Names of the output columns (the input columns, unchanged).

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ._base import BaseJointImputer
+from ._base import BaseJointImputer, Encoded
 from ._gibbs._chain import build_model
 from ._schema import Schema
 
@@ -76,10 +76,12 @@ class JointModelImputer(BaseJointImputer):
         ``column[category]``).
     omega_ : pandas.DataFrame of shape (p, p)
         Posterior mean of the level-1 covariance.
-    beta_draws_, cov_draws_ : ndarray
-        Parameter draws at each imputation, used by :meth:`transform`.
-    trace_beta_, trace_cov_ : ndarray
-        Every draw after burn-in, shape (n_chains, n_draws, ...).
+    parameter_draws_ : dict of ndarray
+        Parameter draws at each imputation (``"beta"``, ``"cov"``), used by
+        :meth:`transform`; the first axis indexes imputations.
+    trace_ : dict of ndarray
+        Every draw after burn-in: ``"beta"`` of shape (n_chains, n_draws,
+        n_covariates + 1, p) and ``"cov"`` of shape (n_chains, n_draws, p, p).
     imputed_values_ : ndarray
         Completed latent-scale rows of the incomplete training rows, per
         imputation.
@@ -138,14 +140,15 @@ class JointModelImputer(BaseJointImputer):
         self.random_state = random_state
         self.n_jobs = n_jobs
 
-    def _make_schema(self, frame):
-        return Schema(frame, outcome_cols=self.outcome_cols,
-                      covariate_cols=self.covariate_cols,
-                      categorical_cols=self.categorical_cols,
-                      exclude_cols=self.exclude_cols)
-
-    def _make_model(self, schema, frame, arrays, fit):
-        values, missing, codes = arrays
+    def _encode(self, frame, fit):
+        if fit:
+            self.schema_ = Schema(frame, outcome_cols=self.outcome_cols,
+                                  covariate_cols=self.covariate_cols,
+                                  categorical_cols=self.categorical_cols,
+                                  exclude_cols=self.exclude_cols)
+        schema = self.schema_
+        schema.check_frame(frame)
+        values, missing, codes = schema.encode_outcomes(frame)
         p = values.shape[1]
         design = schema.design(frame)
         if fit:
@@ -156,11 +159,10 @@ class JointModelImputer(BaseJointImputer):
         else:
             prior_df, prior_scale = float(p), np.eye(p)
         cat_start, cat_size = schema.categorical_layout()
-        model = build_model(design, values, missing, codes, cat_start, cat_size,
-                            prior_df, prior_scale, fit=fit)
-        if fit:
-            self._model_for_extension = model
-        return model
+        model, dynamic = build_model(design, values, missing, codes, cat_start, cat_size,
+                                     prior_df, prior_scale, fit=fit)
+        return Encoded(model=model, dynamic=dynamic, values=values[dynamic],
+                       missing=missing)
 
     def _prior(self, p, labels, residual_df):
         prior_df = float(p) if self.prior_df is None else self.prior_df

@@ -1,10 +1,19 @@
 """The chain: model arrays, chain state and the Gibbs iteration (numba).
 
-``Model`` holds what never changes during a run (design, category codes,
-missingness groups, priors); ``State`` holds what the sampler updates
-(completed data, parameters and their factors). ``gibbs_iteration`` composes
-the steps in the order of jomo-samplers.md §4 (single level): latents of
-observed categories, fixed effects, covariance, missing values.
+One sampler serves every estimator. The model is the two-level joint model
+of jomo-samplers.md §1: level-1 outcomes ``y_i = B'x_i + U_j'z_i + e_i``,
+level-2 vectors ``v_j = (u_j, y2_j - B2'x2_j) ~ N(0, Sigma)``. Single-level
+data is one cluster without random effects (``q = 0``); a model without
+level-2 outcomes has ``p2 = 0``. ``Model`` holds what never changes during a
+run, ``State`` what the sampler updates. The iteration composes the steps of
+§7 (which reduce to §4 and §5): level-1 latents, level-2 latents, fixed
+effects, level-2 fixed effects, random effects, level-2 covariance,
+level-1 covariance, level-1 missing values, level-2 missing values.
+
+Level-1 rows whose values never change (no missing cell, no categorical
+latent) enter only through precomputed per-cluster statistics
+(:mod:`._suffstats`); the row-level steps run over the other, "dynamic",
+rows.
 """
 
 from collections import namedtuple
@@ -12,37 +21,65 @@ from collections import namedtuple
 import numba as nb
 import numpy as np
 
-from ._covariance import draw_group_covariances, refresh_factors
+from ._covariance import draw_group_covariances, refresh_factors, row_scatter
 from ._latents import draw_observed_latents, start_observed_latents
+from ._linalg import cholesky_lower, inverse_from_cholesky
 from ._missing import draw_missing, missingness_groups
-from ._regression import draw_fixed_effects, linear_predictor, residual_scatter
+from ._regression import (draw_fixed_effects, draw_random_effects,
+                          fixed_effect_response, row_means)
+from ._suffstats import refresh_statistics, residual_scatter, static_statistics
 
 Model = namedtuple("Model", [
-    "design",          # (n, m) fixed-effect covariates, intercept first
-    "design_chol",     # (m, m) lower Cholesky factor of design' design
-    "cat_start",       # (n_cat,) first latent column of each categorical
-    "cat_size",        # (n_cat,) number of latents (K - 1)
-    "codes",           # (n, n_cat) observed category, -1 if missing
-    "row_group",       # (n,) covariance group of each row
-    "group_size",      # (g,) rows per covariance group
+    # level 1, dynamic rows
+    "x", "z", "w", "cluster",  # X, Z, [X Z] and cluster of the dynamic rows
+    "codes",               # (n_d, n_cat) observed category, -1 if missing
+    "cat_start", "cat_size",  # latent columns of each categorical
+    "row_group",           # (n_d,) level-1 covariance group of each row
     "miss_rows", "miss_ptr", "miss_cov", "miss_mask",  # see draw_missing
-    "prior_df",        # inverse-Wishart prior degrees of freedom
-    "prior_scale",     # (p, p) inverse-Wishart prior scale
-    "n_free",          # number of columns before the latent blocks
-    "block_ptr",       # boundaries of the fixed latent blocks
-    "mh_scale",        # proposal scale for covariances between latent blocks
+    # level 1, per cluster
+    "gram", "static_h", "static_k",  # (J, r, r), (J, r, p), (J, p, p)
+    "cov_group",           # (J,) covariance group of each cluster
+    "group_size",          # (g,) rows per covariance group
+    "design_chol",         # (m, m) lower Cholesky factor of X'X
+    # level-1 prior and latent layout
+    "prior_df", "prior_scale", "n_free", "block_ptr",
+    # level 2
+    "x2", "x2_chol",       # (J, m2), (m2, m2)
+    "codes2", "cat2_start", "cat2_size",  # categorical columns of v_j
+    "miss2_rows", "miss2_ptr", "miss2_cov", "miss2_mask",
+    "prior2_df", "prior2_scale", "n_free2", "block2_ptr",
+    "n_clusters2",         # (1,) number of clusters, as the level-2 group size
+    "mh_scale",            # proposal scale between latent blocks
 ])
 
 State = namedtuple("State", [
-    "values",      # (n, p) completed data on the latent scale
-    "means",       # (n, p) current row means
-    "beta",        # (m, p) fixed effects
-    "cov",         # (g, p, p) level-1 covariance(s)
-    "cov_chol",    # (g, p, p) their lower Cholesky factors
-    "precision",   # (g, p, p) their inverses
-    "scatter",     # (g, p, p) work array for residual cross-products
-    "accepted",    # (1,) count of accepted Metropolis moves
+    "values", "means",     # (n_d, p) dynamic rows: completed data and means
+    "h", "k",              # (J, r, p), (J, p, p) current statistics
+    "beta", "u",           # (m, p), (J, p, q)
+    "cov", "cov_chol", "precision", "scatter",  # (g, p, p) level 1
+    "level2", "means2",    # (J, d) v_j = (u_j, y2_j) and its mean (0, B2'x2_j)
+    "beta2",               # (m2, p2)
+    "sigma", "sigma_chol", "sigma_precision", "scatter2",  # (1, d, d)
+    "cross", "cross2",     # work arrays (m, p), (m2, p2)
+    "shift", "prior_precision",  # (J, pq), (pq, pq) random-effect prior
+    "accepted",            # (1,) accepted Metropolis moves
 ])
+
+Trace = namedtuple("Trace", ["beta", "cov", "sigma", "beta2"])
+
+
+def empty_trace(model_dims):
+    """A trace that records nothing."""
+    m, p, d, m2, p2 = model_dims
+    return Trace(np.zeros((0, m, p)), np.zeros((0, p, p)), np.zeros((0, d, d)),
+                 np.zeros((0, m2, p2)))
+
+
+def new_trace(n, model_dims):
+    """A trace with room for ``n`` iterations."""
+    m, p, d, m2, p2 = model_dims
+    return Trace(np.empty((n, m, p)), np.empty((n, p, p)), np.empty((n, d, d)),
+                 np.empty((n, m2, p2)))
 
 
 def fixed_blocks(n_free, cat_size):
@@ -59,126 +96,321 @@ def constrained_identity(p, n_free, cat_size):
     return cov
 
 
-def build_model(design, values, missing, codes, cat_start, cat_size,
-                prior_df, prior_scale, mh_scale=2.0, fit=True):
-    """Assemble the single-level ``Model`` from encoded arrays.
+def _empty_int(*shape):
+    return np.zeros(shape, dtype=np.int64)
 
-    With ``fit=False`` (imputing new rows for fixed parameters) the design
-    need not have full rank and its Cholesky factor is not computed.
+
+def build_model(x, values, missing, codes, cat_start, cat_size, prior_df, prior_scale,
+                z=None, cluster=None, n_clusters=1, heteroscedastic=False,
+                x2=None, values2=None, missing2=None, codes2=None, cat2_start=None,
+                cat2_size=None, prior2_df=None, prior2_scale=None, mh_scale=2.0,
+                fit=True):
+    """Assemble a ``Model`` from encoded arrays.
+
+    Parameters
+    ----------
+    x : ndarray (n, m)
+        Fixed-effect design (intercept first).
+    values, missing, codes : ndarray
+        Level-1 outcomes (NaN where missing or latent), missing mask, observed
+        categories (see :meth:`skjomo._schema.Schema.encode_outcomes`).
+    cat_start, cat_size : ndarray of int64
+        Latent layout of the level-1 categorical columns.
+    prior_df, prior_scale : float, ndarray
+        Inverse-Wishart prior of the level-1 covariance.
+    z : ndarray (n, q), optional
+        Random-effect design; ``None`` for a single-level model.
+    cluster : ndarray of int64 (n,), optional
+        Cluster index ``0..n_clusters-1`` of each row.
+    heteroscedastic : bool
+        One level-1 covariance per cluster instead of a common one.
+    x2, values2, missing2, codes2, cat2_start, cat2_size : ndarray, optional
+        Level-2 design and outcomes (one row per cluster), as for level 1.
+    prior2_df, prior2_scale : float, ndarray, optional
+        Inverse-Wishart prior of the level-2 covariance ``Sigma``.
+    fit : bool
+        ``False`` when imputing new rows for fixed parameters: the designs
+        need not have full rank and no Cholesky factor of them is formed.
     """
     n, p = values.shape
-    m = design.shape[1]
-    design_chol = np.linalg.cholesky(design.T @ design) if fit else np.eye(m)
-    row_group = np.zeros(n, dtype=np.int64)
+    m = x.shape[1]
+    z = np.zeros((n, 0)) if z is None else np.asarray(z, dtype=np.float64)
+    q = z.shape[1]
+    cluster = np.zeros(n, dtype=np.int64) if cluster is None else np.asarray(cluster, np.int64)
+    n_clusters = int(n_clusters)
+    w = np.column_stack([x, z])
+    dynamic = np.flatnonzero(missing.any(axis=1) | np.isnan(values).any(axis=1)
+                            | (codes.shape[1] > 0))
+    static_values = values.copy()
+    static_values[dynamic] = np.nan
+    gram, static_h, static_k = static_statistics(w, static_values, cluster, n_clusters)
+    cov_group = np.arange(n_clusters) if heteroscedastic else np.zeros(n_clusters, np.int64)
+    row_group = cov_group[cluster[dynamic]]
+    group_size = np.bincount(cov_group[cluster], minlength=cov_group.max() + 1).astype(float)
+    design_chol = np.linalg.cholesky(x.T @ x) if fit else np.eye(m)
     n_free = p - int(np.sum(cat_size))
-    miss_rows, miss_ptr, miss_cov, miss_mask = missingness_groups(missing, row_group)
+
+    # level 2: v_j = (u_j, y2_j) with d = p q + p2 columns
+    pq = p * q
+    if values2 is None:
+        values2 = np.zeros((n_clusters, 0))
+        missing2 = np.zeros((n_clusters, 0), bool)
+        codes2 = _empty_int(n_clusters, 0)
+        cat2_start, cat2_size = _empty_int(0), _empty_int(0)
+        x2 = np.ones((n_clusters, 1))
+    p2 = values2.shape[1]
+    d = pq + p2
+    x2 = np.asarray(x2, dtype=np.float64)
+    x2_chol = (np.linalg.cholesky(x2.T @ x2) if fit and p2 > 0 else np.eye(x2.shape[1]))
+    miss2 = np.zeros((n_clusters, d), bool)
+    miss2[:, pq:] = missing2
+    n_free2 = d - int(np.sum(cat2_size))
+    if prior2_df is None:
+        prior2_df, prior2_scale = float(d), np.eye(d)
+
+    miss_rows, miss_ptr, miss_cov, miss_mask = missingness_groups(
+        missing[dynamic], row_group.astype(np.int64))
+    miss2_rows, miss2_ptr, miss2_cov, miss2_mask = missingness_groups(
+        miss2, np.zeros(n_clusters, np.int64))
     return Model(
-        design=np.ascontiguousarray(design, dtype=np.float64),
+        x=np.ascontiguousarray(x[dynamic], dtype=np.float64),
+        z=np.ascontiguousarray(z[dynamic]),
+        w=np.ascontiguousarray(w[dynamic]),
+        cluster=cluster[dynamic],
+        codes=np.ascontiguousarray(codes[dynamic]),
+        cat_start=np.asarray(cat_start, np.int64),
+        cat_size=np.asarray(cat_size, np.int64),
+        row_group=row_group.astype(np.int64),
+        miss_rows=miss_rows, miss_ptr=miss_ptr, miss_cov=miss_cov, miss_mask=miss_mask,
+        gram=gram, static_h=static_h, static_k=static_k,
+        cov_group=cov_group.astype(np.int64),
+        group_size=group_size,
         design_chol=design_chol,
-        cat_start=cat_start,
-        cat_size=cat_size,
-        codes=codes,
-        row_group=row_group,
-        group_size=np.array([float(n)]),
-        miss_rows=miss_rows,
-        miss_ptr=miss_ptr,
-        miss_cov=miss_cov,
-        miss_mask=miss_mask,
         prior_df=float(prior_df),
         prior_scale=np.asarray(prior_scale, dtype=np.float64),
         n_free=n_free,
         block_ptr=fixed_blocks(n_free, cat_size),
+        x2=x2, x2_chol=x2_chol,
+        codes2=np.asarray(codes2, np.int64),
+        cat2_start=np.asarray(cat2_start, np.int64) + pq,
+        cat2_size=np.asarray(cat2_size, np.int64),
+        miss2_rows=miss2_rows, miss2_ptr=miss2_ptr, miss2_cov=miss2_cov,
+        miss2_mask=miss2_mask,
+        prior2_df=float(prior2_df),
+        prior2_scale=np.asarray(prior2_scale, dtype=np.float64),
+        n_free2=n_free2,
+        block2_ptr=fixed_blocks(n_free2, cat2_size),
+        n_clusters2=np.array([float(n_clusters)]),
         mh_scale=float(mh_scale),
-    )
+    ), dynamic
 
 
-def initial_state(model, values, missing, beta=None, cov=None):
-    """Starting state (jomo-samplers.md §2.5 and §3, single level).
+def dimensions(model):
+    """(m, p, d, m2, p2) of a model."""
+    m = model.x.shape[1]
+    p = model.static_k.shape[1]
+    d = model.prior2_scale.shape[0]
+    m2 = model.x2.shape[1]
+    p2 = d - p * model.z.shape[1]
+    return m, p, d, m2, p2
 
-    Missing continuous cells start at the column mean of the observed
-    values, missing latents at 0, observed latents inside their category's
-    region; ``beta`` starts at 0 and the covariance at the identity with the
-    fixed ``C_K`` blocks, unless given.
+
+def initial_state(model, values, values2=None, beta=None, cov=None, u=None, sigma=None,
+                  beta2=None):
+    """Starting state (jomo-samplers.md §2.5 and §3).
+
+    ``values`` are the dynamic rows' outcomes (NaN where missing or latent).
+    Missing continuous cells start at the column mean of the observed values,
+    missing latents at 0, observed latents inside their category's region;
+    fixed and random effects start at 0 and covariances at the identity with
+    the fixed ``C_K`` blocks, unless given.
     """
-    n, p = values.shape
-    m = model.design.shape[1]
-    filled = values.copy()
-    for t in range(p):
-        column = filled[:, t]
-        observed = ~np.isnan(column) & ~missing[:, t]
-        column[~observed] = column[observed].mean() if observed.any() and t < model.n_free else 0.0
-    start_observed_latents(filled, model.cat_start, model.cat_size, model.codes)
-    if beta is None:
-        beta = np.zeros((m, p))
+    m, p, d, m2, p2 = dimensions(model)
+    n_clusters, q = model.gram.shape[0], model.z.shape[1]
     g = model.group_size.shape[0]
-    if cov is None:
-        covs = np.repeat(constrained_identity(p, model.n_free, model.cat_size)[None], g, axis=0)
-    else:
-        covs = np.array(cov, dtype=np.float64)
-        if covs.ndim == 2:
-            covs = np.repeat(covs[None], g, axis=0)
-        fixed = constrained_identity(p, model.n_free, model.cat_size)
-        for start, stop in zip(model.block_ptr[:-1], model.block_ptr[1:]):
-            covs[:, start:stop, start:stop] = fixed[start:stop, start:stop]
+    filled = _start_values(values, model.n_free, model.cat_start, model.cat_size, model.codes)
+    beta = np.zeros((m, p)) if beta is None else np.array(beta, dtype=np.float64)
+    u = np.zeros((n_clusters, p, q)) if u is None else np.array(u, dtype=np.float64)
+    covs = _constrained_start(cov, g, p, model.block_ptr)
+    level2 = np.zeros((n_clusters, d))
+    level2[:, :p * q] = u.reshape(n_clusters, p * q)
+    if p2 > 0:
+        level2[:, p * q:] = _start_values(values2, model.n_free2 - p * q,
+                                          model.cat2_start - p * q, model.cat2_size,
+                                          model.codes2)
+    beta2 = np.zeros((m2, p2)) if beta2 is None else np.array(beta2, dtype=np.float64)
+    means2 = np.zeros((n_clusters, d))
+    means2[:, p * q:] = model.x2 @ beta2
+    sigmas = _constrained_start(sigma, 1, d, model.block2_ptr)
     state = State(
-        values=filled,
-        means=model.design @ beta,
-        beta=np.array(beta, dtype=np.float64),
-        cov=covs,
-        cov_chol=np.empty_like(covs),
-        precision=np.empty_like(covs),
+        values=filled, means=np.empty_like(filled),
+        h=np.empty_like(model.static_h), k=np.empty_like(model.static_k),
+        beta=beta, u=u,
+        cov=covs, cov_chol=np.empty_like(covs), precision=np.empty_like(covs),
         scatter=np.empty_like(covs),
+        level2=level2, means2=means2, beta2=beta2,
+        sigma=sigmas, sigma_chol=np.empty_like(sigmas),
+        sigma_precision=np.empty_like(sigmas), scatter2=np.empty_like(sigmas),
+        cross=np.empty((m, p)), cross2=np.empty((m2, p2)),
+        shift=np.zeros((n_clusters, p * q)), prior_precision=np.empty((p * q, p * q)),
         accepted=np.zeros(1, dtype=np.int64),
     )
     refresh_factors(state.cov, state.cov_chol, state.precision)
+    refresh_factors(state.sigma, state.sigma_chol, state.sigma_precision)
+    row_means(model.x, model.z, model.cluster, state.beta, state.u, state.means)
     return state
+
+
+def _start_values(values, n_free, cat_start, cat_size, codes):
+    filled = np.array(values, dtype=np.float64)
+    for t in range(filled.shape[1]):
+        column = filled[:, t]
+        observed = ~np.isnan(column)
+        column[~observed] = column[observed].mean() if t < n_free and observed.any() else 0.0
+    start_observed_latents(filled, np.asarray(cat_start, np.int64),
+                           np.asarray(cat_size, np.int64), codes)
+    return filled
+
+
+def _constrained_start(cov, g, p, block_ptr):
+    n_free = int(block_ptr[0])
+    sizes = np.diff(block_ptr)
+    fixed = constrained_identity(p, n_free, sizes)
+    if cov is None:
+        return np.repeat(fixed[None], g, axis=0)
+    covs = np.array(cov, dtype=np.float64)
+    if covs.ndim == 2:
+        covs = np.repeat(covs[None], g, axis=0)
+    for start, stop in zip(block_ptr[:-1], block_ptr[1:]):
+        covs[:, start:stop, start:stop] = fixed[start:stop, start:stop]
+    return covs
+
+
+@nb.njit(cache=True)
+def _level2_regression(rng, model, state):
+    """Level-2 fixed effects from their exact full conditional (given u).
+
+    With ``Q = Sigma^{-1}`` partitioned into random effects (1) and level-2
+    residuals (2): ``eps2_j | u_j ~ N(-Q22^{-1} Q21 u_j, Q22^{-1})``, so
+    ``y2_j + Q22^{-1} Q21 u_j = B2'x2_j + eta_j`` with ``eta_j ~ N(0, Q22^{-1})``
+    and a flat prior gives a matrix-normal draw (spec/README.md decision 6).
+    """
+    pq = state.u.shape[1] * state.u.shape[2]
+    d = state.level2.shape[1]
+    p2 = d - pq
+    q_all = state.sigma_precision[0]
+    q22 = np.ascontiguousarray(q_all[pq:, pq:])
+    chol22 = np.empty((p2, p2))
+    cond_cov = np.empty((p2, p2))
+    cholesky_lower(q22, chol22)
+    inverse_from_cholesky(chol22, cond_cov)
+    reg = cond_cov @ np.ascontiguousarray(q_all[pq:, :pq])  # Q22^{-1} Q21
+    response = np.empty((state.level2.shape[0], p2))
+    for j in range(state.level2.shape[0]):
+        for t in range(p2):
+            s = state.level2[j, pq + t]
+            for c in range(pq):
+                s += reg[t, c] * state.level2[j, c]
+            response[j, t] = s
+    state.cross2[:] = model.x2.T @ response
+    cholesky_lower(cond_cov, chol22)
+    draw_fixed_effects(rng, model.x2_chol, state.cross2, chol22, state.beta2)
+    state.means2[:, pq:] = model.x2 @ state.beta2
+
+
+@nb.njit(cache=True)
+def _random_effect_prior(state):
+    """Prior of ``u_j`` given the level-2 residuals (§7 step 6).
+
+    Precision ``Q11`` and precision-times-mean ``-Q12 eps2_j``; without
+    level-2 outcomes this is ``Sigma_u^{-1}`` and 0.
+    """
+    pq = state.prior_precision.shape[0]
+    q_all = state.sigma_precision[0]
+    state.prior_precision[:, :] = q_all[:pq, :pq]
+    d = state.level2.shape[1]
+    for j in range(state.level2.shape[0]):
+        for a in range(pq):
+            s = 0.0
+            for c in range(pq, d):
+                s -= q_all[a, c] * (state.level2[j, c] - state.means2[j, c])
+            state.shift[j, a] = s
 
 
 @nb.njit(cache=True)
 def gibbs_iteration(rng, model, state):
-    """One systematic-scan Gibbs iteration (jomo-samplers.md §4)."""
+    """One systematic-scan Gibbs iteration (jomo-samplers.md §4, §5, §7)."""
+    n_clusters, p, q = state.u.shape
+    pq = p * q
+    has_level2 = state.level2.shape[1] > pq
     if model.cat_start.shape[0] > 0:
         draw_observed_latents(rng, state.values, state.means, state.precision,
                               model.row_group, model.cat_start, model.cat_size,
                               model.codes)
-    draw_fixed_effects(rng, model.design, model.design_chol, state.values,
-                       state.cov_chol[0], state.beta)
-    linear_predictor(model.design, state.beta, state.means)
-    residual_scatter(state.values, state.means, model.row_group, state.scatter)
+    if model.cat2_start.shape[0] > 0:
+        draw_observed_latents(rng, state.level2, state.means2, state.sigma_precision,
+                              np.zeros(n_clusters, np.int64), model.cat2_start,
+                              model.cat2_size, model.codes2)
+    refresh_statistics(model.static_h, model.static_k, model.w, state.values,
+                       model.cluster, state.h, state.k)
+    fixed_effect_response(model.gram, state.h, state.u, state.cross)
+    draw_fixed_effects(rng, model.design_chol, state.cross, state.cov_chol[0], state.beta)
+    if has_level2:
+        _level2_regression(rng, model, state)
+    if q > 0:
+        _random_effect_prior(state)
+        draw_random_effects(rng, model.gram, state.h, state.beta, state.shift,
+                            state.prior_precision, state.precision, model.cov_group,
+                            state.u)
+        for j in range(n_clusters):
+            for t in range(p):
+                for k in range(q):
+                    state.level2[j, t * q + k] = state.u[j, t, k]
+        row_scatter(state.level2, state.means2, state.scatter2)
+        state.accepted[0] += draw_group_covariances(
+            rng, state.scatter2, model.n_clusters2, model.prior2_df, model.prior2_scale,
+            model.n_free2, model.block2_ptr, model.mh_scale, state.sigma,
+            state.sigma_chol, state.sigma_precision)
+    residual_scatter(model.gram, state.h, state.k, state.beta, state.u, model.cov_group,
+                     state.scatter)
     state.accepted[0] += draw_group_covariances(
         rng, state.scatter, model.group_size, model.prior_df, model.prior_scale,
         model.n_free, model.block_ptr, model.mh_scale, state.cov,
         state.cov_chol, state.precision)
+    row_means(model.x, model.z, model.cluster, state.beta, state.u, state.means)
     draw_missing(rng, state.values, state.means, state.precision,
                  model.miss_rows, model.miss_ptr, model.miss_cov, model.miss_mask)
+    if model.miss2_rows.shape[0] > 0:
+        draw_missing(rng, state.level2, state.means2, state.sigma_precision,
+                     model.miss2_rows, model.miss2_ptr, model.miss2_cov, model.miss2_mask)
 
 
 @nb.njit(cache=True)
-def run_chain(rng, model, state, n_iter, trace_beta, trace_cov, trace_start):
-    """Run ``n_iter`` iterations, recording parameters when traces are given.
+def run_chain(rng, model, state, n_iter, trace, trace_start):
+    """Run ``n_iter`` iterations, recording parameters if ``trace`` has rows.
 
-    ``trace_beta`` (n_trace, m, p) and ``trace_cov`` (n_trace, p, p) receive
-    the draws of iterations ``trace_start .. trace_start + n_iter - 1``; pass
-    arrays with zero rows to record nothing. The recorded covariance is the
-    mean over covariance groups.
+    Iteration ``it`` is stored at ``trace_start + it``. The recorded level-1
+    covariance is the mean over covariance groups.
     """
-    record = trace_beta.shape[0] > 0
+    record = trace.beta.shape[0] > 0
     n_groups = state.cov.shape[0]
     for it in range(n_iter):
         gibbs_iteration(rng, model, state)
         if record:
             k = trace_start + it
-            trace_beta[k] = state.beta
-            trace_cov[k] = state.cov[0]
+            trace.beta[k] = state.beta
+            trace.cov[k] = state.cov[0]
             for g in range(1, n_groups):
-                trace_cov[k] += state.cov[g]
+                trace.cov[k] += state.cov[g]
             if n_groups > 1:
-                trace_cov[k] /= n_groups
+                trace.cov[k] /= n_groups
+            trace.sigma[k] = state.sigma[0]
+            trace.beta2[k] = state.beta2
 
 
 @nb.njit(cache=True)
 def impute_given_parameters(rng, model, state, n_sweeps):
-    """Latents and missing cells for fixed parameters (used by transform).
+    """Level-1 latents and missing cells for fixed parameters (transform).
 
     ``n_sweeps`` alternations of the observed-latent and missing-value steps
     let latents of observed categories settle before the final draw.
@@ -190,7 +422,3 @@ def impute_given_parameters(rng, model, state, n_sweeps):
                                   model.codes)
         draw_missing(rng, state.values, state.means, state.precision,
                      model.miss_rows, model.miss_ptr, model.miss_cov, model.miss_mask)
-
-
-__all__ = ["Model", "State", "build_model", "initial_state", "gibbs_iteration",
-           "run_chain", "impute_given_parameters"]

@@ -61,3 +61,18 @@ def draw_group_covariances(rng, scatter, group_size, prior_df, prior_scale,
         cov[g] = draw
     refresh_factors(cov, cov_chol, precision)
     return accepted
+
+
+@nb.njit(cache=True)
+def row_scatter(values, means, out):
+    """``out[0] = sum_i (v_i - m_i)(v_i - m_i)'`` over the rows of ``values``."""
+    d = values.shape[1]
+    out[0] = 0.0
+    for i in range(values.shape[0]):
+        for t in range(d):
+            rt = values[i, t] - means[i, t]
+            for u in range(t + 1):
+                out[0, t, u] += rt * (values[i, u] - means[i, u])
+    for t in range(d):
+        for u in range(t):
+            out[0, u, t] = out[0, t, u]

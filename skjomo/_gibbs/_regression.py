@@ -1,53 +1,64 @@
-"""Fixed effects, row means and residual cross-products (numba).
+"""Fixed effects, random effects and row means (numba).
 
 Fixed effects with a flat prior and a common covariance (jomo-samplers.md
-§4 step 2): ``vec(B) ~ N(vec(B_hat), Omega kron (X'X)^{-1})`` with
-``B_hat = (X'X)^{-1} X' R``, drawn as ``B_hat + L_X^{-T} E L_Omega^T`` where
-``X'X = L_X L_X^T``, ``Omega = L_Omega L_Omega^T`` and ``E`` is standard
+§4 step 2, §5 step 2): ``vec(B) ~ N(vec(B_hat), Omega kron (X'X)^{-1})`` with
+``B_hat = (X'X)^{-1} X'(Y - ZU)``, drawn as ``B_hat + L_X^{-T} E L_Omega^T``
+where ``X'X = L_X L_X^T``, ``Omega = L_Omega L_Omega^T`` and ``E`` is standard
 normal (the Kronecker shortcut of §11).
+
+Random effects (§5 step 3, §7 step 6): for each cluster, with prior
+``u_j ~ N(mean_j, Prec^{-1})``, ``u_j | . ~ N(P_j^{-1} r_j, P_j^{-1})`` where
+``P_j = Prec + Omega_j^{-1} kron Z_j'Z_j`` and
+``r_j = vec(Z_j'R_j Omega_j^{-1}) + Prec mean_j``, ``R_j = Y_j - X_j B``.
+The layout of ``u_j`` is ``U[j].ravel()`` for ``U`` of shape (J, p, q):
+outcome ``t``, random-effect column ``k`` at position ``t * q + k`` (the
+Z index runs fastest, as in jomo).
+
+All cross-products come from the per-cluster statistics of
+:mod:`._suffstats` (``G = W'W``, ``H = W'Y`` with ``W = [X Z]``).
 """
 
 import numba as nb
 import numpy as np
 
-from ._linalg import solve_lower, solve_lower_transpose
+from ._linalg import cholesky_lower, solve_lower, solve_lower_transpose
 
 
 @nb.njit(cache=True)
-def cross_product(design, response, out):
-    """``out = design.T @ response`` by loops over rows (any layout)."""
-    out[:, :] = 0.0
-    for i in range(design.shape[0]):
-        for a in range(design.shape[1]):
-            x = design[i, a]
-            if x != 0.0:
-                for t in range(response.shape[1]):
-                    out[a, t] += x * response[i, t]
+def fixed_effect_response(gram, h, u, out):
+    """``out = X'(Y - ZU) = sum_j H_j[:m] - (X_j'Z_j) U_j``."""
+    m, p = out.shape
+    q = u.shape[2]
+    out[:] = 0.0
+    for j in range(gram.shape[0]):
+        for a in range(m):
+            for t in range(p):
+                s = h[j, a, t]
+                for k in range(q):
+                    s -= gram[j, a, m + k] * u[j, t, k]
+                out[a, t] += s
 
 
 @nb.njit(cache=True)
-def draw_fixed_effects(rng, design, design_chol, response, cov_chol, out):
-    """Draw ``B`` given the completed response and a common covariance.
+def draw_fixed_effects(rng, design_chol, cross, cov_chol, out):
+    """Draw ``B`` given ``cross = X'(Y - ZU)`` and a common covariance.
 
     Parameters
     ----------
     rng : numpy.random.Generator
-    design : ndarray (n, m)
     design_chol : ndarray (m, m)
-        Lower Cholesky factor of ``design.T @ design``.
-    response : ndarray (n, p)
-        Completed outcomes minus any random-effect part.
+        Lower Cholesky factor of ``X'X``.
+    cross : ndarray (m, p)
     cov_chol : ndarray (p, p)
-        Lower Cholesky factor of the residual covariance.
+        Lower Cholesky factor of the level-1 covariance.
     out : ndarray (m, p)
-        Receives the draw.
+        Receives the draw (may alias ``cross``).
     """
     m, p = out.shape
-    cross_product(design, response, out)
     column = np.empty(m)
     noise = np.empty((m, p))
     for t in range(p):
-        column[:] = out[:, t]
+        column[:] = cross[:, t]
         solve_lower(design_chol, column)
         solve_lower_transpose(design_chol, column)
         out[:, t] = column
@@ -58,39 +69,81 @@ def draw_fixed_effects(rng, design, design_chol, response, cov_chol, out):
     for a in range(m):
         for t in range(p):
             s = 0.0
-            for u in range(t + 1):
-                s += noise[a, u] * cov_chol[t, u]
+            for v in range(t + 1):
+                s += noise[a, v] * cov_chol[t, v]
             out[a, t] += s
 
 
 @nb.njit(cache=True)
-def linear_predictor(design, beta, out):
-    """``out = design @ beta`` by loops over rows."""
-    for i in range(design.shape[0]):
-        for t in range(beta.shape[1]):
-            s = 0.0
-            for a in range(design.shape[1]):
-                s += design[i, a] * beta[a, t]
-            out[i, t] = s
+def draw_random_effects(rng, gram, h, beta, prior_shift, prior_precision,
+                        precisions, cov_group, out):
+    """Draw every cluster's random effects from their full conditional.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+    gram, h : ndarray
+        Per-cluster ``W'W`` (J, r, r) and ``W'Y`` (J, r, p), ``r = m + q``.
+    beta : ndarray (m, p)
+    prior_shift : ndarray (J, p * q)
+        Prior precision times prior mean of each ``u_j`` (zero without
+        level-2 outcomes).
+    prior_precision : ndarray (p * q, p * q)
+        Prior precision of ``u_j``.
+    precisions : ndarray (g, p, p)
+        Level-1 precision matrices; cluster ``j`` uses ``cov_group[j]``.
+    out : ndarray (J, p, q)
+    """
+    m, p = beta.shape
+    q = out.shape[2]
+    d = p * q
+    zr = np.empty((q, p))
+    prec = np.empty((d, d))
+    chol = np.empty((d, d))
+    rhs = np.empty(d)
+    noise = np.empty(d)
+    for j in range(gram.shape[0]):
+        omega_inv = precisions[cov_group[j]]
+        # Z_j'R_j = H_j[m:] - (Z_j'X_j) B
+        for k in range(q):
+            for t in range(p):
+                s = h[j, m + k, t]
+                for a in range(m):
+                    s -= gram[j, m + k, a] * beta[a, t]
+                zr[k, t] = s
+        for t in range(p):
+            for k in range(q):
+                row = t * q + k
+                s = prior_shift[j, row]
+                for v in range(p):
+                    s += zr[k, v] * omega_inv[v, t]
+                rhs[row] = s
+                for v in range(p):
+                    for kk in range(q):
+                        prec[row, v * q + kk] = (prior_precision[row, v * q + kk]
+                                                 + omega_inv[t, v] * gram[j, m + k, m + kk])
+        cholesky_lower(prec, chol)
+        solve_lower(chol, rhs)
+        solve_lower_transpose(chol, rhs)
+        for c in range(d):
+            noise[c] = rng.standard_normal()
+        solve_lower_transpose(chol, noise)
+        for t in range(p):
+            for k in range(q):
+                out[j, t, k] = rhs[t * q + k] + noise[t * q + k]
 
 
 @nb.njit(cache=True)
-def residual_scatter(values, means, row_group, out):
-    """Per-group sums of residual outer products ``sum (y - mu)(y - mu)'``.
-
-    ``out`` has shape (g, p, p); rows are assigned by ``row_group``.
-    """
-    out[:, :, :] = 0.0
-    p = values.shape[1]
-    resid = np.empty(p)
-    for i in range(values.shape[0]):
-        g = row_group[i]
+def row_means(design, z, cluster, beta, u, out):
+    """``out[i] = B'x_i + U_j'z_i`` for the given rows."""
+    m, p = beta.shape
+    q = u.shape[2]
+    for i in range(design.shape[0]):
+        j = cluster[i]
         for t in range(p):
-            resid[t] = values[i, t] - means[i, t]
-        for t in range(p):
-            for u in range(t + 1):
-                out[g, t, u] += resid[t] * resid[u]
-    for g in range(out.shape[0]):
-        for t in range(p):
-            for u in range(t):
-                out[g, u, t] = out[g, t, u]
+            s = 0.0
+            for a in range(m):
+                s += design[i, a] * beta[a, t]
+            for k in range(q):
+                s += z[i, k] * u[j, t, k]
+            out[i, t] = s
