@@ -319,6 +319,18 @@ def test_statsmodels_mixedlm_in_pipeline():
     assert list(res.extra.index) == ["Intercept~~Intercept|school", "Residual~~Residual", "ICC|school"]
     assert 0 < res.extra["ICC|school"] < 1
     assert pipe.predict(X).shape == (len(X),)
+    # a null model on the same imputations: compare the two pipelines
+    null = StatsmodelsModel("score ~ 1", "mixedlm", groups="school", fit_kwargs={"method": ["powell"]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pipe0 = MultipleImputationPipeline(StochasticRegressionImputer(), null, n_imputations=3,
+                                           random_state=0).fit(X, y)
+        d1 = compare_models(pipe, pipe0)
+        d3 = compare_models(pipe, pipe0, method="D3")
+        d4 = compare_models(pipe, pipe0, method="D4")
+    assert d1.parameters == ["x"] and d3.reml == "refit" and d3.df1 == 1
+    assert np.isfinite(d4.F) and d4.F > 10  # a strong effect
+    pd.testing.assert_frame_equal(pool_estimates(pipe).to_frame(), pipe.pooled_.to_frame())
 
 
 def test_statsmodels_model_variants():

@@ -172,7 +172,8 @@ def pool_constraints(models=None, *, constraints, estimates=None, covariances=No
     Parameters
     ----------
     models : list of fitted models, optional
-        One fitted model per imputed data set (see :func:`read_fit`).
+        One fitted model per imputed data set (see :func:`read_fit`), or a
+        fitted :class:`skjomo.pipeline.MultipleImputationPipeline`.
     constraints : str, list of str or callable
         Expressions in the parameter names, e.g. ``"x1 - x2"``,
         ``"x1/x2"``, ``"b - 1"``; names that are not Python identifiers can

@@ -232,6 +232,8 @@ def likelihood_adapter(results):
         If the model type has no likelihood support.
     """
     RegressionResults, GLMResults, MixedLMResults = _sm_classes()
+    if hasattr(results, "results_") and not hasattr(results, "params"):
+        results = results.results_  # skjomo.pipeline.StatsmodelsModel
     res = _unwrap(results)
     from statsmodels.discrete.discrete_model import DiscreteResults
     from statsmodels.regression.linear_model import OLS

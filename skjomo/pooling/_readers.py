@@ -270,8 +270,16 @@ def read_fit(model, reader=None):
     )
 
 
+def as_model_list(models):
+    """A list of fitted models; a fitted MultipleImputationPipeline gives its ``estimators_``."""
+    if hasattr(models, "estimators_") and hasattr(models, "imputer_"):
+        return list(models.estimators_)
+    return models
+
+
 def read_fits(models, reader=None):
     """Read a list of m fitted models and check that their names agree."""
+    models = as_model_list(models)
     if isinstance(models, (str, bytes)) or not hasattr(models, "__len__"):
         raise TypeError("models must be a list of fitted models, one per imputed data set")
     summaries = [read_fit(model, reader) for model in models]

@@ -403,8 +403,10 @@ def pool_estimates(models=None, estimates=None, covariances=None, *, df_com=None
     ----------
     models : list of fitted models, optional
         One fitted model per imputed data set: statsmodels results,
-        scikit-learn linear models, or anything ``reader`` accepts. For
-        mixed models the fixed effects are pooled.
+        scikit-learn linear models, :class:`skjomo.pipeline.StatsmodelsModel`,
+        or anything ``reader`` accepts; a fitted
+        :class:`skjomo.pipeline.MultipleImputationPipeline` stands for its
+        ``estimators_``. For mixed models the fixed effects are pooled.
     estimates : array-like of shape (m, p), optional
         Point estimates: an array (rows = imputations), a DataFrame (its
         columns give the names) or a list of m vectors / Series.

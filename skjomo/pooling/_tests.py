@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ._readers import read_fits
+from ._readers import as_model_list, read_fits
 from ._rubin import _coerce_covariances, _coerce_estimates
 from ._table import format_table
 
@@ -404,11 +404,12 @@ def compare_models(model, null_model, method="D1", *, use="wald", ariv="default"
 
     Parameters
     ----------
-    model : list of fitted models
+    model : list of fitted models or fitted MultipleImputationPipeline
         The full model, fitted to each of the m imputed data sets.
-    null_model : list of fitted models
+    null_model : list of fitted models or fitted MultipleImputationPipeline
         The restricted (null) model, fitted to the same m data sets, in the
-        same order.
+        same order. Two pipelines see the same imputed data sets when they
+        share the imputer, ``random_state``, ``n_imputations`` and data.
     method : {"D1", "D2", "D3", "D4"}, default="D1"
         D1: pooled Wald test of the parameters of ``model`` that
         ``null_model`` lacks. D2: pooled χ² statistics (Wald or
@@ -458,7 +459,7 @@ def compare_models(model, null_model, method="D1", *, use="wald", ariv="default"
         raise ValueError(f"ariv must be one of {_ARIV}")
     if use not in ("wald", "likelihood"):
         raise ValueError("use must be 'wald' or 'likelihood'")
-    model, null_model = list(model), list(null_model)
+    model, null_model = list(as_model_list(model)), list(as_model_list(null_model))
     m = len(model)
     if m < 2:
         raise ValueError(f"pooling needs at least m = 2 fitted models, got {m}")
@@ -525,6 +526,7 @@ def compare_models(model, null_model, method="D1", *, use="wald", ariv="default"
 
 
 def _reml_flag(model):
+    model = getattr(model, "results_", model)
     res = getattr(model, "_results", model)
     return bool(getattr(res, "reml", False)) if hasattr(res, "fe_params") else False
 
