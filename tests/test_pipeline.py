@@ -382,3 +382,23 @@ def test_jsp_example_runs():
     path = Path(__file__).resolve().parents[1] / "examples" / "pooling_jsp_multilevel.py"
     pipe = runpy.run_path(str(path))["main"](quick=True)
     assert list(pipe.pooled_.extra.index) == ["Intercept~~Intercept|school", "Residual~~Residual", "ICC|school"]
+
+
+MultilevelJointImputer = getattr(skjomo, "MultilevelJointImputer", None)
+
+
+@pytest.mark.skipif(MultilevelJointImputer is None, reason="MultilevelJointImputer has not landed")
+def test_multilevel_imputer_with_mixedlm():
+    from skjomo.datasets import load_jspmiss
+
+    data = load_jspmiss()
+    data = data[data["school"].isin(sorted(data["school"].unique())[:15])]
+    X, y = data[["school", "sex", "fluent", "ravens"]], data["english"]
+    imputer = MultilevelJointImputer(cluster_col="school", covariate_cols=["sex"], n_burn=50, n_between=5)
+    model = StatsmodelsModel("english ~ ravens + sex + fluent", "mixedlm", groups="school",
+                             fit_kwargs={"method": ["powell", "lbfgs"]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pipe = MultipleImputationPipeline(imputer, model, n_imputations=3, random_state=0).fit(X, y)
+    assert list(pipe.pooled_.extra.index) == ["Intercept~~Intercept|school", "Residual~~Residual", "ICC|school"]
+    assert np.all(np.isfinite(pipe.pooled_.std_error))
