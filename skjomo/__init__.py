@@ -1,7 +1,8 @@
 """skjomo: joint-modelling multiple imputation for scikit-learn and pandas."""
 
+from ._multilevel import MultilevelJointImputer
 from ._single import JointModelImputer
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["JointModelImputer", "__version__"]
+__all__ = ["JointModelImputer", "MultilevelJointImputer", "__version__"]

@@ -145,6 +145,10 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
         """Completed frame from level-1 rows and level-2 clusters."""
         return self.schema_.decode(frame, completed, encoded.missing)
 
+    def _new_clusters(self, encoded):
+        """Clusters of a new frame not seen in fit (their random effects are drawn)."""
+        return np.zeros(encoded.model.gram.shape[0], dtype=bool)
+
     def _state_for_draw(self, encoded, draw, rng):
         """Chain state holding the parameters of stored draw ``draw``."""
         draws = self.parameter_draws_
@@ -343,8 +347,11 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
         state = self._state_for_draw(encoded, draw, rng)
         missing = encoded.missing[encoded.dynamic]
         state.values[missing] = state.means[missing]
-        n_sweeps = 20 if encoded.model.cat_start.size else 1
-        impute_given_parameters(rng, encoded.model, state, n_sweeps)
+        new_clusters = self._new_clusters(encoded)
+        needs_sweeps = (encoded.model.cat_start.size or encoded.model.cat2_start.size
+                        or new_clusters.any())
+        impute_given_parameters(rng, encoded.model, state, 20 if needs_sweeps else 1,
+                                new_clusters)
         pq = state.u.shape[1] * state.u.shape[2]
         return self._completed(frame, encoded, state.values[encoded.incomplete],
                                state.level2[encoded.incomplete2, pq:])

@@ -404,3 +404,66 @@ def _fill(series, rows, values):
         filled[rows] = values
         filled = pd.array(filled, dtype=dtype)
     return pd.Series(filled, index=series.index, name=series.name)
+
+
+def cluster_codes(series, known=None):
+    """Cluster index of each row and the cluster labels.
+
+    Parameters
+    ----------
+    series : pandas.Series
+        Cluster labels of any dtype; missing labels are an error.
+    known : pandas.Index, optional
+        Labels seen in fit; they keep their codes and new labels are
+        numbered after them.
+
+    Returns
+    -------
+    codes : ndarray of int64
+    labels : pandas.Index
+        Label of each code, in code order (sorted labels in fit).
+    """
+    if series.isna().any():
+        rows = series.index[series.isna()][:5].tolist()
+        raise ValueError(
+            f"Cluster column {series.name!r} has missing labels (e.g. at index {rows})."
+        )
+    if known is None:
+        try:
+            codes, labels = pd.factorize(series, sort=True)
+        except TypeError:
+            codes, labels = pd.factorize(series, sort=False)
+        return codes.astype(np.int64), pd.Index(labels)
+    new = pd.Index(pd.unique(series[~series.isin(known)]))
+    labels = known.append(new)
+    return labels.get_indexer(series).astype(np.int64), labels
+
+
+def cluster_level_frame(frame, columns, codes, labels, role):
+    """One row per cluster for columns measured on clusters.
+
+    Values must be constant within a cluster where observed; the cluster's
+    value is the observed one (missing when no row of the cluster has it).
+    """
+    out = {}
+    for column in columns:
+        series = frame[column]
+        observed = series.notna().to_numpy()
+        groups = pd.Series(series.to_numpy(dtype=object)[observed]).groupby(codes[observed])
+        counts = groups.nunique(dropna=True)
+        varying = counts.index[counts.to_numpy() > 1]
+        if len(varying):
+            raise ValueError(
+                f"{role} column {column!r} varies within cluster {_plain(labels[varying[0]])!r}; "
+                "values measured on clusters must be constant within each cluster."
+            )
+        first_row = pd.Series(np.flatnonzero(observed)).groupby(codes[observed]).first()
+        values = series.iloc[first_row.to_numpy()]
+        values.index = first_row.index
+        out[column] = values.reindex(pd.RangeIndex(len(labels)))
+    return pd.DataFrame(out, index=pd.RangeIndex(len(labels)))
+
+
+def _plain(value):
+    """A numpy scalar as the Python scalar it holds (for messages)."""
+    return value.item() if hasattr(value, "item") else value

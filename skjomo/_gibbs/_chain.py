@@ -62,6 +62,7 @@ State = namedtuple("State", [
     "sigma", "sigma_chol", "sigma_precision", "scatter2",  # (1, d, d)
     "cross", "cross2",     # work arrays (m, p), (m2, p2)
     "shift", "prior_precision",  # (J, pq), (pq, pq) random-effect prior
+    "u_sum",               # (J, p, q) sum of recorded random effects
     "accepted",            # (1,) accepted Metropolis moves
 ])
 
@@ -253,7 +254,7 @@ def initial_state(model, values, values2=None, beta=None, cov=None, u=None, sigm
         sigma_precision=np.empty_like(sigmas), scatter2=np.empty_like(sigmas),
         cross=np.empty((m, p)), cross2=np.empty((m2, p2)),
         shift=np.zeros((n_clusters, p * q)), prior_precision=np.empty((p * q, p * q)),
-        accepted=np.zeros(1, dtype=np.int64),
+        u_sum=np.zeros((n_clusters, p, q)), accepted=np.zeros(1, dtype=np.int64),
     )
     refresh_factors(state.cov, state.cov_chol, state.precision)
     refresh_factors(state.sigma, state.sigma_chol, state.sigma_precision)
@@ -361,7 +362,7 @@ def gibbs_iteration(rng, model, state):
         _random_effect_prior(state)
         draw_random_effects(rng, model.gram, state.h, state.beta, state.shift,
                             state.prior_precision, state.precision, model.cov_group,
-                            state.u)
+                            np.ones(n_clusters, np.bool_), state.u)
         for j in range(n_clusters):
             for t in range(p):
                 for k in range(q):
@@ -406,19 +407,45 @@ def run_chain(rng, model, state, n_iter, trace, trace_start):
                 trace.cov[k] /= n_groups
             trace.sigma[k] = state.sigma[0]
             trace.beta2[k] = state.beta2
+            state.u_sum[:] += state.u
 
 
 @nb.njit(cache=True)
-def impute_given_parameters(rng, model, state, n_sweeps):
-    """Level-1 latents and missing cells for fixed parameters (transform).
+def impute_given_parameters(rng, model, state, n_sweeps, new_clusters):
+    """Latents, missing cells and new clusters' random effects for fixed
+    parameters (used by transform on rows not seen in fit).
 
-    ``n_sweeps`` alternations of the observed-latent and missing-value steps
-    let latents of observed categories settle before the final draw.
+    Each sweep updates the latents of observed categories (both levels), the
+    random effects of the clusters flagged in ``new_clusters`` (from their
+    full conditional given their rows and level-2 values), then the missing
+    cells of both levels; a few sweeps let the latents settle.
     """
+    n_clusters, p, q = state.u.shape
+    update_u = q > 0 and np.any(new_clusters)
     for _ in range(n_sweeps):
         if model.cat_start.shape[0] > 0:
             draw_observed_latents(rng, state.values, state.means, state.precision,
                                   model.row_group, model.cat_start, model.cat_size,
                                   model.codes)
+        if model.cat2_start.shape[0] > 0:
+            draw_observed_latents(rng, state.level2, state.means2, state.sigma_precision,
+                                  np.zeros(n_clusters, np.int64), model.cat2_start,
+                                  model.cat2_size, model.codes2)
+        if update_u:
+            refresh_statistics(model.static_h, model.static_k, model.w, state.values,
+                               model.cluster, state.h, state.k)
+            _random_effect_prior(state)
+            draw_random_effects(rng, model.gram, state.h, state.beta, state.shift,
+                                state.prior_precision, state.precision, model.cov_group,
+                                new_clusters, state.u)
+            for j in range(n_clusters):
+                for t in range(p):
+                    for k in range(q):
+                        state.level2[j, t * q + k] = state.u[j, t, k]
+            row_means(model.x, model.z, model.cluster, state.beta, state.u, state.means)
         draw_missing(rng, state.values, state.means, state.precision,
                      model.miss_rows, model.miss_ptr, model.miss_cov, model.miss_mask)
+        if model.miss2_rows.shape[0] > 0:
+            draw_missing(rng, state.level2, state.means2, state.sigma_precision,
+                         model.miss2_rows, model.miss2_ptr, model.miss2_cov,
+                         model.miss2_mask)

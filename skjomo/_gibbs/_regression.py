@@ -76,7 +76,7 @@ def draw_fixed_effects(rng, design_chol, cross, cov_chol, out):
 
 @nb.njit(cache=True)
 def draw_random_effects(rng, gram, h, beta, prior_shift, prior_precision,
-                        precisions, cov_group, out):
+                        precisions, cov_group, selected, out):
     """Draw every cluster's random effects from their full conditional.
 
     Parameters
@@ -92,6 +92,8 @@ def draw_random_effects(rng, gram, h, beta, prior_shift, prior_precision,
         Prior precision of ``u_j``.
     precisions : ndarray (g, p, p)
         Level-1 precision matrices; cluster ``j`` uses ``cov_group[j]``.
+    selected : ndarray of bool (J,)
+        Clusters to update; the others keep their value.
     out : ndarray (J, p, q)
     """
     m, p = beta.shape
@@ -103,6 +105,8 @@ def draw_random_effects(rng, gram, h, beta, prior_shift, prior_precision,
     rhs = np.empty(d)
     noise = np.empty(d)
     for j in range(gram.shape[0]):
+        if not selected[j]:
+            continue
         omega_inv = precisions[cov_group[j]]
         # Z_j'R_j = H_j[m:] - (Z_j'X_j) B
         for k in range(q):
