@@ -1,6 +1,5 @@
 """skjomo.pooling against mitml on the same inputs (fixtures made by tests/r/mitml_fixtures.R)."""
 
-import shutil
 import subprocess
 import warnings
 from pathlib import Path

@@ -204,13 +204,17 @@ def _read_function_output(out, model):
         est, cov = out, None
     if isinstance(est, dict):
         est = pd.Series(est)
-    names = _names_of(est, fallback_prefix="Parameter.")
-    if not isinstance(est, pd.Series):
-        names = [f"Parameter.{i + 1}" for i in range(len(np.ravel(est)))]
+    if isinstance(est, pd.Series):
+        names = [str(n) for n in est.index]
+        if isinstance(cov, pd.DataFrame) and set(map(str, cov.index)) == set(names):
+            cov = cov.set_axis([str(n) for n in cov.index], axis=0).set_axis([str(n) for n in cov.columns], axis=1)
+            cov = cov.loc[names, names]
+        elif isinstance(cov, pd.Series) and set(map(str, cov.index)) == set(names):
+            cov = cov.set_axis([str(n) for n in cov.index]).loc[names]
+    else:
+        names = [f"Parameter.{i + 1}" for i in range(np.size(est))]
     est = np.asarray(est, dtype=float).ravel()
     if cov is not None:
-        if isinstance(cov, pd.DataFrame) and isinstance(est, np.ndarray):
-            cov = cov.to_numpy(dtype=float)
         cov = np.asarray(cov, dtype=float)
     return FitSummary(names, est, cov, None, {}, model)
 

@@ -1,6 +1,5 @@
 """Rubin's rules for single parameters (mitml's ``testEstimates``)."""
 
-import math
 import warnings
 
 import numpy as np
