@@ -76,6 +76,11 @@ class MultilevelJointImputer(JointModelImputer):
     random_effects_start : array-like of shape (n_clusters, p * q), default=None
         Starting random effects (zeros), in the layout of
         :attr:`random_effects_`.
+    latent_bounds : tuple (lower, upper), default=None
+        Bounds on the latent normals of observed categories. ``None`` (the
+        default) samples the latent-normal model exactly; ``(-3, 4)``
+        reproduces the truncation R's jomo applies (a truncated probit, see
+        the user guide).
     n_chains : int, default=1
         Independent chains; imputations are spread over them.
     random_state : int, RandomState instance or None, default=None
@@ -133,7 +138,7 @@ class MultilevelJointImputer(JointModelImputer):
                  n_imputations=5, prior_df=None, prior_scale=None, level2_prior_df=None,
                  level2_prior_scale=None, beta_start=None, cov_start=None,
                  level2_cov_start=None, random_effects_start=None, n_chains=1,
-                 random_state=None, n_jobs=None):
+                 latent_bounds=None, random_state=None, n_jobs=None):
         self.cluster_col = cluster_col
         self.outcome_cols = outcome_cols
         self.covariate_cols = covariate_cols
@@ -153,6 +158,7 @@ class MultilevelJointImputer(JointModelImputer):
         self.cov_start = cov_start
         self.level2_cov_start = level2_cov_start
         self.random_effects_start = random_effects_start
+        self.latent_bounds = latent_bounds
         self.n_chains = n_chains
         self.random_state = random_state
         self.n_jobs = n_jobs
@@ -216,7 +222,8 @@ class MultilevelJointImputer(JointModelImputer):
         model, dynamic = build_model(
             x, values, missing, cat_codes, cat_start, cat_size, prior_df, prior_scale,
             z=z, cluster=codes, n_clusters=n_clusters, prior2_df=prior2_df,
-            prior2_scale=prior2_scale, fit=fit, **(level2 or {}))
+            prior2_scale=prior2_scale, latent_bounds=self._latent_bounds(), fit=fit,
+            **(level2 or {}))
         return Encoded(model=model, dynamic=dynamic, values=values[dynamic], missing=missing,
                        values2=level2["values2"] if level2 else None,
                        missing2=level2["missing2"] if level2 else None, cluster=codes)

@@ -60,6 +60,11 @@ class JointModelImputer(BaseJointImputer):
     cov_start : array-like of shape (p, p), default=None
         Starting covariance; ``None`` means the identity. Latent blocks are
         overwritten with their fixed value.
+    latent_bounds : tuple (lower, upper), default=None
+        Bounds on the latent normals of observed categories. ``None`` (the
+        default) samples the latent-normal model exactly; ``(-3, 4)``
+        reproduces the truncation R's jomo applies (a truncated probit, see
+        the user guide).
     n_chains : int, default=1
         Independent chains; imputations are spread over them.
     random_state : int, RandomState instance or None, default=None
@@ -124,7 +129,7 @@ class JointModelImputer(BaseJointImputer):
     def __init__(self, outcome_cols=None, covariate_cols=None, categorical_cols=None,
                  exclude_cols=None, n_burn=1000, n_between=100, n_imputations=5,
                  prior_df=None, prior_scale=None, beta_start=None, cov_start=None,
-                 n_chains=1, random_state=None, n_jobs=None):
+                 latent_bounds=None, n_chains=1, random_state=None, n_jobs=None):
         self.outcome_cols = outcome_cols
         self.covariate_cols = covariate_cols
         self.categorical_cols = categorical_cols
@@ -136,6 +141,7 @@ class JointModelImputer(BaseJointImputer):
         self.prior_scale = prior_scale
         self.beta_start = beta_start
         self.cov_start = cov_start
+        self.latent_bounds = latent_bounds
         self.n_chains = n_chains
         self.random_state = random_state
         self.n_jobs = n_jobs
@@ -160,7 +166,8 @@ class JointModelImputer(BaseJointImputer):
             prior_df, prior_scale = float(p), np.eye(p)
         cat_start, cat_size = schema.categorical_layout()
         model, dynamic = build_model(design, values, missing, codes, cat_start, cat_size,
-                                     prior_df, prior_scale, fit=fit)
+                                     prior_df, prior_scale,
+                                     latent_bounds=self._latent_bounds(), fit=fit)
         return Encoded(model=model, dynamic=dynamic, values=values[dynamic],
                        missing=missing)
 
@@ -183,6 +190,19 @@ class JointModelImputer(BaseJointImputer):
         if not np.allclose(scale, scale.T) or np.any(np.linalg.eigvalsh(scale) <= 0):
             raise ValueError("prior_scale must be symmetric positive definite.")
         return float(prior_df), scale
+
+    def _latent_bounds(self):
+        if self.latent_bounds is None:
+            return None
+        try:
+            lower, upper = (float(b) for b in self.latent_bounds)
+        except (TypeError, ValueError):
+            raise ValueError("latent_bounds must be None or a pair (lower, upper); "
+                             f"got {self.latent_bounds!r}.") from None
+        if not lower < 0 < upper:
+            raise ValueError("latent_bounds must satisfy lower < 0 < upper so that every "
+                             f"category keeps a region; got {self.latent_bounds!r}.")
+        return lower, upper
 
     def _check_design(self, design, schema):
         rank = np.linalg.matrix_rank(design)

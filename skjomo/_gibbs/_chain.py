@@ -50,6 +50,7 @@ Model = namedtuple("Model", [
     "prior2_df", "prior2_scale", "n_free2", "block2_ptr",
     "n_clusters2",         # (1,) number of clusters, as the level-2 group size
     "mh_scale",            # proposal scale between latent blocks
+    "latent_box",          # (2,) bounds on latents of observed categories
 ])
 
 State = namedtuple("State", [
@@ -105,7 +106,7 @@ def build_model(x, values, missing, codes, cat_start, cat_size, prior_df, prior_
                 z=None, cluster=None, n_clusters=1, heteroscedastic=False,
                 x2=None, values2=None, missing2=None, codes2=None, cat2_start=None,
                 cat2_size=None, prior2_df=None, prior2_scale=None, mh_scale=2.0,
-                fit=True):
+                latent_bounds=None, fit=True):
     """Assemble a ``Model`` from encoded arrays.
 
     Parameters
@@ -129,6 +130,8 @@ def build_model(x, values, missing, codes, cat_start, cat_size, prior_df, prior_
         Level-2 design and outcomes (one row per cluster), as for level 1.
     prior2_df, prior2_scale : float, ndarray, optional
         Inverse-Wishart prior of the level-2 covariance ``Sigma``.
+    latent_bounds : tuple of float, optional
+        Bounds on the latents of observed categories (default none).
     fit : bool
         ``False`` when imputing new rows for fixed parameters: the designs
         need not have full rank and no Cholesky factor of them is formed.
@@ -203,6 +206,8 @@ def build_model(x, values, missing, codes, cat_start, cat_size, prior_df, prior_
         block2_ptr=fixed_blocks(n_free2, cat2_size),
         n_clusters2=np.array([float(n_clusters)]),
         mh_scale=float(mh_scale),
+        latent_box=np.array((-np.inf, np.inf) if latent_bounds is None else latent_bounds,
+                            dtype=np.float64),
     ), dynamic
 
 
@@ -347,11 +352,11 @@ def gibbs_iteration(rng, model, state):
     if model.cat_start.shape[0] > 0:
         draw_observed_latents(rng, state.values, state.means, state.precision,
                               model.row_group, model.cat_start, model.cat_size,
-                              model.codes)
+                              model.codes, model.latent_box)
     if model.cat2_start.shape[0] > 0:
         draw_observed_latents(rng, state.level2, state.means2, state.sigma_precision,
                               np.zeros(n_clusters, np.int64), model.cat2_start,
-                              model.cat2_size, model.codes2)
+                              model.cat2_size, model.codes2, model.latent_box)
     refresh_statistics(model.static_h, model.static_k, model.w, state.values,
                        model.cluster, state.h, state.k)
     fixed_effect_response(model.gram, state.h, state.u, state.cross)
@@ -426,11 +431,11 @@ def impute_given_parameters(rng, model, state, n_sweeps, new_clusters):
         if model.cat_start.shape[0] > 0:
             draw_observed_latents(rng, state.values, state.means, state.precision,
                                   model.row_group, model.cat_start, model.cat_size,
-                                  model.codes)
+                                  model.codes, model.latent_box)
         if model.cat2_start.shape[0] > 0:
             draw_observed_latents(rng, state.level2, state.means2, state.sigma_precision,
                                   np.zeros(n_clusters, np.int64), model.cat2_start,
-                                  model.cat2_size, model.codes2)
+                                  model.cat2_size, model.codes2, model.latent_box)
         if update_u:
             refresh_statistics(model.static_h, model.static_k, model.w, state.values,
                                model.cluster, state.h, state.k)

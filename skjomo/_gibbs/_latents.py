@@ -36,22 +36,23 @@ def _conditional_moments(values, means, precision, row, col):
 
 
 @nb.njit(cache=True)
-def _region(values, row, start, size, category, index):
-    """Bounds of latent ``index`` of a block given its observed category."""
+def _region(values, row, start, size, category, index, box):
+    """Bounds of latent ``index`` of a block given its observed category,
+    intersected with the box ``(box[0], box[1])`` (infinite by default)."""
     if category == size:  # reference category: every latent negative
-        return -np.inf, 0.0
+        return box[0], min(0.0, box[1])
     if index == category:  # the observed category's latent is the largest
-        lower = 0.0
+        lower = max(0.0, box[0])
         for t in range(size):
             if t != category and values[row, start + t] > lower:
                 lower = values[row, start + t]
-        return lower, np.inf
-    return -np.inf, values[row, start + category]
+        return lower, box[1]
+    return box[0], values[row, start + category]
 
 
 @nb.njit(cache=True)
 def draw_observed_latents(rng, values, means, precisions, row_group,
-                          cat_start, cat_size, codes):
+                          cat_start, cat_size, codes, box):
     """One Gibbs sweep over the latents of every observed categorical cell.
 
     Parameters
@@ -69,6 +70,10 @@ def draw_observed_latents(rng, values, means, precisions, row_group,
         First latent column and number of latents of each categorical.
     codes : ndarray of int64 (n, n_cat)
         Observed category of each row (``-1`` when missing).
+    box : ndarray (2,)
+        Lower and upper bound applied to every latent of an observed
+        category (``-inf, inf`` for the exact latent-normal model; jomo uses
+        ``-3, 4``, jomo-samplers.md §6.2).
     """
     for row in range(values.shape[0]):
         precision = precisions[row_group[row]]
@@ -81,7 +86,7 @@ def draw_observed_latents(rng, values, means, precisions, row_group,
             for index in range(size):
                 col = start + index
                 mean, sd = _conditional_moments(values, means, precision, row, col)
-                lower, upper = _region(values, row, start, size, category, index)
+                lower, upper = _region(values, row, start, size, category, index, box)
                 values[row, col] = truncated_normal(rng, mean, sd, lower, upper)
 
 
