@@ -131,6 +131,17 @@ def test_truncated_normal_affine(mean, sd, lower, upper):
     assert stats.kstest(draws, dist.cdf).pvalue > 1e-3
 
 
+@pytest.mark.parametrize("lower, upper", [
+    (1e10, INF), (1e200, INF), (1e308, INF), (-INF, -1e300),
+    (5.0, np.nextafter(5.0, INF)), (1e8, 1e8 + 1e-8), (-1e-300, 1e-300),
+])
+def test_truncated_standard_normal_terminates_at_extreme_bounds(lower, upper):
+    rng = np.random.default_rng(3)
+    draws = np.array([truncated_standard_normal(rng, lower, upper)
+                      for _ in range(200)])
+    assert np.all(draws >= lower) and np.all(draws <= upper)
+
+
 def test_truncated_normal_empty_interval_is_nan():
     rng = np.random.default_rng(0)
     assert np.isnan(truncated_standard_normal(rng, 1.0, 1.0))
@@ -322,54 +333,92 @@ def _fixed_values(p, block_ptr):
     return c
 
 
+def _batched_cholesky(m):
+    """Lower Cholesky factors of ``m`` (q, q, chains); NaN where not PD."""
+    q = m.shape[0]
+    lower = np.zeros_like(m)
+    with np.errstate(invalid="ignore"):
+        for j in range(q):
+            s = m[j, j] - (lower[j, :j] ** 2).sum(0)
+            lower[j, j] = np.sqrt(np.where(s > 0, s, np.nan))
+            for i in range(j + 1, q):
+                lower[i, j] = (m[i, j] - (lower[i, :j] * lower[j, :j]).sum(0)) / lower[j, j]
+    return lower
+
+
 def _reference_restricted_iw(nu, psi, n_free, block_ptr, seed,
                              n_chains=3000, n_adapt=400, n_steps=400):
     """Brute-force sampler of the restricted inverse-Wishart (pure numpy).
 
-    Many independent random-walk Metropolis chains on the free upper-triangle
-    entries, targeting |Omega|^{-(nu+p+1)/2} exp(-tr(Psi Omega^{-1})/2) on
-    positive definite matrices with the latent diagonal blocks fixed. It uses
-    no partition result. The joint Gaussian proposal (ensemble covariance
-    times a factor tuned to acceptance ~0.3) is adapted during the first
-    ``n_adapt`` steps, then frozen; the final states of the chains are
-    (approximately) independent draws. Arrays are (p, p, chains) so that
-    every vectorised operation runs over contiguous chains.
+    Target: |Omega|^{-(nu+p+1)/2} exp(-tr(Psi Omega^{-1})/2) with respect to
+    Lebesgue measure on the free entries of Omega, over positive definite
+    matrices whose latent diagonal blocks are fixed to C_k. Many independent
+    random-walk Metropolis chains run in the unconstrained coordinates
+
+    * the free cross-block entries of Omega11 (latent block, as is),
+    * L21 and L22 of the Cholesky factor [[L11, 0], [L21, L22]] of Omega
+      with the latent columns first (log of the diagonal of L22),
+
+    with the Jacobian of (Omega21, Omega22) -> (L21, L22) from textbook
+    results only: |L11|^p2 for Omega21 = L21 L11', and
+    2^p2 prod_k L22_kk^(p2-k) (k = 0..p2-1) for the Cholesky map, times
+    prod_k L22_kk for the log diagonal. No partition result of the
+    inverse-Wishart is used. The joint Gaussian proposal (ensemble
+    covariance times a factor tuned to acceptance ~0.3) adapts during the
+    first ``n_adapt`` steps, then is frozen; the final states of the chains
+    are (approximately) independent draws. Arrays are (rows, cols, chains).
+    With ``n_free == p`` the target is IW(nu, Psi), which checks this code
+    against exact draws.
     """
     rng = np.random.default_rng(seed)
     p = psi.shape[0]
-    fixed = _fixed_mask(p, n_free, block_ptr)
-    iu, ju = np.triu_indices(p)
-    keep = ~fixed[iu, ju]
-    iu, ju = iu[keep], ju[keep]
-    d = iu.size
-    start = _fixed_values(p, block_ptr)
-    start[:n_free, :n_free] = psi[:n_free, :n_free] / (nu + p + 1)
-    theta = np.repeat(start[iu, ju][:, None], n_chains, axis=1)  # (d, chains)
-    chol_psi = np.linalg.cholesky(psi)
+    p2 = n_free
+    p1 = p - p2
+    perm = np.r_[np.arange(p2, p), np.arange(p2)]  # latent columns first
+    psi_perm = psi[np.ix_(perm, perm)]
+    chol_psi = np.linalg.cholesky(psi_perm)
+    c = _fixed_values(p, block_ptr)[p2:, p2:]
+    fixed = _fixed_mask(p, n_free, block_ptr)[p2:, p2:]
+    cross = [(i, j) for i in range(p1) for j in range(i + 1, p1) if not fixed[i, j]]
+    n_cross = len(cross)
+    tril = np.tril_indices(p2)
+    diag22 = tril[0] == tril[1]
+    d = n_cross + p2 * p1 + tril[0].size
+    k_diag = np.arange(p2)
+
+    def unpack(theta):
+        n = theta.shape[1]
+        o11 = np.repeat(c[:, :, None], n, axis=2)
+        for k, (i, j) in enumerate(cross):
+            o11[i, j] = o11[j, i] = theta[k]
+        lower = np.zeros((p, p, n))
+        lower[:p1, :p1] = _batched_cholesky(o11)
+        lower[p1:, :p1] = theta[n_cross:n_cross + p2 * p1].reshape(p2, p1, n)
+        l22 = theta[n_cross + p2 * p1:]
+        lower[p1 + tril[0], p1 + tril[1]] = np.where(diag22[:, None], np.exp(l22), l22)
+        return lower, l22[diag22]
 
     def log_target(theta):
-        m = np.repeat(start[:, :, None], n_chains, axis=2)
-        m[iu, ju] = theta
-        m[ju, iu] = theta
-        # batched Cholesky (NaN when not positive definite)
-        lower = np.zeros_like(m)
-        with np.errstate(invalid="ignore"):
-            for j in range(p):
-                s = m[j, j] - (lower[j, :j] ** 2).sum(0)
-                lower[j, j] = np.sqrt(np.where(s > 0, s, np.nan))
-                for i in range(j + 1, p):
-                    lower[i, j] = (m[i, j] - (lower[i, :j] * lower[j, :j]).sum(0)) / lower[j, j]
-        # tr(Psi Omega^{-1}) = ||L^{-1} C||_F^2 with Psi = C C'
-        solved = np.empty_like(m)
+        lower, log_diag22 = unpack(theta)
+        log_diag = np.log(lower[np.arange(p), np.arange(p)])
+        solved = np.empty_like(lower)  # L^{-1} chol(Psi): tr(Psi Omega^{-1}) = ||.||^2
         for i in range(p):
             acc = chol_psi[i][:, None] - (lower[i, :i, None, :] * solved[:i]).sum(0)
             solved[i] = acc / lower[i, i]
-        log_det = 2 * np.log(np.abs(lower[np.arange(p), np.arange(p)])).sum(0)
-        out = -0.5 * (nu + p + 1) * log_det - 0.5 * (solved**2).sum(axis=(0, 1))
+        out = (-(nu + p + 1) * log_diag.sum(0) - 0.5 * (solved**2).sum(axis=(0, 1))
+               + p2 * log_diag[:p1].sum(0)
+               + ((p2 - k_diag + 1)[:, None] * log_diag22).sum(0))
         return np.where(np.isnan(out), -np.inf, out)
 
+    # start: Omega11 block diagonal, Omega21 = 0, Omega22 at Psi22 / (nu + p + 1)
+    theta0 = np.zeros(d)
+    if p2:
+        l22 = np.linalg.cholesky(psi[:p2, :p2] / (nu + p + 1))[tril]
+        theta0[n_cross + p2 * p1:] = np.where(diag22, np.log(np.abs(l22)), l22)
+    theta = theta0[:, None] + 0.05 * rng.standard_normal((d, n_chains))
     current = log_target(theta)
-    chol = 0.02 * np.eye(d)
+    assert np.all(np.isfinite(current))
+    chol = 0.05 * np.eye(d)
     factor = 2.38**2 / d
     window = 0
     accepted = 0
@@ -387,9 +436,10 @@ def _reference_restricted_iw(nu, psi, n_free, block_ptr, seed,
         if step >= n_adapt:
             accepted += accept.sum()
     assert 0.1 < accepted / (n_chains * n_steps) < 0.6
-    out = np.repeat(start[None], n_chains, axis=0)
-    out[:, iu, ju] = theta.T
-    out[:, ju, iu] = theta.T
+    lower = unpack(theta)[0]
+    omega_perm = np.einsum("ikn,jkn->nij", lower, lower)
+    out = np.empty_like(omega_perm)
+    out[:, perm[:, None], perm[None, :]] = omega_perm
     return out
 
 
@@ -436,17 +486,39 @@ def test_constrained_without_latents_is_inverse_wishart():
     _mean_and_var_close(draws, psi / (df - p - 1), var)
 
 
+def _log_sd_and_correlations(draws):
+    """Bijective transform of covariance draws with all moments finite:
+    log standard deviations (diagonal) and correlations (upper triangle)."""
+    sd = np.sqrt(np.diagonal(draws, axis1=1, axis2=2))
+    corr = draws / sd[:, :, None] / sd[:, None, :]
+    iu, ju = np.triu_indices(draws.shape[1], 1)
+    return np.log(sd), corr[:, iu, ju]
+
+
+# small degrees of freedom, so that a degrees of freedom off by the size of a
+# block changes the distribution a lot
 CONFIGS = [
     # (p, n_free, block_ptr, nu)
-    pytest.param(4, 2, [2, 4], 10.0, id="one-block"),
-    pytest.param(5, 2, [2, 4, 5], 10.0, id="two-blocks-plus-free"),
-    pytest.param(3, 0, [0, 2, 3], 6.0, id="two-blocks-no-free"),
+    pytest.param(4, 2, [2, 4], 8.0, id="one-block"),
+    pytest.param(5, 2, [2, 4, 5], 9.0, id="two-blocks-plus-free"),
+    pytest.param(5, 3, [3, 4, 5], 9.0, id="two-binary-plus-free"),
+    pytest.param(3, 0, [0, 2, 3], 5.0, id="two-blocks-no-free"),
 ]
+
+
+def test_brute_force_reference_without_latents_is_inverse_wishart():
+    """The reference sampler below (and its Jacobian) reproduces IW(nu, Psi)."""
+    p, nu = 5, 9.0
+    psi = nu * _scale(p, 40)
+    ref = _reference_restricted_iw(nu, psi, p, [p], 41)
+    exact = _draws(inverse_wishart, nu, psi, 3000, 42)
+    for a, b in zip(_log_sd_and_correlations(ref), _log_sd_and_correlations(exact)):
+        _two_sample_close(a, b)
 
 
 @pytest.mark.parametrize("p, n_free, block_ptr, nu", CONFIGS)
 def test_constrained_inverse_wishart_matches_brute_force(p, n_free, block_ptr, nu):
-    psi = nu * _scale(p, 21 + p + n_free)
+    psi = _scale(p, 21 + p + n_free)  # small Psi: the df terms dominate
     ours, acceptance = _run_constrained(nu, psi, n_free, block_ptr, 2.0, 22)
     fixed = _fixed_mask(p, n_free, block_ptr)
     c = _fixed_values(p, block_ptr)
@@ -463,9 +535,13 @@ def test_constrained_inverse_wishart_matches_brute_force(p, n_free, block_ptr, n
     else:
         assert acceptance == 0
     ref = _reference_restricted_iw(nu, psi, n_free, block_ptr, 23)
-    iu, ju = np.triu_indices(p)
+    log_sd_ours, corr_ours = _log_sd_and_correlations(ours)
+    log_sd_ref, corr_ref = _log_sd_and_correlations(ref)
+    iu, ju = np.triu_indices(p, 1)
     free = ~fixed[iu, ju]
-    _two_sample_close(ours[:, iu[free], ju[free]], ref[:, iu[free], ju[free]])
+    _two_sample_close(corr_ours[:, free], corr_ref[:, free])
+    if n_free:
+        _two_sample_close(log_sd_ours[:, :n_free], log_sd_ref[:, :n_free])
 
 
 def test_constrained_start_is_repaired_and_out_may_alias_current():
@@ -475,7 +551,9 @@ def test_constrained_start_is_repaired_and_out_may_alias_current():
     state = np.full((p, p), 0.9)  # latent block not PD once C_k is imposed
     np.fill_diagonal(state, 3.0)
     rng = np.random.default_rng(31)
-    constrained_inverse_wishart(rng, 20.0, psi, n_free, bp, state, state, 2.0)
+    n_acc = constrained_inverse_wishart(rng, 20.0, psi, n_free, bp, state,
+                                        state, 2.0, 10)
+    assert 0 < n_acc <= 10 * 2  # two cross-block pairs, ten sweeps
     c = _fixed_values(p, bp)
     fixed = _fixed_mask(p, n_free, bp)
     assert np.all(state[fixed] == c[fixed])

@@ -39,20 +39,25 @@ def _positive_side(rng, a, b):
     probability ``exp((a^2 - z^2) / 2)``. The uniform proposal is preferred
     when ``b - a <= sqrt(e) / alpha * exp(-a / (2 alpha))``, which is
     Robert's bound ``2 sqrt(e) / (a + sqrt(a^2+4)) exp((a^2 - a sqrt(a^2+4))/4)``
-    rewritten without cancellation (``a^2 - a sqrt(a^2+4) = -4 a / (2 alpha)``).
+    rewritten without cancellation (``a^2 - a sqrt(a^2+4) = -2 a / alpha``).
+
+    Proposals never fall below ``a``, and a proposal that rounds onto ``b``
+    is allowed, so the loops terminate even when ``(a, b)`` holds no float
+    in its interior (e.g. ``a = 1e10``). Nothing overflows for finite ``a``.
     """
-    alpha = 0.5 * (a + math.hypot(a, 2.0))
+    alpha = 0.5 * a + 0.5 * math.hypot(a, 2.0)
     if b - a <= _SQRT_E / alpha * math.exp(-0.5 * a / alpha):
         width = b - a
         while True:
             z = a + width * rng.random()
             # accept with probability exp(-(z - a)(z + a) / 2), compared on
             # the log scale as an exponential variate
-            if z > a and z < b and rng.standard_exponential() >= 0.5 * (z - a) * (z + a):
+            d = z - a  # (z - a)(z + a) / 2 = d (a + d / 2), no overflow
+            if z <= b and rng.standard_exponential() >= d * (a + 0.5 * d):
                 return z
     while True:
         z = a + rng.standard_exponential() / alpha
-        if z > a and z < b:
+        if z <= b:
             d = z - alpha
             if rng.standard_exponential() >= 0.5 * d * d:
                 return z
@@ -72,8 +77,12 @@ def truncated_standard_normal(rng, lower, upper):
     Returns
     -------
     float
-        A draw ``z`` with ``lower < z < upper``. The caller guarantees
-        ``lower < upper``; otherwise (including NaN bounds) the result is NaN.
+        A draw ``z`` with ``lower <= z <= upper`` (in exact arithmetic
+        ``lower < z < upper``; a bound itself is returned only when rounding
+        puts the draw there, e.g. for ``lower = 1e10`` where the
+        conditional spread is below the float spacing at ``lower``). The
+        caller guarantees ``lower < upper``; otherwise (including NaN bounds)
+        the result is NaN.
 
     Notes
     -----
@@ -100,7 +109,7 @@ def truncated_standard_normal(rng, lower, upper):
     while True:
         z = lower + width * rng.random()
         # accept with probability exp(-z^2 / 2)
-        if z > lower and rng.standard_exponential() >= 0.5 * z * z:
+        if z <= upper and rng.standard_exponential() >= 0.5 * z * z:
             return z
 
 
