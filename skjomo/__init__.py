@@ -1,5 +1,6 @@
 """skjomo: joint-modelling multiple imputation for scikit-learn and pandas."""
 
+from ._heteroscedastic import HeteroscedasticMultilevelImputer
 from ._multilevel import MultilevelJointImputer
 from ._single import JointModelImputer
 from .pipeline import MultipleImputationPipeline, StatsmodelsModel
@@ -7,6 +8,7 @@ from .pipeline import MultipleImputationPipeline, StatsmodelsModel
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "HeteroscedasticMultilevelImputer",
     "JointModelImputer",
     "MultilevelJointImputer",
     "MultipleImputationPipeline",

@@ -27,7 +27,7 @@ from ._gibbs._chain import (dimensions, empty_trace, impute_given_parameters,
 
 # Spawn keys of the seed sequence: chains, chain extensions, transform.
 _CHAIN_KEY, _EXTEND_KEY, _TRANSFORM_KEY = 0, 1, 2
-_PARAMETERS = ("beta", "cov", "u", "sigma", "beta2")
+_PARAMETERS = ("beta", "cov", "u", "sigma", "beta2", "a", "hyper_scale")
 
 
 @dataclass
@@ -95,6 +95,7 @@ def _parameters(state):
     return {
         "beta": state.beta.copy(), "cov": state.cov.copy(), "u": state.u.copy(),
         "sigma": state.sigma[0].copy(), "beta2": state.beta2.copy(),
+        "a": state.a[0], "hyper_scale": state.hyper_scale.copy(),
     }
 
 
@@ -227,7 +228,7 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
             name: _interleave([r["draws"][name] for r in results]) for name in _PARAMETERS
         }
         self.trace_ = {name: np.stack([getattr(r["trace"], name) for r in results])
-                       for name in ("beta", "cov", "sigma", "beta2")}
+                       for name in ("beta", "cov", "sigma", "beta2", "a")}
         self._final_states = [r["state"] for r in results]
         self._summarize_draws()
 

@@ -146,6 +146,9 @@ class JointModelImputer(BaseJointImputer):
         self.random_state = random_state
         self.n_jobs = n_jobs
 
+    # one starting covariance per cluster is allowed (heteroscedastic models)
+    _cov_start_per_cluster = False
+
     def _encode(self, frame, fit):
         if fit:
             self.schema_ = Schema(frame, outcome_cols=self.outcome_cols,
@@ -218,7 +221,9 @@ class JointModelImputer(BaseJointImputer):
                              f"got {np.shape(self.beta_start)}.")
         if self.cov_start is not None:
             cov = np.asarray(self.cov_start, dtype=np.float64)
-            if cov.shape != (p, p):
+            stacked = self._cov_start_per_cluster and cov.ndim == 3
+            if cov.shape[-2:] != (p, p) or not (cov.ndim == 2 or stacked):
                 raise ValueError(f"cov_start must have shape ({p}, {p}); got {cov.shape}.")
-            if not np.allclose(cov, cov.T) or np.any(np.linalg.eigvalsh(cov) <= 0):
+            if (not np.allclose(cov, np.swapaxes(cov, -1, -2))
+                    or np.any(np.linalg.eigvalsh(cov) <= 0)):
                 raise ValueError("cov_start must be symmetric positive definite.")

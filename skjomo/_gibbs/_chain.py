@@ -25,8 +25,9 @@ from ._covariance import draw_group_covariances, refresh_factors, row_scatter
 from ._latents import draw_observed_latents, start_observed_latents
 from ._linalg import cholesky_lower, inverse_from_cholesky
 from ._missing import draw_missing, missingness_groups
-from ._regression import (draw_fixed_effects, draw_random_effects,
-                          fixed_effect_response, row_means)
+from ._hierarchical import draw_covariance_hyperparameters
+from ._regression import (draw_fixed_effects, draw_fixed_effects_heteroscedastic,
+                          draw_random_effects, fixed_effect_response, row_means)
 from ._suffstats import refresh_statistics, residual_scatter, static_statistics
 
 Model = namedtuple("Model", [
@@ -51,6 +52,10 @@ Model = namedtuple("Model", [
     "n_clusters2",         # (1,) number of clusters, as the level-2 group size
     "mh_scale",            # proposal scale between latent blocks
     "latent_box",          # (2,) bounds on latents of observed categories
+    "cov_method",          # 0 common, 1 one covariance per cluster ("fixed"),
+                           # 2 cluster covariances from IW(a, A) ("random")
+    "a_prior",             # chi-square degrees of freedom of the prior of a
+    "prior_scale_inv",     # (p, p) inverse prior scale (Wishart prior of A)
 ])
 
 State = namedtuple("State", [
@@ -64,24 +69,24 @@ State = namedtuple("State", [
     "cross", "cross2",     # work arrays (m, p), (m2, p2)
     "shift", "prior_precision",  # (J, pq), (pq, pq) random-effect prior
     "u_sum",               # (J, p, q) sum of recorded random effects
+    "cov_sum",             # (g, p, p) sum of recorded level-1 covariances
+    "a", "hyper_scale",    # (1,), (p, p) "random" method: IW(a, A) of Omega_j
     "accepted",            # (1,) accepted Metropolis moves
 ])
 
-Trace = namedtuple("Trace", ["beta", "cov", "sigma", "beta2"])
+Trace = namedtuple("Trace", ["beta", "cov", "sigma", "beta2", "a"])
 
 
 def empty_trace(model_dims):
     """A trace that records nothing."""
-    m, p, d, m2, p2 = model_dims
-    return Trace(np.zeros((0, m, p)), np.zeros((0, p, p)), np.zeros((0, d, d)),
-                 np.zeros((0, m2, p2)))
+    return new_trace(0, model_dims)
 
 
 def new_trace(n, model_dims):
     """A trace with room for ``n`` iterations."""
     m, p, d, m2, p2 = model_dims
     return Trace(np.empty((n, m, p)), np.empty((n, p, p)), np.empty((n, d, d)),
-                 np.empty((n, m2, p2)))
+                 np.empty((n, m2, p2)), np.empty(n))
 
 
 def fixed_blocks(n_free, cat_size):
@@ -103,7 +108,7 @@ def _empty_int(*shape):
 
 
 def build_model(x, values, missing, codes, cat_start, cat_size, prior_df, prior_scale,
-                z=None, cluster=None, n_clusters=1, heteroscedastic=False,
+                z=None, cluster=None, n_clusters=1, cov_method=0, a_prior=None,
                 x2=None, values2=None, missing2=None, codes2=None, cat2_start=None,
                 cat2_size=None, prior2_df=None, prior2_scale=None, mh_scale=2.0,
                 latent_bounds=None, fit=True):
@@ -124,8 +129,13 @@ def build_model(x, values, missing, codes, cat_start, cat_size, prior_df, prior_
         Random-effect design; ``None`` for a single-level model.
     cluster : ndarray of int64 (n,), optional
         Cluster index ``0..n_clusters-1`` of each row.
-    heteroscedastic : bool
-        One level-1 covariance per cluster instead of a common one.
+    cov_method : {0, 1, 2}
+        Level-1 covariance: common (0), one per cluster with its own
+        inverse-Wishart prior (1, "fixed"), or one per cluster drawn from
+        ``IW(a, A)`` with ``a`` and ``A`` sampled (2, "random"; the prior
+        scale is then the scale of the Wishart prior of ``A``).
+    a_prior : float, optional
+        Degrees of freedom of the chi-square prior of ``a`` (default ``p``).
     x2, values2, missing2, codes2, cat2_start, cat2_size : ndarray, optional
         Level-2 design and outcomes (one row per cluster), as for level 1.
     prior2_df, prior2_scale : float, ndarray, optional
@@ -148,7 +158,7 @@ def build_model(x, values, missing, codes, cat_start, cat_size, prior_df, prior_
     static_values = values.copy()
     static_values[dynamic] = np.nan
     gram, static_h, static_k = static_statistics(w, static_values, cluster, n_clusters)
-    cov_group = np.arange(n_clusters) if heteroscedastic else np.zeros(n_clusters, np.int64)
+    cov_group = np.arange(n_clusters) if cov_method else np.zeros(n_clusters, np.int64)
     row_group = cov_group[cluster[dynamic]]
     group_size = np.bincount(cov_group[cluster], minlength=cov_group.max() + 1).astype(float)
     design_chol = np.linalg.cholesky(x.T @ x) if fit else np.eye(m)
@@ -208,6 +218,9 @@ def build_model(x, values, missing, codes, cat_start, cat_size, prior_df, prior_
         mh_scale=float(mh_scale),
         latent_box=np.array((-np.inf, np.inf) if latent_bounds is None else latent_bounds,
                             dtype=np.float64),
+        cov_method=int(cov_method),
+        a_prior=float(p if a_prior is None else a_prior),
+        prior_scale_inv=np.linalg.inv(np.asarray(prior_scale, dtype=np.float64)),
     ), dynamic
 
 
@@ -222,7 +235,7 @@ def dimensions(model):
 
 
 def initial_state(model, values, values2=None, beta=None, cov=None, u=None, sigma=None,
-                  beta2=None):
+                  beta2=None, a=None, hyper_scale=None):
     """Starting state (jomo-samplers.md §2.5 and §3).
 
     ``values`` are the dynamic rows' outcomes (NaN where missing or latent).
@@ -259,7 +272,11 @@ def initial_state(model, values, values2=None, beta=None, cov=None, u=None, sigm
         sigma_precision=np.empty_like(sigmas), scatter2=np.empty_like(sigmas),
         cross=np.empty((m, p)), cross2=np.empty((m2, p2)),
         shift=np.zeros((n_clusters, p * q)), prior_precision=np.empty((p * q, p * q)),
-        u_sum=np.zeros((n_clusters, p, q)), accepted=np.zeros(1, dtype=np.int64),
+        u_sum=np.zeros((n_clusters, p, q)), cov_sum=np.zeros_like(covs),
+        a=np.array([p + 50.0 if a is None else float(a)]),
+        hyper_scale=(np.array(model.prior_scale, dtype=np.float64) if hyper_scale is None
+                     else np.array(hyper_scale, dtype=np.float64)),
+        accepted=np.zeros(1, dtype=np.int64),
     )
     refresh_factors(state.cov, state.cov_chol, state.precision)
     refresh_factors(state.sigma, state.sigma_chol, state.sigma_precision)
@@ -359,8 +376,12 @@ def gibbs_iteration(rng, model, state):
                               model.cat2_size, model.codes2, model.latent_box)
     refresh_statistics(model.static_h, model.static_k, model.w, state.values,
                        model.cluster, state.h, state.k)
-    fixed_effect_response(model.gram, state.h, state.u, state.cross)
-    draw_fixed_effects(rng, model.design_chol, state.cross, state.cov_chol[0], state.beta)
+    if model.cov_method == 0:
+        fixed_effect_response(model.gram, state.h, state.u, state.cross)
+        draw_fixed_effects(rng, model.design_chol, state.cross, state.cov_chol[0], state.beta)
+    else:
+        draw_fixed_effects_heteroscedastic(rng, model.gram, state.h, state.u, state.precision,
+                                           model.cov_group, state.beta)
     if has_level2:
         _level2_regression(rng, model, state)
     if q > 0:
@@ -379,8 +400,14 @@ def gibbs_iteration(rng, model, state):
             state.sigma_chol, state.sigma_precision)
     residual_scatter(model.gram, state.h, state.k, state.beta, state.u, model.cov_group,
                      state.scatter)
+    prior_df, prior_scale = model.prior_df, model.prior_scale
+    if model.cov_method == 2:
+        draw_covariance_hyperparameters(rng, state.cov_chol, state.precision,
+                                        model.prior_scale_inv, model.a_prior, state.a,
+                                        state.hyper_scale)
+        prior_df, prior_scale = state.a[0], state.hyper_scale
     state.accepted[0] += draw_group_covariances(
-        rng, state.scatter, model.group_size, model.prior_df, model.prior_scale,
+        rng, state.scatter, model.group_size, prior_df, prior_scale,
         model.n_free, model.block_ptr, model.mh_scale, state.cov,
         state.cov_chol, state.precision)
     row_means(model.x, model.z, model.cluster, state.beta, state.u, state.means)
@@ -412,7 +439,9 @@ def run_chain(rng, model, state, n_iter, trace, trace_start):
                 trace.cov[k] /= n_groups
             trace.sigma[k] = state.sigma[0]
             trace.beta2[k] = state.beta2
+            trace.a[k] = state.a[0]
             state.u_sum[:] += state.u
+            state.cov_sum[:] += state.cov
 
 
 @nb.njit(cache=True)

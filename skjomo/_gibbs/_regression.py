@@ -151,3 +151,49 @@ def row_means(design, z, cluster, beta, u, out):
             for k in range(q):
                 s += z[i, k] * u[j, t, k]
             out[i, t] = s
+
+
+@nb.njit(cache=True)
+def draw_fixed_effects_heteroscedastic(rng, gram, h, u, precisions, cov_group, out):
+    """Draw ``B`` when clusters have their own covariance (§8 step 2).
+
+    ``vec(B) ~ N(L^{-1} r, L^{-1})`` with
+    ``L = sum_j Omega_j^{-1} kron X_j'X_j`` and
+    ``r = sum_j vec(X_j'R_j Omega_j^{-1})``, ``R_j = Y_j - Z_j U_j``;
+    ``vec`` stacks columns, so element ``(a, t)`` sits at ``a + m t``.
+    """
+    m, p = out.shape
+    q = u.shape[2]
+    d = m * p
+    lam = np.zeros((d, d))
+    rhs = np.zeros(d)
+    xr = np.empty((m, p))
+    for j in range(gram.shape[0]):
+        omega_inv = precisions[cov_group[j]]
+        for a in range(m):
+            for t in range(p):
+                s = h[j, a, t]
+                for k in range(q):
+                    s -= gram[j, a, m + k] * u[j, t, k]
+                xr[a, t] = s
+        for t in range(p):
+            for a in range(m):
+                s = 0.0
+                for v in range(p):
+                    s += xr[a, v] * omega_inv[v, t]
+                rhs[a + m * t] += s
+                for v in range(p):
+                    w = omega_inv[t, v]
+                    for b in range(m):
+                        lam[a + m * t, b + m * v] += w * gram[j, a, b]
+    chol = np.empty((d, d))
+    cholesky_lower(lam, chol)
+    solve_lower(chol, rhs)
+    solve_lower_transpose(chol, rhs)
+    noise = np.empty(d)
+    for c in range(d):
+        noise[c] = rng.standard_normal()
+    solve_lower_transpose(chol, noise)
+    for t in range(p):
+        for a in range(m):
+            out[a, t] = rhs[a + m * t] + noise[a + m * t]
