@@ -223,7 +223,7 @@ class MultilevelJointImputer(JointModelImputer):
             x, values, missing, cat_codes, cat_start, cat_size, prior_df, prior_scale,
             z=z, cluster=codes, n_clusters=n_clusters, prior2_df=prior2_df,
             prior2_scale=prior2_scale, latent_bounds=self._latent_bounds(), fit=fit,
-            **(level2 or {}))
+            **self._covariance_options(schema, codes, n_clusters, fit), **(level2 or {}))
         return Encoded(model=model, dynamic=dynamic, values=values[dynamic], missing=missing,
                        values2=level2["values2"] if level2 else None,
                        missing2=level2["missing2"] if level2 else None, cluster=codes)
@@ -273,6 +273,10 @@ class MultilevelJointImputer(JointModelImputer):
             raise ValueError("level2_prior_scale must be symmetric positive definite.")
         return float(prior_df), scale
 
+    def _covariance_options(self, schema, codes, n_clusters, fit):
+        """Extra ``build_model`` options of the level-1 covariance (common here)."""
+        return {}
+
     # ---------------------------------------------------------- sampling
     def _initial_state(self, encoded, chain):
         n_clusters = encoded.model.gram.shape[0]
@@ -304,8 +308,13 @@ class MultilevelJointImputer(JointModelImputer):
         u = np.zeros((n_clusters,) + known.shape[1:])
         u[:known.shape[0]] = known
         return initial_state(encoded.model, encoded.values, encoded.values2,
-                             beta=draws["beta"][draw], cov=draws["cov"][draw], u=u,
+                             beta=draws["beta"][draw],
+                             cov=self._covariances_for_draw(encoded, draw, rng), u=u,
                              sigma=draws["sigma"][draw], beta2=draws["beta2"][draw])
+
+    def _covariances_for_draw(self, encoded, draw, rng):
+        """Level-1 covariance(s) of stored draw ``draw`` for a new frame."""
+        return self.parameter_draws_["cov"][draw]
 
     def _summarize_draws(self):
         super()._summarize_draws()
