@@ -5,8 +5,8 @@ import pandas as pd
 
 from ._base import Encoded
 from ._gibbs._chain import build_model, initial_state
-from ._schema import (Schema, _as_list, _fill, _float_values, argmax_category, cluster_codes,
-                      cluster_level_frame)
+from ._schema import (Schema, _as_list, _fill, _float_values, _is_continuous_dtype, _plain,
+                      argmax_category, cluster_codes, cluster_level_frame)
 from ._single import JointModelImputer
 
 
@@ -167,6 +167,9 @@ class MultilevelJointImputer(JointModelImputer):
     def _roles(self, frame):
         if self.cluster_col is None:
             raise ValueError("cluster_col is required: name the column holding the clusters.")
+        if frame.shape[1] == 1 and self.cluster_col in frame.columns:
+            raise ValueError("The data has 1 feature(s), the cluster column; a minimum of 2 is "
+                             "required (the cluster column and an outcome).")
         covariates = _as_list(self.covariate_cols, "covariate_cols")
         slopes = _as_list(self.random_slope_cols, "random_slope_cols")
         level2 = _as_list(self.level2_cols, "level2_cols")
@@ -181,11 +184,19 @@ class MultilevelJointImputer(JointModelImputer):
                 raise ValueError(
                     f"Random-slope covariate {column!r} has missing values; random-slope "
                     "covariates must be fully observed.")
+            if not _is_continuous_dtype(frame[column]):
+                raise TypeError(f"Random-slope covariate {column!r} must be numeric; got dtype "
+                                f"{frame[column].dtype}.")
             _float_values(frame[column], column, "random slope")
         reserved = {self.cluster_col: "cluster"}
-        reserved.update({c: "level-2 outcome" for c in level2})
-        reserved.update({c: "level-2 covariate" for c in level2_covariates
-                         if c not in covariates})
+        for role, names in (("level-2 outcome", level2),
+                            ("level-2 covariate", [c for c in level2_covariates
+                                                   if c not in covariates])):
+            for column in names:
+                if column in reserved:
+                    raise ValueError(f"Column {column!r} is given two roles: "
+                                     f"{reserved[column]} and {role}.")
+                reserved[column] = role
         fixed = covariates + [c for c in slopes if c not in covariates]
         return fixed, slopes, level2, level2_covariates, reserved
 
@@ -198,17 +209,17 @@ class MultilevelJointImputer(JointModelImputer):
             self._slopes = slopes
             self._level2_covariates = level2_covariates
             codes, self.cluster_labels_ = cluster_codes(frame[self.cluster_col])
+            labels = self.cluster_labels_
         else:
             self.schema_.check_frame(frame)
-            codes, _ = cluster_codes(frame[self.cluster_col], known=self.cluster_labels_)
+            codes, labels = cluster_codes(frame[self.cluster_col], known=self.cluster_labels_)
         schema = self.schema_
-        n_clusters = int(codes.max()) + 1 if codes.size else 0
-        n_clusters = max(n_clusters, len(self.cluster_labels_))
+        n_clusters = len(labels)  # clusters of fit first, then new ones
         values, missing, cat_codes = schema.encode_outcomes(frame)
         x = schema.design(frame)
         z = np.column_stack([np.ones(len(frame))]
                             + [_float_values(frame[c], c, "random slope") for c in self._slopes])
-        level2 = self._encode_level2(frame, codes, n_clusters, fit)
+        level2 = self._encode_level2(frame, codes, labels, fit)
         p, q = values.shape[1], z.shape[1]
         d = p * q + (level2["values2"].shape[1] if level2 else 0)
         if fit:
@@ -228,16 +239,24 @@ class MultilevelJointImputer(JointModelImputer):
                        values2=level2["values2"] if level2 else None,
                        missing2=level2["missing2"] if level2 else None, cluster=codes)
 
-    def _encode_level2(self, frame, codes, n_clusters, fit):
+    def _encode_level2(self, frame, codes, labels, fit):
         level2 = _as_list(self.level2_cols, "level2_cols")
         if not level2:
             return None
-        labels = self.cluster_labels_
-        if n_clusters > len(labels):
-            labels = labels.append(pd.Index(range(n_clusters - len(labels))))
+        n_clusters = len(labels)
         cluster_frame = cluster_level_frame(frame, level2 + self._level2_covariates, codes,
                                             labels, "Level-2")
+        present = np.unique(codes)
+        for column in self._level2_covariates:
+            unobserved = present[cluster_frame[column].isna().to_numpy()[present]]
+            if unobserved.size:
+                raise ValueError(
+                    f"Level-2 covariate {column!r} is missing on every row of cluster "
+                    f"{_plain(labels[unobserved[0]])!r}; level-2 covariates must be observed "
+                    "for every cluster.")
         if fit:
+            # observed level-2 values of the clusters of fit (they are data in transform)
+            self._level2_fit = {c: cluster_frame[c].to_numpy(dtype=object) for c in level2}
             self.schema2_ = Schema(cluster_frame, outcome_cols=level2,
                                    covariate_cols=self._level2_covariates,
                                    categorical_cols=[c for c in _as_list(self.categorical_cols,
@@ -249,7 +268,6 @@ class MultilevelJointImputer(JointModelImputer):
             missing2[absent] = False
         if self._level2_covariates:
             x2 = np.zeros((n_clusters, len(self.schema2_.covariate_design_names)))
-            present = np.unique(codes)
             x2[present] = self.schema2_.design(cluster_frame.iloc[present])
             x2[absent, 0] = 1.0
         else:
@@ -339,7 +357,38 @@ class MultilevelJointImputer(JointModelImputer):
     def _has_level2(self):
         return bool(_as_list(self.level2_cols, "level2_cols"))
 
+    def _impute_new(self, frame, draw):
+        return super()._impute_new(self._with_known_level2(frame), draw)
+
+    def _with_known_level2(self, frame):
+        """``frame``, or a copy whose missing level-2 outcome cells hold their
+        cluster's value where it is known.
+
+        A cluster's level-2 value is known when it is observed on another row
+        of the cluster in ``frame`` or, for a cluster seen in fit, when it was
+        observed in fit. Only the values of the other clusters are imputed.
+        """
+        if not self._has_level2:
+            return frame
+        self.schema_.check_frame(frame)
+        columns = self.schema2_.outcome_names
+        if not frame[columns].isna().any().any():
+            return frame
+        codes, labels = cluster_codes(frame[self.cluster_col], known=self.cluster_labels_)
+        clusters = cluster_level_frame(frame, columns, codes, labels, "Level-2")
+        n_fit = len(self.cluster_labels_)
+        out = frame.copy()
+        for column in columns:
+            values = clusters[column].to_numpy(dtype=object)
+            unknown = pd.isna(values[:n_fit])
+            values[:n_fit][unknown] = self._level2_fit[column][unknown]
+            rows = frame[column].isna().to_numpy() & pd.notna(values[codes])
+            if rows.any():
+                out[column] = _fill(frame[column], rows, values[codes[rows]])
+        return out
+
     def _decode(self, frame, encoded, completed, completed2):
+        frame = self._with_known_level2(frame)
         out = self.schema_.decode(frame, completed, encoded.missing)
         if completed2 is None:
             return out
