@@ -16,7 +16,7 @@ from skjomo.diagnostics import ess_mean
 
 FAST = dict(n_burn=30, n_between=5, n_imputations=3)
 LEVEL1 = ["y", "grade", "label", "flag", "count"]
-LEVEL2 = ["w", "kind", "region"]
+LEVEL2 = ["w", "kind", "region", "public"]
 FLOATS = ["y", "x", "w", "z2"]
 
 # Cluster codes of the special clusters of two_level_frame.
@@ -34,7 +34,8 @@ def two_level_frame(n_clusters=20, seed=0):
     ``label`` (object strings), ``flag`` (nullable boolean), ``count``
     (nullable integer), covariate ``x``, excluded ``note``. Level 2 (constant
     within clusters): ``w`` (float), ``kind`` (categorical), ``region``
-    (object strings), covariate ``z2``. Clusters 0-2 have one row.
+    (object strings), ``public`` (nullable boolean), covariate ``z2``.
+    Clusters 0-2 have one row.
     """
     rng = np.random.default_rng(seed)
     sizes = rng.integers(3, 9, n_clusters)
@@ -47,6 +48,7 @@ def two_level_frame(n_clusters=20, seed=0):
     kind = np.array(["a", "b", "c"])[np.digitize(u + 0.5 * rng.normal(size=n_clusters),
                                                  [-0.4, 0.4])]
     region = np.where(u + rng.normal(size=n_clusters) > 0, "north", "south")
+    public = u + rng.normal(size=n_clusters) > 0
     x = rng.normal(size=n)
     latent = u[cluster, None] + 0.5 * x[:, None] + rng.normal(size=(n, 5))
     frame = pd.DataFrame({
@@ -62,6 +64,7 @@ def two_level_frame(n_clusters=20, seed=0):
         "note": pd.array(["untouched"] * n, dtype=object),
         "count": pd.array(np.round(3 * latent[:, 4]).astype(int), dtype="Int64"),
         "region": pd.array(region[cluster], dtype=object),
+        "public": pd.array(public[cluster], dtype="boolean"),
         "z2": z2[cluster],
     })
     frame.loc[rng.uniform(size=n) < 0.2, "y"] = np.nan
@@ -74,6 +77,7 @@ def two_level_frame(n_clusters=20, seed=0):
     frame.loc[np.isin(cluster, [1, 12, NO_LEVEL2]), "w"] = np.nan
     frame.loc[np.isin(cluster, [2, 13, NO_LEVEL2]), "kind"] = np.nan
     frame.loc[np.isin(cluster, [14, NO_LEVEL2]), "region"] = None
+    frame.loc[np.isin(cluster, [12, 15, NO_LEVEL2]), "public"] = pd.NA
     frame.loc[np.flatnonzero(cluster == PARTIAL_W)[:2], "w"] = np.nan
     frame.loc[np.flatnonzero(cluster == PARTIAL_KIND)[1:3], "kind"] = np.nan
     frame = frame.sample(frac=1.0, random_state=seed + 1)
@@ -154,6 +158,7 @@ def test_dtypes_and_categories_kept(frame, completed):
         assert list(out["kind"].cat.categories) == ["c", "a", "b"]
         assert set(out["label"]) <= {"hi", "lo"}
         assert set(out["region"]) <= {"north", "south"}
+        assert set(out["public"]) <= {True, False}
         assert set(out["flag"]) <= {True, False}
         # the excluded column passes through with its missing values
         pd.testing.assert_series_equal(out["note"], frame["note"])
@@ -209,7 +214,7 @@ def test_fitted_attributes_are_labelled(frame, fitted):
     assert sorted(fitted.omega_.columns) == sorted(latent)
     u_labels = [f"{t}|(Intercept)" for t in fitted.omega_.columns]
     assert list(fitted.random_effects_.columns) == u_labels
-    level2 = ["w", "kind[c]", "kind[a]", "region[north]"]
+    level2 = ["w", "kind[c]", "kind[a]", "region[north]", "public[False]"]
     assert list(fitted.sigma_.index) == u_labels + level2
     assert list(fitted.sigma_.columns) == u_labels + level2
     assert list(fitted.beta2_.index) == ["(Intercept)", "z2"]
@@ -270,6 +275,7 @@ def _simple_frame(n_clusters=12, seed=4):
 LABELLINGS = {
     "strings": lambda c: pd.array([f"k{v:03d}" for v in c], dtype=object),
     "pandas strings": lambda c: pd.array([f"k{v:03d}" for v in c], dtype="string"),
+    "default strings": lambda c: pd.array([f"k{v:03d}" for v in c], dtype="str"),
     "categorical": lambda c: pd.Categorical([f"k{v:03d}" for v in c],
                                             categories=[f"k{v:03d}" for v in range(40)]),
     "floats": lambda c: c * 2.5 - 7.25,
