@@ -1,0 +1,280 @@
+"""HeteroscedasticMultilevelImputer: invariants, bad input, scikit-learn checks.
+
+The invariants of every imputer (observed cells bit-identical, input not
+modified, index / columns / dtypes kept, results independent of ``n_jobs``)
+for both covariance methods, plus what is specific to cluster-specific
+covariances: rows may come in any order (jomo assumes rows sorted by
+cluster, jomo-samplers.md §8), clusters too small for their own covariance,
+and clusters not seen in fit.
+"""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from jomo_compare import batch_means_se
+from skjomo import HeteroscedasticMultilevelImputer
+from skjomo.datasets import load_jspmiss
+
+FAST = dict(n_burn=50, n_between=10, n_imputations=3)
+METHODS = ["fixed", "random"]
+
+
+@pytest.fixture(scope="module")
+def jsp():
+    """JSPmiss in file order, school labels as strings, an excluded column."""
+    frame = load_jspmiss()[["school", "english", "ravens", "sex"]].copy()
+    frame["school"] = frame["school"].map(lambda s: f"school-{s:02d}").astype(object)
+    frame["note"] = pd.array(np.where(frame["sex"] == 1, "g", None), dtype=object)
+    return frame
+
+
+@pytest.fixture(scope="module")
+def shuffled(jsp):
+    """The same rows in random order with a string index."""
+    frame = jsp.sample(frac=1.0, random_state=11)
+    frame.index = [f"r{i}" for i in range(len(frame))]
+    return frame
+
+
+def _imputer(method, **kw):
+    settings = {**FAST, "random_state": 0, **kw}
+    return HeteroscedasticMultilevelImputer(cluster_col="school", covariate_cols=["sex"],
+                                            exclude_cols=["note"], cov_method=method,
+                                            **settings)
+
+
+# ----------------------------------------------------------------- invariants
+@pytest.mark.parametrize("method", METHODS)
+def test_observed_cells_bit_identical_input_untouched_index_dtypes(shuffled, method):
+    before = shuffled.copy(deep=True)
+    completed = _imputer(method).fit(shuffled).sample()
+    pd.testing.assert_frame_equal(shuffled, before)
+    for frame in completed:
+        assert frame.index.equals(shuffled.index)
+        assert list(frame.columns) == list(shuffled.columns)
+        assert (frame.dtypes == shuffled.dtypes).all()
+        for column in ["english", "ravens"]:
+            observed = shuffled[column].notna().to_numpy()
+            got = frame[column].to_numpy()[observed]
+            want = shuffled[column].to_numpy()[observed]
+            assert np.array_equal(got.view(np.int64), want.view(np.int64))
+            assert not frame[column].isna().any()
+        for column in ["school", "sex", "note"]:
+            assert frame[column].equals(shuffled[column])
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_same_seed_same_output_any_n_jobs(jsp, method):
+    one = _imputer(method, n_chains=2, n_jobs=1).fit(jsp)
+    two = _imputer(method, n_chains=2, n_jobs=2).fit(jsp)
+    for a, b in zip(one.sample(), two.sample()):
+        pd.testing.assert_frame_equal(a, b)
+    np.testing.assert_array_equal(one.cluster_covariances_, two.cluster_covariances_)
+    np.testing.assert_array_equal(one.trace_["a"], two.trace_["a"])
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_fitted_attributes(jsp, method):
+    imputer = _imputer(method).fit(jsp)
+    n_clusters = jsp["school"].nunique()
+    assert list(imputer.cluster_labels_) == sorted(jsp["school"].unique())
+    assert imputer.cluster_covariances_.shape == (n_clusters, 2, 2)
+    assert np.allclose(imputer.cluster_covariances_,
+                       np.swapaxes(imputer.cluster_covariances_, 1, 2))
+    assert np.all(np.linalg.eigvalsh(imputer.cluster_covariances_) > 0)
+    # omega_ is the posterior mean of the average cluster covariance
+    assert np.allclose(imputer.omega_.to_numpy(), imputer.cluster_covariances_.mean(axis=0))
+    assert list(imputer.omega_.index) == ["english", "ravens"]
+    if method == "random":
+        assert imputer.a_ > 2 and np.all(imputer.trace_["a"] > 2)
+        assert imputer.a_ == pytest.approx(imputer.trace_["a"].mean())
+    else:
+        assert imputer.a_ is None
+
+
+def _posterior(frame, method, seed):
+    """Posterior means and batch-means MC errors of beta, the average
+    covariance and the cluster covariances (by cluster label)."""
+    imputer = _imputer(method, n_burn=500, n_between=2, n_imputations=2500,
+                       random_state=seed).fit(frame)
+    beta = imputer.trace_["beta"][0]
+    average = imputer.trace_["cov"][0]
+    clusters = imputer.parameter_draws_["cov"]
+    out = {
+        "beta": (beta.mean(axis=0), batch_means_se(beta)),
+        "average": (average.mean(axis=0), batch_means_se(average)),
+        "clusters": (clusters.mean(axis=0), batch_means_se(clusters)),
+    }
+    return out, list(imputer.cluster_labels_)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_row_order_does_not_matter(jsp, method):
+    """Rows sorted by school and in random order give the same posterior.
+
+    jomo's covariance updates take each cluster's rows as a contiguous block
+    (jomo-samplers.md §8); skjomo groups rows by cluster. Compared: the
+    fixed effects, the average covariance and the covariance of each of the
+    47 schools (141 distinct entries) with independent chains; every
+    difference within 4.5 combined MC standard errors (4.5 rather than 4
+    because of the ~150 comparisons; P(max |z| > 4.5) is about 0.1% for
+    exact standard errors).
+    """
+    by_school = jsp.sort_values("school", kind="stable")
+    shuffled = jsp.sample(frac=1.0, random_state=5)
+    sorted_post, labels_a = _posterior(by_school, method, seed=1)
+    shuffled_post, labels_b = _posterior(shuffled, method, seed=2)
+    assert labels_a == labels_b
+    iu = np.triu_indices(2)
+    for key in sorted_post:
+        (m1, s1), (m2, s2) = sorted_post[key], shuffled_post[key]
+        z = (m1 - m2) / np.sqrt(s1**2 + s2**2)
+        if key != "beta":
+            z = z[..., iu[0], iu[1]]
+        assert np.max(np.abs(z)) <= 4.5, (key, np.max(np.abs(z)))
+
+
+# ------------------------------------------------------------------ bad input
+def _with_tiny_cluster(jsp):
+    tiny = pd.DataFrame({"school": ["tiny-school"], "english": [30.0], "ravens": [np.nan],
+                         "sex": [1], "note": [None]})
+    return pd.concat([jsp, tiny.astype(jsp.dtypes.to_dict())], ignore_index=True)
+
+
+def test_fixed_small_cluster_warning_names_it(jsp):
+    data = _with_tiny_cluster(jsp)
+    with pytest.warns(UserWarning, match="tiny-school") as record:
+        _imputer("fixed").fit(data)
+    assert any("fixed" in str(w.message) for w in record)
+
+
+def test_random_small_cluster_is_fine(jsp):
+    data = _with_tiny_cluster(jsp)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        imputer = _imputer("random").fit(data)
+    assert np.all(np.isfinite(imputer.cluster_covariances_))
+    assert not imputer.sample(1)[0][["english", "ravens"]].isna().any().any()
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "skjomo bug: with cov_method='fixed' and prior_df + n_j <= p - 1 for some cluster "
+    "(here prior_df=0, a one-row cluster, p=2) the posterior of that cluster's covariance "
+    "is improper; fit warns, then fails inside the sampler with 'degrees of freedom must "
+    "exceed p - 1', which names neither the cluster nor prior_df. The fit-time check "
+    "(_prior) tests prior_df + n - m > p - 1 for the whole data only."))
+def test_fixed_improper_cluster_posterior_is_a_clear_error(jsp):
+    data = _with_tiny_cluster(jsp)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(ValueError, match="tiny-school"):
+            _imputer("fixed", prior_df=0).fit(data)
+
+
+def test_fixed_rejects_new_cluster_in_transform(jsp):
+    imputer = _imputer("fixed").fit(jsp)
+    new = jsp[jsp["school"] == "school-01"].assign(school="new-school")
+    with pytest.raises(ValueError, match="not seen in fit.*cov_method='random'"):
+        imputer.transform(new)
+    with pytest.raises(ValueError, match="not seen in fit"):
+        imputer.sample(2, X=new)
+    # known clusters are fine
+    out = imputer.transform(jsp.iloc[:40])
+    assert not out[["english", "ravens"]].isna().any().any()
+
+
+def test_random_imputes_new_cluster(jsp):
+    imputer = _imputer("random").fit(jsp)
+    new = jsp[jsp["school"].isin(["school-01", "school-02"])].copy()
+    new["school"] = new["school"].str.replace("school", "new")
+    new.index = [f"n{i}" for i in range(len(new))]
+    before = new.copy()
+    out = imputer.transform(new)
+    pd.testing.assert_frame_equal(new, before)
+    assert out.index.equals(new.index)
+    assert not out[["english", "ravens"]].isna().any().any()
+    observed = new["english"].notna()
+    assert out.loc[observed, "english"].equals(new.loc[observed, "english"])
+    # imputations are on the scale of the data (english 0-100, ravens 0-40)
+    filled = out.loc[new["english"].isna(), "english"]
+    assert filled.between(-60, 160).all()
+    datasets = imputer.sample(3, X=new)
+    assert not datasets[0]["ravens"].equals(datasets[1]["ravens"])
+
+
+def test_invalid_cov_method(jsp):
+    with pytest.raises(ValueError, match="cov_method.*'common'"):
+        _imputer("common").fit(jsp)
+
+
+def test_random_with_categorical_outcome_not_implemented():
+    data = load_jspmiss()[["school", "english", "ravens", "fluent", "behaviour", "sex"]]
+    imputer = HeteroscedasticMultilevelImputer(cluster_col="school", covariate_cols=["sex"],
+                                               cov_method="random", **FAST)
+    with pytest.raises(NotImplementedError, match="fluent.*behaviour"):
+        imputer.fit(data)
+    # "fixed" handles categorical outcomes
+    fixed = HeteroscedasticMultilevelImputer(cluster_col="school", covariate_cols=["sex"],
+                                             cov_method="fixed", random_state=0, **FAST)
+    completed = fixed.fit(data).sample(1)[0]
+    assert completed["fluent"].dtype == data["fluent"].dtype
+    assert not completed[["fluent", "behaviour"]].isna().any().any()
+
+
+@pytest.mark.parametrize("settings, message", [
+    (dict(cov_method="random", a_start=2.0), "a_start must exceed p = 2"),
+    (dict(cov_method="random", a_prior=0), "a_prior must be positive"),
+    (dict(cov_method="fixed", cov_start=np.eye(3)), "cov_start must have shape"),
+])
+def test_bad_settings(jsp, settings, message):
+    method = settings.pop("cov_method")
+    with pytest.raises(ValueError, match=message):
+        _imputer(method, **settings).fit(jsp)
+
+
+def test_cov_start_per_cluster(jsp):
+    n_clusters = jsp["school"].nunique()
+    start = np.stack([np.diag([400.0, 40.0])] * n_clusters)
+    imputer = _imputer("fixed", cov_start=start).fit(jsp)
+    assert imputer.cluster_covariances_.shape == (n_clusters, 2, 2)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "skjomo bug: cov_start stacked per cluster is not checked against the number of "
+    "clusters (_check_starts tests only the last two dimensions). With more matrices than "
+    "clusters the extra ones are silently ignored; with fewer (not run here) the sampler "
+    "indexes past the end of the array: garbage starting values and out-of-bounds writes "
+    "in numba code, seen as 'inverse-Wishart scale is not positive definite'."))
+def test_cov_start_wrong_number_of_clusters(jsp):
+    n_clusters = jsp["school"].nunique()
+    start = np.stack([np.eye(2)] * (n_clusters + 1))
+    with pytest.raises(ValueError, match="cov_start"):
+        _imputer("fixed", cov_start=start).fit(jsp)
+
+
+# ------------------------------------------------------------ scikit-learn
+# cluster_col=0: the first column of array input holds the clusters (the
+# generic checks' random data make every row a cluster of its own).
+EXPECTED_FAILED_CHECKS = {
+    "check_estimators_pickle": (
+        "with allow_nan the check sets NaN in every column, including the cluster column; "
+        "cluster labels cannot be missing (a clear ValueError)."),
+}
+
+
+def _fast(estimator):
+    return estimator.set_params(n_burn=20, n_between=5, n_imputations=2)
+
+
+@parametrize_with_checks(
+    [_fast(HeteroscedasticMultilevelImputer(cluster_col=0, cov_method=m, random_state=0))
+     for m in METHODS],
+    expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS,
+)
+@pytest.mark.filterwarnings("ignore:Clusters .* have fewer rows")
+def test_sklearn_estimator_checks(estimator, check):
+    check(estimator)
