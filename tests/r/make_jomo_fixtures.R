@@ -16,12 +16,16 @@
 # dates, so rerunning with the same R/jomo versions reproduces it exactly;
 # timings go to stdout. The schema is described in tests/r/README.md.
 
-local({
-  args <- commandArgs(trailingOnly = FALSE)
-  f <- sub("^--file=", "", args[grep("^--file=", args)])
-  here <- if (length(f) == 1L) dirname(normalizePath(f)) else "tests/r"
-  source(file.path(here, "fixture_helpers.R"))
-})
+# The helpers live next to this script. (benchmarks/r/time_jomo.R sources the
+# helpers itself before sourcing this file for the model definitions.)
+if (!exists("load_jspmiss", mode = "function")) {
+  local({
+    args <- commandArgs(trailingOnly = FALSE)
+    f <- sub("^--file=", "", args[grep("^--file=", args)])
+    here <- if (length(f) == 1L) dirname(normalizePath(f)) else file.path("tests", "r")
+    source(file.path(here, "fixture_helpers.R"))
+  })
+}
 
 RNGkind("Mersenne-Twister", "Inversion", "Rejection")
 
@@ -151,7 +155,7 @@ models$jsp_ml_slope <- function() {
     Z = d[, c("cons", "sex")], clus = d$school, clus_name = "school",
     Y2 = NULL, X2 = NULL,
     meth = "common", a = NULL,
-    nburn = 2000L, nbetween = 500L, seed = 1569L,
+    nburn = 2000L, nbetween = 1000L, seed = 1569L,
     chain_nburn = 62000L, chain_discard = 2000L, chain_seed = 2569L,
     analysis = list(fun = "lmer", formula = english ~ ravens + sex + (1 | school)),
     prepare = function(x) {
@@ -215,15 +219,20 @@ worker_name <- function(chain) {
   if (is.null(f)) NA_character_ else f
 }
 
-variable_info <- function(df) {
+variable_info <- function(df, clus = NULL) {
   if (is.null(df)) return(NULL)
   lapply(df, function(v) {
-    if (is.factor(v)) {
+    out <- if (is.factor(v)) {
       list(type = "categorical", levels = arr(levels(v)),
            n_missing = sum(is.na(v)))
     } else {
       list(type = "continuous", n_missing = sum(is.na(v)))
     }
+    if (!is.null(clus)) {
+      # Level-2 variable: number of clusters whose value is missing.
+      out$n_missing_clusters <- sum(tapply(is.na(v), clus, all))
+    }
+    out
   })
 }
 
@@ -291,11 +300,25 @@ summarise_chain <- function(spec, ch) {
     n_batches = N_BATCHES,
     worker = worker_name(ch)
   )
+  # Labels of the random-effect positions (see u_labels): jomo's own labels
+  # are replaced when q > 1 because they are wrong there.
+  ulab <- NULL
+  if (!is.null(spec$Z) && ncol(spec$Z) > 1L && !is.null(ch$collectcovu)) {
+    ylat <- dimnames(ch$collectbeta)[[2]]
+    ulab <- u_labels(ylat, names(spec$Z))
+    if (!is.null(ch$collect.l2.beta)) ulab <- c(ulab, dimnames(ch$collect.l2.beta)[[2]])
+  }
+  if (!is.null(ulab)) {
+    dimnames(ch$collectcovu)[1:2] <- list(ulab, ulab)
+    dimnames(ch$collectu)[[2]] <- ulab
+  }
   post$beta <- summarise_draws(ch$collectbeta, disc, N_BATCHES)
   post$l1cov <- summarise_draws(ch$collectomega, disc, N_BATCHES)
-  if (!is.null(ch$collectcovu)) post$l2cov <- summarise_draws(ch$collectcovu, disc, N_BATCHES)
+  if (!is.null(ch$collectcovu)) {
+    post$l2cov <- summarise_draws(ch$collectcovu, disc, N_BATCHES, rows = ulab, cols = ulab)
+  }
   if (!is.null(ch$collect.l2.beta)) post$l2beta <- summarise_draws(ch$collect.l2.beta, disc, N_BATCHES)
-  if (!is.null(ch$collectu)) post$u <- summarise_draws(ch$collectu, disc, N_BATCHES)
+  if (!is.null(ch$collectu)) post$u <- summarise_draws(ch$collectu, disc, N_BATCHES, cols = ulab)
   arrays <- ch[intersect(names(ch), c("collectbeta", "collectomega", "collectcovu",
                                       "collect.l2.beta"))]
   post$autocorrelation <- max_abs_acf(arrays, disc, lags = c(1L, spec$nbetween))
@@ -319,6 +342,20 @@ u_layout_check <- function(spec, umean) {
                ravens_sex0 = s("ravens", 0), ravens_sex_diff = s("ravens", 1) - s("ravens", 0))
   cm <- stats::cor(umean, emp, use = "pairwise.complete.obs")
   labelled(cm, rows = paste0("u_col", seq_len(ncol(umean))), cols = colnames(emp))
+}
+
+# For each missingness pattern of Y (rows of the data, in data order), the
+# cluster of the first row with that pattern: jomo's hr samplers impute all
+# rows with that pattern using this cluster's level-1 covariance.
+first_cluster_by_pattern <- function(spec) {
+  miss <- is.na(as.matrix(spec$Y))
+  pat <- apply(miss, 1, function(r) {
+    m <- names(spec$Y)[r]
+    if (length(m) == 0L) "complete" else paste(m, collapse = "+")
+  })
+  keep <- pat != "complete"
+  first <- tapply(as.character(spec$clus)[keep], pat[keep], function(s) s[1])
+  paste0(spec$clus_name, " ", first, " for missing ", names(first), collapse = "; ")
 }
 
 make_fixture <- function(name) {
@@ -350,7 +387,7 @@ make_fixture <- function(name) {
     n_clusters = if (is.null(spec$clus)) NULL else nlevels(factor(spec$clus)),
     cluster_order = if (is.null(spec$clus)) NULL else arr(levels(factor(spec$clus))),
     Y2 = if (is.null(spec$Y2)) NULL else arr(names(spec$Y2)),
-    Y2_info = variable_info(spec$Y2),
+    Y2_info = variable_info(spec$Y2, spec$clus),
     X2 = if (is.null(spec$X2)) NULL else arr(names(spec$X2)),
     meth = if (is.null(spec$clus)) NULL else spec$meth,
     a = spec$a,
@@ -367,6 +404,32 @@ make_fixture <- function(name) {
     )
   }
 
+  issues <- c(
+    if (identical(spec$meth, "fixed") || identical(spec$meth, "random")) paste(
+      "Pattern-cache bug (jomo-samplers.md section 6.5), verified for jomo", 
+      as.character(utils::packageVersion("jomo")), "with a black-box experiment:",
+      "missing values of every cluster are imputed with the level-1 covariance of the",
+      "first cluster (in data order) that has the same missingness pattern",
+      paste0("(", first_cluster_by_pattern(spec), ")."),
+      "In JSPmiss school 1 has a weak english-ravens correlation, so the imputations",
+      "(and, through them, the chain) differ from the exact posterior.",
+      "A sampler that uses each row's own cluster covariance will not reproduce these",
+      "numbers; compare with a jomo-compatibility option or treat as a known difference."),
+    if (identical(spec$meth, "random")) paste(
+      "meth = \"random\" with continuous outcomes only: a = p + 50 = 52 is passed",
+      "explicitly because jomo() passes a = NULL on that path (section 8.2).",
+      "jomo does not return the draws of a."),
+    if (!is.null(spec$Z) && ncol(spec$Z) > 1L) paste(
+      "Random-effect labels: jomo labels the columns of collectu/collectcovu outcome-fastest,",
+      "but position k + q*t holds Z column k of outcome t (Z fastest); posterior$u and",
+      "posterior$l2cov use the corrected labels (model$u_layout). posterior$u_layout_check",
+      "correlates the posterior means of the u columns with per-cluster observed means and",
+      "supports the Z-fastest layout."),
+    if (any(vapply(spec$Y, is.factor, logical(1)))) paste(
+      "Categorical outcomes make jomo update the level-1 covariance by an element-wise",
+      "random-walk Metropolis step that ignores l1cov.prior; the chain mixes slowly,",
+      "hence the larger nbetween and the longer posterior chain.")
+  )
   fx <- list(
     fixture = name,
     issue = spec$issue,
@@ -389,6 +452,7 @@ make_fixture <- function(name) {
     pooled = imp$pooled,
     imputed_category_counts = imp$cat_freq,
     posterior = post,
+    notes = if (is.null(issues)) I(character(0)) else arr(issues),
     versions = versions()
   )
   if (!is.null(spec$clus) && q > 1L) {
