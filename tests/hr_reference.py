@@ -132,7 +132,10 @@ def _draw_a_jomo(rng, target, p, a_old):
     if not converged:
         um = u
     d2 = (f(um + h) - 2 * f(um) + f(um - h)) / (h * h)
-    lam = math.sqrt(-5.0 / (4.0 * d2)) if d2 < 0 else 1.0
+    if not d2 < 0:
+        # the scale sqrt(-5 / (4 d2)) is NaN: the proposal is NaN, a is kept
+        return a_old
+    lam = math.sqrt(-5.0 / (4.0 * d2))
     t = rng.standard_normal() / math.sqrt(rng.chisquare(4) / 4.0)
     ustar = um + lam * t
 
