@@ -24,10 +24,15 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ._gibbs._chain import (dimensions, empty_trace, impute_given_parameters,
                             initial_state, new_trace, run_chain)
+from ._gibbs._covariance import refresh_factors
+from ._gibbs._regression import row_means
+from ._progress import progress as _progress
 
-# Spawn keys of the seed sequence: chains, chain extensions, transform.
-_CHAIN_KEY, _EXTEND_KEY, _TRANSFORM_KEY = 0, 1, 2
+# Spawn keys of the seed sequence: chains, chain extensions, transform,
+# dispersed starting values.
+_CHAIN_KEY, _EXTEND_KEY, _TRANSFORM_KEY, _START_KEY = 0, 1, 2, 3
 _PARAMETERS = ("beta", "cov", "u", "sigma", "beta2", "a", "hyper_scale")
+_TRACED = ("beta", "cov", "sigma", "beta2", "a", "u_mean")
 
 
 @dataclass
@@ -99,21 +104,31 @@ def _parameters(state):
     }
 
 
-def _run_one_chain(model, state, seed, n_burn, n_between, n_segments, rows, clusters):
+def _run_one_chain(model, state, seed, n_burn, n_between, n_segments, rows, clusters,
+                   keep_burn_in=False, progress=None):
     """Burn in, then take ``n_segments`` snapshots ``n_between`` apart.
 
     A snapshot keeps the completed dynamic rows ``rows``, the level-2
-    values of ``clusters`` and the parameters.
+    values of ``clusters`` and the parameters. ``rng`` may be a
+    ``SeedSequence`` or a ``Generator`` (to continue a stream).
     """
     rng = np.random.default_rng(seed)
     dims = dimensions(model)
-    run_chain(rng, model, state, n_burn, empty_trace(dims), 0)
+    burn_trace = new_trace(n_burn, dims) if keep_burn_in else empty_trace(dims)
+    chunk = max(1, n_burn // 20)
+    for start in range(0, n_burn, chunk):
+        length = min(chunk, n_burn - start)
+        run_chain(rng, model, state, length, burn_trace, start)
+        if progress is not None:
+            progress(length)
     trace = new_trace(n_segments * n_between, dims)
     pq = state.u.shape[1] * state.u.shape[2]
     imputed, imputed2 = [], []
     draws = {name: [] for name in _PARAMETERS}
     for k in range(n_segments):
         run_chain(rng, model, state, n_between, trace, k * n_between)
+        if progress is not None:
+            progress(n_between)
         imputed.append(state.values[rows])
         imputed2.append(state.level2[clusters, pq:])
         for name, value in _parameters(state).items():
@@ -123,7 +138,9 @@ def _run_one_chain(model, state, seed, n_burn, n_between, n_segments, rows, clus
         "imputed2": np.stack(imputed2) if imputed2 else None,
         "draws": {name: np.stack(v) for name, v in draws.items()},
         "trace": trace,
+        "burn_trace": burn_trace,
         "state": state,
+        "rng": rng,
     }
 
 
@@ -199,23 +216,91 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
             The fitted imputer.
         """
         n_burn, n_between, n_imputations, n_chains = self._check_settings()
-        frame, array_input = self._input_frame(X, reset=True)
+        keep_burn_in = self._check_keep_chains()
+        frame, array_input = self._input_frame(X, reset=not self._warm())
+        warm = self._warm()
         encoded = self._encode(frame, fit=True)
-        self.random_seed_ = int(check_random_state(self.random_state).randint(2**31 - 1))
         segments = _segments_per_chain(n_imputations, n_chains)
-        starts = [self._initial_state(encoded, chain) for chain in range(n_chains)]
-        results = Parallel(n_jobs=self.n_jobs if n_chains > 1 else None)(
-            delayed(_run_one_chain)(encoded.model, starts[c], self._seed(_CHAIN_KEY, c),
-                                    n_burn, n_between, segments, encoded.incomplete,
-                                    encoded.incomplete2)
-            for c in range(n_chains)
-        )
-        self.n_iter_ = n_burn + n_between * segments
+        if warm:
+            starts, seeds = self._warm_starts(encoded, n_chains)
+        else:
+            self.random_seed_ = int(check_random_state(self.random_state).randint(2**31 - 1))
+            starts = [self._initial_state(encoded, chain) for chain in range(n_chains)]
+            for chain in range(1, n_chains):
+                self._disperse(starts[chain], encoded, self._seed(_START_KEY, chain))
+            seeds = [self._seed(_CHAIN_KEY, c) for c in range(n_chains)]
+        total = n_chains * (n_burn + n_between * segments)
+        with _progress(self.verbose, total, self._describe()) as progress:
+            results = Parallel(n_jobs=self.n_jobs if n_chains > 1 else None)(
+                delayed(_run_one_chain)(encoded.model, starts[c], seeds[c], n_burn, n_between,
+                                        segments, encoded.incomplete, encoded.incomplete2,
+                                        keep_burn_in, progress if n_chains == 1 else None)
+                for c in range(n_chains)
+            )
+            if n_chains > 1 and progress is not None:
+                progress(total)
+        self.n_iter_ = (self.n_iter_ if warm else 0) + n_burn + n_between * segments
+        self.n_burn_kept_ = n_burn if keep_burn_in else 0
         self._encoded = encoded
         self._train_frame = frame.copy()
         self._train_array_input = array_input
         self._store_results(results)
+        if self.verbose:
+            print(f"{type(self).__name__}: {n_chains} chain(s), {self.n_iter_} iterations "
+                  f"each, {n_imputations} imputations {n_between} iterations apart.")
         return self
+
+    def _check_keep_chains(self):
+        if self.keep_chains not in ("imputation", "all"):
+            raise ValueError("keep_chains must be 'imputation' or 'all'; "
+                             f"got {self.keep_chains!r}.")
+        return self.keep_chains == "all"
+
+    def _warm(self):
+        return bool(self.warm_start) and hasattr(self, "_final_states")
+
+    def _warm_starts(self, encoded, n_chains):
+        """Continue every chain from its final state and random stream."""
+        states = self._final_states
+        if len(states) != n_chains:
+            raise ValueError(f"warm_start needs the same n_chains as the previous fit "
+                             f"({len(states)}); got {n_chains}.")
+        if states[0].values.shape != encoded.values.shape or (
+                states[0].level2.shape != (encoded.model.gram.shape[0],
+                                           states[0].level2.shape[1])):
+            raise ValueError("warm_start needs the same data as the previous fit.")
+        return [_copy_state(s) for s in states], list(self._chain_rngs)
+
+    def _disperse(self, state, encoded, seed):
+        """Overdispersed start for chains after the first.
+
+        Intercepts and missing continuous cells start at the observed mean
+        plus ``2 sd`` times a standard normal draw; continuous variances at
+        the observed variance times a log-normal factor.
+        """
+        rng = np.random.default_rng(seed)
+        n_free = encoded.model.n_free
+        values = encoded.values[:, :n_free]
+        mean = np.nanmean(values, axis=0) if values.size else np.zeros(n_free)
+        sd = np.nanstd(values, axis=0) if values.size else np.ones(n_free)
+        mean, sd = np.nan_to_num(mean), np.nan_to_num(sd, nan=1.0)
+        sd[sd == 0] = 1.0
+        state.beta[0, :n_free] = mean + 2 * sd * rng.standard_normal(n_free)
+        state.beta[0, n_free:] = rng.standard_normal(state.beta.shape[1] - n_free)
+        missing = encoded.missing[encoded.dynamic][:, :n_free]
+        noise = mean + 2 * sd * rng.standard_normal(missing.shape)
+        state.values[:, :n_free][missing] = noise[missing]
+        scale = sd * np.exp(0.5 * rng.standard_normal(n_free))
+        for g in range(state.cov.shape[0]):
+            state.cov[g, :n_free, :n_free] = np.diag(scale**2)
+            state.cov[g, :n_free, n_free:] = 0.0
+            state.cov[g, n_free:, :n_free] = 0.0
+        refresh_factors(state.cov, state.cov_chol, state.precision)
+        row_means(encoded.model.x, encoded.model.z, encoded.model.cluster, state.beta,
+                  state.u, state.means)
+
+    def _describe(self):
+        return f"{type(self).__name__}"
 
     def _initial_state(self, encoded, chain):
         return initial_state(encoded.model, encoded.values, encoded.values2,
@@ -228,7 +313,10 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
             name: _interleave([r["draws"][name] for r in results]) for name in _PARAMETERS
         }
         self.trace_ = {name: np.stack([getattr(r["trace"], name) for r in results])
-                       for name in ("beta", "cov", "sigma", "beta2", "a")}
+                       for name in _TRACED}
+        self.burn_in_trace_ = {name: np.stack([getattr(r["burn_trace"], name) for r in results])
+                               for name in _TRACED}
+        self._chain_rngs = [r["rng"] for r in results]
         self._final_states = [r["state"] for r in results]
         self._summarize_draws()
 
@@ -277,8 +365,8 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
         m = _check_positive_int(m, "n_imputations")
         if X is not None:
             frame, array_input = self._input_frame(X, reset=False)
-            return [self._output(self._impute_new(frame, draw), array_input)
-                    for draw in self._draw_indices(m)]
+            return [self._output(self._impute_new(frame, draw, k), array_input)
+                    for k, draw in enumerate(self._draw_indices(m))]
         imputed, imputed2 = self._training_imputations(m)
         return [self._output(self._completed(self._train_frame, self._encoded, imputed[k],
                                              imputed2[k]), self._train_array_input)
@@ -338,13 +426,15 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         frame, array_input = self._input_frame(X, reset=False)
-        return self._output(self._impute_new(frame, 0), array_input)
+        return self._output(self._impute_new(frame, 0, 0), array_input)
 
-    def _impute_new(self, frame, draw):
+    def _impute_new(self, frame, draw, imputation):
+        """Impute new rows from stored draw ``draw``; ``imputation`` numbers
+        the data set so that reused draws still give different imputations."""
         encoded = self._encode(frame, fit=False)
         if not encoded.missing.any() and (encoded.missing2 is None or not encoded.missing2.any()):
             return frame.copy()
-        rng = np.random.default_rng(self._seed(_TRANSFORM_KEY, draw))
+        rng = np.random.default_rng(self._seed(_TRANSFORM_KEY, draw, imputation))
         state = self._state_for_draw(encoded, draw, rng)
         missing = encoded.missing[encoded.dynamic]
         state.values[missing] = state.means[missing]
@@ -356,6 +446,164 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
         pq = state.u.shape[1] * state.u.shape[2]
         return self._completed(frame, encoded, state.values[encoded.incomplete],
                                state.level2[encoded.incomplete2, pq:])
+
+    # ------------------------------------------------------- diagnostics
+    def _chain_groups(self):
+        """Traced parameter groups: name -> (trace key, axis labels)."""
+        labels = self.schema_.latent_labels
+        return {
+            "beta": ("beta", [self.schema_.covariate_design_names, labels]),
+            "omega": ("cov", [labels, labels]),
+        }
+
+    @property
+    def chains_(self):
+        """Stored chains as a :class:`skjomo.diagnostics.ChainSet`.
+
+        Groups: ``beta`` (fixed effects), ``omega`` (level-1 covariance; the
+        average over clusters for heteroscedastic models) and, for two-level
+        models, ``sigma`` (level-2 covariance), ``beta2`` (level-2 fixed
+        effects), ``u_mean`` (random effects averaged over clusters) and
+        ``a`` (the "random" method). Draws of all chains after burn-in, and
+        the burn-in too with ``keep_chains="all"``.
+        """
+        from .diagnostics import ChainSet
+
+        check_is_fitted(self)
+        groups, labels = {}, {}
+        for name, (key, axes) in self._chain_groups().items():
+            draws = self.trace_[key]
+            if self.n_burn_kept_:
+                draws = np.concatenate([self.burn_in_trace_[key], draws], axis=1)
+            groups[name] = draws
+            labels[name] = axes
+        return ChainSet(groups, labels, symmetric=[g for g in ("omega", "sigma") if g in groups],
+                        n_burn=self.n_burn_kept_, n_iter=self.n_between)
+
+    def convergence_summary(self, params=None, phase="imputation"):
+        """Rhat and effective sample sizes of every traced parameter.
+
+        Parameters
+        ----------
+        params : str or list of str, default=None
+            Groups or parameter names (see :attr:`chains_`); default all.
+        phase : {"imputation", "burnin", "all"}, default="imputation"
+
+        Returns
+        -------
+        skjomo.diagnostics.ConvergenceSummary
+        """
+        from .diagnostics import summarize_convergence
+
+        return summarize_convergence(self.chains_, params, phase=phase)
+
+    def summary(self, warn=True):
+        """A readable report of the model, its convergence and the missing data.
+
+        Lists the model (cluster variable, outcomes, covariates), the run
+        (chains, iterations, imputations), the rank-normalised Rhat by
+        parameter group with the worst parameter named, effective sample
+        sizes, and the share of missing values per column. With ``warn``, a
+        :class:`skjomo.diagnostics.ConvergenceWarning` is emitted when some
+        Rhat exceeds 1.05 or an effective sample size is below 100.
+
+        Parameters
+        ----------
+        warn : bool, default=True
+
+        Returns
+        -------
+        report : str
+        """
+        from .diagnostics import check_convergence
+
+        check_is_fitted(self)
+        conv = self.convergence_summary()
+        if warn:
+            check_convergence(conv, stacklevel=3)
+        lines = [type(self).__name__, ""]
+        lines += [f"{name + ':':<26}{value}" for name, value in self._model_description()]
+        n_chains, n_draws = self.trace_["beta"].shape[:2]
+        lines += ["", f"{n_chains} chain(s) of {self.n_iter_} iterations; "
+                      f"{len(self.imputed_values_)} imputations stored, "
+                      f"{self.n_between} iterations apart; diagnostics on the "
+                      f"{n_draws} draws after burn-in of each chain.", ""]
+        lines.append(str(conv))
+        missing = self._train_frame.isna().mean() * 100
+        lines += ["", "Missing data per variable (%):",
+                  missing.round(1).to_frame("MD%").T.to_string()]
+        return "\n".join(lines)
+
+    def _model_description(self):
+        schema = self.schema_
+        kinds = [f"{c.name}" + ("" if c.kind == "continuous" else f" ({len(c.categories)} categories)")
+                 for c in schema.outcomes]
+        return [("Outcomes", ", ".join(map(str, kinds))),
+                ("Fixed effect predictors", " ".join(map(str, schema.covariate_design_names)))]
+
+    def plot_trace(self, params=None, **kwargs):
+        """Trace plots of stored chains (one line per chain); returns the Figure.
+
+        Parameters
+        ----------
+        params : str or list of str, default=None
+            Groups (``"beta"``, ``"omega"``, ...) or parameter names such as
+            ``"beta[sex, english]"``; default all.
+        **kwargs
+            Passed to :func:`skjomo.diagnostics.plot_trace`.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+        """
+        from .diagnostics import plot_trace
+
+        return plot_trace(self.chains_, params, **kwargs)
+
+    def plot_autocorrelation(self, params=None, **kwargs):
+        """Autocorrelation plots of stored chains; returns the Figure.
+
+        Parameters
+        ----------
+        params : str or list of str, default=None
+            As :meth:`plot_trace`.
+        **kwargs
+            Passed to :func:`skjomo.diagnostics.plot_autocorrelation`.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+        """
+        from .diagnostics import plot_autocorrelation
+
+        return plot_autocorrelation(self.chains_, params, **kwargs)
+
+    def plot_density(self, params=None, **kwargs):
+        """Posterior density plots of stored chains; returns the Figure.
+
+        Parameters
+        ----------
+        params : str or list of str, default=None
+            As :meth:`plot_trace`.
+        **kwargs
+            Passed to :func:`skjomo.diagnostics.plot_density`.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+        """
+        from .diagnostics import plot_density
+
+        return plot_density(self.chains_, params, **kwargs)
+
+    def to_inference_data(self):
+        """Stored chains as an ``arviz.InferenceData`` (needs arviz).
+
+        Returns
+        -------
+        arviz.InferenceData
+        """
+        return self.chains_.to_inference_data()
 
     def get_feature_names_out(self, input_features=None):
         """Names of the output columns (the input columns, unchanged).

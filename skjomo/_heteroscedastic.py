@@ -50,7 +50,8 @@ class HeteroscedasticMultilevelImputer(MultilevelJointImputer):
         ``A``), ``level2_prior_df``, ``level2_prior_scale``, ``beta_start``,
         ``cov_start`` (one matrix for all clusters, or one per cluster),
         ``level2_cov_start``, ``random_effects_start``, ``n_chains``,
-        ``latent_bounds``, ``random_state``, ``n_jobs``.
+        ``latent_bounds``, ``keep_chains``, ``warm_start``, ``verbose``,
+        ``random_state``, ``n_jobs``.
 
     Attributes
     ----------
@@ -96,7 +97,8 @@ class HeteroscedasticMultilevelImputer(MultilevelJointImputer):
                  prior_scale=None, level2_prior_df=None, level2_prior_scale=None,
                  beta_start=None, cov_start=None, level2_cov_start=None,
                  random_effects_start=None, a_start=None, a_prior=None, n_chains=1,
-                 latent_bounds=None, random_state=None, n_jobs=None):
+                 latent_bounds=None, keep_chains="imputation", warm_start=False,
+                 verbose=0, random_state=None, n_jobs=None):
         super().__init__(
             cluster_col=cluster_col, outcome_cols=outcome_cols,
             covariate_cols=covariate_cols, random_slope_cols=random_slope_cols,
@@ -107,7 +109,8 @@ class HeteroscedasticMultilevelImputer(MultilevelJointImputer):
             level2_prior_scale=level2_prior_scale, beta_start=beta_start,
             cov_start=cov_start, level2_cov_start=level2_cov_start,
             random_effects_start=random_effects_start, n_chains=n_chains,
-            latent_bounds=latent_bounds, random_state=random_state, n_jobs=n_jobs)
+            latent_bounds=latent_bounds, keep_chains=keep_chains, warm_start=warm_start,
+            verbose=verbose, random_state=random_state, n_jobs=n_jobs)
         self.cov_method = cov_method
         self.a_start = a_start
         self.a_prior = a_prior

@@ -83,6 +83,18 @@ class MultilevelJointImputer(JointModelImputer):
         the user guide).
     n_chains : int, default=1
         Independent chains; imputations are spread over them.
+    keep_chains : {"imputation", "all"}, default="imputation"
+        Draws kept in :attr:`chains_`: those after burn-in, or also the
+        burn-in (for choosing ``n_burn``). Memory: 8 bytes x ``n_chains`` x
+        iterations kept x (number of traced parameters), e.g. about 1 MB for
+        two chains of 10,000 iterations of a model with 12 parameters.
+    warm_start : bool, default=False
+        When fitted before, ``fit`` continues every chain from its final
+        state (and random stream) instead of starting afresh: run a first fit
+        to inspect convergence, then continue.
+    verbose : int, default=0
+        1 prints which sampler ran and how many iterations (and shows a
+        progress bar in a terminal when tqdm is installed); 2 forces the bar.
     random_state : int, RandomState instance or None, default=None
         Seed of the sampler.
     n_jobs : int, default=None
@@ -138,7 +150,8 @@ class MultilevelJointImputer(JointModelImputer):
                  n_imputations=5, prior_df=None, prior_scale=None, level2_prior_df=None,
                  level2_prior_scale=None, beta_start=None, cov_start=None,
                  level2_cov_start=None, random_effects_start=None, n_chains=1,
-                 latent_bounds=None, random_state=None, n_jobs=None):
+                 latent_bounds=None, keep_chains="imputation", warm_start=False,
+                 verbose=0, random_state=None, n_jobs=None):
         self.cluster_col = cluster_col
         self.outcome_cols = outcome_cols
         self.covariate_cols = covariate_cols
@@ -160,6 +173,9 @@ class MultilevelJointImputer(JointModelImputer):
         self.random_effects_start = random_effects_start
         self.latent_bounds = latent_bounds
         self.n_chains = n_chains
+        self.keep_chains = keep_chains
+        self.warm_start = warm_start
+        self.verbose = verbose
         self.random_state = random_state
         self.n_jobs = n_jobs
 
@@ -330,6 +346,27 @@ class MultilevelJointImputer(JointModelImputer):
                              cov=self._covariances_for_draw(encoded, draw, rng), u=u,
                              sigma=draws["sigma"][draw], beta2=draws["beta2"][draw])
 
+    def _chain_groups(self):
+        groups = super()._chain_groups()
+        labels = self.sigma_.index.tolist()
+        groups["sigma"] = ("sigma", [labels, labels])
+        groups["u_mean"] = ("u_mean", [self.random_effects_.columns.tolist()])
+        if self._has_level2:
+            groups["beta2"] = ("beta2", [self.beta2_.index.tolist(),
+                                         self.beta2_.columns.tolist()])
+        return groups
+
+    def _model_description(self):
+        rows = [("Cluster variable", f"{self.cluster_col} ({len(self.cluster_labels_)} clusters)")]
+        rows += super()._model_description()
+        rows.append(("Random effect predictors",
+                     " ".join(["(Intercept)"] + [str(c) for c in self._slopes])))
+        if self._has_level2:
+            rows += [("Level-2 outcomes", " ".join(map(str, self.schema2_.outcome_names))),
+                     ("Level-2 predictors",
+                      " ".join(map(str, self.schema2_.covariate_design_names)))]
+        return rows
+
     def _covariances_for_draw(self, encoded, draw, rng):
         """Level-1 covariance(s) of stored draw ``draw`` for a new frame."""
         return self.parameter_draws_["cov"][draw]
@@ -357,8 +394,8 @@ class MultilevelJointImputer(JointModelImputer):
     def _has_level2(self):
         return bool(_as_list(self.level2_cols, "level2_cols"))
 
-    def _impute_new(self, frame, draw):
-        return super()._impute_new(self._with_known_level2(frame), draw)
+    def _impute_new(self, frame, draw, imputation):
+        return super()._impute_new(self._with_known_level2(frame), draw, imputation)
 
     def _with_known_level2(self, frame):
         """``frame``, or a copy whose missing level-2 outcome cells hold their

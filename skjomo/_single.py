@@ -67,6 +67,18 @@ class JointModelImputer(BaseJointImputer):
         the user guide).
     n_chains : int, default=1
         Independent chains; imputations are spread over them.
+    keep_chains : {"imputation", "all"}, default="imputation"
+        Draws kept in :attr:`chains_`: those after burn-in, or also the
+        burn-in (for choosing ``n_burn``). Memory: 8 bytes x ``n_chains`` x
+        iterations kept x (number of traced parameters), e.g. about 1 MB for
+        two chains of 10,000 iterations of a model with 12 parameters.
+    warm_start : bool, default=False
+        When fitted before, ``fit`` continues every chain from its final
+        state (and random stream) instead of starting afresh: run a first fit
+        to inspect convergence, then continue.
+    verbose : int, default=0
+        1 prints which sampler ran and how many iterations (and shows a
+        progress bar in a terminal when tqdm is installed); 2 forces the bar.
     random_state : int, RandomState instance or None, default=None
         Seed of the sampler. The same seed gives the same imputations
         whatever ``n_jobs``.
@@ -129,7 +141,8 @@ class JointModelImputer(BaseJointImputer):
     def __init__(self, outcome_cols=None, covariate_cols=None, categorical_cols=None,
                  exclude_cols=None, n_burn=1000, n_between=100, n_imputations=5,
                  prior_df=None, prior_scale=None, beta_start=None, cov_start=None,
-                 latent_bounds=None, n_chains=1, random_state=None, n_jobs=None):
+                 latent_bounds=None, n_chains=1, keep_chains="imputation", warm_start=False,
+                 verbose=0, random_state=None, n_jobs=None):
         self.outcome_cols = outcome_cols
         self.covariate_cols = covariate_cols
         self.categorical_cols = categorical_cols
@@ -143,6 +156,9 @@ class JointModelImputer(BaseJointImputer):
         self.cov_start = cov_start
         self.latent_bounds = latent_bounds
         self.n_chains = n_chains
+        self.keep_chains = keep_chains
+        self.warm_start = warm_start
+        self.verbose = verbose
         self.random_state = random_state
         self.n_jobs = n_jobs
 

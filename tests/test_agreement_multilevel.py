@@ -37,7 +37,9 @@ CASES = {
     ),
     "jsp_ml_mix": dict(
         data=lambda: load_jspmiss()[["school", "english", "ravens", "fluent", "sex"]],
-        imputer=dict(cluster_col="school", covariate_cols=["sex"]),
+        # jomo truncates the latents of observed categories to (-3, 4)
+        # (see test_agreement_single.py); reproduce its truncation here
+        imputer=dict(cluster_col="school", covariate_cols=["sex"], latent_bounds=(-3, 4)),
         analysis=("english", ["ravens", "sex", "fluent"], "school"),
         names=["Intercept", "ravens", "sex", "fluent_1", "fluent_2"],
     ),

@@ -456,11 +456,6 @@ def _assert_all_different(draws, new_rows):
                     != draws[k].loc[new_cluster, "w"].iloc[0]), (i, k)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "skjomo/_base.py: sample(m, X=new) with m above the number of stored draws reuses "
-    "draws, and _impute_new seeds its generator with the draw index only "
-    "(_seed(_TRANSFORM_KEY, draw)), so a reused draw repeats an earlier imputation "
-    "exactly"))
 def test_sample_on_new_rows_beyond_the_stored_draws_gives_different_imputations(
         fitted, new_rows):
     draws = fitted.sample(6, X=new_rows)  # 3 stored draws: some are reused

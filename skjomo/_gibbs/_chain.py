@@ -27,7 +27,8 @@ from ._linalg import cholesky_lower, inverse_from_cholesky
 from ._missing import draw_missing, missingness_groups
 from ._hierarchical import draw_covariance_hyperparameters
 from ._regression import (draw_fixed_effects, draw_fixed_effects_heteroscedastic,
-                          draw_random_effects, fixed_effect_response, row_means)
+                          draw_random_effects, fixed_effect_response,
+                          interweave_intercepts, row_means)
 from ._suffstats import refresh_statistics, residual_scatter, static_statistics
 
 Model = namedtuple("Model", [
@@ -74,7 +75,7 @@ State = namedtuple("State", [
     "accepted",            # (1,) accepted Metropolis moves
 ])
 
-Trace = namedtuple("Trace", ["beta", "cov", "sigma", "beta2", "a"])
+Trace = namedtuple("Trace", ["beta", "cov", "sigma", "beta2", "a", "u_mean"])
 
 
 def empty_trace(model_dims):
@@ -83,10 +84,11 @@ def empty_trace(model_dims):
 
 
 def new_trace(n, model_dims):
-    """A trace with room for ``n`` iterations."""
+    """A trace with room for ``n`` iterations (``u_mean``: the random effects
+    averaged over clusters, a summary of the random effects)."""
     m, p, d, m2, p2 = model_dims
     return Trace(np.empty((n, m, p)), np.empty((n, p, p)), np.empty((n, d, d)),
-                 np.empty((n, m2, p2)), np.empty(n))
+                 np.empty((n, m2, p2)), np.empty(n), np.empty((n, d - p2)))
 
 
 def fixed_blocks(n_free, cat_size):
@@ -389,6 +391,7 @@ def gibbs_iteration(rng, model, state):
         draw_random_effects(rng, model.gram, state.h, state.beta, state.shift,
                             state.prior_precision, state.precision, model.cov_group,
                             np.ones(n_clusters, np.bool_), state.u)
+        interweave_intercepts(rng, state.shift, state.prior_precision, state.beta, state.u)
         for j in range(n_clusters):
             for t in range(p):
                 for k in range(q):
@@ -440,6 +443,12 @@ def run_chain(rng, model, state, n_iter, trace, trace_start):
             trace.sigma[k] = state.sigma[0]
             trace.beta2[k] = state.beta2
             trace.a[k] = state.a[0]
+            for c in range(trace.u_mean.shape[1]):
+                trace.u_mean[k, c] = 0.0
+            for j in range(state.u.shape[0]):
+                for t in range(state.u.shape[1]):
+                    for c in range(state.u.shape[2]):
+                        trace.u_mean[k, t * state.u.shape[2] + c] += state.u[j, t, c] / state.u.shape[0]
             state.u_sum[:] += state.u
             state.cov_sum[:] += state.cov
 

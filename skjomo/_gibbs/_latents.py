@@ -20,19 +20,22 @@ from ._truncnorm import truncated_normal
 
 
 @nb.njit(cache=True)
-def _conditional_moments(values, means, precision, row, col):
-    """Mean and sd of ``values[row, col]`` given the rest of the row.
+def _conditional_coefficients(precisions, first_latent, coef, sds):
+    """Regression coefficients and sds of each latent given the rest of a row.
 
-    With precision ``Q`` the conditional is normal with variance
-    ``1 / Q[col, col]`` and mean
-    ``mu[col] - sum_{t != col} Q[col, t] (y[t] - mu[t]) / Q[col, col]``.
+    With precision ``Q`` the conditional of coordinate ``l`` is normal with
+    sd ``1 / sqrt(Q_ll)`` and mean
+    ``mu_l - sum_{t != l} (Q_lt / Q_ll) (y_t - mu_t)``; ``coef[g, l, t]``
+    holds ``Q_lt / Q_ll`` (zero for ``t = l``) for latent columns ``l``.
     """
-    acc = 0.0
-    for t in range(values.shape[1]):
-        if t != col:
-            acc += precision[col, t] * (values[row, t] - means[row, t])
-    q = precision[col, col]
-    return means[row, col] - acc / q, 1.0 / np.sqrt(q)
+    p = precisions.shape[1]
+    for g in range(precisions.shape[0]):
+        for col in range(first_latent, p):
+            q = precisions[g, col, col]
+            sds[g, col] = 1.0 / np.sqrt(q)
+            for t in range(p):
+                coef[g, col, t] = precisions[g, col, t] / q
+            coef[g, col, col] = 0.0
 
 
 @nb.njit(cache=True)
@@ -75,8 +78,18 @@ def draw_observed_latents(rng, values, means, precisions, row_group,
         category (``-inf, inf`` for the exact latent-normal model; jomo uses
         ``-3, 4``, jomo-samplers.md §6.2).
     """
-    for row in range(values.shape[0]):
-        precision = precisions[row_group[row]]
+    n, p = values.shape
+    if cat_start.shape[0] == 0:
+        return
+    first_latent = cat_start[0]
+    coef = np.empty(precisions.shape)
+    sds = np.empty((precisions.shape[0], p))
+    _conditional_coefficients(precisions, first_latent, coef, sds)
+    resid = np.empty(p)
+    for row in range(n):
+        g = row_group[row]
+        for t in range(p):
+            resid[t] = values[row, t] - means[row, t]
         for k in range(cat_start.shape[0]):
             category = codes[row, k]
             if category < 0:
@@ -85,9 +98,14 @@ def draw_observed_latents(rng, values, means, precisions, row_group,
             size = cat_size[k]
             for index in range(size):
                 col = start + index
-                mean, sd = _conditional_moments(values, means, precision, row, col)
+                shift = 0.0
+                for t in range(p):
+                    shift += coef[g, col, t] * resid[t]
+                mean = means[row, col] - shift
                 lower, upper = _region(values, row, start, size, category, index, box)
-                values[row, col] = truncated_normal(rng, mean, sd, lower, upper)
+                z = truncated_normal(rng, mean, sds[g, col], lower, upper)
+                values[row, col] = z
+                resid[col] = z - means[row, col]
 
 
 @nb.njit(cache=True)
