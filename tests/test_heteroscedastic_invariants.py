@@ -278,3 +278,31 @@ def _fast(estimator):
 @pytest.mark.filterwarnings("ignore:Clusters .* have fewer rows")
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_level2_outcomes_and_random_slopes(method):
+    """The jomo2hr family: level-2 outcomes stay constant within clusters and
+    observed values are kept; random slopes give the documented layouts."""
+    from skjomo.datasets import load_examscores
+
+    data = load_examscores()[["school", "normexam", "standlrt", "avslrt"]]
+    imputer = HeteroscedasticMultilevelImputer(
+        cluster_col="school", level2_cols=["avslrt"], cov_method=method, random_state=0,
+        **FAST).fit(data)
+    for frame in imputer.sample():
+        assert frame.groupby("school")["avslrt"].nunique().max() == 1
+        observed = data["avslrt"].notna()
+        assert frame.loc[observed, "avslrt"].equals(data.loc[observed, "avslrt"])
+        assert not frame.isna().any().any()
+    assert imputer.sigma_.shape == (3, 3)
+    n_clusters = data["school"].nunique()
+    assert imputer.cluster_covariances_.shape == (n_clusters, 2, 2)
+
+    jsp = load_jspmiss()[["school", "english", "ravens", "sex"]]
+    sloped = HeteroscedasticMultilevelImputer(
+        cluster_col="school", covariate_cols=["sex"], random_slope_cols=["sex"],
+        cov_method=method, random_state=0, **FAST).fit(jsp)
+    assert sloped.random_effects_.shape == (47, 4)
+    assert list(sloped.sigma_.index) == ["english|(Intercept)", "english|sex",
+                                         "ravens|(Intercept)", "ravens|sex"]
