@@ -6,6 +6,7 @@ import numpy as np
 from scipy import stats
 
 from ._multilevel import MultilevelJointImputer
+from ._schema import _plain
 
 _METHODS = {"fixed": 1, "random": 2}
 
@@ -126,10 +127,18 @@ class HeteroscedasticMultilevelImputer(MultilevelJointImputer):
                 "available yet; use cov_method='fixed' or treat them as level-2 outcomes.")
         if fit and self.cov_method == "fixed":
             sizes = np.bincount(codes, minlength=n_clusters)
+            prior_df = float(p) if self.prior_df is None else float(self.prior_df)
+            improper = [self.cluster_labels_[j] for j in np.flatnonzero(prior_df + sizes <= p - 1)]
+            if improper:
+                raise ValueError(
+                    f"With cov_method='fixed' and prior_df={self.prior_df!r}, the covariance of "
+                    f"clusters {[_plain(c) for c in improper][:10]} has an improper posterior "
+                    f"(prior_df + rows of the cluster must exceed p - 1 = {p - 1}); raise "
+                    "prior_df or use cov_method='random'.")
             small = [self.cluster_labels_[j] for j in np.flatnonzero(sizes < p)]
             if small:
                 warnings.warn(
-                    f"Clusters {[getattr(s, 'item', lambda: s)() for s in small][:10]} "
+                    f"Clusters {[_plain(s) for s in small][:10]} "
                     f"have fewer rows than the {p} level-1 outcomes; with "
                     "cov_method='fixed' their covariance is driven by its prior "
                     "(consider cov_method='random', which pools clusters).",
@@ -147,6 +156,11 @@ class HeteroscedasticMultilevelImputer(MultilevelJointImputer):
             raise ValueError(f"a_start must exceed p = {p}; got {self.a_start!r}.")
 
     def _initial_state(self, encoded, chain):
+        n_clusters = encoded.model.gram.shape[0]
+        if self.cov_start is not None and np.ndim(self.cov_start) == 3 and (
+                np.shape(self.cov_start)[0] != n_clusters):
+            raise ValueError(f"cov_start holds {np.shape(self.cov_start)[0]} matrices; one "
+                             f"per cluster means {n_clusters}.")
         state = super()._initial_state(encoded, chain)
         if self.a_start is not None:
             state.a[0] = float(self.a_start)

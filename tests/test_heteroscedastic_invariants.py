@@ -161,12 +161,6 @@ def test_random_small_cluster_is_fine(jsp):
     assert not imputer.sample(1)[0][["english", "ravens"]].isna().any().any()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "skjomo bug: with cov_method='fixed' and prior_df + n_j <= p - 1 for some cluster "
-    "(here prior_df=0, a one-row cluster, p=2) the posterior of that cluster's covariance "
-    "is improper; fit warns, then fails inside the sampler with 'degrees of freedom must "
-    "exceed p - 1', which names neither the cluster nor prior_df. The fit-time check "
-    "(_prior) tests prior_df + n - m > p - 1 for the whole data only."))
 def test_fixed_improper_cluster_posterior_is_a_clear_error(jsp):
     data = _with_tiny_cluster(jsp)
     with warnings.catch_warnings():
@@ -243,12 +237,6 @@ def test_cov_start_per_cluster(jsp):
     assert imputer.cluster_covariances_.shape == (n_clusters, 2, 2)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "skjomo bug: cov_start stacked per cluster is not checked against the number of "
-    "clusters (_check_starts tests only the last two dimensions). With more matrices than "
-    "clusters the extra ones are silently ignored; with fewer (not run here) the sampler "
-    "indexes past the end of the array: garbage starting values and out-of-bounds writes "
-    "in numba code, seen as 'inverse-Wishart scale is not positive definite'."))
 def test_cov_start_wrong_number_of_clusters(jsp):
     n_clusters = jsp["school"].nunique()
     start = np.stack([np.eye(2)] * (n_clusters + 1))

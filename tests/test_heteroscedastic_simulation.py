@@ -166,19 +166,8 @@ def test_posterior_of_a_other_values(a_true):
     assert abs(draws.mean() - a_true) <= 0.15 * a_true
 
 
-_STUCK_REASON = (
-    "skjomo bug (_gibbs/_hierarchical.py): the mode of log p(v | .) , v = log(a - p), is "
-    "searched by Newton's method from the current v, and when the curvature there is not "
-    "negative (the target is not log-concave in the lower tail of a) _mode_and_curvature "
-    "returns the current v and draw_degrees_of_freedom returns a unchanged. Once a chain "
-    "reaches such a value (an accepted t4 proposal suffices) it never leaves it while the "
-    "Omega_j stay put, and in the full sampler the Omega_j then adapt to the stuck a. The "
-    "proposal depends on the current state, so the step is not a valid independence "
-    "Metropolis-Hastings step. jomo's step (Newton from the current value, NaN scale when "
-    "the curvature is positive) sticks in the same way.")
 
 
-@pytest.mark.xfail(strict=True, reason=_STUCK_REASON)
 def test_a_then_A_update_has_the_exact_conditional():
     """The a-then-A step alone, with the cluster covariances held fixed.
 
@@ -231,7 +220,6 @@ def test_a_then_A_update_has_the_exact_conditional():
     assert np.allclose(A_sum / n_draws, expected_A, rtol=0.02)
 
 
-@pytest.mark.xfail(strict=True, reason=_STUCK_REASON)
 def test_a_keeps_moving_with_few_clusters():
     """20 clusters of 15 rows, covariances from IW(6, A). The exact posterior
     of a (reference sampler, tests/hr_reference.py, 20000 draws) has mean 5.26

@@ -17,7 +17,10 @@ decision 5: first ``a`` from ``p(a | {Omega_j})`` with ``A`` integrated out
 by an independence Metropolis-Hastings step on ``v = log(a - p)`` whose
 proposal is a t distribution with 4 degrees of freedom centred at the mode
 with matched curvature, with its exact density (kernel exponent -5/2) in the
-acceptance ratio; then ``A | a, {Omega_j} ~ Wishart(gamma + J a, M^{-1})``.
+acceptance ratio. The mode is found by a search that does not start from the
+current value, so the proposal depends on the conditioning covariances only
+(jomo's Newton search from the current value can stick where the target is
+not log-concave); then ``A | a, {Omega_j} ~ Wishart(gamma + J a, M^{-1})``.
 """
 
 import math
@@ -44,29 +47,43 @@ def _log_target(v, p, n_clusters, eta, gamma, sum_logdet, logdet_m):
 
 
 @nb.njit(cache=True)
-def _mode_and_curvature(v, p, n_clusters, eta, gamma, sum_logdet, logdet_m):
-    """Newton's method with central differences for the mode of the target."""
+def _mode_and_curvature(p, n_clusters, eta, gamma, sum_logdet, logdet_m):
+    """Mode of the target over ``v`` and the curvature there.
+
+    The search does not depend on the chain's current value (a grid over
+    ``v`` in [-10, 12], then golden-section refinement around the best grid
+    point), so the proposal built from it is a function of the conditioning
+    covariances only and the Metropolis-Hastings step is a valid independence
+    sampler, whatever the shape of the target.
+    """
+    best_v, best_f = -10.0, -np.inf
+    v = -10.0
+    while v <= 12.0:
+        f = _log_target(v, p, n_clusters, eta, gamma, sum_logdet, logdet_m)
+        if f > best_f:
+            best_v, best_f = v, f
+        v += 0.25
+    low, high = best_v - 0.25, best_v + 0.25
+    ratio = 0.5 * (math.sqrt(5.0) - 1.0)
+    x1 = high - ratio * (high - low)
+    x2 = low + ratio * (high - low)
+    f1 = _log_target(x1, p, n_clusters, eta, gamma, sum_logdet, logdet_m)
+    f2 = _log_target(x2, p, n_clusters, eta, gamma, sum_logdet, logdet_m)
+    for _ in range(40):
+        if f1 > f2:
+            high, x2, f2 = x2, x1, f1
+            x1 = high - ratio * (high - low)
+            f1 = _log_target(x1, p, n_clusters, eta, gamma, sum_logdet, logdet_m)
+        else:
+            low, x1, f1 = x1, x2, f2
+            x2 = low + ratio * (high - low)
+            f2 = _log_target(x2, p, n_clusters, eta, gamma, sum_logdet, logdet_m)
+    mode = 0.5 * (low + high)
     h = 1e-3
-    for _ in range(50):
-        f0 = _log_target(v, p, n_clusters, eta, gamma, sum_logdet, logdet_m)
-        fp = _log_target(v + h, p, n_clusters, eta, gamma, sum_logdet, logdet_m)
-        fm = _log_target(v - h, p, n_clusters, eta, gamma, sum_logdet, logdet_m)
-        grad = (fp - fm) / (2 * h)
-        curv = (fp - 2 * f0 + fm) / (h * h)
-        if not curv < 0:
-            return v, curv
-        step = -grad / curv
-        if step > 2.0:
-            step = 2.0
-        elif step < -2.0:
-            step = -2.0
-        v += step
-        if abs(step) < 1e-6:
-            break
-    f0 = _log_target(v, p, n_clusters, eta, gamma, sum_logdet, logdet_m)
-    fp = _log_target(v + h, p, n_clusters, eta, gamma, sum_logdet, logdet_m)
-    fm = _log_target(v - h, p, n_clusters, eta, gamma, sum_logdet, logdet_m)
-    return v, (fp - 2 * f0 + fm) / (h * h)
+    f0 = _log_target(mode, p, n_clusters, eta, gamma, sum_logdet, logdet_m)
+    fp = _log_target(mode + h, p, n_clusters, eta, gamma, sum_logdet, logdet_m)
+    fm = _log_target(mode - h, p, n_clusters, eta, gamma, sum_logdet, logdet_m)
+    return mode, (fp - 2 * f0 + fm) / (h * h)
 
 
 @nb.njit(cache=True)
@@ -79,10 +96,10 @@ def _log_t_kernel(x, centre, scale):
 def draw_degrees_of_freedom(rng, a, p, n_clusters, eta, gamma, sum_logdet, logdet_m):
     """One independence MH update of ``a``; returns the new value."""
     v = math.log(a - p)
-    mode, curv = _mode_and_curvature(v, p, n_clusters, eta, gamma, sum_logdet, logdet_m)
-    if not curv < 0:
-        return a
-    scale = math.sqrt(-(_T_DF + 1.0) / (_T_DF * curv))
+    mode, curv = _mode_and_curvature(p, n_clusters, eta, gamma, sum_logdet, logdet_m)
+    # scale matching the curvature at the mode; a flat or convex mode gets a
+    # wide fixed scale (still a function of the conditioning values only)
+    scale = math.sqrt(-(_T_DF + 1.0) / (_T_DF * curv)) if curv < -1e-8 else 2.0
     t = rng.standard_normal() / math.sqrt(2.0 * rng.standard_gamma(0.5 * _T_DF) / _T_DF)
     proposal = mode + scale * t
     log_ratio = (_log_target(proposal, p, n_clusters, eta, gamma, sum_logdet, logdet_m)

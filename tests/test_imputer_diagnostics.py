@@ -1,0 +1,111 @@
+"""Stored chains, Rhat/ESS summaries, plots, warm starts and parallel chains."""
+
+import warnings
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+
+from skjomo import HeteroscedasticMultilevelImputer, JointModelImputer, MultilevelJointImputer
+from skjomo.datasets import load_jspmiss
+from skjomo.diagnostics import ChainSet, ConvergenceWarning
+
+matplotlib.use("Agg")
+
+
+@pytest.fixture(scope="module")
+def jsp():
+    return load_jspmiss()[["school", "english", "ravens", "fluent", "sex"]]
+
+
+def _multilevel(**kw):
+    settings = dict(cluster_col="school", covariate_cols=["sex"], n_burn=100,
+                    n_between=20, n_imputations=4, n_chains=2, random_state=3)
+    settings.update(kw)
+    return MultilevelJointImputer(**settings)
+
+
+def test_chains_have_groups_labels_and_burn_in(jsp):
+    imputer = _multilevel(keep_chains="all").fit(jsp)
+    chains = imputer.chains_
+    assert isinstance(chains, ChainSet)
+    assert chains.n_chains == 2 and chains.n_draws == 100 + 2 * 20
+    assert set(chains) >= {"beta", "omega", "sigma", "u_mean"}
+    assert "beta[sex, english]" in chains.param_names()
+    assert "omega[ravens, english]" in chains.param_names()
+    # latent blocks fixed at C_K are constant in every draw
+    fixed = chains.chain("omega[fluent[1], fluent[0]]")
+    assert np.all(fixed == 0.5)
+    only_after = _multilevel().fit(jsp).chains_
+    assert only_after.n_draws == 2 * 20
+
+
+def test_rhat_flags_short_chain_from_bad_start_and_not_long_run(jsp):
+    data = jsp[["english", "ravens", "sex"]]
+    bad = JointModelImputer(covariate_cols=["sex"], n_burn=0, n_between=15, n_imputations=4,
+                            n_chains=4, cov_start=np.diag([1e5, 1e4]), random_state=0).fit(data)
+    with pytest.warns(ConvergenceWarning):
+        report = bad.summary()
+    assert "Largest potential scale reduction" in report
+    assert bad.convergence_summary().table["rhat"].max() > 1.05
+    good = JointModelImputer(covariate_cols=["sex"], n_burn=500, n_between=500, n_imputations=4,
+                             n_chains=4, random_state=0).fit(data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        report = good.summary()
+    assert good.convergence_summary().table["rhat"].max() < 1.05
+    assert "Missing data per variable" in report and "english" in report
+
+
+def test_same_seed_same_chains_any_n_jobs_and_different_seeds_differ(jsp):
+    one = _multilevel(n_jobs=1).fit(jsp)
+    two = _multilevel(n_jobs=2).fit(jsp)
+    for name in one.trace_:
+        np.testing.assert_array_equal(one.trace_[name], two.trace_[name])
+    for a, b in zip(one.sample(), two.sample()):
+        pd.testing.assert_frame_equal(a, b)
+    other = _multilevel(random_state=4).fit(jsp)
+    assert not np.array_equal(one.trace_["beta"], other.trace_["beta"])
+    # chains start from dispersed values and differ
+    assert not np.array_equal(one.trace_["beta"][0], one.trace_["beta"][1])
+
+
+def test_plots_render_to_png(jsp, tmp_path):
+    imputer = _multilevel(keep_chains="all").fit(jsp)
+    for method, params in (("plot_trace", ["beta"]), ("plot_autocorrelation", "omega"),
+                           ("plot_density", ["sigma[english|(Intercept), english|(Intercept)]"])):
+        figure = getattr(imputer, method)(params)
+        path = tmp_path / f"{method}.png"
+        figure.savefig(path)
+        assert path.stat().st_size > 1000
+
+
+def test_warm_start_continues_the_chains(jsp):
+    first = _multilevel().fit(jsp)
+    iterations = first.n_iter_
+    final_beta = first._final_states[0].beta.copy()
+    first.set_params(warm_start=True, n_burn=10)
+    first.fit(jsp)
+    assert first.n_iter_ == iterations + 10 + 2 * 20
+    # continuing is deterministic
+    again = _multilevel().fit(jsp).set_params(warm_start=True, n_burn=10).fit(jsp)
+    np.testing.assert_array_equal(first.trace_["beta"], again.trace_["beta"])
+    assert not np.array_equal(first._final_states[0].beta, final_beta)
+    with pytest.raises(ValueError, match="same n_chains"):
+        first.set_params(n_chains=3).fit(jsp)
+
+
+def test_heteroscedastic_random_traces_a(jsp):
+    data = jsp[["school", "english", "ravens", "sex"]]
+    imputer = HeteroscedasticMultilevelImputer(cluster_col="school", covariate_cols=["sex"],
+                                               n_burn=50, n_between=10, n_imputations=2,
+                                               random_state=0).fit(data)
+    assert "a" in imputer.chains_
+    assert np.all(imputer.chains_["a"] > 2)
+
+
+def test_inference_data_export(jsp):
+    pytest.importorskip("arviz")
+    idata = _multilevel().fit(jsp).to_inference_data()
+    assert "beta" in idata.posterior
