@@ -9,8 +9,10 @@ For every model the same data and model are run by skjomo and, when
 ``Rscript`` with jomo is present, by ``benchmarks/r/time_jomo.R`` in the same
 run. Reported: milliseconds per iteration (marginal cost of one Gibbs
 iteration, set-up excluded), the ratio skjomo / jomo (and skjomo / pan where
-pan fits the model), and, separately, the numba compilation time on a cold
-cache (``--compile``).
+pan fits the model), separately the numba compilation time on a cold cache
+(``--compile``), and with ``--ess MODEL`` the effective sample size per second
+of the slowest free covariance element (skjomo's exact block draws against
+jomo's element-wise random walk).
 
 Models (R names of tests/r/make_jomo_fixtures.R):
 
@@ -124,6 +126,44 @@ def time_jomo(name, csv, seconds):
     return json.loads(lines[-1])
 
 
+def _slowest_ess_per_second(draws, seconds):
+    """Smallest bulk effective sample size per second over the free elements
+    of a covariance chain ``draws`` (n_draws, p, p)."""
+    from skjomo.diagnostics import ess_bulk
+
+    n = draws.shape[0]
+    flat = draws.reshape(n, -1)
+    free = flat.std(axis=0) > 0
+    ess = ess_bulk(flat[None, :, free])
+    return float(np.min(ess) / seconds), float(np.min(ess))
+
+
+def ess_comparison(name, n_iter=20000, burn=1000):
+    """ESS per second of the slowest covariance element, skjomo and jomo."""
+    build, factory = models()[name]
+    imputer = factory().set_params(n_burn=burn, n_between=n_iter, n_imputations=1,
+                                   random_state=0)
+    frame = build()
+    ms, _ = time_skjomo(frame, factory(), 0.5)
+    imputer.fit(frame)
+    ours = _slowest_ess_per_second(imputer.trace_["cov"][0], ms * n_iter / 1e3)
+    row = {"model": name, "skjomo_min_ess": ours[1], "skjomo_min_ess_per_s": ours[0]}
+    if shutil.which("Rscript") is not None:
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "chain.csv"
+            subprocess.run(["Rscript", str(HERE / "r" / "jomo_chain.R"), name,
+                            str(n_iter + burn), str(out)], check=True, capture_output=True)
+            with open(out) as fh:
+                seconds = float(fh.readline().split("=")[1])
+            draws = np.loadtxt(out, delimiter=",", comments="#")
+        p = int(round(np.sqrt(draws.shape[1])))
+        theirs = _slowest_ess_per_second(draws[burn:].reshape(-1, p, p),
+                                         seconds * n_iter / (n_iter + burn))
+        row.update(jomo_min_ess=theirs[1], jomo_min_ess_per_s=theirs[0],
+                   ess_per_s_ratio=ours[0] / theirs[0])
+    return row
+
+
 def compile_seconds():
     """Seconds to import skjomo and fit a small model with an empty numba cache."""
     code = ("import time; t=time.perf_counter();"
@@ -148,6 +188,8 @@ def main(argv=None):
     parser.add_argument("--no-r", action="store_true")
     parser.add_argument("--compile", action="store_true")
     parser.add_argument("--json", default=None)
+    parser.add_argument("--ess", default=None,
+                        help="models for the ESS-per-second comparison, e.g. jsp_single_mix")
     args = parser.parse_args(argv)
     table = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -176,6 +218,10 @@ def main(argv=None):
         cold, warm = compile_seconds()
         print(f"\nimport + first fit: {cold:.1f} s with an empty numba cache, "
               f"{warm:.1f} s with the cache filled (compilation ~{cold - warm:.1f} s).")
+    if args.ess:
+        print()
+        for name in args.ess.split(","):
+            print(json.dumps(ess_comparison(name)), flush=True)
     if args.json:
         frame.to_json(args.json, orient="index", indent=1)
 

@@ -182,6 +182,16 @@ class HeteroscedasticMultilevelImputer(MultilevelJointImputer):
             size=n_new, random_state=rng)
         return np.concatenate([known, np.reshape(new, (n_new,) + known.shape[1:])])
 
+    def _chain_groups(self):
+        groups = super()._chain_groups()
+        if self.cov_method == "random":
+            groups["a"] = ("a", None)
+        return groups
+
+    def _model_description(self):
+        return super()._model_description() + [
+            ("Level-1 covariance", f"one per cluster, cov_method={self.cov_method!r}")]
+
     def _summarize_draws(self):
         super()._summarize_draws()
         n_recorded = self.trace_["beta"].shape[0] * self.trace_["beta"].shape[1]

@@ -88,7 +88,7 @@ def test_observed_latents_follow_truncated_conditional():
                                  1.0, np.eye(1), fit=False)
     state = initial_state(model, values[dynamic], beta=np.array([[0.7]]), cov=np.eye(1))
     rng = np.random.default_rng(5)
-    impute_given_parameters(rng, model, state, 3)
+    impute_given_parameters(rng, model, state, 3, np.zeros(1, dtype=bool))
     z = state.values[:, 0]
     positive, negative = z[codes[:, 0] == 0], z[codes[:, 0] == 1]
     assert positive.min() > 0 and negative.max() < 0
@@ -110,7 +110,7 @@ def test_missing_values_follow_conditional_normal():
                                  np.zeros(0, np.int64), np.zeros(0, np.int64), 2.0, np.eye(2),
                                  fit=False)
     state = initial_state(model, values[dynamic], beta=np.array([[0.5, -1.0]]), cov=cov)
-    impute_given_parameters(np.random.default_rng(7), model, state, 1)
+    impute_given_parameters(np.random.default_rng(7), model, state, 1, np.zeros(1, dtype=bool))
     draws = state.values[:, 1]
     mean = -1.0 + 0.8 / 2.0 * (1.5 - 0.5)
     sd = np.sqrt(1.0 - 0.8**2 / 2.0)
