@@ -363,19 +363,25 @@ def _random_effect_prior(state):
 
 
 @nb.njit(cache=True)
-def gibbs_iteration(rng, model, state):
-    """One systematic-scan Gibbs iteration (jomo-samplers.md §4, §5, §7)."""
-    n_clusters, p, q = state.u.shape
-    pq = p * q
-    has_level2 = state.level2.shape[1] > pq
+def _draw_latents(rng, model, state):
+    """Latents of observed categories at level 1, then at level 2 (§6.2)."""
     if model.cat_start.shape[0] > 0:
         draw_observed_latents(rng, state.values, state.means, state.precision,
                               model.row_group, model.cat_start, model.cat_size,
                               model.codes, model.latent_box)
     if model.cat2_start.shape[0] > 0:
         draw_observed_latents(rng, state.level2, state.means2, state.sigma_precision,
-                              np.zeros(n_clusters, np.int64), model.cat2_start,
+                              np.zeros(state.level2.shape[0], np.int64), model.cat2_start,
                               model.cat2_size, model.codes2, model.latent_box)
+
+
+@nb.njit(cache=True)
+def gibbs_iteration(rng, model, state):
+    """One systematic-scan Gibbs iteration (jomo-samplers.md §4, §5, §7)."""
+    n_clusters, p, q = state.u.shape
+    pq = p * q
+    has_level2 = state.level2.shape[1] > pq
+    _draw_latents(rng, model, state)
     refresh_statistics(model.static_h, model.static_k, model.w, state.values,
                        model.cluster, state.h, state.k)
     if model.cov_method == 0:
@@ -466,14 +472,7 @@ def impute_given_parameters(rng, model, state, n_sweeps, new_clusters):
     n_clusters, p, q = state.u.shape
     update_u = q > 0 and np.any(new_clusters)
     for _ in range(n_sweeps):
-        if model.cat_start.shape[0] > 0:
-            draw_observed_latents(rng, state.values, state.means, state.precision,
-                                  model.row_group, model.cat_start, model.cat_size,
-                                  model.codes, model.latent_box)
-        if model.cat2_start.shape[0] > 0:
-            draw_observed_latents(rng, state.level2, state.means2, state.sigma_precision,
-                                  np.zeros(n_clusters, np.int64), model.cat2_start,
-                                  model.cat2_size, model.codes2, model.latent_box)
+        _draw_latents(rng, model, state)
         if update_u:
             refresh_statistics(model.static_h, model.static_k, model.w, state.values,
                                model.cluster, state.h, state.k)

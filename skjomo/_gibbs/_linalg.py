@@ -83,3 +83,43 @@ def log_det_from_cholesky(chol):
     for i in range(chol.shape[0]):
         total += np.log(chol[i, i])
     return 2.0 * total
+
+
+@nb.njit(cache=True)
+def gram_lower(lower, out):
+    """``out = lower @ lower.T`` (exactly symmetric) for lower-triangular input."""
+    n = lower.shape[0]
+    for i in range(n):
+        for j in range(i + 1):
+            s = 0.0
+            for k in range(j + 1):
+                s += lower[i, k] * lower[j, k]
+            out[i, j] = s
+            out[j, i] = s
+
+
+@nb.njit(cache=True)
+def lower_times_lower(a, b, out):
+    """``out = a @ b`` for lower-triangular ``a`` and ``b``."""
+    n = a.shape[0]
+    for i in range(n):
+        for j in range(n):
+            s = 0.0
+            for k in range(j, i + 1):
+                s += a[i, k] * b[k, j]
+            out[i, j] = s
+
+
+@nb.njit(cache=True)
+def lower_inverse(lower, out):
+    """``out = lower^{-1}`` (lower triangular) by forward substitution."""
+    n = lower.shape[0]
+    for j in range(n):
+        for i in range(j):
+            out[i, j] = 0.0
+        out[j, j] = 1.0 / lower[j, j]
+        for i in range(j + 1, n):
+            s = 0.0
+            for k in range(j, i):
+                s -= lower[i, k] * out[k, j]
+            out[i, j] = s / lower[i, i]

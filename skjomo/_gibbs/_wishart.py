@@ -21,77 +21,10 @@ import math
 import numba as nb
 import numpy as np
 
+from ._linalg import cholesky_lower, gram_lower, lower_inverse, lower_times_lower
+
 _LOG_PI = math.log(math.pi)
 _LOG_2 = math.log(2.0)
-
-
-# ---------------------------------------------------------------------------
-# small triangular helpers (matrices here have a handful of rows: plain loops)
-
-
-@nb.njit(cache=True)
-def _cholesky(a, out):
-    """Lower Cholesky factor of ``a`` (lower triangle read) into ``out``.
-
-    Returns ``False`` when ``a`` is not numerically positive definite.
-    """
-    n = a.shape[0]
-    for j in range(n):
-        s = a[j, j]
-        for k in range(j):
-            s -= out[j, k] * out[j, k]
-        if not s > 0.0:
-            return False
-        d = math.sqrt(s)
-        out[j, j] = d
-        for i in range(j + 1, n):
-            s = a[i, j]
-            for k in range(j):
-                s -= out[i, k] * out[j, k]
-            out[i, j] = s / d
-        for i in range(j):
-            out[i, j] = 0.0
-    return True
-
-
-@nb.njit(cache=True)
-def _gram_lower(lower, out):
-    """``out = lower @ lower.T`` (exactly symmetric) for lower-triangular input."""
-    n = lower.shape[0]
-    for i in range(n):
-        for j in range(i + 1):
-            s = 0.0
-            for k in range(j + 1):
-                s += lower[i, k] * lower[j, k]
-            out[i, j] = s
-            out[j, i] = s
-
-
-@nb.njit(cache=True)
-def _lower_times_lower(a, b, out):
-    """``out = a @ b`` for lower-triangular ``a`` and ``b``."""
-    n = a.shape[0]
-    for i in range(n):
-        for j in range(n):
-            s = 0.0
-            for k in range(j, i + 1):
-                s += a[i, k] * b[k, j]
-            out[i, j] = s
-
-
-@nb.njit(cache=True)
-def _lower_inverse(lower, out):
-    """``out = lower^{-1}`` (lower triangular) by forward substitution."""
-    n = lower.shape[0]
-    for j in range(n):
-        for i in range(j):
-            out[i, j] = 0.0
-        out[j, j] = 1.0 / lower[j, j]
-        for i in range(j + 1, n):
-            s = 0.0
-            for k in range(j, i):
-                s -= lower[i, k] * out[k, j]
-            out[i, j] = s / lower[i, i]
 
 
 @nb.njit(cache=True)
@@ -135,8 +68,8 @@ def _inverse_wishart_factor(rng, df, chol_scale, out):
     t = np.empty((p, p))
     t_inv = np.empty((p, p))
     _bartlett(rng, df, t, True)
-    _lower_inverse(t, t_inv)
-    _lower_times_lower(chol_scale, t_inv, out)
+    lower_inverse(t, t_inv)
+    lower_times_lower(chol_scale, t_inv, out)
 
 
 @nb.njit(cache=True)
@@ -175,11 +108,11 @@ def inverse_wishart(rng, df, scale, out):
     p = scale.shape[0]
     _check_df(df, p)
     c = np.empty((p, p))
-    if not _cholesky(scale, c):
+    if not cholesky_lower(scale, c):
         raise ValueError("inverse-Wishart scale is not positive definite")
     factor = np.empty((p, p))
     _inverse_wishart_factor(rng, df, c, factor)
-    _gram_lower(factor, out)
+    gram_lower(factor, out)
 
 
 @nb.njit(cache=True)
@@ -209,13 +142,13 @@ def wishart(rng, df, scale, out):
     p = scale.shape[0]
     _check_df(df, p)
     c = np.empty((p, p))
-    if not _cholesky(scale, c):
+    if not cholesky_lower(scale, c):
         raise ValueError("Wishart scale is not positive definite")
     a = np.empty((p, p))
     _bartlett(rng, df, a, False)
     m = np.empty((p, p))
-    _lower_times_lower(c, a, m)
-    _gram_lower(m, out)
+    lower_times_lower(c, a, m)
+    gram_lower(m, out)
 
 
 # ---------------------------------------------------------------------------
@@ -230,7 +163,7 @@ def _iw_log_kernel(omega, chol_psi, exponent, chol_work, solve_work):
     ``Psi = C C.T``; ``L^{-1} C`` is lower triangular.
     """
     n = omega.shape[0]
-    if not _cholesky(omega, chol_work):
+    if not cholesky_lower(omega, chol_work):
         return -np.inf
     log_det = 0.0
     for i in range(n):
@@ -312,7 +245,7 @@ def _complete_from_latent_block(rng, df, scale, n_free, omega11, out):
     for i in range(p1):
         for j in range(p1):
             psi11[i, j] = scale[p2 + i, p2 + j]
-    if not _cholesky(psi11, c1):
+    if not cholesky_lower(psi11, c1):
         raise ValueError("inverse-Wishart scale is not positive definite")
     # g = C1^{-1} Psi12, so Psi21 Psi11^{-1} Psi12 = g' g
     g = np.empty((p1, p2))
@@ -331,7 +264,7 @@ def _complete_from_latent_block(rng, df, scale, n_free, omega11, out):
             psi22_1[i, j] = s
             psi22_1[j, i] = s
     c2 = np.empty((p2, p2))
-    if not _cholesky(psi22_1, c2):
+    if not cholesky_lower(psi22_1, c2):
         raise ValueError("inverse-Wishart scale is not positive definite")
     # Omega22.1 = l22 l22' ~ IW(df, Psi22.1)
     l22 = np.empty((p2, p2))
@@ -357,7 +290,7 @@ def _complete_from_latent_block(rng, df, scale, n_free, omega11, out):
             beta[i, j] = s / c1[i, i]
     # m = L11' beta, so beta' Omega11 beta = m' m (symmetric by construction)
     l11 = np.empty((p1, p1))
-    if not _cholesky(omega11, l11):
+    if not cholesky_lower(omega11, l11):
         raise ValueError("latent block is not positive definite")
     m = np.empty((p1, p2))
     for i in range(p1):
@@ -493,7 +426,7 @@ def constrained_inverse_wishart(rng, df, scale, n_free, block_ptr, current,
             else:
                 omega11[i, j] = 0.5
     work = np.empty((p1, p1))
-    if not _cholesky(omega11, work):
+    if not cholesky_lower(omega11, work):
         for i in range(p1):
             for j in range(p1):
                 if block_id[i] != block_id[j]:
@@ -505,7 +438,7 @@ def constrained_inverse_wishart(rng, df, scale, n_free, block_ptr, current,
         for i in range(p1):
             for j in range(p1):
                 psi11[i, j] = scale[n_free + i, n_free + j]
-        if not _cholesky(psi11, c1):
+        if not cholesky_lower(psi11, c1):
             raise ValueError("inverse-Wishart scale is not positive definite")
         # marginal of Omega11 is IW_p1(nu - p2, Psi11): exponent of |Omega11|
         # is (nu - p2) + p1 + 1
@@ -549,7 +482,7 @@ def iw_logpdf(w, df, scale):
     """
     p = w.shape[0]
     cs = np.empty((p, p))
-    if not _cholesky(scale, cs):
+    if not cholesky_lower(scale, cs):
         raise ValueError("inverse-Wishart scale is not positive definite")
     log_det_scale = 0.0
     for i in range(p):
