@@ -51,7 +51,7 @@ def _mode_and_curvature(p, n_clusters, eta, gamma, sum_logdet, logdet_m):
     """Mode of the target over ``v`` and the curvature there.
 
     The search does not depend on the chain's current value (a grid over
-    ``v`` in [-10, 12], then golden-section refinement around the best grid
+    ``v`` in [-10, 12] with step 0.5, then golden-section refinement around the best grid
     point), so the proposal built from it is a function of the conditioning
     covariances only and the Metropolis-Hastings step is a valid independence
     sampler, whatever the shape of the target.
@@ -62,14 +62,14 @@ def _mode_and_curvature(p, n_clusters, eta, gamma, sum_logdet, logdet_m):
         f = _log_target(v, p, n_clusters, eta, gamma, sum_logdet, logdet_m)
         if f > best_f:
             best_v, best_f = v, f
-        v += 0.25
-    low, high = best_v - 0.25, best_v + 0.25
+        v += 0.5
+    low, high = best_v - 0.5, best_v + 0.5
     ratio = 0.5 * (math.sqrt(5.0) - 1.0)
     x1 = high - ratio * (high - low)
     x2 = low + ratio * (high - low)
     f1 = _log_target(x1, p, n_clusters, eta, gamma, sum_logdet, logdet_m)
     f2 = _log_target(x2, p, n_clusters, eta, gamma, sum_logdet, logdet_m)
-    for _ in range(40):
+    for _ in range(25):
         if f1 > f2:
             high, x2, f2 = x2, x1, f1
             x1 = high - ratio * (high - low)
