@@ -4,12 +4,14 @@ import numpy as np
 import pandas as pd
 
 from ._base import Encoded
+from ._docs import fill_docstring
 from ._gibbs._chain import build_model, initial_state
 from ._schema import (Schema, _as_list, _fill, _float_values, _is_continuous_dtype, _plain,
                       argmax_category, cluster_codes, cluster_level_frame)
 from ._single import JointModelImputer
 
 
+@fill_docstring
 class MultilevelJointImputer(JointModelImputer):
     """Multiple imputation under a two-level joint latent-normal model.
 
@@ -76,29 +78,7 @@ class MultilevelJointImputer(JointModelImputer):
     random_effects_start : array-like of shape (n_clusters, p * q), default=None
         Starting random effects (zeros), in the layout of
         :attr:`random_effects_`.
-    latent_bounds : tuple (lower, upper), default=None
-        Bounds on the latent normals of observed categories. ``None`` (the
-        default) samples the latent-normal model exactly; ``(-3, 4)``
-        reproduces the truncation R's jomo applies (a truncated probit, see
-        the user guide).
-    n_chains : int, default=1
-        Independent chains; imputations are spread over them.
-    keep_chains : {"imputation", "all"}, default="imputation"
-        Draws kept in :attr:`chains_`: those after burn-in, or also the
-        burn-in (for choosing ``n_burn``). Memory: 8 bytes x ``n_chains`` x
-        iterations kept x (number of traced parameters), e.g. about 1 MB for
-        two chains of 10,000 iterations of a model with 12 parameters.
-    warm_start : bool, default=False
-        When fitted before, ``fit`` continues every chain from its final
-        state (and random stream) instead of starting afresh: run a first fit
-        to inspect convergence, then continue.
-    verbose : int, default=0
-        1 prints which sampler ran and how many iterations (and shows a
-        progress bar in a terminal when tqdm is installed); 2 forces the bar.
-    random_state : int, RandomState instance or None, default=None
-        Seed of the sampler.
-    n_jobs : int, default=None
-        Chains run in parallel (joblib).
+    %(run_parameters)s
 
     Attributes
     ----------
