@@ -3,8 +3,8 @@
 import warnings
 
 import numpy as np
-from scipy import stats
 
+from ._gibbs._wishart import constrained_inverse_wishart
 from ._multilevel import MultilevelJointImputer
 from ._schema import _plain
 
@@ -74,10 +74,13 @@ class HeteroscedasticMultilevelImputer(MultilevelJointImputer):
     the proposal density of ``a`` is exact. With ``cov_method="fixed"`` a
     cluster never seen in fit has no covariance, so ``transform`` refuses
     its rows; with ``"random"`` it draws one from the fitted ``IW(a, A)``.
-    ``cov_method="random"`` with categorical level-1 outcomes is not
-    available yet: the fixed latent blocks change the normalising constant
-    of the restricted inverse-Wishart, which the update of ``a`` and ``A``
-    would have to include.
+    ``cov_method="random"`` supports one categorical level-1 outcome: with
+    its latent block fixed, the restricted ``IW(a, A)`` prior is
+    ``IW(a, A_22.1)`` for the conditional covariance of the other columns
+    times a matrix normal for their regression on the latents, whose
+    hyper-parameters are then conjugate. With two or more categorical
+    outcomes the normalising constant has no closed form and ``fit`` raises
+    ``NotImplementedError``.
 
     Examples
     --------
@@ -120,11 +123,14 @@ class HeteroscedasticMultilevelImputer(MultilevelJointImputer):
         if self.cov_method not in _METHODS:
             raise ValueError(f"cov_method must be 'fixed' or 'random'; got {self.cov_method!r}.")
         p = schema.n_latent_columns
-        if fit and self.cov_method == "random" and schema.categorical:
+        if fit and self.cov_method == "random" and len(schema.categorical) > 1:
             names = [c.name for c in schema.categorical]
             raise NotImplementedError(
-                f"cov_method='random' with categorical level-1 outcomes {names} is not "
-                "available yet; use cov_method='fixed' or treat them as level-2 outcomes.")
+                f"cov_method='random' supports at most one categorical level-1 outcome; got "
+                f"{names}. The covariances between the latents of two categorical columns "
+                "change the normalising constant of the restricted inverse-Wishart, which "
+                "has no closed form. Use cov_method='fixed', or treat all but one as "
+                "level-2 outcomes.")
         if fit and self.cov_method == "fixed":
             sizes = np.bincount(codes, minlength=n_clusters)
             prior_df = float(p) if self.prior_df is None else float(self.prior_df)
@@ -178,9 +184,14 @@ class HeteroscedasticMultilevelImputer(MultilevelJointImputer):
                 "cluster's covariance is estimated from its own rows only, so there is "
                 "none for a new cluster; use cov_method='random', which draws it from "
                 "the fitted inverse-Wishart distribution.")
-        new = stats.invwishart(df=draws["a"][draw], scale=draws["hyper_scale"][draw]).rvs(
-            size=n_new, random_state=rng)
-        return np.concatenate([known, np.reshape(new, (n_new,) + known.shape[1:])])
+        # IW(a, A) restricted to the fixed latent blocks, as in the model
+        model = encoded.model
+        new = np.repeat(known[:1], n_new, axis=0)
+        for matrix in new:
+            constrained_inverse_wishart(rng, float(draws["a"][draw]), draws["hyper_scale"][draw],
+                                        model.n_free, model.block_ptr, matrix.copy(), matrix,
+                                        model.mh_scale)
+        return np.concatenate([known, new])
 
     def _chain_groups(self):
         groups = super()._chain_groups()

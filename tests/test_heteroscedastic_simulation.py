@@ -208,7 +208,8 @@ def test_a_then_A_update_has_the_exact_conditional():
     a_draws = np.empty(n_draws)
     A_sum = np.zeros((p, p))
     for k in range(n_draws):
-        draw_covariance_hyperparameters(gen, chol, precision, prior_scale_inv, eta, a, scale_out)
+        draw_covariance_hyperparameters(gen, covs, chol, precision, np.linalg.inv(prior_scale_inv),
+                                        eta, p, a, scale_out)
         a_draws[k] = a[0]
         A_sum += scale_out
     a_draws = a_draws[1000:]

@@ -56,7 +56,6 @@ Model = namedtuple("Model", [
     "cov_method",          # 0 common, 1 one covariance per cluster ("fixed"),
                            # 2 cluster covariances from IW(a, A) ("random")
     "a_prior",             # chi-square degrees of freedom of the prior of a
-    "prior_scale_inv",     # (p, p) inverse prior scale (Wishart prior of A)
 ])
 
 State = namedtuple("State", [
@@ -222,7 +221,6 @@ def build_model(x, values, missing, codes, cat_start, cat_size, prior_df, prior_
                             dtype=np.float64),
         cov_method=int(cov_method),
         a_prior=float(p if a_prior is None else a_prior),
-        prior_scale_inv=np.linalg.inv(np.asarray(prior_scale, dtype=np.float64)),
     ), dynamic
 
 
@@ -411,9 +409,9 @@ def gibbs_iteration(rng, model, state):
                      state.scatter)
     prior_df, prior_scale = model.prior_df, model.prior_scale
     if model.cov_method == 2:
-        draw_covariance_hyperparameters(rng, state.cov_chol, state.precision,
-                                        model.prior_scale_inv, model.a_prior, state.a,
-                                        state.hyper_scale)
+        draw_covariance_hyperparameters(rng, state.cov, state.cov_chol, state.precision,
+                                        model.prior_scale, model.a_prior, model.n_free,
+                                        state.a, state.hyper_scale)
         prior_df, prior_scale = state.a[0], state.hyper_scale
     state.accepted[0] += draw_group_covariances(
         rng, state.scatter, model.group_size, prior_df, prior_scale,

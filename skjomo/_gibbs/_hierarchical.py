@@ -35,9 +35,10 @@ _T_DF = 4.0
 
 
 @nb.njit(cache=True)
-def _log_target(v, p, n_clusters, eta, gamma, sum_logdet, logdet_m):
-    """``log p(a | .)`` at ``a = p + exp(v)``, plus the log-Jacobian ``v``."""
-    a = p + math.exp(v)
+def _log_target(v, a_min, p, n_clusters, eta, gamma, sum_logdet, logdet_m):
+    """``log p(a | .)`` at ``a = a_min + exp(v)``, plus the log-Jacobian ``v``;
+    ``p`` is the dimension of the inverse-Wishart matrices."""
+    a = a_min + math.exp(v)
     value = (0.5 * eta - 1.0) * math.log(a) - 0.5 * a
     value -= n_clusters * log_multigamma(p, 0.5 * a)
     value -= 0.5 * a * sum_logdet
@@ -47,7 +48,7 @@ def _log_target(v, p, n_clusters, eta, gamma, sum_logdet, logdet_m):
 
 
 @nb.njit(cache=True)
-def _mode_and_curvature(p, n_clusters, eta, gamma, sum_logdet, logdet_m):
+def _mode_and_curvature(a_min, p, n_clusters, eta, gamma, sum_logdet, logdet_m):
     """Mode of the target over ``v`` and the curvature there.
 
     The search does not depend on the chain's current value (a grid over
@@ -59,7 +60,7 @@ def _mode_and_curvature(p, n_clusters, eta, gamma, sum_logdet, logdet_m):
     best_v, best_f = -10.0, -np.inf
     v = -10.0
     while v <= 12.0:
-        f = _log_target(v, p, n_clusters, eta, gamma, sum_logdet, logdet_m)
+        f = _log_target(v, a_min, p, n_clusters, eta, gamma, sum_logdet, logdet_m)
         if f > best_f:
             best_v, best_f = v, f
         v += 0.5
@@ -67,22 +68,22 @@ def _mode_and_curvature(p, n_clusters, eta, gamma, sum_logdet, logdet_m):
     ratio = 0.5 * (math.sqrt(5.0) - 1.0)
     x1 = high - ratio * (high - low)
     x2 = low + ratio * (high - low)
-    f1 = _log_target(x1, p, n_clusters, eta, gamma, sum_logdet, logdet_m)
-    f2 = _log_target(x2, p, n_clusters, eta, gamma, sum_logdet, logdet_m)
+    f1 = _log_target(x1, a_min, p, n_clusters, eta, gamma, sum_logdet, logdet_m)
+    f2 = _log_target(x2, a_min, p, n_clusters, eta, gamma, sum_logdet, logdet_m)
     for _ in range(25):
         if f1 > f2:
             high, x2, f2 = x2, x1, f1
             x1 = high - ratio * (high - low)
-            f1 = _log_target(x1, p, n_clusters, eta, gamma, sum_logdet, logdet_m)
+            f1 = _log_target(x1, a_min, p, n_clusters, eta, gamma, sum_logdet, logdet_m)
         else:
             low, x1, f1 = x1, x2, f2
             x2 = low + ratio * (high - low)
-            f2 = _log_target(x2, p, n_clusters, eta, gamma, sum_logdet, logdet_m)
+            f2 = _log_target(x2, a_min, p, n_clusters, eta, gamma, sum_logdet, logdet_m)
     mode = 0.5 * (low + high)
     h = 1e-3
-    f0 = _log_target(mode, p, n_clusters, eta, gamma, sum_logdet, logdet_m)
-    fp = _log_target(mode + h, p, n_clusters, eta, gamma, sum_logdet, logdet_m)
-    fm = _log_target(mode - h, p, n_clusters, eta, gamma, sum_logdet, logdet_m)
+    f0 = _log_target(mode, a_min, p, n_clusters, eta, gamma, sum_logdet, logdet_m)
+    fp = _log_target(mode + h, a_min, p, n_clusters, eta, gamma, sum_logdet, logdet_m)
+    fm = _log_target(mode - h, a_min, p, n_clusters, eta, gamma, sum_logdet, logdet_m)
     return mode, (fp - 2 * f0 + fm) / (h * h)
 
 
@@ -93,51 +94,136 @@ def _log_t_kernel(x, centre, scale):
 
 
 @nb.njit(cache=True)
-def draw_degrees_of_freedom(rng, a, p, n_clusters, eta, gamma, sum_logdet, logdet_m):
-    """One independence MH update of ``a``; returns the new value."""
-    v = math.log(a - p)
-    mode, curv = _mode_and_curvature(p, n_clusters, eta, gamma, sum_logdet, logdet_m)
+def draw_degrees_of_freedom(rng, a, a_min, p, n_clusters, eta, gamma, sum_logdet, logdet_m):
+    """One independence MH update of ``a > a_min``; returns the new value."""
+    v = math.log(a - a_min)
+    mode, curv = _mode_and_curvature(a_min, p, n_clusters, eta, gamma, sum_logdet, logdet_m)
     # scale matching the curvature at the mode; a flat or convex mode gets a
     # wide fixed scale (still a function of the conditioning values only)
     scale = math.sqrt(-(_T_DF + 1.0) / (_T_DF * curv)) if curv < -1e-8 else 2.0
     t = rng.standard_normal() / math.sqrt(2.0 * rng.standard_gamma(0.5 * _T_DF) / _T_DF)
     proposal = mode + scale * t
-    log_ratio = (_log_target(proposal, p, n_clusters, eta, gamma, sum_logdet, logdet_m)
-                 - _log_target(v, p, n_clusters, eta, gamma, sum_logdet, logdet_m)
+    log_ratio = (_log_target(proposal, a_min, p, n_clusters, eta, gamma, sum_logdet, logdet_m)
+                 - _log_target(v, a_min, p, n_clusters, eta, gamma, sum_logdet, logdet_m)
                  + _log_t_kernel(v, mode, scale) - _log_t_kernel(proposal, mode, scale))
     if math.log(rng.random()) < log_ratio:
-        return p + math.exp(proposal)
+        return a_min + math.exp(proposal)
     return a
 
 
 @nb.njit(cache=True)
-def draw_covariance_hyperparameters(rng, cov_chol, precision, prior_scale_inv, eta,
-                                    a, scale_out):
+def _degrees_and_scale(rng, precisions, logdets, prior_scale_inv, eta, a_min, a, scale_out):
+    """``a`` with the scale integrated out, then the Wishart scale given ``a``.
+
+    For matrices ``W_j ~ IW(a, G)`` of dimension ``d`` with
+    ``G ~ Wishart(d + 1, S)``: ``M = S^{-1} + sum_j W_j^{-1}``, ``a`` from
+    :func:`draw_degrees_of_freedom`, then ``G ~ Wishart(d + 1 + J a, M^{-1})``.
+    """
+    n_clusters, d = precisions.shape[0], precisions.shape[1]
+    gamma = d + 1.0
+    m = prior_scale_inv.copy()
+    sum_logdet = 0.0
+    for j in range(n_clusters):
+        m += precisions[j]
+        sum_logdet += logdets[j]
+    chol = np.empty((d, d))
+    cholesky_lower(m, chol)
+    logdet_m = log_det_from_cholesky(chol)
+    a[0] = draw_degrees_of_freedom(rng, a[0], a_min, d, n_clusters, eta, gamma, sum_logdet,
+                                   logdet_m)
+    m_inv = np.empty((d, d))
+    inverse_from_cholesky(chol, m_inv)
+    wishart(rng, gamma + n_clusters * a[0], m_inv, scale_out)
+    return m
+
+
+@nb.njit(cache=True)
+def draw_covariance_hyperparameters(rng, cov, cov_chol, precision, prior_scale, eta,
+                                    n_free, a, scale_out):
     """Update ``a`` (in ``a[0]``) then ``A`` (into ``scale_out``).
 
     Parameters
     ----------
     rng : numpy.random.Generator
-    cov_chol, precision : ndarray (J, p, p)
-        Cholesky factors and inverses of the current cluster covariances.
-    prior_scale_inv : ndarray (p, p)
-        Inverse of the Wishart prior scale ``S`` of ``A``.
+    cov, cov_chol, precision : ndarray (J, p, p)
+        Current cluster covariances, their Cholesky factors and inverses.
+    prior_scale : ndarray (p, p)
+        Scale ``S`` of the Wishart prior of ``A``.
     eta : float
         Degrees of freedom of the chi-square prior of ``a``.
+    n_free : int
+        Columns before the latent block (all ``p`` when there is none).
     a : ndarray (1,)
     scale_out : ndarray (p, p)
+
+    Notes
+    -----
+    Without latents, :func:`_degrees_and_scale` on the ``Omega_j``. With one
+    latent block fixed at ``C`` (block 1, ``p1`` latents; block 2 the
+    ``p2 = n_free`` free columns), the restricted prior of ``Omega_j`` is
+    ``Omega_22.1 ~ IW(a, A_22.1)`` times
+    ``beta_j = Omega_11^{-1} Omega_12 ~ MN(A_11^{-1} A_12, A_11^{-1}, Omega_22.1)``
+    (the factor of ``Omega_11`` cancels with the normalising constant), and
+    the Wishart prior of ``A`` splits into ``A_22.1 ~ Wishart(p2 + 1, S_22.1)``
+    independent of ``A_11 ~ Wishart(p + 1, S_11)`` and
+    ``B = A_11^{-1} A_12 ~ MN(S_11^{-1} S_12, A_11^{-1}, S_22.1)``. So ``a``
+    and ``A_22.1`` are updated as without latents on the ``Omega_22.1``, then
+    ``A_11 | B`` (Wishart) and ``B | A_11`` (matrix normal, column precision
+    ``L = S_22.1^{-1} + sum_j Omega_22.1^{-1}``), and ``A`` is reassembled.
     """
     n_clusters, p = precision.shape[0], precision.shape[1]
-    gamma = p + 1.0
-    m = prior_scale_inv.copy()
-    sum_logdet = 0.0
+    if n_free == p:
+        logdets = np.empty(n_clusters)
+        for j in range(n_clusters):
+            logdets[j] = log_det_from_cholesky(cov_chol[j])
+        _degrees_and_scale(rng, precision, logdets, np.linalg.inv(prior_scale), eta,
+                           float(p), a, scale_out)
+        return
+    p2, p1 = n_free, p - n_free
+    c11 = np.ascontiguousarray(cov[0, p2:, p2:])  # the fixed latent block
+    c11_inv = np.linalg.inv(c11)
+    betas = np.empty((n_clusters, p1, p2))
+    cond_prec = np.empty((n_clusters, p2, p2))
+    logdets = np.empty(n_clusters)
+    chol = np.empty((p2, p2))
     for j in range(n_clusters):
-        m += precision[j]
-        sum_logdet += log_det_from_cholesky(cov_chol[j])
-    chol = np.empty((p, p))
-    cholesky_lower(m, chol)
-    logdet_m = log_det_from_cholesky(chol)
-    a[0] = draw_degrees_of_freedom(rng, a[0], p, n_clusters, eta, gamma, sum_logdet, logdet_m)
-    m_inv = np.empty((p, p))
-    inverse_from_cholesky(chol, m_inv)
-    wishart(rng, gamma + n_clusters * a[0], m_inv, scale_out)
+        betas[j] = c11_inv @ np.ascontiguousarray(cov[j, p2:, :p2])
+        cond = np.ascontiguousarray(cov[j, :p2, :p2]) - np.ascontiguousarray(
+            cov[j, :p2, p2:]) @ betas[j]
+        cholesky_lower(cond, chol)
+        logdets[j] = log_det_from_cholesky(chol)
+        inverse_from_cholesky(chol, cond_prec[j])
+    s11 = np.ascontiguousarray(prior_scale[p2:, p2:])
+    s12 = np.ascontiguousarray(prior_scale[p2:, :p2])
+    s11_inv = np.linalg.inv(s11)
+    m0 = s11_inv @ s12
+    s22_1 = np.ascontiguousarray(prior_scale[:p2, :p2]) - s12.T @ m0
+    s22_1_inv = np.linalg.inv(s22_1)
+    a22_1 = np.empty((p2, p2))
+    lam = _degrees_and_scale(rng, cond_prec, logdets, s22_1_inv, eta, float(p), a, a22_1)
+    # A_11 | B, with B the current A_11^{-1} A_12
+    a11 = np.ascontiguousarray(scale_out[p2:, p2:])
+    b = np.linalg.solve(a11, np.ascontiguousarray(scale_out[p2:, :p2]))
+    q = s11_inv + (b - m0) @ s22_1_inv @ (b - m0).T
+    for j in range(n_clusters):
+        q += (betas[j] - b) @ cond_prec[j] @ (betas[j] - b).T
+    q = 0.5 * (q + q.T)
+    wishart(rng, p + 1.0 + (n_clusters + 1) * p2, np.linalg.inv(q), a11)
+    # B | A_11 ~ MN(B_bar, A_11^{-1}, L^{-1})
+    rhs = m0 @ s22_1_inv
+    for j in range(n_clusters):
+        rhs += betas[j] @ cond_prec[j]
+    lam_inv = np.linalg.inv(lam)
+    b_bar = rhs @ lam_inv
+    row_chol = np.linalg.cholesky(np.linalg.inv(a11))
+    col_chol = np.linalg.cholesky(lam_inv)
+    noise = np.empty((p1, p2))
+    for r in range(p1):
+        for c in range(p2):
+            noise[r, c] = rng.standard_normal()
+    b = b_bar + row_chol @ noise @ col_chol.T
+    a12 = a11 @ b
+    scale_out[p2:, p2:] = a11
+    scale_out[p2:, :p2] = a12
+    scale_out[:p2, p2:] = a12.T
+    scale_out[:p2, :p2] = a22_1 + b.T @ a11 @ b
