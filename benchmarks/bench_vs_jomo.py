@@ -19,7 +19,9 @@ Models (R names of tests/r/make_jomo_fixtures.R):
 * ``jsp_single_con``, ``jsp_single_mix``: JSPmiss single level (issue 2);
 * ``jsp_ml_slope`` (two-level continuous), ``jsp_ml_mix``, ``exam_ml_l2``,
   ``sr_ml_con``: two level (issue 3);
-* ``jsp_hr_fixed``, ``jsp_hr_random``: cluster-specific covariances (issue 4);
+* ``jsp_hr_fixed``, ``jsp_hr_random``: cluster-specific covariances (issue 4),
+  and ``jsp_hr_fixed_mix``, ``jsp_hr_random_mix`` with fluent, ``big_hr_fixed``
+  on the 50,000 rows with categorical outcomes;
 * ``big_con``, ``big_mix``: 50,000 rows in 200 clusters, 2 continuous
   outcomes (and 2 categorical ones), written to a CSV that R reads.
 """
@@ -84,6 +86,12 @@ def models():
             cluster_col="school", covariate_cols=["sex"], cov_method="fixed")),
         "jsp_hr_random": (jsp(con), lambda: HeteroscedasticMultilevelImputer(
             cluster_col="school", covariate_cols=["sex"], cov_method="random")),
+        "jsp_hr_fixed_mix": (jsp(mix), lambda: HeteroscedasticMultilevelImputer(
+            cluster_col="school", covariate_cols=["sex"], cov_method="fixed")),
+        "jsp_hr_random_mix": (jsp(mix), lambda: HeteroscedasticMultilevelImputer(
+            cluster_col="school", covariate_cols=["sex"], cov_method="random")),
+        "big_hr_fixed": (lambda: big_data(True), lambda: HeteroscedasticMultilevelImputer(
+            cluster_col="cluster", covariate_cols=["x"], cov_method="fixed")),
         "big_con": (lambda: big_data(False), lambda: MultilevelJointImputer(
             cluster_col="cluster", covariate_cols=["x"])),
         "big_mix": (lambda: big_data(True), lambda: MultilevelJointImputer(
@@ -110,14 +118,36 @@ def time_skjomo(frame, imputer, seconds):
         n = int(n * max(2.0, 1.2 * seconds / max(elapsed, 1e-6)))
 
 
-def time_jomo(name, csv, seconds):
+# Models that R reads from a CSV: R's model name and its column options.
+_CSV_MODELS = {
+    "jsp_hr_fixed_mix": ("big_mix", ["--clus=school", "--y=english,ravens", "--cat=fluent",
+                                     "--x=sex", "--meth=fixed"]),
+    "jsp_hr_random_mix": ("big_mix", ["--clus=school", "--y=english,ravens", "--cat=fluent",
+                                      "--x=sex", "--meth=random"]),
+    "big_hr_fixed": ("big_mix", ["--meth=fixed"]),
+    "big_con": ("big_con", []),
+    "big_mix": ("big_mix", []),
+}
+
+
+def _r_model(name, frame, tmp):
+    """R model name, CSV path (or None) and options for a benchmark model."""
+    if name not in _CSV_MODELS:
+        return name, None, []
+    r_name, options = _CSV_MODELS[name]
+    csv = Path(tmp) / f"{name}.csv"
+    frame.to_csv(csv, index=False)
+    return r_name, csv, options
+
+
+def time_jomo(name, csv, seconds, options=()):
     """jomo's (and pan's) milliseconds per iteration from time_jomo.R, or None."""
     if shutil.which("Rscript") is None:
         return None
     command = ["Rscript", str(HERE / "r" / "time_jomo.R"), name, "200"]
     if csv is not None:
         command.append(str(csv))
-    command.append(f"--min-seconds={seconds}")
+    command += [f"--min-seconds={seconds}", *options]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     lines = [ln for ln in result.stdout.splitlines() if ln.startswith("{")]
     if result.returncode != 0 or not lines:
@@ -196,13 +226,10 @@ def main(argv=None):
         for name in args.models.split(","):
             build, factory = models()[name]
             frame = build()
-            csv = None
-            if name.startswith("big_"):
-                csv = Path(tmp) / f"{name}.csv"
-                frame.to_csv(csv, index=False)
+            r_name, csv, options = _r_model(name, frame, tmp)
             ms, n = time_skjomo(frame, factory(), args.seconds)
             row = {"model": name, "skjomo_ms_per_iter": ms, "skjomo_n_iter": n}
-            r = None if args.no_r else time_jomo(name, csv, args.seconds)
+            r = None if args.no_r else time_jomo(r_name, csv, args.seconds, options)
             if r is not None:
                 row["jomo_ms_per_iter"] = r["ms_per_iter"]
                 row["ratio_jomo"] = ms / r["ms_per_iter"]

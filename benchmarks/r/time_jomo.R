@@ -16,6 +16,7 @@
 #   continuous outcomes      --y=y1,y2             (default "y1,y2")
 #   categorical outcomes     --cat=c1,c2           (default "c1,c2"; big_mix only)
 #   covariates (besides the intercept, complete) --x=x  (default: "x" if present)
+#   level-1 covariance      --meth=common|fixed|random (default common)
 # Missing values are empty fields or NA. Categorical columns are read as
 # factors with levels in sorted order (jomo's reference category is the last).
 # The model is two-level with a random intercept and a common level-1
@@ -95,8 +96,22 @@ big_spec <- function(opts, mix) {
     pan_formula <- stats::as.formula(paste(paste(yc, collapse = " + "), "~", rhs,
                                            "+ (1|", opts$clus, ")"))
   }
+  # --meth=fixed|random: cluster-specific covariances (rows sorted by cluster,
+  # as jomo requires); "random" gets a = p + 50 explicitly (p latent columns)
+  meth <- if (is.null(opts$meth)) "common" else opts$meth
+  a <- NULL
+  if (meth != "common") {
+    d <- d[order(clus), , drop = FALSE]
+    X <- X[order(clus), , drop = FALSE]
+    clus <- clus[order(clus)]
+    if (meth == "random") {
+      p <- length(yc) + sum(vapply(yk, function(v) nlevels(d[[v]]) - 1L, integer(1)))
+      a <- p + 50
+    }
+    pan_formula <- NULL
+  }
   list(d = d, Y = d[, c(yc, yk), drop = FALSE], X = X, Z = NULL, clus = clus,
-       Y2 = NULL, X2 = NULL, meth = "common", a = NULL, pan_formula = pan_formula,
+       Y2 = NULL, X2 = NULL, meth = meth, a = a, pan_formula = pan_formula,
        pan_data = d)
 }
 
