@@ -15,6 +15,19 @@ from ._linalg import cholesky_lower, solve_lower, solve_lower_transpose
 
 
 @nb.njit(cache=True)
+def _draw_one_missing(rng, values, means, precision, rows, start, stop, col, obs):
+    """Rows whose only missing cell is ``col`` (scalar form of the draw)."""
+    q = precision[col, col]
+    sd = 1.0 / np.sqrt(q)
+    for r in range(start, stop):
+        row = rows[r]
+        acc = 0.0
+        for o in obs:
+            acc += precision[col, o] * (values[row, o] - means[row, o])
+        values[row, col] = means[row, col] - acc / q + sd * rng.standard_normal()
+
+
+@nb.njit(cache=True)
 def draw_missing(rng, values, means, precisions, group_rows, group_ptr,
                  group_cov, group_missing):
     """Draw every missing cell of ``values`` in place.
@@ -44,6 +57,11 @@ def draw_missing(rng, values, means, precisions, group_rows, group_ptr,
         for a in range(n_mis):
             for b in range(n_mis):
                 block[a, b] = precision[mis[a], mis[b]]
+        if n_mis == 1:
+            # a single missing cell: N(mu - Q_mo (y_o - mu_o) / q, 1 / q)
+            _draw_one_missing(rng, values, means, precision, group_rows,
+                              group_ptr[k], group_ptr[k + 1], mis[0], obs)
+            continue
         chol = np.empty((n_mis, n_mis))
         cholesky_lower(block, chol)
         shift = np.empty(n_mis)
