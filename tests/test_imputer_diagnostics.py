@@ -109,3 +109,15 @@ def test_inference_data_export(jsp):
     pytest.importorskip("arviz")
     idata = _multilevel().fit(jsp).to_inference_data()
     assert "beta" in idata.posterior
+
+
+def test_verbose_reports_the_sampler_and_quiet_by_default(jsp, capsys):
+    data = jsp[["english", "ravens", "sex"]]
+    JointModelImputer(covariate_cols=["sex"], n_burn=10, n_between=5, n_imputations=2,
+                      random_state=0).fit(data)
+    assert capsys.readouterr().out == ""
+    JointModelImputer(covariate_cols=["sex"], n_burn=10, n_between=5, n_imputations=2,
+                      verbose=1, random_state=0).fit(data)
+    out = capsys.readouterr().out
+    assert "JointModelImputer: 1 chain(s), 20 iterations" in out
+    assert "2 imputations 5 iterations apart" in out
