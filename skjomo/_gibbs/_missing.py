@@ -48,29 +48,43 @@ def draw_missing(rng, values, means, precisions, group_rows, group_ptr,
         Missing columns of each group.
     """
     p = values.shape[1]
+    # work space allocated once; square blocks are contiguous views of it
+    mis = np.empty(p, np.int64)
+    obs = np.empty(p, np.int64)
+    block_space = np.empty(p * p)
+    chol_space = np.empty(p * p)
+    shift_space = np.empty(p)
+    noise_space = np.empty(p)
     for k in range(group_cov.shape[0]):
         precision = precisions[group_cov[k]]
-        mis = np.flatnonzero(group_missing[k])
-        obs = np.flatnonzero(~group_missing[k])
-        n_mis = mis.shape[0]
-        block = np.empty((n_mis, n_mis))
-        for a in range(n_mis):
-            for b in range(n_mis):
-                block[a, b] = precision[mis[a], mis[b]]
+        n_mis = 0
+        n_obs = 0
+        for t in range(p):
+            if group_missing[k, t]:
+                mis[n_mis] = t
+                n_mis += 1
+            else:
+                obs[n_obs] = t
+                n_obs += 1
+        observed = obs[:n_obs]
         if n_mis == 1:
             # a single missing cell: N(mu - Q_mo (y_o - mu_o) / q, 1 / q)
             _draw_one_missing(rng, values, means, precision, group_rows,
-                              group_ptr[k], group_ptr[k + 1], mis[0], obs)
+                              group_ptr[k], group_ptr[k + 1], mis[0], observed)
             continue
-        chol = np.empty((n_mis, n_mis))
+        block = block_space[:n_mis * n_mis].reshape((n_mis, n_mis))
+        chol = chol_space[:n_mis * n_mis].reshape((n_mis, n_mis))
+        shift = shift_space[:n_mis]
+        noise = noise_space[:n_mis]
+        for a in range(n_mis):
+            for b in range(n_mis):
+                block[a, b] = precision[mis[a], mis[b]]
         cholesky_lower(block, chol)
-        shift = np.empty(n_mis)
-        noise = np.empty(n_mis)
         for r in range(group_ptr[k], group_ptr[k + 1]):
             row = group_rows[r]
             for a in range(n_mis):
                 s = 0.0
-                for o in obs:
+                for o in observed:
                     s += precision[mis[a], o] * (values[row, o] - means[row, o])
                 shift[a] = s
                 noise[a] = rng.standard_normal()
