@@ -132,32 +132,21 @@ class MultilevelJointImputer(JointModelImputer):
                  level2_cov_start=None, random_effects_start=None, n_chains=1,
                  latent_bounds=None, keep_chains="imputation", warm_start=False,
                  verbose=0, random_state=None, n_jobs=None):
+        super().__init__(
+            outcome_cols=outcome_cols, covariate_cols=covariate_cols,
+            categorical_cols=categorical_cols, exclude_cols=exclude_cols, n_burn=n_burn,
+            n_between=n_between, n_imputations=n_imputations, prior_df=prior_df,
+            prior_scale=prior_scale, beta_start=beta_start, cov_start=cov_start,
+            latent_bounds=latent_bounds, n_chains=n_chains, keep_chains=keep_chains,
+            warm_start=warm_start, verbose=verbose, random_state=random_state, n_jobs=n_jobs)
         self.cluster_col = cluster_col
-        self.outcome_cols = outcome_cols
-        self.covariate_cols = covariate_cols
         self.random_slope_cols = random_slope_cols
         self.level2_cols = level2_cols
         self.level2_covariate_cols = level2_covariate_cols
-        self.categorical_cols = categorical_cols
-        self.exclude_cols = exclude_cols
-        self.n_burn = n_burn
-        self.n_between = n_between
-        self.n_imputations = n_imputations
-        self.prior_df = prior_df
-        self.prior_scale = prior_scale
         self.level2_prior_df = level2_prior_df
         self.level2_prior_scale = level2_prior_scale
-        self.beta_start = beta_start
-        self.cov_start = cov_start
         self.level2_cov_start = level2_cov_start
         self.random_effects_start = random_effects_start
-        self.latent_bounds = latent_bounds
-        self.n_chains = n_chains
-        self.keep_chains = keep_chains
-        self.warm_start = warm_start
-        self.verbose = verbose
-        self.random_state = random_state
-        self.n_jobs = n_jobs
 
     # -------------------------------------------------------------- schema
     def _roles(self, frame):

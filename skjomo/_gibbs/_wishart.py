@@ -78,6 +78,18 @@ def _check_df(df, p):
         raise ValueError("degrees of freedom must exceed p - 1")
 
 
+@nb.njit(cache=True)
+def _checked_scale_factor(df, scale, name):
+    """Lower Cholesky factor of a (inverse-)Wishart scale, after checking
+    ``df > p - 1`` and positive definiteness (``ValueError`` otherwise)."""
+    p = scale.shape[0]
+    _check_df(df, p)
+    c = np.empty((p, p))
+    if not cholesky_lower(scale, c):
+        raise ValueError(name + " scale is not positive definite")
+    return c
+
+
 # ---------------------------------------------------------------------------
 # public draws
 
@@ -106,10 +118,7 @@ def inverse_wishart(rng, df, scale, out):
     or a scale that is not positive definite.
     """
     p = scale.shape[0]
-    _check_df(df, p)
-    c = np.empty((p, p))
-    if not cholesky_lower(scale, c):
-        raise ValueError("inverse-Wishart scale is not positive definite")
+    c = _checked_scale_factor(df, scale, "inverse-Wishart")
     factor = np.empty((p, p))
     _inverse_wishart_factor(rng, df, c, factor)
     gram_lower(factor, out)
@@ -140,10 +149,7 @@ def wishart(rng, df, scale, out):
     (jomo-samplers.md §8).
     """
     p = scale.shape[0]
-    _check_df(df, p)
-    c = np.empty((p, p))
-    if not cholesky_lower(scale, c):
-        raise ValueError("Wishart scale is not positive definite")
+    c = _checked_scale_factor(df, scale, "Wishart")
     a = np.empty((p, p))
     _bartlett(rng, df, a, False)
     m = np.empty((p, p))
