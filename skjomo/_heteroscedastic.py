@@ -4,11 +4,14 @@ import warnings
 
 import numpy as np
 
-from ._gibbs._wishart import constrained_inverse_wishart
+from ._gibbs._chain import constrained_identity
+from ._gibbs._wishart import split_constrained_inverse_wishart
 from ._multilevel import MultilevelJointImputer
 from ._schema import _plain
 
 _METHODS = {"fixed": 1, "random": 2}
+# Metropolis sweeps over the latent cross-block covariances of a new cluster
+_NEW_CLUSTER_SWEEPS = 200
 
 
 class HeteroscedasticMultilevelImputer(MultilevelJointImputer):
@@ -46,9 +49,11 @@ class HeteroscedasticMultilevelImputer(MultilevelJointImputer):
         As :class:`MultilevelJointImputer`: ``outcome_cols``,
         ``covariate_cols``, ``random_slope_cols``, ``level2_cols``,
         ``level2_covariate_cols``, ``categorical_cols``, ``exclude_cols``,
-        ``n_burn``, ``n_between``, ``n_imputations``, ``prior_df``,
-        ``prior_scale`` (with "random", the scale of the Wishart prior of
-        ``A``), ``level2_prior_df``, ``level2_prior_scale``, ``beta_start``,
+        ``n_burn``, ``n_between``, ``n_imputations``, ``prior_df`` (with
+        "random", used only for the covariances between latents of different
+        categorical outcomes), ``prior_scale`` (with "random", the scale of
+        the Wishart prior of ``A`` and of that latent prior),
+        ``level2_prior_df``, ``level2_prior_scale``, ``beta_start``,
         ``cov_start`` (one matrix for all clusters, or one per cluster),
         ``level2_cov_start``, ``random_effects_start``, ``n_chains``,
         ``latent_bounds``, ``keep_chains``, ``warm_start``, ``verbose``,
@@ -74,13 +79,14 @@ class HeteroscedasticMultilevelImputer(MultilevelJointImputer):
     the proposal density of ``a`` is exact. With ``cov_method="fixed"`` a
     cluster never seen in fit has no covariance, so ``transform`` refuses
     its rows; with ``"random"`` it draws one from the fitted ``IW(a, A)``.
-    ``cov_method="random"`` supports one categorical level-1 outcome: with
-    its latent block fixed, the restricted ``IW(a, A)`` prior is
-    ``IW(a, A_22.1)`` for the conditional covariance of the other columns
-    times a matrix normal for their regression on the latents, whose
-    hyper-parameters are then conjugate. With two or more categorical
-    outcomes the normalising constant has no closed form and ``fit`` raises
-    ``NotImplementedError``.
+    With categorical level-1 outcomes, "random" pools (through ``a`` and
+    ``A``) the regressions of the continuous outcomes on the latents and
+    their residual covariance, with the law these have under ``IW(a, A)``;
+    with one categorical outcome this is ``IW(a, A)`` restricted to the
+    fixed latent block. With several, the covariances between latents of
+    different categorical outcomes are cluster-specific with the prior of
+    the "fixed" method (``prior_df``, ``prior_scale``): a hierarchical prior
+    on them has an intractable normalising constant. See doc/model.rst.
 
     Examples
     --------
@@ -123,14 +129,12 @@ class HeteroscedasticMultilevelImputer(MultilevelJointImputer):
         if self.cov_method not in _METHODS:
             raise ValueError(f"cov_method must be 'fixed' or 'random'; got {self.cov_method!r}.")
         p = schema.n_latent_columns
-        if fit and self.cov_method == "random" and len(schema.categorical) > 1:
-            names = [c.name for c in schema.categorical]
-            raise NotImplementedError(
-                f"cov_method='random' supports at most one categorical level-1 outcome; got "
-                f"{names}. The covariances between the latents of two categorical columns "
-                "change the normalising constant of the restricted inverse-Wishart, which "
-                "has no closed form. Use cov_method='fixed', or treat all but one as "
-                "level-2 outcomes.")
+        if (fit and self.cov_method == "random" and len(schema.categorical) > 1
+                and self.prior_df is not None and not self.prior_df > 0):
+            raise ValueError(
+                "With cov_method='random' and several categorical level-1 outcomes, "
+                "prior_df sets the prior of the covariances between their latents and must "
+                f"be positive; got {self.prior_df!r}.")
         if fit and self.cov_method == "fixed":
             sizes = np.bincount(codes, minlength=n_clusters)
             prior_df = float(p) if self.prior_df is None else float(self.prior_df)
@@ -184,13 +188,17 @@ class HeteroscedasticMultilevelImputer(MultilevelJointImputer):
                 "cluster's covariance is estimated from its own rows only, so there is "
                 "none for a new cluster; use cov_method='random', which draws it from "
                 "the fitted inverse-Wishart distribution.")
-        # IW(a, A) restricted to the fixed latent blocks, as in the model
+        # the prior of a cluster covariance given a and A (doc/model.rst): the
+        # latent cross-block covariances from their own prior by a long
+        # Metropolis run from zero, the rest exactly from IW(a, A)
         model = encoded.model
-        new = np.repeat(known[:1], n_new, axis=0)
+        start = constrained_identity(known.shape[1], model.n_free, np.diff(model.block_ptr))
+        new = np.repeat(start[None], n_new, axis=0)
         for matrix in new:
-            constrained_inverse_wishart(rng, float(draws["a"][draw]), draws["hyper_scale"][draw],
-                                        model.n_free, model.block_ptr, matrix.copy(), matrix,
-                                        model.mh_scale)
+            split_constrained_inverse_wishart(
+                rng, model.prior_df, model.prior_scale, float(draws["a"][draw]),
+                draws["hyper_scale"][draw], model.n_free, model.block_ptr, matrix.copy(), matrix,
+                model.mh_scale, _NEW_CLUSTER_SWEEPS)
         return np.concatenate([known, new])
 
     def _chain_groups(self):

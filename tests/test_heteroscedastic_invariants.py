@@ -205,18 +205,37 @@ def test_invalid_cov_method(jsp):
         _imputer("common").fit(jsp)
 
 
-def test_random_with_categorical_outcome_not_implemented():
+@pytest.mark.parametrize("method", ["random", "fixed"])
+def test_two_categorical_outcomes(method):
     data = load_jspmiss()[["school", "english", "ravens", "fluent", "behaviour", "sex"]]
     imputer = HeteroscedasticMultilevelImputer(cluster_col="school", covariate_cols=["sex"],
-                                               cov_method="random", **FAST)
-    with pytest.raises(NotImplementedError, match="fluent.*behaviour"):
+                                               cov_method=method, random_state=0, **FAST)
+    completed = imputer.fit(data).sample(1)[0]
+    for column in ("fluent", "behaviour"):
+        assert completed[column].dtype == data[column].dtype
+        observed = data[column].notna()
+        assert completed.loc[observed, column].equals(data.loc[observed, column])
+    assert not completed.isna().any().any()
+    covariances = imputer.cluster_covariances_
+    # latent blocks fixed; the covariance of the two latents' columns varies
+    assert np.allclose(covariances[:, 2:4, 2:4], [[1.0, 0.5], [0.5, 1.0]])
+    assert np.allclose(covariances[:, 4, 4], 1.0)
+    assert np.ptp(covariances[:, 2, 4]) > 0.05
+    new = data.iloc[:12].copy()
+    new["school"] = "new school"
+    if method == "fixed":
+        with pytest.raises(ValueError, match="clusters not seen in fit"):
+            imputer.transform(new)
+    else:
+        assert not imputer.transform(new).isna().any().any()
+
+
+def test_random_with_categorical_outcomes_needs_a_positive_prior_df():
+    data = load_jspmiss()[["school", "english", "fluent", "behaviour"]]
+    imputer = HeteroscedasticMultilevelImputer(cluster_col="school", cov_method="random",
+                                               prior_df=-1, **FAST)
+    with pytest.raises(ValueError, match="prior_df.*positive"):
         imputer.fit(data)
-    # "fixed" handles categorical outcomes
-    fixed = HeteroscedasticMultilevelImputer(cluster_col="school", covariate_cols=["sex"],
-                                             cov_method="fixed", random_state=0, **FAST)
-    completed = fixed.fit(data).sample(1)[0]
-    assert completed["fluent"].dtype == data["fluent"].dtype
-    assert not completed[["fluent", "behaviour"]].isna().any().any()
 
 
 @pytest.mark.parametrize("settings, message", [

@@ -403,7 +403,8 @@ def gibbs_iteration(rng, model, state):
         row_scatter(state.level2, state.means2, state.scatter2)
         state.accepted[0] += draw_group_covariances(
             rng, state.scatter2, model.n_clusters2, model.prior2_df, model.prior2_scale,
-            model.n_free2, model.block2_ptr, model.mh_scale, state.sigma,
+            model.prior2_df, model.prior2_scale, model.n_free2, model.block2_ptr,
+            model.mh_scale, state.sigma,
             state.sigma_chol, state.sigma_precision)
     residual_scatter(model.gram, state.h, state.k, state.beta, state.u, model.cov_group,
                      state.scatter)
@@ -413,9 +414,11 @@ def gibbs_iteration(rng, model, state):
                                         model.prior_scale, model.a_prior, model.n_free,
                                         state.a, state.hyper_scale)
         prior_df, prior_scale = state.a[0], state.hyper_scale
+    # "random": the covariances between latents of different categorical
+    # columns keep the prior of the "fixed" method (doc/model.rst)
     state.accepted[0] += draw_group_covariances(
-        rng, state.scatter, model.group_size, prior_df, prior_scale,
-        model.n_free, model.block_ptr, model.mh_scale, state.cov,
+        rng, state.scatter, model.group_size, prior_df, prior_scale, model.prior_df,
+        model.prior_scale, model.n_free, model.block_ptr, model.mh_scale, state.cov,
         state.cov_chol, state.precision)
     row_means(model.x, model.z, model.cluster, state.beta, state.u, state.means)
     draw_missing(rng, state.values, state.means, state.precision,

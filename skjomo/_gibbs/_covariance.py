@@ -13,7 +13,7 @@ import numba as nb
 import numpy as np
 
 from ._linalg import cholesky_lower, inverse_from_cholesky
-from ._wishart import constrained_inverse_wishart
+from ._wishart import split_constrained_inverse_wishart
 
 
 @nb.njit(cache=True)
@@ -26,7 +26,8 @@ def refresh_factors(cov, cov_chol, precision):
 
 @nb.njit(cache=True)
 def draw_group_covariances(rng, scatter, group_size, prior_df, prior_scale,
-                           n_free, block_ptr, mh_scale, cov, cov_chol, precision):
+                           latent_prior_df, latent_prior_scale, n_free, block_ptr,
+                           mh_scale, cov, cov_chol, precision):
     """Draw every group's covariance in place; returns accepted MH moves.
 
     Parameters
@@ -40,6 +41,11 @@ def draw_group_covariances(rng, scatter, group_size, prior_df, prior_scale,
         Degrees of freedom of the inverse-Wishart prior.
     prior_scale : ndarray (p, p)
         Scale matrix of the inverse-Wishart prior.
+    latent_prior_df, latent_prior_scale : float, ndarray (p, p)
+        Inverse-Wishart prior whose latent block gives the prior of the
+        covariances between latents of different categorical columns; the
+        same as ``prior_df, prior_scale`` except in the "random"
+        heteroscedastic model (see ``split_constrained_inverse_wishart``).
     n_free, block_ptr : int, ndarray of int64
         Layout of the fixed latent blocks (see ``constrained_inverse_wishart``).
     mh_scale : float
@@ -49,15 +55,17 @@ def draw_group_covariances(rng, scatter, group_size, prior_df, prior_scale,
     """
     p = prior_scale.shape[0]
     scale = np.empty((p, p))
+    latent_scale = np.empty((p, p))
     draw = np.empty((p, p))
     accepted = 0
     for g in range(cov.shape[0]):
         for t in range(p):
             for u in range(p):
                 scale[t, u] = prior_scale[t, u] + scatter[g, t, u]
-        accepted += constrained_inverse_wishart(
-            rng, prior_df + group_size[g], scale, n_free, block_ptr, cov[g],
-            draw, mh_scale)
+                latent_scale[t, u] = latent_prior_scale[t, u] + scatter[g, t, u]
+        accepted += split_constrained_inverse_wishart(
+            rng, latent_prior_df + group_size[g], latent_scale, prior_df + group_size[g],
+            scale, n_free, block_ptr, cov[g], draw, mh_scale, 3)
         cov[g] = draw
     refresh_factors(cov, cov_chol, precision)
     return accepted

@@ -158,12 +158,15 @@ def draw_covariance_hyperparameters(rng, cov, cov_chol, precision, prior_scale, 
 
     Notes
     -----
-    Without latents, :func:`_degrees_and_scale` on the ``Omega_j``. With one
-    latent block fixed at ``C`` (block 1, ``p1`` latents; block 2 the
-    ``p2 = n_free`` free columns), the restricted prior of ``Omega_j`` is
+    Without latents, :func:`_degrees_and_scale` on the ``Omega_j``. With
+    latents (block 1, ``p1`` latents; block 2 the ``p2 = n_free`` free
+    columns), the prior of ``Omega_j`` given ``a, A`` is
     ``Omega_22.1 ~ IW(a, A_22.1)`` times
-    ``beta_j = Omega_11^{-1} Omega_12 ~ MN(A_11^{-1} A_12, A_11^{-1}, Omega_22.1)``
-    (the factor of ``Omega_11`` cancels with the normalising constant), and
+    ``beta_j = Omega_11^{-1} Omega_12 ~ MN(A_11^{-1} A_12, A_11^{-1}, Omega_22.1)``,
+    the law of these two under ``IW(a, A)``, which does not involve
+    ``Omega_11``; ``Omega_11`` itself (fixed at ``C`` with one latent block,
+    with free cross-block covariances otherwise) has a prior free of
+    ``a, A`` (see doc/model.rst). Then
     the Wishart prior of ``A`` splits into ``A_22.1 ~ Wishart(p2 + 1, S_22.1)``
     independent of ``A_11 ~ Wishart(p + 1, S_11)`` and
     ``B = A_11^{-1} A_12 ~ MN(S_11^{-1} S_12, A_11^{-1}, S_22.1)``. So ``a``
@@ -180,14 +183,13 @@ def draw_covariance_hyperparameters(rng, cov, cov_chol, precision, prior_scale, 
                            float(p), a, scale_out)
         return
     p2, p1 = n_free, p - n_free
-    c11 = np.ascontiguousarray(cov[0, p2:, p2:])  # the fixed latent block
-    c11_inv = np.linalg.inv(c11)
     betas = np.empty((n_clusters, p1, p2))
     cond_prec = np.empty((n_clusters, p2, p2))
     logdets = np.empty(n_clusters)
     chol = np.empty((p2, p2))
     for j in range(n_clusters):
-        betas[j] = c11_inv @ np.ascontiguousarray(cov[j, p2:, :p2])
+        betas[j] = np.linalg.solve(np.ascontiguousarray(cov[j, p2:, p2:]),
+                                   np.ascontiguousarray(cov[j, p2:, :p2]))
         cond = np.ascontiguousarray(cov[j, :p2, :p2]) - np.ascontiguousarray(
             cov[j, :p2, p2:]) @ betas[j]
         cholesky_lower(cond, chol)

@@ -330,10 +330,37 @@ def constrained_inverse_wishart(rng, df, scale, n_free, block_ptr, current,
                                 out, mh_scale, n_sweeps=3):
     """One Gibbs move for ``IW(df, scale)`` restricted to fixed latent blocks.
 
+    :func:`split_constrained_inverse_wishart` with the latent block's law
+    taken from the same inverse-Wishart; see there for the parameters and
+    the method.
+    """
+    return split_constrained_inverse_wishart(rng, df, scale, df, scale, n_free, block_ptr,
+                                             current, out, mh_scale, n_sweeps)
+
+
+@nb.njit(cache=True)
+def split_constrained_inverse_wishart(rng, latent_df, latent_scale, df, scale, n_free,
+                                      block_ptr, current, out, mh_scale, n_sweeps):
+    """One Gibbs move for a covariance with fixed latent diagonal blocks.
+
+    The covariance is parametrised by its latent block ``Omega11`` and by
+    ``(beta, Omega22.1)``, the regression of the free columns on the latents
+    and their residual covariance. ``Omega11`` has the law of the latent
+    block of ``IW(latent_df, latent_scale)`` restricted to the fixed
+    diagonal blocks; ``(beta, Omega22.1)`` that of ``IW(df, scale)``, which
+    does not depend on ``Omega11``. With ``latent_df == df`` and
+    ``latent_scale is scale`` this is ``IW(df, scale)`` restricted
+    (:func:`constrained_inverse_wishart`); the "random" heteroscedastic
+    model uses different pairs (jomo-samplers.md §8, doc/model.rst).
+
     Parameters
     ----------
     rng : numpy.random.Generator
         Source of randomness.
+    latent_df, latent_scale : float, ndarray of shape (p, p)
+        Inverse-Wishart whose latent block gives the law of ``Omega11``
+        (only ``latent_scale[n_free:, n_free:]`` is read; unused with fewer
+        than two latent blocks, where ``Omega11`` is fixed).
     df : float
         Degrees of freedom ``nu`` of the unrestricted inverse-Wishart (real).
         Needs ``df > n_free - 1``.
@@ -355,14 +382,14 @@ def constrained_inverse_wishart(rng, df, scale, n_free, block_ptr, current,
         Receives the new state. May be the same array as ``current``; must
         not alias ``scale``.
     mh_scale : float
-        Proposal sd of the Metropolis step is ``mh_scale / sqrt(df)`` for
+        Proposal sd of the Metropolis step is ``mh_scale / sqrt(latent_df)`` for
         every cross-block entry, the same at every state (no Hastings
         correction needed). The acceptance rate hardly depends on ``df``:
         ``mh_scale = 1`` gave about 0.35 and ``2`` about 0.2 with strongly
         correlated latents, ``2`` gave 0.3-0.45 with weak correlations. A
         caller may tune it during burn-in only.
-    n_sweeps : int, optional
-        Metropolis sweeps over the cross-block entries per call (default 3).
+    n_sweeps : int
+        Metropolis sweeps over the cross-block entries per call.
 
     Returns
     -------
@@ -373,7 +400,8 @@ def constrained_inverse_wishart(rng, df, scale, n_free, block_ptr, current,
 
     Notes
     -----
-    Target: density ``∝ |Omega|^{-(nu+p+1)/2} exp(-tr(Psi Omega^{-1})/2)``
+    Target, when ``(latent_df, latent_scale) == (df, scale)``: density
+    ``∝ |Omega|^{-(nu+p+1)/2} exp(-tr(Psi Omega^{-1})/2)``
     with respect to Lebesgue measure on the free entries, over positive
     definite ``Omega`` whose latent diagonal blocks equal
     ``C_k = I/2 + 11'/2`` (jomo-samplers.md §2.3). Everything else is free:
@@ -389,7 +417,9 @@ def constrained_inverse_wishart(rng, df, scale, n_free, block_ptr, current,
     ``Omega11``. Fixing the diagonal blocks of ``Omega11`` therefore leaves
     ``(Omega22.1, beta)`` untouched and restricts ``Omega11`` to the density
     ``∝ |Omega11|^{-(nu - p2 + p1 + 1)/2} exp(-tr(Psi11 Omega11^{-1})/2)``
-    over its cross-block entries. This function
+    over its cross-block entries. Otherwise the same holds with
+    ``(latent_df, latent_scale)`` in place of ``(nu, Psi)`` in the law of
+    ``Omega11``. This function
 
     (a) updates ``Omega11``: with a single latent block it is ``C_k``;
         otherwise ``n_sweeps`` random-walk Metropolis sweeps over the
@@ -443,14 +473,16 @@ def constrained_inverse_wishart(rng, df, scale, n_free, block_ptr, current,
         psi11 = np.empty((p1, p1))
         for i in range(p1):
             for j in range(p1):
-                psi11[i, j] = scale[n_free + i, n_free + j]
+                psi11[i, j] = latent_scale[n_free + i, n_free + j]
         if not cholesky_lower(psi11, c1):
             raise ValueError("inverse-Wishart scale is not positive definite")
         # marginal of Omega11 is IW_p1(nu - p2, Psi11): exponent of |Omega11|
         # is (nu - p2) + p1 + 1
-        exponent = df - n_free + p1 + 1.0
+        if not latent_df > 0.0:
+            raise ValueError("degrees of freedom must be positive")
+        exponent = latent_df - n_free + p1 + 1.0
         accepted = _metropolis_latent_block(rng, omega11, c1, exponent,
-                                            block_id, mh_scale / math.sqrt(df),
+                                            block_id, mh_scale / math.sqrt(latent_df),
                                             n_sweeps)
     if n_free == 0:
         for i in range(p1):
