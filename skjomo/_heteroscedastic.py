@@ -5,7 +5,7 @@ import warnings
 import numpy as np
 
 from ._gibbs._chain import constrained_identity
-from ._gibbs._wishart import split_constrained_inverse_wishart
+from ._gibbs._wishart import split_constrained_inverse_wishart, work_space
 from ._multilevel import MultilevelJointImputer
 from ._schema import _plain
 
@@ -198,7 +198,7 @@ class HeteroscedasticMultilevelImputer(MultilevelJointImputer):
             split_constrained_inverse_wishart(
                 rng, model.prior_df, model.prior_scale, float(draws["a"][draw]),
                 draws["hyper_scale"][draw], model.n_free, model.block_ptr, matrix.copy(), matrix,
-                model.mh_scale, _NEW_CLUSTER_SWEEPS)
+                model.mh_scale, _NEW_CLUSTER_SWEEPS, work_space(known.shape[1]))
         return np.concatenate([known, new])
 
     def _chain_groups(self):

@@ -18,6 +18,7 @@ from skjomo._gibbs._wishart import (
     log_multigamma,
     split_constrained_inverse_wishart,
     wishart,
+    work_space,
 )
 
 INF = np.inf
@@ -309,7 +310,7 @@ def test_complete_from_latent_block_reproduces_inverse_wishart(nu):
     o11 = np.empty((p - p2, p - p2))
     for k in range(n):
         inverse_wishart(rng, nu - p2, psi11, o11)
-        _complete_from_latent_block(rng, nu, psi, p2, o11, ours[k])
+        _complete_from_latent_block(rng, nu, psi, p2, o11, ours[k], work_space(p))
     _assert_symmetric_pd(ours)
     iu = np.triu_indices(p)
     _two_sample_close(ours[:, iu[0], iu[1]], ref[:, iu[0], iu[1]])
@@ -579,7 +580,7 @@ def test_split_move_takes_each_part_from_its_own_inverse_wishart():
         state = np.eye(p)
         for _ in range(n_calls):
             split_constrained_inverse_wishart(rng, latent_df, latent_scale, df, scale, n_free,
-                                              block_ptr, state, state, 2.0, 3)
+                                              block_ptr, state, state, 2.0, 3, work_space(p))
         draws[c] = state
     reference, _ = _run_constrained(latent_df, latent_scale, n_free, block_ptr, 2.0, 33,
                                     n_chains=n_chains)

@@ -13,7 +13,7 @@ import numba as nb
 import numpy as np
 
 from ._linalg import cholesky_lower, inverse_from_cholesky
-from ._wishart import split_constrained_inverse_wishart
+from ._wishart import split_constrained_inverse_wishart, work_space
 
 
 @nb.njit(cache=True)
@@ -57,6 +57,7 @@ def draw_group_covariances(rng, scatter, group_size, prior_df, prior_scale,
     scale = np.empty((p, p))
     latent_scale = np.empty((p, p))
     draw = np.empty((p, p))
+    work = work_space(p)
     accepted = 0
     for g in range(cov.shape[0]):
         for t in range(p):
@@ -65,7 +66,7 @@ def draw_group_covariances(rng, scatter, group_size, prior_df, prior_scale,
                 latent_scale[t, u] = latent_prior_scale[t, u] + scatter[g, t, u]
         accepted += split_constrained_inverse_wishart(
             rng, latent_prior_df + group_size[g], latent_scale, prior_df + group_size[g],
-            scale, n_free, block_ptr, cov[g], draw, mh_scale, 3)
+            scale, n_free, block_ptr, cov[g], draw, mh_scale, 3, work)
         cov[g] = draw
     refresh_factors(cov, cov_chol, precision)
     return accepted

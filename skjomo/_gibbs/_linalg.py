@@ -59,21 +59,31 @@ def solve_lower_transpose(chol, b):
 
 @nb.njit(cache=True)
 def inverse_from_cholesky(chol, out):
-    """``out = (chol @ chol.T)^{-1}`` for a lower Cholesky factor."""
+    """``out = (chol @ chol.T)^{-1}`` for a lower Cholesky factor.
+
+    ``out`` first receives ``M = chol^{-1}`` in its lower triangle; then
+    ``(chol chol')^{-1} = M' M``, whose entry ``(i, j)``, ``i <= j``, is
+    ``sum_{k >= j} M[k, i] M[k, j]``: the off-diagonal entries go to the
+    (unused) upper triangle, the diagonal entry ``(i, i)`` reads ``M[i, i]``
+    before overwriting it, and the lower triangle is filled by symmetry.
+    No work array; ``out`` must not alias ``chol``.
+    """
+    lower_inverse(chol, out)
     n = chol.shape[0]
-    column = np.empty(n)
-    for j in range(n):
-        column[:] = 0.0
-        column[j] = 1.0
-        solve_lower(chol, column)
-        solve_lower_transpose(chol, column)
-        for i in range(n):
-            out[i, j] = column[i]
+    for i in range(n):
+        for j in range(i + 1, n):
+            s = 0.0
+            for k in range(j, n):
+                s += out[k, i] * out[k, j]
+            out[i, j] = s
+    for i in range(n):
+        s = 0.0
+        for k in range(i, n):
+            s += out[k, i] * out[k, i]
+        out[i, i] = s
     for i in range(n):
         for j in range(i):
-            value = 0.5 * (out[i, j] + out[j, i])
-            out[i, j] = value
-            out[j, i] = value
+            out[i, j] = out[j, i]
 
 
 @nb.njit(cache=True)

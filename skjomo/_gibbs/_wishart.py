@@ -56,17 +56,28 @@ def _bartlett(rng, df, out, reverse):
 
 
 @nb.njit(cache=True)
-def _inverse_wishart_factor(rng, df, chol_scale, out):
+def work_space(p):
+    """Scratch memory for one covariance draw of dimension ``p`` (passed to
+    :func:`split_constrained_inverse_wishart`, handed out by :func:`_take`)."""
+    return np.empty((16, p, p))
+
+
+@nb.njit(cache=True)
+def _take(work, slot, rows, cols):
+    """A ``rows x cols`` view of slot ``slot`` of ``work``, and the next slot."""
+    return work[slot, :rows, :cols], slot + 1
+
+
+@nb.njit(cache=True)
+def _inverse_wishart_factor(rng, df, chol_scale, out, t, t_inv):
     """Lower-triangular ``L`` with ``L @ L.T ~ IW(df, C @ C.T)``, ``C = chol_scale``.
 
     With ``T`` the reversed Bartlett factor, ``X = T.T @ T ~ Wishart(df, I)``
     and ``C^{-T} X C^{-1} ~ Wishart(df, Psi^{-1})``, so
     ``W = C X^{-1} C.T = (C T^{-1}) (C T^{-1}).T ~ IW(df, Psi)``; ``C T^{-1}``
-    is lower triangular and ``Psi`` is never inverted.
+    is lower triangular and ``Psi`` is never inverted. ``t`` and ``t_inv``
+    are ``p x p`` work arrays.
     """
-    p = chol_scale.shape[0]
-    t = np.empty((p, p))
-    t_inv = np.empty((p, p))
     _bartlett(rng, df, t, True)
     lower_inverse(t, t_inv)
     lower_times_lower(chol_scale, t_inv, out)
@@ -120,7 +131,7 @@ def inverse_wishart(rng, df, scale, out):
     p = scale.shape[0]
     c = _checked_scale_factor(df, scale, "inverse-Wishart")
     factor = np.empty((p, p))
-    _inverse_wishart_factor(rng, df, c, factor)
+    _inverse_wishart_factor(rng, df, c, factor, np.empty((p, p)), np.empty((p, p)))
     gram_lower(factor, out)
 
 
@@ -230,7 +241,7 @@ def _metropolis_latent_block(rng, omega, chol_psi, exponent, block_id, sd,
 
 
 @nb.njit(cache=True)
-def _complete_from_latent_block(rng, df, scale, n_free, omega11, out):
+def _complete_from_latent_block(rng, df, scale, n_free, omega11, out, work):
     """Draw the free part given the latent block and assemble ``out``.
 
     With block 1 = latent columns ``n_free..p-1`` (size p1) and block 2 =
@@ -241,27 +252,28 @@ def _complete_from_latent_block(rng, df, scale, n_free, omega11, out):
     independent of ``Omega11`` (checked by Monte Carlo in
     tests/test_kernels.py). Both are drawn exactly; then
     ``Omega12 = Omega11 beta`` and ``Omega22 = Omega22.1 + beta' Omega11 beta``.
-    ``omega11`` (p1 x p1, positive definite) is copied into ``out``.
+    ``omega11`` (p1 x p1, positive definite) is copied into ``out``;
+    ``work`` is a :func:`work_space` of dimension ``p``.
     """
     p = scale.shape[0]
     p2 = n_free
     p1 = p - p2
-    c1 = np.empty((p1, p1))
-    psi11 = np.empty((p1, p1))
+    c1, at = _take(work, 0, p1, p1)
+    psi11, at = _take(work, at, p1, p1)
     for i in range(p1):
         for j in range(p1):
             psi11[i, j] = scale[p2 + i, p2 + j]
     if not cholesky_lower(psi11, c1):
         raise ValueError("inverse-Wishart scale is not positive definite")
     # g = C1^{-1} Psi12, so Psi21 Psi11^{-1} Psi12 = g' g
-    g = np.empty((p1, p2))
+    g, at = _take(work, at, p1, p2)
     for j in range(p2):
         for i in range(p1):
             s = scale[p2 + i, j]
             for k in range(i):
                 s -= c1[i, k] * g[k, j]
             g[i, j] = s / c1[i, i]
-    psi22_1 = np.empty((p2, p2))
+    psi22_1, at = _take(work, at, p2, p2)
     for i in range(p2):
         for j in range(i + 1):
             s = scale[i, j]
@@ -269,24 +281,26 @@ def _complete_from_latent_block(rng, df, scale, n_free, omega11, out):
                 s -= g[k, i] * g[k, j]
             psi22_1[i, j] = s
             psi22_1[j, i] = s
-    c2 = np.empty((p2, p2))
+    c2, at = _take(work, at, p2, p2)
     if not cholesky_lower(psi22_1, c2):
         raise ValueError("inverse-Wishart scale is not positive definite")
     # Omega22.1 = l22 l22' ~ IW(df, Psi22.1)
-    l22 = np.empty((p2, p2))
-    _inverse_wishart_factor(rng, df, c2, l22)
+    l22, at = _take(work, at, p2, p2)
+    t, at = _take(work, at, p2, p2)
+    t_inv, at = _take(work, at, p2, p2)
+    _inverse_wishart_factor(rng, df, c2, l22, t, t_inv)
     # beta = Psi11^{-1} Psi12 + C1^{-T} Z l22' = C1^{-T} (g + Z l22'),
     # since C1^{-T} (C1^{-T})' = Psi11^{-1} (row covariance) and
     # l22 l22' = Omega22.1 (column covariance)
-    z = np.empty(p2)
-    beta = np.empty((p1, p2))
+    z, at = _take(work, at, 1, p2)
+    beta, at = _take(work, at, p1, p2)
     for i in range(p1):
         for k in range(p2):
-            z[k] = rng.standard_normal()
+            z[0, k] = rng.standard_normal()
         for j in range(p2):
             s = g[i, j]
             for k in range(j + 1):
-                s += z[k] * l22[j, k]
+                s += z[0, k] * l22[j, k]
             beta[i, j] = s
     for j in range(p2):  # back substitution with C1'
         for i in range(p1 - 1, -1, -1):
@@ -295,10 +309,10 @@ def _complete_from_latent_block(rng, df, scale, n_free, omega11, out):
                 s -= c1[k, i] * beta[k, j]
             beta[i, j] = s / c1[i, i]
     # m = L11' beta, so beta' Omega11 beta = m' m (symmetric by construction)
-    l11 = np.empty((p1, p1))
+    l11, at = _take(work, at, p1, p1)
     if not cholesky_lower(omega11, l11):
         raise ValueError("latent block is not positive definite")
-    m = np.empty((p1, p2))
+    m, at = _take(work, at, p1, p2)
     for i in range(p1):
         for j in range(p2):
             s = 0.0
@@ -335,12 +349,13 @@ def constrained_inverse_wishart(rng, df, scale, n_free, block_ptr, current,
     the method.
     """
     return split_constrained_inverse_wishart(rng, df, scale, df, scale, n_free, block_ptr,
-                                             current, out, mh_scale, n_sweeps)
+                                             current, out, mh_scale, n_sweeps,
+                                             work_space(scale.shape[0]))
 
 
 @nb.njit(cache=True)
 def split_constrained_inverse_wishart(rng, latent_df, latent_scale, df, scale, n_free,
-                                      block_ptr, current, out, mh_scale, n_sweeps):
+                                      block_ptr, current, out, mh_scale, n_sweeps, work):
     """One Gibbs move for a covariance with fixed latent diagonal blocks.
 
     The covariance is parametrised by its latent block ``Omega11`` and by
@@ -390,6 +405,8 @@ def split_constrained_inverse_wishart(rng, latent_df, latent_scale, df, scale, n
         caller may tune it during burn-in only.
     n_sweeps : int
         Metropolis sweeps over the cross-block entries per call.
+    work : ndarray
+        Scratch memory from :func:`work_space` of dimension ``p``.
 
     Returns
     -------
@@ -443,15 +460,21 @@ def split_constrained_inverse_wishart(rng, latent_df, latent_scale, df, scale, n
         if block_ptr[b + 1] <= block_ptr[b]:
             raise ValueError("block_ptr must be strictly increasing")
     if n_blocks == 0:
-        inverse_wishart(rng, df, scale, out)
+        _check_df(df, p)
+        c, at = _take(work, 0, p, p)
+        factor, at = _take(work, at, p, p)
+        t, at = _take(work, at, p, p)
+        t_inv, at = _take(work, at, p, p)
+        if not cholesky_lower(scale, c):
+            raise ValueError("inverse-Wishart scale is not positive definite")
+        _inverse_wishart_factor(rng, df, c, factor, t, t_inv)
+        gram_lower(factor, out)
         return 0
     p1 = p - n_free
     # latent block of the current state with its diagonal blocks set to C_k
-    block_id = np.empty(p1, dtype=np.int64)
-    for b in range(n_blocks):
-        for i in range(block_ptr[b] - n_free, block_ptr[b + 1] - n_free):
-            block_id[i] = b
-    omega11 = np.empty((p1, p1))
+    # (slots 0-11 are left to _complete_from_latent_block)
+    block_id = _block_ids(block_ptr, n_free)
+    omega11, at = _take(work, 12, p1, p1)
     for i in range(p1):
         for j in range(p1):
             if block_id[i] != block_id[j]:
@@ -461,16 +484,16 @@ def split_constrained_inverse_wishart(rng, latent_df, latent_scale, df, scale, n
                 omega11[i, j] = 1.0
             else:
                 omega11[i, j] = 0.5
-    work = np.empty((p1, p1))
-    if not cholesky_lower(omega11, work):
+    chol11, at = _take(work, at, p1, p1)
+    if not cholesky_lower(omega11, chol11):
         for i in range(p1):
             for j in range(p1):
                 if block_id[i] != block_id[j]:
                     omega11[i, j] = 0.0
     accepted = 0
     if n_blocks > 1:
-        c1 = np.empty((p1, p1))
-        psi11 = np.empty((p1, p1))
+        c1, at = _take(work, at, p1, p1)
+        psi11, at = _take(work, at, p1, p1)
         for i in range(p1):
             for j in range(p1):
                 psi11[i, j] = latent_scale[n_free + i, n_free + j]
@@ -490,8 +513,19 @@ def split_constrained_inverse_wishart(rng, latent_df, latent_scale, df, scale, n
                 out[i, j] = omega11[i, j]
         return accepted
     _check_df(df, n_free)
-    _complete_from_latent_block(rng, df, scale, n_free, omega11, out)
+    _complete_from_latent_block(rng, df, scale, n_free, omega11, out, work)
     return accepted
+
+
+@nb.njit(cache=True)
+def _block_ids(block_ptr, n_free):
+    """Latent block of each latent column (columns counted from ``n_free``)."""
+    n_blocks = block_ptr.shape[0] - 1
+    block_id = np.empty(block_ptr[n_blocks] - n_free, dtype=np.int64)
+    for b in range(n_blocks):
+        for i in range(block_ptr[b] - n_free, block_ptr[b + 1] - n_free):
+            block_id[i] = b
+    return block_id
 
 
 # ---------------------------------------------------------------------------
