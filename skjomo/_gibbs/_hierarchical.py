@@ -28,7 +28,13 @@ import math
 import numba as nb
 import numpy as np
 
-from ._linalg import cholesky_lower, inverse_from_cholesky, log_det_from_cholesky
+from ._linalg import (
+    cholesky_lower,
+    inverse_from_cholesky,
+    log_det_from_cholesky,
+    solve_lower,
+    solve_lower_transpose,
+)
 from ._wishart import log_multigamma, wishart
 
 _T_DF = 4.0
@@ -138,6 +144,72 @@ def _degrees_and_scale(rng, precisions, logdets, prior_scale_inv, eta, a_min, a,
 
 
 @nb.njit(cache=True)
+def _lower_factor(a):
+    """Lower Cholesky factor of a small SPD matrix (``ValueError`` if not PD)."""
+    chol = np.empty(a.shape)
+    if not cholesky_lower(a, chol):
+        raise ValueError("matrix is not positive definite")
+    return chol
+
+
+@nb.njit(cache=True)
+def _spd_inverse(a):
+    """Inverse of a small SPD matrix through its Cholesky factor."""
+    out = np.empty(a.shape)
+    inverse_from_cholesky(_lower_factor(a), out)
+    return out
+
+
+@nb.njit(cache=True)
+def _regressions_on_latents(cov, p2, betas, cond_prec, logdets):
+    """Per cluster, ``beta_j = Omega_11^{-1} Omega_12`` (latents last, from
+    column ``p2``), the inverse and log-determinant of
+    ``Omega_22.1 = Omega_22 - Omega_21 beta_j``; small loops, no LAPACK."""
+    p1 = cov.shape[1] - p2
+    chol11 = np.empty((p1, p1))
+    column = np.empty(p1)
+    cond = np.empty((p2, p2))
+    chol = np.empty((p2, p2))
+    for j in range(cov.shape[0]):
+        cholesky_lower(cov[j, p2:, p2:], chol11)
+        for c in range(p2):
+            for r in range(p1):
+                column[r] = cov[j, p2 + r, c]
+            solve_lower(chol11, column)
+            solve_lower_transpose(chol11, column)
+            for r in range(p1):
+                betas[j, r, c] = column[r]
+        for s in range(p2):
+            for t in range(s + 1):
+                total = cov[j, s, t]
+                for r in range(p1):
+                    total -= cov[j, s, p2 + r] * betas[j, r, t]
+                cond[s, t] = total
+                cond[t, s] = total
+        cholesky_lower(cond, chol)
+        logdets[j] = log_det_from_cholesky(chol)
+        inverse_from_cholesky(chol, cond_prec[j])
+
+
+@nb.njit(cache=True)
+def _add_quadratic_forms(betas, centre, precisions, out):
+    """``out += sum_j (beta_j - centre) P_j (beta_j - centre)'``."""
+    p1, p2 = centre.shape
+    diff = np.empty((p1, p2))
+    for j in range(betas.shape[0]):
+        for r in range(p1):
+            for c in range(p2):
+                diff[r, c] = betas[j, r, c] - centre[r, c]
+        for r1 in range(p1):
+            for r2 in range(p1):
+                total = 0.0
+                for s in range(p2):
+                    for t in range(p2):
+                        total += diff[r1, s] * precisions[j, s, t] * diff[r2, t]
+                out[r1, r2] += total
+
+
+@nb.njit(cache=True)
 def draw_covariance_hyperparameters(rng, cov, cov_chol, precision, prior_scale, eta,
                                     n_free, a, scale_out):
     """Update ``a`` (in ``a[0]``) then ``A`` (into ``scale_out``).
@@ -179,46 +251,42 @@ def draw_covariance_hyperparameters(rng, cov, cov_chol, precision, prior_scale, 
         logdets = np.empty(n_clusters)
         for j in range(n_clusters):
             logdets[j] = log_det_from_cholesky(cov_chol[j])
-        _degrees_and_scale(rng, precision, logdets, np.linalg.inv(prior_scale), eta,
+        _degrees_and_scale(rng, precision, logdets, _spd_inverse(prior_scale), eta,
                            float(p), a, scale_out)
         return
     p2, p1 = n_free, p - n_free
     betas = np.empty((n_clusters, p1, p2))
     cond_prec = np.empty((n_clusters, p2, p2))
     logdets = np.empty(n_clusters)
-    chol = np.empty((p2, p2))
-    for j in range(n_clusters):
-        betas[j] = np.linalg.solve(np.ascontiguousarray(cov[j, p2:, p2:]),
-                                   np.ascontiguousarray(cov[j, p2:, :p2]))
-        cond = np.ascontiguousarray(cov[j, :p2, :p2]) - np.ascontiguousarray(
-            cov[j, :p2, p2:]) @ betas[j]
-        cholesky_lower(cond, chol)
-        logdets[j] = log_det_from_cholesky(chol)
-        inverse_from_cholesky(chol, cond_prec[j])
+    _regressions_on_latents(cov, p2, betas, cond_prec, logdets)
     s11 = np.ascontiguousarray(prior_scale[p2:, p2:])
     s12 = np.ascontiguousarray(prior_scale[p2:, :p2])
-    s11_inv = np.linalg.inv(s11)
+    s11_inv = _spd_inverse(s11)
     m0 = s11_inv @ s12
     s22_1 = np.ascontiguousarray(prior_scale[:p2, :p2]) - s12.T @ m0
-    s22_1_inv = np.linalg.inv(s22_1)
+    s22_1_inv = _spd_inverse(s22_1)
     a22_1 = np.empty((p2, p2))
     lam = _degrees_and_scale(rng, cond_prec, logdets, s22_1_inv, eta, float(p), a, a22_1)
     # A_11 | B, with B the current A_11^{-1} A_12
     a11 = np.ascontiguousarray(scale_out[p2:, p2:])
-    b = np.linalg.solve(a11, np.ascontiguousarray(scale_out[p2:, :p2]))
+    b = _spd_inverse(a11) @ np.ascontiguousarray(scale_out[p2:, :p2])
     q = s11_inv + (b - m0) @ s22_1_inv @ (b - m0).T
-    for j in range(n_clusters):
-        q += (betas[j] - b) @ cond_prec[j] @ (betas[j] - b).T
+    _add_quadratic_forms(betas, b, cond_prec, q)
     q = 0.5 * (q + q.T)
-    wishart(rng, p + 1.0 + (n_clusters + 1) * p2, np.linalg.inv(q), a11)
+    wishart(rng, p + 1.0 + (n_clusters + 1) * p2, _spd_inverse(q), a11)
     # B | A_11 ~ MN(B_bar, A_11^{-1}, L^{-1})
     rhs = m0 @ s22_1_inv
     for j in range(n_clusters):
-        rhs += betas[j] @ cond_prec[j]
-    lam_inv = np.linalg.inv(lam)
+        for r in range(p1):
+            for c in range(p2):
+                total = 0.0
+                for t in range(p2):
+                    total += betas[j, r, t] * cond_prec[j, t, c]
+                rhs[r, c] += total
+    lam_inv = _spd_inverse(lam)
     b_bar = rhs @ lam_inv
-    row_chol = np.linalg.cholesky(np.linalg.inv(a11))
-    col_chol = np.linalg.cholesky(lam_inv)
+    row_chol = _lower_factor(_spd_inverse(a11))
+    col_chol = _lower_factor(lam_inv)
     noise = np.empty((p1, p2))
     for r in range(p1):
         for c in range(p2):
