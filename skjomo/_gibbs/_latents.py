@@ -39,18 +39,18 @@ def _conditional_coefficients(precisions, first_latent, coef, sds):
 
 
 @nb.njit(cache=True)
-def _region(values, row, start, size, category, index, box):
+def _region(values, row, start, size, category, index, box_lower, box_upper):
     """Bounds of latent ``index`` of a block given its observed category,
-    intersected with the box ``(box[0], box[1])`` (infinite by default)."""
+    intersected with the box ``(box_lower, box_upper)`` (infinite by default)."""
     if category == size:  # reference category: every latent negative
-        return box[0], min(0.0, box[1])
+        return box_lower, min(0.0, box_upper)
     if index == category:  # the observed category's latent is the largest
-        lower = max(0.0, box[0])
+        lower = max(0.0, box_lower)
         for t in range(size):
             if t != category and values[row, start + t] > lower:
                 lower = values[row, start + t]
-        return lower, box[1]
-    return box[0], values[row, start + category]
+        return lower, box_upper
+    return box_lower, values[row, start + category]
 
 
 @nb.njit(cache=True)
@@ -85,6 +85,7 @@ def draw_observed_latents(rng, values, means, precisions, row_group,
     coef = np.empty(precisions.shape)
     sds = np.empty((precisions.shape[0], p))
     _conditional_coefficients(precisions, first_latent, coef, sds)
+    box_lower, box_upper = box[0], box[1]
     resid = np.empty(p)
     for row in range(n):
         g = row_group[row]
@@ -102,7 +103,8 @@ def draw_observed_latents(rng, values, means, precisions, row_group,
                 for t in range(p):
                     shift += coef[g, col, t] * resid[t]
                 mean = means[row, col] - shift
-                lower, upper = _region(values, row, start, size, category, index, box)
+                lower, upper = _region(values, row, start, size, category, index, box_lower,
+                                       box_upper)
                 z = truncated_normal(rng, mean, sds[g, col], lower, upper)
                 values[row, col] = z
                 resid[col] = z - means[row, col]
