@@ -16,7 +16,7 @@ covariance group (a single group for a common covariance).
 import numba as nb
 import numpy as np
 
-from ._truncnorm import truncated_normal
+from ._truncnorm import truncated_normal_with_inverse_sd
 
 
 @nb.njit(cache=True)
@@ -85,6 +85,7 @@ def draw_observed_latents(rng, values, means, precisions, row_group,
     coef = np.empty(precisions.shape)
     sds = np.empty((precisions.shape[0], p))
     _conditional_coefficients(precisions, first_latent, coef, sds)
+    inv_sds = 1.0 / sds
     box_lower, box_upper = box[0], box[1]
     resid = np.empty(p)
     for row in range(n):
@@ -105,7 +106,8 @@ def draw_observed_latents(rng, values, means, precisions, row_group,
                 mean = means[row, col] - shift
                 lower, upper = _region(values, row, start, size, category, index, box_lower,
                                        box_upper)
-                z = truncated_normal(rng, mean, sds[g, col], lower, upper)
+                z = truncated_normal_with_inverse_sd(rng, mean, sds[g, col], inv_sds[g, col],
+                                                     lower, upper)
                 values[row, col] = z
                 resid[col] = z - means[row, col]
 

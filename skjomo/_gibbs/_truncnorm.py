@@ -45,8 +45,9 @@ def _positive_side(rng, a, b):
     is allowed, so the loops terminate even when ``(a, b)`` holds no float
     in its interior (e.g. ``a = 1e10``). Nothing overflows for finite ``a``.
     """
-    alpha = 0.5 * a + 0.5 * math.hypot(a, 2.0)
-    if b - a <= _SQRT_E / alpha * math.exp(-0.5 * a / alpha):
+    # hypot only where a * a would overflow
+    alpha = 0.5 * a + 0.5 * (math.sqrt(a * a + 4.0) if a < 1e150 else math.hypot(a, 2.0))
+    if b < np.inf and b - a <= _SQRT_E / alpha * math.exp(-0.5 * a / alpha):
         width = b - a
         while True:
             z = a + width * rng.random()
@@ -137,10 +138,17 @@ def truncated_normal(rng, mean, sd, lower, upper):
         ``lower >= upper``; the midpoint when the interval is so narrow that
         the standardised bounds round to the same number.
     """
+    return truncated_normal_with_inverse_sd(rng, mean, sd, 1.0 / sd, lower, upper)
+
+
+@nb.njit(cache=True)
+def truncated_normal_with_inverse_sd(rng, mean, sd, inv_sd, lower, upper):
+    """:func:`truncated_normal` with ``inv_sd = 1 / sd`` supplied by the
+    caller (the latent step reuses it for every row of a covariance group)."""
     if not lower < upper:
         return np.nan
-    a = (lower - mean) / sd
-    b = (upper - mean) / sd
+    a = (lower - mean) * inv_sd
+    b = (upper - mean) * inv_sd
     if not a < b:
         # the interval is below the resolution of the standardised scale
         return 0.5 * (lower + upper)
