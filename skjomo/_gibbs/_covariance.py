@@ -58,12 +58,15 @@ def draw_group_covariances(rng, scatter, group_size, prior_df, prior_scale,
     latent_scale = np.empty((p, p))
     draw = np.empty((p, p))
     work = work_space(p)
+    # the latent prior matters only with free covariances between latent blocks
+    latent_cross = block_ptr.shape[0] > 2
     accepted = 0
     for g in range(cov.shape[0]):
         for t in range(p):
             for u in range(p):
                 scale[t, u] = prior_scale[t, u] + scatter[g, t, u]
-                latent_scale[t, u] = latent_prior_scale[t, u] + scatter[g, t, u]
+                if latent_cross:
+                    latent_scale[t, u] = latent_prior_scale[t, u] + scatter[g, t, u]
         accepted += split_constrained_inverse_wishart(
             rng, latent_prior_df + group_size[g], latent_scale, prior_df + group_size[g],
             scale, n_free, block_ptr, cov[g], draw, mh_scale, 3, work)

@@ -34,6 +34,7 @@ from ._linalg import (
     log_det_from_cholesky,
     solve_lower,
     solve_lower_transpose,
+    spd_inverse,
 )
 from ._wishart import log_multigamma, wishart
 
@@ -144,23 +145,6 @@ def _degrees_and_scale(rng, precisions, logdets, prior_scale_inv, eta, a_min, a,
 
 
 @nb.njit(cache=True)
-def _lower_factor(a):
-    """Lower Cholesky factor of a small SPD matrix (``ValueError`` if not PD)."""
-    chol = np.empty(a.shape)
-    if not cholesky_lower(a, chol):
-        raise ValueError("matrix is not positive definite")
-    return chol
-
-
-@nb.njit(cache=True)
-def _spd_inverse(a):
-    """Inverse of a small SPD matrix through its Cholesky factor."""
-    out = np.empty(a.shape)
-    inverse_from_cholesky(_lower_factor(a), out)
-    return out
-
-
-@nb.njit(cache=True)
 def _regressions_on_latents(cov, p2, betas, cond_prec, logdets):
     """Per cluster, ``beta_j = Omega_11^{-1} Omega_12`` (latents last, from
     column ``p2``), the inverse and log-determinant of
@@ -251,7 +235,7 @@ def draw_covariance_hyperparameters(rng, cov, cov_chol, precision, prior_scale, 
         logdets = np.empty(n_clusters)
         for j in range(n_clusters):
             logdets[j] = log_det_from_cholesky(cov_chol[j])
-        _degrees_and_scale(rng, precision, logdets, _spd_inverse(prior_scale), eta,
+        _degrees_and_scale(rng, precision, logdets, spd_inverse(prior_scale), eta,
                            float(p), a, scale_out)
         return
     p2, p1 = n_free, p - n_free
@@ -261,19 +245,19 @@ def draw_covariance_hyperparameters(rng, cov, cov_chol, precision, prior_scale, 
     _regressions_on_latents(cov, p2, betas, cond_prec, logdets)
     s11 = np.ascontiguousarray(prior_scale[p2:, p2:])
     s12 = np.ascontiguousarray(prior_scale[p2:, :p2])
-    s11_inv = _spd_inverse(s11)
+    s11_inv = spd_inverse(s11)
     m0 = s11_inv @ s12
     s22_1 = np.ascontiguousarray(prior_scale[:p2, :p2]) - s12.T @ m0
-    s22_1_inv = _spd_inverse(s22_1)
+    s22_1_inv = spd_inverse(s22_1)
     a22_1 = np.empty((p2, p2))
     lam = _degrees_and_scale(rng, cond_prec, logdets, s22_1_inv, eta, float(p), a, a22_1)
     # A_11 | B, with B the current A_11^{-1} A_12
     a11 = np.ascontiguousarray(scale_out[p2:, p2:])
-    b = _spd_inverse(a11) @ np.ascontiguousarray(scale_out[p2:, :p2])
+    b = spd_inverse(a11) @ np.ascontiguousarray(scale_out[p2:, :p2])
     q = s11_inv + (b - m0) @ s22_1_inv @ (b - m0).T
     _add_quadratic_forms(betas, b, cond_prec, q)
     q = 0.5 * (q + q.T)
-    wishart(rng, p + 1.0 + (n_clusters + 1) * p2, _spd_inverse(q), a11)
+    wishart(rng, p + 1.0 + (n_clusters + 1) * p2, spd_inverse(q), a11)
     # B | A_11 ~ MN(B_bar, A_11^{-1}, L^{-1})
     rhs = m0 @ s22_1_inv
     for j in range(n_clusters):
@@ -283,10 +267,10 @@ def draw_covariance_hyperparameters(rng, cov, cov_chol, precision, prior_scale, 
                 for t in range(p2):
                     total += betas[j, r, t] * cond_prec[j, t, c]
                 rhs[r, c] += total
-    lam_inv = _spd_inverse(lam)
+    lam_inv = spd_inverse(lam)
     b_bar = rhs @ lam_inv
-    row_chol = _lower_factor(_spd_inverse(a11))
-    col_chol = _lower_factor(lam_inv)
+    row_chol = np.linalg.cholesky(spd_inverse(a11))
+    col_chol = np.linalg.cholesky(lam_inv)
     noise = np.empty((p1, p2))
     for r in range(p1):
         for c in range(p2):

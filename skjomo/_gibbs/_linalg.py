@@ -87,6 +87,18 @@ def inverse_from_cholesky(chol, out):
 
 
 @nb.njit(cache=True)
+def spd_inverse(a):
+    """Inverse of a small symmetric positive definite matrix, through its
+    Cholesky factor (``ValueError`` if it is not positive definite)."""
+    chol = np.empty(a.shape)
+    if not cholesky_lower(a, chol):
+        raise ValueError("matrix is not positive definite")
+    out = np.empty(a.shape)
+    inverse_from_cholesky(chol, out)
+    return out
+
+
+@nb.njit(cache=True)
 def log_det_from_cholesky(chol):
     """``log |chol @ chol.T|``."""
     total = 0.0

@@ -45,9 +45,8 @@ def _positive_side(rng, a, b):
     is allowed, so the loops terminate even when ``(a, b)`` holds no float
     in its interior (e.g. ``a = 1e10``). Nothing overflows for finite ``a``.
     """
-    # hypot only where a * a would overflow
-    alpha = 0.5 * a + 0.5 * (math.sqrt(a * a + 4.0) if a < 1e150 else math.hypot(a, 2.0))
-    if b < np.inf and b - a <= _SQRT_E / alpha * math.exp(-0.5 * a / alpha):
+    alpha = 0.5 * a + 0.5 * math.hypot(a, 2.0)
+    if b - a <= _SQRT_E / alpha * math.exp(-0.5 * a / alpha):
         width = b - a
         while True:
             z = a + width * rng.random()

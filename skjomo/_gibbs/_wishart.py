@@ -90,15 +90,27 @@ def _check_df(df, p):
 
 
 @nb.njit(cache=True)
-def _checked_scale_factor(df, scale, name):
-    """Lower Cholesky factor of a (inverse-)Wishart scale, after checking
-    ``df > p - 1`` and positive definiteness (``ValueError`` otherwise)."""
-    p = scale.shape[0]
-    _check_df(df, p)
-    c = np.empty((p, p))
-    if not cholesky_lower(scale, c):
+def _checked_scale_factor(df, scale, name, out):
+    """Lower Cholesky factor of a (inverse-)Wishart scale into ``out``, after
+    checking ``df > p - 1`` and positive definiteness (``ValueError``
+    otherwise)."""
+    _check_df(df, scale.shape[0])
+    if not cholesky_lower(scale, out):
         raise ValueError(name + " scale is not positive definite")
-    return c
+
+
+@nb.njit(cache=True)
+def _inverse_wishart_into(rng, df, scale, out, work):
+    """:func:`inverse_wishart` with its scratch arrays taken from ``work``
+    (a :func:`work_space` of dimension ``p``)."""
+    p = scale.shape[0]
+    c, at = _take(work, 0, p, p)
+    factor, at = _take(work, at, p, p)
+    t, at = _take(work, at, p, p)
+    t_inv, at = _take(work, at, p, p)
+    _checked_scale_factor(df, scale, "inverse-Wishart", c)
+    _inverse_wishart_factor(rng, df, c, factor, t, t_inv)
+    gram_lower(factor, out)
 
 
 # ---------------------------------------------------------------------------
@@ -128,11 +140,7 @@ def inverse_wishart(rng, df, scale, out):
     (jomo-samplers.md §1, §6.4). Raises ``ValueError`` for invalid ``df``
     or a scale that is not positive definite.
     """
-    p = scale.shape[0]
-    c = _checked_scale_factor(df, scale, "inverse-Wishart")
-    factor = np.empty((p, p))
-    _inverse_wishart_factor(rng, df, c, factor, np.empty((p, p)), np.empty((p, p)))
-    gram_lower(factor, out)
+    _inverse_wishart_into(rng, df, scale, out, work_space(scale.shape[0]))
 
 
 @nb.njit(cache=True)
@@ -160,7 +168,8 @@ def wishart(rng, df, scale, out):
     (jomo-samplers.md §8).
     """
     p = scale.shape[0]
-    c = _checked_scale_factor(df, scale, "Wishart")
+    c = np.empty((p, p))
+    _checked_scale_factor(df, scale, "Wishart", c)
     a = np.empty((p, p))
     _bartlett(rng, df, a, False)
     m = np.empty((p, p))
@@ -460,15 +469,7 @@ def split_constrained_inverse_wishart(rng, latent_df, latent_scale, df, scale, n
         if block_ptr[b + 1] <= block_ptr[b]:
             raise ValueError("block_ptr must be strictly increasing")
     if n_blocks == 0:
-        _check_df(df, p)
-        c, at = _take(work, 0, p, p)
-        factor, at = _take(work, at, p, p)
-        t, at = _take(work, at, p, p)
-        t_inv, at = _take(work, at, p, p)
-        if not cholesky_lower(scale, c):
-            raise ValueError("inverse-Wishart scale is not positive definite")
-        _inverse_wishart_factor(rng, df, c, factor, t, t_inv)
-        gram_lower(factor, out)
+        _inverse_wishart_into(rng, df, scale, out, work)
         return 0
     p1 = p - n_free
     # latent block of the current state with its diagonal blocks set to C_k
