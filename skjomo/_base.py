@@ -122,6 +122,10 @@ def _run_one_chain(model, state, seed, n_burn, n_between, n_segments, rows, clus
         if progress is not None:
             progress(length)
     trace = new_trace(n_segments * n_between, dims)
+    # posterior means of random effects and cluster covariances average the
+    # draws after burn-in of this run only
+    state.u_sum[:] = 0.0
+    state.cov_sum[:] = 0.0
     pq = state.u.shape[1] * state.u.shape[2]
     imputed, imputed2 = [], []
     draws = {name: [] for name in _PARAMETERS}

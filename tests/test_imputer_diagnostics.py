@@ -121,3 +121,40 @@ def test_verbose_reports_the_sampler_and_quiet_by_default(jsp, capsys):
     out = capsys.readouterr().out
     assert "JointModelImputer: 1 chain(s), 20 iterations" in out
     assert "2 imputations 5 iterations apart" in out
+
+
+def _random_slope(**kw):
+    settings = dict(cluster_col="school", covariate_cols=["sex"], random_slope_cols=["sex"],
+                    n_burn=100, n_between=5, n_imputations=10, random_state=11)
+    settings.update(kw)
+    return settings
+
+
+@pytest.mark.parametrize("cls, extra", [(MultilevelJointImputer, {}),
+                                        (HeteroscedasticMultilevelImputer,
+                                         {"cov_method": "fixed"})])
+def test_posterior_means_average_only_the_draws_after_burn_in(jsp, cls, extra):
+    """random_effects_ and cluster_covariances_ do not depend on keep_chains,
+    and a warm-started second part equals the end of one longer run."""
+    data = jsp[["school", "english", "ravens", "sex"]]
+    kept = cls(**_random_slope(**extra)).fit(data)
+    everything = cls(**_random_slope(keep_chains="all", **extra)).fit(data)
+    pd.testing.assert_frame_equal(kept.random_effects_, everything.random_effects_,
+                                  rtol=1e-12)
+    # the stored draws themselves average to the same posterior mean
+    manual = kept.parameter_draws_["u"]
+    assert manual.shape[0] == 10
+    sd = kept.random_effects_.iloc[:, 0].std()
+    assert 2 < sd < 20, sd  # SD of the random intercepts of english (about 7)
+    if cls is HeteroscedasticMultilevelImputer:
+        np.testing.assert_allclose(kept.cluster_covariances_,
+                                   everything.cluster_covariances_, rtol=1e-12)
+    two_part = cls(**_random_slope(**extra)).fit(data)
+    two_part.set_params(warm_start=True, n_burn=30).fit(data)
+    one_run = cls(**_random_slope(n_burn=100 + 50 + 30, **extra)).fit(data)
+    np.testing.assert_array_equal(two_part.trace_["beta"], one_run.trace_["beta"])
+    pd.testing.assert_frame_equal(two_part.random_effects_, one_run.random_effects_,
+                                  rtol=1e-12)
+    if cls is HeteroscedasticMultilevelImputer:
+        np.testing.assert_allclose(two_part.cluster_covariances_,
+                                   one_run.cluster_covariances_, rtol=1e-12)
