@@ -1,10 +1,12 @@
-"""Command line entry point: ``python -m skjomo demo``.
+"""Command line entry point: ``python -m skjomo demo`` and ``warmup``.
 
 The demo imputes the bundled JSPmiss data with a joint model and prints the
-pooled analysis a statistician would run next.
+pooled analysis a statistician would run next. ``warmup`` compiles the
+sampler's numba kernels ahead of time (for container images and CI).
 """
 
 import argparse
+import logging
 import sys
 import time
 
@@ -56,10 +58,26 @@ def main(argv=None):
     run = sub.add_parser("demo", help="impute the bundled JSPmiss data and pool an analysis")
     run.add_argument("-m", "--n-imputations", type=int, default=20)
     run.add_argument("--seed", type=int, default=2026)
+    sub.add_parser("warmup", help="compile the sampler's numba kernels into numba's cache")
     args = parser.parse_args(argv)
+    _show_notes()
     if args.command == "demo":
         demo(n_imputations=args.n_imputations, random_state=args.seed)
+    elif args.command == "warmup":
+        from ._warmup import warmup
+
+        warmup()
     return 0
+
+
+def _show_notes():
+    """Show the ``skjomo`` logger's notes (such as "compiling ...") on stderr."""
+    logger = logging.getLogger("skjomo")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ._gibbs._chain import (dimensions, empty_trace, impute_given_parameters,
                             initial_state, new_trace, run_chain)
+from ._gibbs._compile import prepare_chain
 from ._gibbs._covariance import refresh_factors
 from ._gibbs._regression import row_means
 from ._progress import progress as _progress
@@ -234,6 +235,7 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
                 self._disperse(starts[chain], encoded, self._seed(_START_KEY, chain))
             seeds = [self._seed(_CHAIN_KEY, c) for c in range(n_chains)]
         total = n_chains * (n_burn + n_between * segments)
+        prepare_chain(encoded.model, starts[0], self.verbose, type(self).__name__)
         with _progress(self.verbose, total, self._describe()) as progress:
             results = Parallel(n_jobs=self.n_jobs if n_chains > 1 else None)(
                 delayed(_run_one_chain)(encoded.model, starts[c], seeds[c], n_burn, n_between,

@@ -21,7 +21,7 @@ from collections import namedtuple
 import numpy as np
 
 from ._covariance import draw_group_covariances, refresh_factors, row_scatter
-from ._jit import kernel
+from ._jit import compile_notice, kernel
 from ._latents import draw_observed_latents, start_observed_latents
 from ._linalg import cholesky_lower, inverse_from_cholesky
 from ._missing import draw_missing, missingness_groups
@@ -499,7 +499,8 @@ def impute_given_parameters(rng, model, state, n_sweeps, new_clusters):
     full conditional given their rows and level-2 values), then the missing
     cells of both levels; a few sweeps let the latents settle.
     """
-    _impute_given_parameters(rng, model, state, n_sweeps, new_clusters, model.multilevel)
+    with compile_notice():
+        _impute_given_parameters(rng, model, state, n_sweeps, new_clusters, model.multilevel)
 
 
 @kernel

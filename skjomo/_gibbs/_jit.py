@@ -1,4 +1,5 @@
-"""How the sampler's kernels are compiled and where numba caches them.
+"""How the sampler's kernels are compiled, where numba caches them, and
+telling the user when numba compiles.
 
 Every kernel of :mod:`skjomo._gibbs` is decorated with :func:`kernel`, which
 is ``numba.njit(cache=True)`` with two additions:
@@ -22,12 +23,28 @@ is ``numba.njit(cache=True)`` with two additions:
 
 :func:`cache_directory` tells where the cache went (``python -m skjomo
 warmup`` prints it).
+
+First-call honesty: on a cold cache the first fit of a kind of model spends
+most of its time compiling. :func:`compile_notice` wraps the first call of
+an entry point (see :func:`skjomo._gibbs._compile.prepare_chain`) and, when
+numba actually starts compiling (not when it loads from the cache), says
+so once per process:
+
+* with ``verbose >= 1``, a line on standard error, then the time it took;
+* otherwise a message of the ``skjomo`` logger at level ``INFO`` (silent
+  unless the application shows ``INFO`` messages; ``python -m skjomo demo``
+  and ``warmup`` do).
 """
 
+import contextlib
 import functools
+import logging
+import sys
+import time
 import warnings
 
 import numba as nb
+import numba.core.event as numba_event
 
 
 class CacheWarning(RuntimeWarning):
@@ -42,6 +59,7 @@ _NO_CACHE_MESSAGE = (
     "directory to compile once and reuse the result.")
 
 _cache_enabled = None  # None: not decided yet; True/False once a kernel was decorated
+_cache_path = None  # where the first cached kernel is cached
 
 
 def caching_enabled():
@@ -60,7 +78,10 @@ def _cached(options, func):
             _cache_enabled = False
             warnings.warn(_NO_CACHE_MESSAGE, CacheWarning, stacklevel=3)
         else:
+            global _cache_path
             _cache_enabled = True
+            if _cache_path is None:
+                _cache_path = cache_directory(dispatcher)
             return dispatcher
     return nb.njit(**options)(func)
 
@@ -89,3 +110,52 @@ def cache_directory(dispatcher):
     cache = getattr(dispatcher, "_cache", None)
     path = getattr(cache, "cache_path", None)
     return path
+
+
+logger = logging.getLogger("skjomo")
+
+_announced = False
+
+
+def _message(who):
+    if _cache_enabled:
+        where = f"later runs load it from numba's cache in {_cache_path}"
+    else:
+        where = "numba has no writable cache directory, so every process compiles again"
+    return (f"{who}: compiling the Gibbs sampler for this kind of model with numba, "
+            f"once (about half a minute to a minute of CPU); {where}. "
+            "`python -m skjomo warmup` compiles every kernel ahead of time.")
+
+
+class _FirstCompile(numba_event.Listener):
+    """Announce the first compilation numba starts (not cache loads)."""
+
+    def __init__(self, verbose, who):
+        self.verbose = verbose
+        self.who = who
+        self.started = None
+
+    def on_start(self, event):
+        global _announced
+        if self.started is None:
+            self.started = time.perf_counter()
+            if not _announced:
+                _announced = True
+                if self.verbose:
+                    print(_message(self.who), file=sys.stderr, flush=True)
+                else:
+                    logger.info(_message(self.who))
+
+    def on_end(self, event):
+        pass
+
+
+@contextlib.contextmanager
+def compile_notice(verbose=0, who="skjomo"):
+    """Say once per process that numba compiles, if it does inside the block."""
+    listener = _FirstCompile(verbose, who)
+    with numba_event.install_listener("numba:compile", listener):
+        yield
+    if listener.started is not None and verbose:
+        print(f"{who}: compiled in {time.perf_counter() - listener.started:.0f} s.",
+              file=sys.stderr, flush=True)
