@@ -58,8 +58,6 @@ OPTIONAL_PAGES = ["catalogue"]
 # -- autodoc / autosummary / numpydoc ---------------------------------------
 autosummary_generate = True
 autosummary_imported_members = True
-autodoc_default_options = {"members": True, "inherited-members": False,
-                           "show-inheritance": False}
 autodoc_typehints = "none"
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
@@ -69,8 +67,12 @@ numpydoc_xref_param_type = False
 
 
 def _skip_member(app, what, name, obj, skip, options):
-    """Hide scikit-learn's generated metadata-routing stubs (set_*_request)."""
-    if re.fullmatch(r"set_\w+_request", name):
+    """Hide scikit-learn's metadata-routing stubs and ``set_output``.
+
+    Their docstrings link to labels of scikit-learn's own documentation; the
+    methods behave as documented there (see the note in api.rst).
+    """
+    if re.fullmatch(r"set_\w+_request", name) or name in ("get_metadata_routing", "set_output"):
         return True
     return None
 
