@@ -22,7 +22,7 @@ from scipy import integrate, stats
 
 from jomo_compare import batch_means_se
 from skjomo import JointModelImputer, MultilevelJointImputer
-from skjomo._gibbs._chain import dimensions, initial_state, new_trace, run_chain
+from skjomo._gibbs._chain import dimensions, initial_state, new_tally, new_trace, run_chain
 from skjomo._gibbs._latent_scale import log_scale_density, slice_log_scale
 
 Z_TOL = 4.5
@@ -37,8 +37,9 @@ def _chain(imputer, frame, n_iter, seed, moves=True):
     state = initial_state(model, encoded.values, encoded.values2)
     rng = np.random.default_rng(seed)
     trace = new_trace(n_iter, dimensions(model))
-    run_chain(rng, model, state, 500, new_trace(0, dimensions(model)), 0)
-    run_chain(rng, model, state, n_iter, trace, 0)
+    tally = new_tally(state)
+    run_chain(rng, model, state, tally, 500, new_trace(0, dimensions(model)), 0)
+    run_chain(rng, model, state, tally, n_iter, trace, 0)
     return trace
 
 
