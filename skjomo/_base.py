@@ -507,7 +507,7 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
         return self.chains_.to_inference_data()
 
     def get_feature_names_out(self, input_features=None):
-        """Names of the output columns (the input columns, unchanged).
+        """Return the names of the output columns (the input columns, unchanged).
 
         Parameters
         ----------
