@@ -5,7 +5,7 @@ parameters of the estimator. It turns the frame into the arrays the Gibbs
 core works on, and turns completed arrays back into a frame with the user's
 column order, dtypes, categories and index. All estimators share it.
 
-Latent layout of the outcome matrix (jomo-samplers.md §2.2): continuous
+Latent layout of the outcome matrix (doc/sampler.rst, "Latent normals"): continuous
 columns first, in the user's order, then, for every categorical column in the
 user's order, ``K - 1`` latent normals, latent ``l`` standing for category
 ``l``; the last category is the reference. For a binary column the first
@@ -93,6 +93,17 @@ def _float_values(series, column, role):
     return values
 
 
+def check_frame_shape(frame):
+    """A training frame must have rows and uniquely named columns."""
+    if frame.shape[0] == 0:
+        raise ValueError("The data frame is empty (0 rows).")
+    if frame.shape[1] == 0:
+        raise ValueError("The data frame has no columns.")
+    if frame.columns.has_duplicates:
+        dup = frame.columns[frame.columns.duplicated()].tolist()
+        raise ValueError(f"Column names must be unique; repeated: {dup}.")
+
+
 class Schema:
     """Roles, kinds and encodings of the columns of a training frame.
 
@@ -109,13 +120,7 @@ class Schema:
 
     def __init__(self, frame, outcome_cols=None, covariate_cols=None,
                  categorical_cols=None, exclude_cols=None, reserved=None):
-        if frame.shape[0] == 0:
-            raise ValueError("The data frame is empty (0 rows).")
-        if frame.shape[1] == 0:
-            raise ValueError("The data frame has no columns.")
-        if frame.columns.has_duplicates:
-            dup = frame.columns[frame.columns.duplicated()].tolist()
-            raise ValueError(f"Column names must be unique; repeated: {dup}.")
+        check_frame_shape(frame)
         self.columns = list(frame.columns)
         reserved = dict(reserved or {})
         covariates = _as_list(covariate_cols, "covariate_cols")
@@ -367,7 +372,7 @@ class Schema:
 
 
 def argmax_category(latents):
-    """Category index from latent vectors (jomo-samplers.md §2.2).
+    """Category index from latent vectors (doc/sampler.rst, "Latent normals").
 
     The category is the first index attaining the maximum when that maximum
     is positive, else the reference category ``K - 1``.

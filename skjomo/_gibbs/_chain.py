@@ -1,12 +1,12 @@
 """The chain: model arrays, chain state and the Gibbs iteration (numba).
 
 One sampler serves every estimator. The model is the two-level joint model
-of jomo-samplers.md §1: level-1 outcomes ``y_i = B'x_i + U_j'z_i + e_i``,
+of doc/sampler.rst: level-1 outcomes ``y_i = B'x_i + U_j'z_i + e_i``,
 level-2 vectors ``v_j = (u_j, y2_j - B2'x2_j) ~ N(0, Sigma)``. Single-level
 data is one cluster without random effects (``q = 0``); a model without
 level-2 outcomes has ``p2 = 0``. ``Model`` holds what never changes during a
 run, ``State`` what the sampler updates. The iteration composes the steps of
-§7 (which reduce to §4 and §5): level-1 latents, level-2 latents, fixed
+doc/sampler.rst, "One iteration": level-1 latents, level-2 latents, fixed
 effects, level-2 fixed effects, random effects, level-2 covariance,
 level-1 covariance, level-1 missing values, level-2 missing values.
 
@@ -21,11 +21,12 @@ from collections import namedtuple
 import numpy as np
 
 from ._covariance import draw_group_covariances, refresh_factors, row_scatter
-from ._jit import compile_notice, kernel
+from ._latent_scale import rescale_categorical_latents
 from ._latents import draw_observed_latents, start_observed_latents
 from ._linalg import cholesky_lower, inverse_from_cholesky
 from ._missing import draw_missing, missingness_groups
 from ._hierarchical import draw_covariance_hyperparameters
+from ._jit import compile_notice, kernel
 from ._regression import (draw_fixed_effects, draw_fixed_effects_heteroscedastic,
                           draw_random_effects, fixed_effect_response,
                           interweave_intercepts, row_means)
@@ -56,6 +57,7 @@ Model = namedtuple("Model", [
     "cov_method",          # 0 common, 1 one covariance per cluster ("fixed"),
                            # 2 cluster covariances from IW(a, A) ("random")
     "a_prior",             # chi-square degrees of freedom of the prior of a
+    "latent_scale_moves",  # scale moves of categorical latents (_latent_scale.py)
     "multilevel",          # None for one level with a common covariance, else True:
                            # which steps are compiled (see _iteration)
 ])
@@ -70,11 +72,19 @@ State = namedtuple("State", [
     "sigma", "sigma_chol", "sigma_precision", "scatter2",  # (1, d, d)
     "cross", "cross2",     # work arrays (m, p), (m2, p2)
     "shift", "prior_precision",  # (J, pq), (pq, pq) random-effect prior
-    "u_sum",               # (J, p, q) sum of recorded random effects
-    "cov_sum",             # (g, p, p) sum of recorded level-1 covariances
     "a", "hyper_scale",    # (1,), (p, p) "random" method: IW(a, A) of Omega_j
-    "accepted",            # (1,) accepted Metropolis moves
 ])
+
+# What a run of iterations adds up, apart from the chain state: sums of the
+# random effects and level-1 covariances (for their posterior means) and the
+# accepted Metropolis-Hastings moves of each step (ACCEPTANCE_STEPS order).
+# A new tally is started for every phase (burn-in, draws after burn-in).
+Tally = namedtuple("Tally", [
+    "u_sum",               # (J, p, q)
+    "cov_sum",             # (g, p, p)
+    "accepted",            # (3,) int64
+])
+ACCEPTANCE_STEPS = ("omega latent cross-covariances", "sigma latent cross-covariances", "a")
 
 Trace = namedtuple("Trace", ["beta", "cov", "sigma", "beta2", "a", "u_mean"])
 
@@ -98,7 +108,7 @@ def fixed_blocks(n_free, cat_size):
 
 
 def constrained_identity(p, n_free, cat_size):
-    """Identity with every latent diagonal block set to ``C_K`` (§2.3)."""
+    """Identity with every latent diagonal block set to ``C_K`` (doc/sampler.rst, "Identifiability: fixed latent blocks")."""
     cov = np.eye(p)
     ptr = fixed_blocks(n_free, cat_size)
     for start, stop in zip(ptr[:-1], ptr[1:]):
@@ -223,6 +233,7 @@ def build_model(x, values, missing, codes, cat_start, cat_size, prior_df, prior_
                             dtype=np.float64),
         cov_method=int(cov_method),
         a_prior=float(p if a_prior is None else a_prior),
+        latent_scale_moves=True,
         multilevel=None if q == 0 and p2 == 0 and not cov_method else True,
     ), dynamic
 
@@ -239,7 +250,7 @@ def dimensions(model):
 
 def initial_state(model, values, values2=None, beta=None, cov=None, u=None, sigma=None,
                   beta2=None, a=None, hyper_scale=None):
-    """Starting state (jomo-samplers.md §2.5 and §3).
+    """Starting state (doc/sampler.rst, "Starting values").
 
     ``values`` are the dynamic rows' outcomes (NaN where missing or latent).
     Missing continuous cells start at the column mean of the observed values,
@@ -275,16 +286,19 @@ def initial_state(model, values, values2=None, beta=None, cov=None, u=None, sigm
         sigma_precision=np.empty_like(sigmas), scatter2=np.empty_like(sigmas),
         cross=np.empty((m, p)), cross2=np.empty((m2, p2)),
         shift=np.zeros((n_clusters, p * q)), prior_precision=np.empty((p * q, p * q)),
-        u_sum=np.zeros((n_clusters, p, q)), cov_sum=np.zeros_like(covs),
         a=np.array([p + 50.0 if a is None else float(a)]),
         hyper_scale=(np.array(model.prior_scale, dtype=np.float64) if hyper_scale is None
                      else np.array(hyper_scale, dtype=np.float64)),
-        accepted=np.zeros(1, dtype=np.int64),
     )
     refresh_factors(state.cov, state.cov_chol, state.precision)
     refresh_factors(state.sigma, state.sigma_chol, state.sigma_precision)
     row_means(model.x, model.z, model.cluster, state.beta, state.u, state.means)
     return state
+
+
+def new_tally(state):
+    """An empty :data:`Tally` for the dimensions of ``state``."""
+    return Tally(np.zeros_like(state.u), np.zeros_like(state.cov), np.zeros(3, np.int64))
 
 
 def _start_values(values, n_free, cat_start, cat_size, codes):
@@ -319,7 +333,7 @@ def _level2_regression(rng, model, state):
     With ``Q = Sigma^{-1}`` partitioned into random effects (1) and level-2
     residuals (2): ``eps2_j | u_j ~ N(-Q22^{-1} Q21 u_j, Q22^{-1})``, so
     ``y2_j + Q22^{-1} Q21 u_j = B2'x2_j + eta_j`` with ``eta_j ~ N(0, Q22^{-1})``
-    and a flat prior gives a matrix-normal draw (spec/README.md decision 6).
+    and a flat prior gives a matrix-normal draw (doc/sampler.rst, "Level-2 fixed effects").
     """
     pq = state.u.shape[1] * state.u.shape[2]
     d = state.level2.shape[1]
@@ -346,7 +360,7 @@ def _level2_regression(rng, model, state):
 
 @kernel(inline=True)
 def _random_effect_prior(state):
-    """Prior of ``u_j`` given the level-2 residuals (§7 step 6).
+    """Prior of ``u_j`` given the level-2 residuals (doc/sampler.rst, "Random effects").
 
     Precision ``Q11`` and precision-times-mean ``-Q12 eps2_j``; without
     level-2 outcomes this is ``Sigma_u^{-1}`` and 0.
@@ -365,7 +379,7 @@ def _random_effect_prior(state):
 
 @kernel(inline=True)
 def _draw_latents(rng, model, state, multilevel):
-    """Latents of observed categories at level 1, then at level 2 (§6.2)."""
+    """Latents of observed categories at level 1, then at level 2 (doc/sampler.rst, "Latents of observed categories")."""
     if model.cat_start.shape[0] > 0:
         draw_observed_latents(rng, state.values, state.means, state.precision,
                               model.row_group, model.cat_start, model.cat_size,
@@ -395,13 +409,14 @@ def _copy_random_effects(state):
 
 
 @kernel(inline=True)
-def gibbs_iteration(rng, model, state):
-    """One systematic-scan Gibbs iteration (jomo-samplers.md §4, §5, §7)."""
-    _iteration(rng, model, state, model.multilevel)
+def gibbs_iteration(rng, model, state, tally):
+    """One systematic-scan Gibbs iteration (doc/sampler.rst, "One iteration");
+    accepted Metropolis-Hastings moves are counted in ``tally.accepted``."""
+    _iteration(rng, model, state, tally, model.multilevel)
 
 
 @kernel
-def _iteration(rng, model, state, multilevel):
+def _iteration(rng, model, state, tally, multilevel):
     """:func:`gibbs_iteration` for one kind of model.
 
     ``multilevel`` (``model.multilevel``) is ``None`` for a single-level
@@ -413,6 +428,8 @@ def _iteration(rng, model, state, multilevel):
     """
     q = state.u.shape[2]
     _draw_latents(rng, model, state, multilevel)
+    if model.latent_scale_moves:
+        rescale_categorical_latents(rng, model, state)
     refresh_statistics(model.static_h, model.static_k, model.w, state.values,
                        model.cluster, state.h, state.k)
     if multilevel is None or model.cov_method == 0:
@@ -433,7 +450,7 @@ def _iteration(rng, model, state, multilevel):
                                   state.u)
             _copy_random_effects(state)
             row_scatter(state.level2, state.means2, state.scatter2)
-            state.accepted[0] += draw_group_covariances(
+            tally.accepted[1] += draw_group_covariances(
                 rng, state.scatter2, model.n_clusters2, model.prior2_df, model.prior2_scale,
                 model.prior2_df, model.prior2_scale, model.n_free2, model.block2_ptr,
                 model.mh_scale, state.sigma,
@@ -442,13 +459,16 @@ def _iteration(rng, model, state, multilevel):
                      state.scatter)
     prior_df, prior_scale = model.prior_df, model.prior_scale
     if multilevel is not None and model.cov_method == 2:
+        a_before = state.a[0]
         draw_covariance_hyperparameters(rng, state.cov, state.cov_chol, state.precision,
                                         model.prior_scale, model.a_prior, model.n_free,
                                         state.a, state.hyper_scale)
         prior_df, prior_scale = state.a[0], state.hyper_scale
+        if state.a[0] != a_before:
+            tally.accepted[2] += 1
     # "random": the covariances between latents of different categorical
     # columns keep the prior of the "fixed" method (doc/model.rst)
-    state.accepted[0] += draw_group_covariances(
+    tally.accepted[0] += draw_group_covariances(
         rng, state.scatter, model.group_size, prior_df, prior_scale, model.prior_df,
         model.prior_scale, model.n_free, model.block_ptr, model.mh_scale, state.cov,
         state.cov_chol, state.precision)
@@ -459,16 +479,19 @@ def _iteration(rng, model, state, multilevel):
 
 
 @kernel
-def run_chain(rng, model, state, n_iter, trace, trace_start):
+def run_chain(rng, model, state, tally, n_iter, trace, trace_start):
     """Run ``n_iter`` iterations, recording parameters if ``trace`` has rows.
 
     Iteration ``it`` is stored at ``trace_start + it``. The recorded level-1
-    covariance is the mean over covariance groups.
+    covariance is the mean over covariance groups. Every iteration adds its
+    random effects and covariances to ``tally``.
     """
     record = trace.beta.shape[0] > 0
     n_groups = state.cov.shape[0]
     for it in range(n_iter):
-        gibbs_iteration(rng, model, state)
+        gibbs_iteration(rng, model, state, tally)
+        tally.u_sum[:] += state.u
+        tally.cov_sum[:] += state.cov
         if record:
             k = trace_start + it
             trace.beta[k] = state.beta
@@ -486,8 +509,6 @@ def run_chain(rng, model, state, n_iter, trace, trace_start):
                 for t in range(state.u.shape[1]):
                     for c in range(state.u.shape[2]):
                         trace.u_mean[k, t * state.u.shape[2] + c] += state.u[j, t, c] / state.u.shape[0]
-            state.u_sum[:] += state.u
-            state.cov_sum[:] += state.cov
 
 
 def impute_given_parameters(rng, model, state, n_sweeps, new_clusters):
