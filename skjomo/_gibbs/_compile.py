@@ -13,14 +13,16 @@ time, for container images and CI.
 
 import numpy as np
 
-from ._chain import dimensions, empty_trace, run_chain
+from ._chain import dimensions, empty_trace, new_tally, run_chain
 from ._jit import compile_notice
+
 
 def prepare_chain(model, state, verbose=0, who="skjomo"):
     """Compile (or load from the cache) :func:`run_chain` for ``model``'s types.
 
     Runs no iteration and changes nothing: ``run_chain`` is called for zero
-    iterations with a throw-away generator.
+    iterations with a throw-away generator and tally.
     """
     with compile_notice(verbose, who):
-        run_chain(np.random.default_rng(0), model, state, 0, empty_trace(dimensions(model)), 0)
+        run_chain(np.random.default_rng(0), model, state, new_tally(state), 0,
+                  empty_trace(dimensions(model)), 0)
