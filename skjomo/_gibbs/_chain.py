@@ -429,7 +429,7 @@ def _iteration(rng, model, state, tally, multilevel):
     q = state.u.shape[2]
     _draw_latents(rng, model, state, multilevel)
     if model.latent_scale_moves:
-        rescale_categorical_latents(rng, model, state)
+        rescale_categorical_latents(rng, model, state, multilevel)
     refresh_statistics(model.static_h, model.static_k, model.w, state.values,
                        model.cluster, state.h, state.k)
     if multilevel is None or model.cov_method == 0:

@@ -220,9 +220,10 @@ def _scale_level2(rng, model, state, k, coefs):
     return g
 
 
-@kernel
-def rescale_categorical_latents(rng, model, state):
-    """One scale move per categorical variable, level 1 then level 2.
+@kernel(inline=True)
+def rescale_categorical_latents(rng, model, state, multilevel):
+    """One scale move per categorical variable, level 1 then level 2
+    (``multilevel``: ``model.multilevel``, ``None`` when there is no level 2).
 
     Updates in place the latents, ``means``, ``beta``, ``u`` and the random
     effects in ``level2``, ``sigma`` with its factors, and at level 2 the
@@ -232,5 +233,6 @@ def rescale_categorical_latents(rng, model, state):
     scaled = np.zeros(state.sigma.shape[1], np.bool_)
     for k in range(model.cat_start.shape[0]):
         _scale_level1(rng, model, state, k, coefs, scaled)
-    for k in range(model.cat2_start.shape[0]):
-        _scale_level2(rng, model, state, k, coefs)
+    if multilevel is not None:
+        for k in range(model.cat2_start.shape[0]):
+            _scale_level2(rng, model, state, k, coefs)
