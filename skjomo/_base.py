@@ -39,6 +39,7 @@ _MATRIX = ["array-like", None]
 
 # Constraints of the parameters every imputer shares; each class adds its own.
 RUN_CONSTRAINTS = {
+    "formula": "no_validation",  # parsed (and errors named) in _formula
     "outcome_cols": _COLUMNS,
     "covariate_cols": _COLUMNS,
     "categorical_cols": _COLUMNS,

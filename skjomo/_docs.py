@@ -36,6 +36,18 @@ MULTILEVEL_PARAMETERS = """\
     cluster_col : column label
         Column holding the cluster of each row (any dtype; rows in any
         order; clusters of any size, including 1).
+    formula : str or pair of str, default=None
+        The model as a formula (doc/formula.rst), e.g.
+        ``"y1 + y2 ~ x + (1 + z | cluster)"``: outcomes on the left (``C()``
+        marks a numeric one categorical), fully observed predictors with
+        fixed effects on the right (interactions, transformations and
+        ``C()`` in formulaic syntax) and one random-effects term naming the
+        cluster and the random slopes (a random intercept is always in the
+        model). A pair ``("y ~ x + (1 | cluster)", "w ~ v")`` adds outcomes
+        measured on clusters (left of the second formula) and their
+        predictors. It states every role: ``cluster_col`` and the other role
+        parameters must then be left at ``None``. Columns it does not name
+        are left out of the model.
     cov_method : {"common", "fixed", "random"}
         The level-1 covariance: ``"common"``, one ``Omega`` shared by all
         clusters; ``"fixed"``, one ``Omega_j`` per cluster with its own
