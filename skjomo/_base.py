@@ -26,6 +26,7 @@ from ._codec import FrameCodec
 from ._gibbs._driver import (check_warm_start, continue_chains, fit_chains, impute_new_rows,
                              segments_per_chain, start_states)
 from ._progress import progress as _progress
+from ._roles import role_report, warn_suspicious_outcomes
 from ._sampler_config import sampler_model, sampler_starts
 from ._summaries import acceptance_table, chain_groups, model_description, posterior_means
 
@@ -199,6 +200,10 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
         codec = FrameCodec(spec, frame)
         self._spec, self._codec = spec, codec
         encoded = self._encode(frame, fit=True)
+        if not warm:
+            warn_suspicious_outcomes(spec, codec, frame, encoded.frame.cluster)
+        if self.verbose:
+            print("\n".join(role_report(spec, codec)))
         n_chains, n_between = self.n_chains, self.n_between
         segments = segments_per_chain(self.n_imputations, n_chains)
         if warm:
@@ -426,6 +431,7 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
         lines = [type(self).__name__, ""]
         lines += [f"{name + ':':<26}{value}"
                   for name, value in model_description(self._spec, self._codec)]
+        lines += [""] + role_report(self._spec, self._codec, design=False)
         lines += ["", f"{run.n_chains} chain(s) of {self.n_iter_} iterations; "
                       f"{run.n_draws} imputations stored, "
                       f"{self.n_between} iterations apart; diagnostics on the "
