@@ -25,6 +25,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from ._codec import FrameCodec
 from ._gibbs._driver import (check_warm_start, continue_chains, fit_chains, impute_new_rows,
                              segments_per_chain, start_states)
+from ._grouped import fit_groups, groups_summary, sample_groups, transform_groups
 from ._progress import progress as _progress
 from ._roles import role_report, warn_suspicious_outcomes
 from ._sampler_config import sampler_model, sampler_starts
@@ -41,6 +42,7 @@ _MATRIX = ["array-like", None]
 # Constraints of the parameters every imputer shares; each class adds its own.
 RUN_CONSTRAINTS = {
     "formula": "no_validation",  # parsed (and errors named) in _formula
+    "group_col": "no_validation",  # checked by _grouped
     "outcome_cols": _COLUMNS,
     "covariate_cols": _COLUMNS,
     "categorical_cols": _COLUMNS,
@@ -194,8 +196,11 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
         self : object
             The fitted imputer.
         """
+        if self.group_col is not None:
+            return self._fit_groups(X)
         warm = bool(self.warm_start) and hasattr(self, "_chains")
         frame, array_input = self._input_frame(X, reset=not warm)
+        self.__dict__.pop("groups_", None)
         spec = self._model_spec()
         codec = FrameCodec(spec, frame)
         self._spec, self._codec = spec, codec
@@ -234,6 +239,24 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
                   f"each, {self.n_imputations} imputations {n_between} iterations apart.")
         return self
 
+    def _fit_groups(self, X):
+        """``fit`` within each level of ``group_col`` (see ``_grouped``)."""
+        warm = bool(self.warm_start) and hasattr(self, "groups_")
+        frame, array_input = self._input_frame(X, reset=not warm)
+        if not warm:
+            self.random_seed_ = int(check_random_state(self.random_state).randint(2**31 - 1))
+        labels, positions, fitted = fit_groups(self, frame)
+        self.__dict__.pop("_chains", None)
+        self.groups_ = dict(zip(labels, fitted))
+        self._group_positions = positions
+        self._train_array_input = array_input
+        self.n_iter_ = fitted[0].n_iter_
+        if self.verbose:
+            for label, imputer in self.groups_.items():
+                print(f"Group {self.group_col} = {label!r}:")
+                print("\n".join(role_report(imputer._spec, imputer._codec)))
+        return self
+
     # ----------------------------------------------------------- outputs
     def _completed(self, frame, encoded, imputed, imputed2):
         completed = np.zeros(encoded.frame.missing.shape)
@@ -268,6 +291,10 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         m = _check_n_imputations(self.n_imputations if n_imputations is None
                                  else n_imputations)
+        if hasattr(self, "groups_"):
+            frame, array_input = (None, self._train_array_input) if X is None \
+                else self._input_frame(X, reset=False)
+            return [self._output(d, array_input) for d in sample_groups(self, m, frame)]
         if X is not None:
             frame, array_input = self._input_frame(X, reset=False)
             return [self._output(self._impute_new(frame, draw, k), array_input)
@@ -326,6 +353,8 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         frame, array_input = self._input_frame(X, reset=False)
+        if hasattr(self, "groups_"):
+            return self._output(transform_groups(self, frame), array_input)
         return self._output(self._impute_new(frame, 0, 0), array_input)
 
     def _impute_new(self, frame, draw, imputation):
@@ -343,6 +372,12 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
         return self._completed(frame, encoded, imputed, imputed2)
 
     # ------------------------------------------------------- diagnostics
+    def _check_single_model(self, name):
+        if hasattr(self, "groups_"):
+            raise ValueError(f"This imputer was fitted within the groups of "
+                             f"{self.group_col!r}, one model each: use "
+                             f"groups_[label].{name}.")
+
     @property
     def chains_(self):
         """Stored chains as a :class:`skjomo.diagnostics.ChainSet`.
@@ -357,6 +392,7 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
         from .diagnostics import ChainSet
 
         check_is_fitted(self)
+        self._check_single_model("chains_")
         run = self._chains
         groups, labels = {}, {}
         for name, (key, axes) in chain_groups(self._spec, self._codec).items():
@@ -378,6 +414,7 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
         (``cov_method="random"``). Steps that proposed nothing are left out.
         """
         check_is_fitted(self)
+        self._check_single_model("acceptance_rates_")
         return dict(self._chains.acceptance)
 
     def convergence_summary(self, params=None, phase="imputation"):
@@ -423,6 +460,8 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
         from .diagnostics import check_convergence
 
         check_is_fitted(self)
+        if hasattr(self, "groups_"):
+            return groups_summary(self, warn)
         conv = self.convergence_summary()
         if warn:
             check_convergence(conv, stacklevel=3)
@@ -527,7 +566,9 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
             The column names.
         """
         check_is_fitted(self)
-        return np.asarray([str(c) for c in self._codec.columns], dtype=object)
+        codec = (next(iter(self.groups_.values()))._codec if hasattr(self, "groups_")
+                 else self._codec)
+        return np.asarray([str(c) for c in codec.columns], dtype=object)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -536,4 +577,4 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
         return tags
 
     def __sklearn_is_fitted__(self):
-        return hasattr(self, "_chains")
+        return hasattr(self, "_chains") or hasattr(self, "groups_")

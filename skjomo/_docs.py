@@ -6,6 +6,13 @@ docstring at the ``%(run_parameters)s`` marker.
 """
 
 RUN_PARAMETERS = """\
+    group_col : column label, default=None
+        Impute within groups: a separate model (a clone of this imputer,
+        the group column left out) is fitted to the rows of each level of
+        this column, as mitml's ``group`` does; nothing is shared between
+        groups. Fitted models are in ``groups_``; completed data come back
+        in the original row order and index; new rows are imputed by their
+        group's model (doc/formula.rst).
     latent_bounds : tuple (lower, upper), default=None
         Bounds on the latent normals of observed categories. ``None`` (the
         default) samples the latent-normal model exactly; ``(-3, 4)``

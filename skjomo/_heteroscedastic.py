@@ -69,7 +69,7 @@ class HeteroscedasticMultilevelImputer(_TwoLevelParameters, BaseJointImputer):
     (47, 2, 2)
     """
 
-    def __init__(self, cluster_col=None, *, formula=None, cov_method="random",
+    def __init__(self, cluster_col=None, *, formula=None, group_col=None, cov_method="random",
                  outcome_cols=None, covariate_cols=None, random_slope_cols=None, level2_cols=None,
                  level2_covariate_cols=None, categorical_cols=None, exclude_cols=None,
                  n_burn=1000, n_between=100, n_imputations=5, prior_df=None,

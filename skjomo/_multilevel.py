@@ -94,7 +94,7 @@ class MultilevelJointImputer(_TwoLevelParameters, BaseJointImputer):
     (47, 2)
     """
 
-    def __init__(self, cluster_col=None, *, formula=None, cov_method="common",
+    def __init__(self, cluster_col=None, *, formula=None, group_col=None, cov_method="common",
                  outcome_cols=None, covariate_cols=None, random_slope_cols=None, level2_cols=None,
                  level2_covariate_cols=None, categorical_cols=None, exclude_cols=None,
                  n_burn=1000, n_between=100, n_imputations=5, prior_df=None,

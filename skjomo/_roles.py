@@ -6,8 +6,9 @@ by ``fit`` with ``verbose`` and part of ``summary()``.
 :func:`warn_suspicious_outcomes` warns (``UserWarning``) when an outcome
 looks like something else: an identifier (a different value on every row),
 a constant, a cluster label (integer values in blocks of consecutive rows)
-modelled as a continuous outcome because no role was given, or, in a two-level model, a variable constant within clusters
-(measured on clusters: a level-2 outcome).
+modelled as a continuous outcome because no role was given, or, in a
+two-level model, a variable constant within clusters (measured on clusters:
+a level-2 outcome).
 """
 
 import warnings

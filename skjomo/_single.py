@@ -114,7 +114,7 @@ class JointModelImputer(BaseJointImputer):
 
     _parameter_constraints = RUN_CONSTRAINTS
 
-    def __init__(self, outcome_cols=None, *, formula=None, covariate_cols=None,
+    def __init__(self, outcome_cols=None, *, formula=None, group_col=None, covariate_cols=None,
                  categorical_cols=None, exclude_cols=None, n_burn=1000, n_between=100,
                  n_imputations=5, prior_df=None, prior_scale=None, beta_start=None,
                  cov_start=None,
@@ -122,6 +122,7 @@ class JointModelImputer(BaseJointImputer):
                  verbose=0, random_state=None, n_jobs=None):
         self.outcome_cols = outcome_cols
         self.formula = formula
+        self.group_col = group_col
         self.covariate_cols = covariate_cols
         self.categorical_cols = categorical_cols
         self.exclude_cols = exclude_cols
