@@ -27,6 +27,7 @@ from ._codec import FrameCodec
 from ._gibbs._driver import (check_warm_start, continue_chains, fit_chains, impute_new_rows,
                              segments_per_chain, start_states)
 from ._grouped import fit_groups, groups_summary, sample_groups, transform_groups
+from .imputation_list import ImputationList
 from ._progress import progress as _progress
 from ._roles import role_report, warn_suspicious_outcomes
 from ._sampler_config import sampler_model, sampler_starts
@@ -250,6 +251,7 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
         self.__dict__.pop("_chains", None)
         self.groups_ = dict(zip(labels, fitted))
         self._group_positions = positions
+        self._train_frame = frame.copy()
         self._train_array_input = array_input
         self.n_iter_ = fitted[0].n_iter_
         if self.verbose:
@@ -284,26 +286,33 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        datasets : list of DataFrame or ndarray
+        datasets : ImputationList or list of ndarray
             ``n_imputations`` completed copies of the data, in the input's
-            type, index and column order. Calling ``sample`` again gives the
-            same data sets.
+            type, index and column order: for DataFrame input an
+            :class:`~skjomo.imputation_list.ImputationList` (a list of
+            DataFrames that also holds the incomplete data, to analyse and
+            export), for array input a list of arrays. Calling ``sample``
+            again gives the same data sets.
         """
         check_is_fitted(self)
         m = _check_n_imputations(self.n_imputations if n_imputations is None
                                  else n_imputations)
-        if hasattr(self, "groups_"):
-            frame, array_input = (None, self._train_array_input) if X is None \
-                else self._input_frame(X, reset=False)
-            return [self._output(d, array_input) for d in sample_groups(self, m, frame)]
-        if X is not None:
+        if X is None:
+            frame, array_input = self._train_frame, self._train_array_input
+        else:
             frame, array_input = self._input_frame(X, reset=False)
-            return [self._output(self._impute_new(frame, draw, k), array_input)
-                    for k, draw in enumerate(self._draw_indices(m))]
-        imputed, imputed2 = self._training_imputations(m)
-        return [self._output(self._completed(self._train_frame, self._encoded, imputed[k],
-                                             imputed2[k]), self._train_array_input)
-                for k in range(m)]
+        if hasattr(self, "groups_"):
+            datasets = sample_groups(self, m, None if X is None else frame)
+        elif X is not None:
+            datasets = [self._impute_new(frame, draw, k)
+                        for k, draw in enumerate(self._draw_indices(m))]
+        else:
+            imputed, imputed2 = self._training_imputations(m)
+            datasets = [self._completed(frame, self._encoded, imputed[k], imputed2[k])
+                        for k in range(m)]
+        if array_input:
+            return [self._output(data, True) for data in datasets]
+        return ImputationList(datasets, original=frame.copy())
 
     def _draw_indices(self, m):
         n_draws = self._chains.n_draws
