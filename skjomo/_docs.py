@@ -5,14 +5,16 @@ numpydoc text is written once here and substituted into each class
 docstring at the ``%(run_parameters)s`` marker.
 """
 
-RUN_PARAMETERS = """\
+GROUP_PARAMETER = """\
     group_col : column label, default=None
         Impute within groups: a separate model (a clone of this imputer,
         the group column left out) is fitted to the rows of each level of
         this column, as mitml's ``group`` does; nothing is shared between
         groups. Fitted models are in ``groups_``; completed data come back
         in the original row order and index; new rows are imputed by their
-        group's model (doc/formula.rst).
+        group's model (doc/formula.rst)."""
+
+RUN_PARAMETERS = """\
     latent_bounds : tuple (lower, upper), default=None
         Bounds on the latent normals of observed categories. ``None`` (the
         default) samples the latent-normal model exactly; ``(-3, 4)``
@@ -55,6 +57,7 @@ MULTILEVEL_PARAMETERS = """\
         predictors. It states every role: ``cluster_col`` and the other role
         parameters must then be left at ``None``. Columns it does not name
         are left out of the model.
+    %(group_parameter)s
     cov_method : {"common", "fixed", "random"}
         The level-1 covariance: ``"common"``, one ``Omega`` shared by all
         clusters; ``"fixed"``, one ``Omega_j`` per cluster with its own
@@ -152,7 +155,10 @@ MULTILEVEL_ATTRIBUTES = """\
     n_features_in_ : int
         Number of columns seen in fit.
     feature_names_in_ : ndarray of str
-        Defined when ``X`` has string column names."""
+        Defined when ``X`` has string column names.
+    groups_ : dict
+        With ``group_col``: the fitted imputer of each group, by group label
+        (the other fitted attributes are then on these imputers)."""
 
 
 def fill_docstring(cls):
@@ -163,6 +169,7 @@ def fill_docstring(cls):
     if cls.__doc__ is not None:
         for marker, text in (("run_parameters", RUN_PARAMETERS),
                              ("multilevel_parameters", MULTILEVEL_PARAMETERS),
-                             ("multilevel_attributes", MULTILEVEL_ATTRIBUTES)):
+                             ("multilevel_attributes", MULTILEVEL_ATTRIBUTES),
+                             ("group_parameter", GROUP_PARAMETER)):
             cls.__doc__ = cls.__doc__.replace(f"    %({marker})s", text)
     return cls

@@ -35,6 +35,7 @@ class JointModelImputer(BaseJointImputer):
         interactions and transformations (formulaic syntax). It states every
         role; the role parameters must then be left at ``None``. Columns it
         does not name are left out of the model.
+    %(group_parameter)s
     covariate_cols : list of column labels, default=None
         Fully observed predictors of every outcome (jomo's ``X``). An
         intercept is always included; categorical covariates are dummy coded
@@ -85,6 +86,9 @@ class JointModelImputer(BaseJointImputer):
         Number of columns seen in fit.
     feature_names_in_ : ndarray of str
         Defined when ``X`` has string column names.
+    groups_ : dict
+        With ``group_col``: the fitted imputer of each group, by group label
+        (the other fitted attributes are then on these imputers).
 
     See Also
     --------

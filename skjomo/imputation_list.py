@@ -80,8 +80,10 @@ class ImputationList(list):
 
     @property
     def imputed_mask(self):
-        """Boolean DataFrame: True at the cells missing in the original and
-        filled in the imputations."""
+        """Boolean DataFrame: True at the cells imputed.
+
+        The cells missing in the original and filled in the imputations.
+        """
         self._need_original("imputed_mask")
         return self.original.isna() & self[0].notna()
 
@@ -101,6 +103,7 @@ class ImputationList(list):
         Returns
         -------
         pandas.DataFrame or list of pandas.DataFrame
+            The long frame, or the list of copies.
         """
         if kind == "list":
             return [data.copy() for data in self]
@@ -256,6 +259,13 @@ class AnalysisList(list):
 
     A ``list`` of fitted models that remembers which imputations they were
     fitted on, so that models are compared only on the same imputations.
+
+    Parameters
+    ----------
+    fits : iterable
+        The fitted models, one per imputation.
+    token : int
+        Identifies the imputations they were fitted on.
     """
 
     def __init__(self, fits, token):
@@ -273,6 +283,7 @@ class AnalysisList(list):
         Returns
         -------
         skjomo.pooling.PooledEstimates
+            Pooled estimates, standard errors, df, RIV, FMI.
         """
         return pool_estimates(list(self), **kwargs)
 
@@ -291,9 +302,29 @@ class AnalysisList(list):
         Returns
         -------
         skjomo.pooling.MultiParameterTest
+            F statistic, degrees of freedom, p-value and RIV.
         """
         _check_same_imputations(self, null)
         return compare_models(list(self), list(null), method=method, **kwargs)
+
+    def anova(self, *smaller, method="D1", **kwargs):
+        """Compare this model with a sequence of smaller nested ones (:func:`anova`).
+
+        Parameters
+        ----------
+        *smaller : AnalysisList
+            Nested models from the largest to the smallest.
+        method : {"D1", "D2", "D3", "D4"}, default="D1"
+            The pooled test.
+        **kwargs
+            Passed to :func:`skjomo.pooling.compare_models`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per comparison.
+        """
+        return anova(self, *smaller, method=method, **kwargs)
 
 
 def _check_same_imputations(*analyses):

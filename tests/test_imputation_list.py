@@ -85,6 +85,7 @@ def test_transform_like_within_and_compare_nested_models(jsp):
     reference = compare_models(list(full), list(middle))
     assert (test.F, test.df1, test.df2) == (reference.F, reference.df1, reference.df2)
     table = anova(full, middle, small)
+    pd.testing.assert_frame_equal(table, full.anova(middle, small))
     assert table.index.tolist() == ["1 vs 2", "2 vs 3"]
     assert table.loc["2 vs 3", "F.value"] == pytest.approx(small_test(middle, small).F)
     other = JointModelImputer(formula="english + ravens + fluent ~ sex",
