@@ -11,9 +11,9 @@ line (argparse).
 """
 
 import argparse
-from pathlib import Path
 import sys
 import time
+from pathlib import Path
 
 
 def demo(n_imputations=20, random_state=2026):

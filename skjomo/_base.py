@@ -27,6 +27,7 @@ from ._codec import FrameCodec
 from ._gibbs._driver import (check_warm_start, continue_chains, fit_chains, impute_new_rows,
                              segments_per_chain, start_states)
 from ._grouped import fit_groups, groups_summary, sample_groups, transform_groups
+from ._role_sources import group_column
 from .imputation_list import ImputationList
 from ._progress import progress as _progress
 from ._roles import role_report, warn_suspicious_outcomes
@@ -45,6 +46,7 @@ _MATRIX = ["array-like", None]
 RUN_CONSTRAINTS = {
     "formula": "no_validation",  # parsed (and errors named) in _formula
     "group_col": "no_validation",  # checked by _grouped
+    "roles": "no_validation",  # checked by _role_sources
     "outcome_cols": _COLUMNS,
     "covariate_cols": _COLUMNS,
     "categorical_cols": _COLUMNS,
@@ -198,7 +200,7 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
         self : object
             The fitted imputer.
         """
-        if self.group_col is not None:
+        if group_column(self) is not None:
             return self._fit_groups(X)
         warm = bool(self.warm_start) and hasattr(self, "_chains")
         frame, array_input = self._input_frame(X, reset=not warm)
@@ -256,7 +258,7 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
         self.n_iter_ = fitted[0].n_iter_
         if self.verbose:
             for label, imputer in self.groups_.items():
-                print(f"Group {self.group_col} = {label!r}:")
+                print(f"Group {group_column(self)} = {label!r}:")
                 print("\n".join(role_report(imputer._spec, imputer._codec)))
         return self
 
@@ -385,7 +387,7 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
     def _check_single_model(self, name):
         if hasattr(self, "groups_"):
             raise ValueError(f"This imputer was fitted within the groups of "
-                             f"{self.group_col!r}, one model each: use "
+                             f"{group_column(self)!r}, one model each: use "
                              f"groups_[label].{name}.")
 
     @property

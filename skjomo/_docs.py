@@ -6,6 +6,15 @@ docstring at the ``%(run_parameters)s`` marker.
 """
 
 GROUP_PARAMETER = """\
+    roles : dict, default=None
+        The roles as a mapping from column to role (mitml's ``type``
+        vector), e.g. ``{"y": "outcome", "x": "predictor", "g": "cluster"}``.
+        Roles: ``"outcome"``, ``"categorical outcome"``, ``"predictor"``
+        (fixed effect), ``"random predictor"`` (fixed and random effect),
+        ``"cluster"``, ``"level-2 outcome"``, ``"categorical level-2
+        outcome"``, ``"level-2 predictor"``, ``"group"`` (as ``group_col``)
+        and ``"excluded"``; columns not named are left out of the model.
+        An alternative to ``formula`` and to the role parameters.
     group_col : column label, default=None
         Impute within groups: a separate model (a clone of this imputer,
         the group column left out) is fitted to the rows of each level of

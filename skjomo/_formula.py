@@ -20,8 +20,8 @@ model spec is reused for new rows (:class:`FormulaDesign`).
 """
 
 import ast
-from dataclasses import dataclass
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -411,35 +411,3 @@ class FormulaDesign:
             lambda: self.model_spec.get_model_matrix(frame, na_action="raise"),
             str(self.model_spec.formula))
         return self._check(matrix)
-
-
-# --------------------------------------------------------- role parameters
-ROLE_PARAMETERS = ("outcome_cols", "covariate_cols", "categorical_cols", "cluster_col",
-                   "random_slope_cols", "level2_cols", "level2_covariate_cols")
-
-
-def role_arguments(estimator):
-    """Role arguments of the estimator's ModelSpec: from ``formula`` when set,
-    else from the role parameters (setting both is an error)."""
-    formula = getattr(estimator, "formula", None)
-    if formula is None:
-        get = lambda name: getattr(estimator, name, None)  # noqa: E731
-        return dict(outcomes=get("outcome_cols"), covariates=get("covariate_cols"),
-                    categorical=get("categorical_cols"), cluster=get("cluster_col"),
-                    random_slopes=get("random_slope_cols"), level2_outcomes=get("level2_cols"),
-                    level2_covariates=get("level2_covariate_cols"))
-    both = [name for name in ROLE_PARAMETERS if getattr(estimator, name, None) is not None]
-    if both:
-        raise ValueError(f"Both formula and {', '.join(both)} are set: the formula states "
-                         "every role; leave the role parameters at None.")
-    parsed = parse_formula(formula)
-    multilevel = hasattr(estimator, "cluster_col")
-    if parsed.cluster is not None and not multilevel:
-        raise ValueError(f"The formula {str(parsed)!r} names a cluster ({parsed.cluster!r}); "
-                         f"{type(estimator).__name__} is single-level: use "
-                         "MultilevelJointImputer for clustered data.")
-    if multilevel and parsed.cluster is None:
-        raise ValueError(f"The formula {str(parsed)!r} names no cluster; a two-level model "
-                         "needs a random-effects term such as (1 | cluster).")
-    return parsed.roles()
-

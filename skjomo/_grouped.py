@@ -15,6 +15,7 @@ import pandas as pd
 from joblib import Parallel, delayed
 from sklearn.base import clone
 
+from ._role_sources import group_column
 from ._schema import _plain, cluster_codes
 from ._spec import as_tuple
 
@@ -39,11 +40,14 @@ def _group_rows(frame, column):
 
 def _clone_for_group(estimator, seed):
     """A clone fitting one group: no group_col, the group column excluded."""
-    column = estimator.group_col
+    column = group_column(estimator)
     model = clone(estimator)
     params = dict(group_col=None, random_state=seed, verbose=0, n_jobs=None)
     formula = getattr(estimator, "formula", None)
-    if formula is not None:
+    roles = getattr(estimator, "roles", None)
+    if roles is not None:
+        params["roles"] = {c: r for c, r in roles.items() if r != "group"}
+    elif formula is not None:
         from ._formula import parse_formula
 
         if column in parse_formula(formula).variables:
@@ -61,14 +65,14 @@ def _fit_one(model, part):
 
 def fit_groups(estimator, frame):
     """Fit one clone per group; returns ``(labels, positions, imputers)``."""
-    labels, positions = _group_rows(frame, estimator.group_col)
+    labels, positions = _group_rows(frame, group_column(estimator))
     warm = bool(estimator.warm_start) and hasattr(estimator, "groups_")
     if warm:
         if list(labels) != list(estimator.groups_):
             raise ValueError("warm_start needs the groups of the previous fit; got "
                              f"{[_plain(g) for g in labels]}.")
         shared = {k: v for k, v in estimator.get_params().items()
-                  if k not in ("group_col", "random_state", "verbose", "n_jobs",
+                  if k not in ("group_col", "roles", "random_state", "verbose", "n_jobs",
                                "exclude_cols")}
         models = [m.set_params(**shared) for m in estimator.groups_.values()]
     else:
@@ -110,7 +114,7 @@ def transform_groups(estimator, frame):
 
 def _route(estimator, frame):
     """Rows of ``frame`` per fitted group: ``(positions, [(group, rows)])``."""
-    column = estimator.group_col
+    column = group_column(estimator)
     labels, positions = _group_rows(frame, column)
     known = pd.Index(list(estimator.groups_))
     index = known.get_indexer(labels)
@@ -123,10 +127,11 @@ def _route(estimator, frame):
 
 def groups_summary(estimator, warn):
     """The summaries of the groups' models, one after the other."""
+    column = group_column(estimator)
     lines = [f"{type(estimator).__name__}: a separate model within each of the "
-             f"{len(estimator.groups_)} groups of {estimator.group_col!r}."]
+             f"{len(estimator.groups_)} groups of {column!r}."]
     for label, imputer in estimator.groups_.items():
         rows = len(imputer._train_frame)
-        lines += ["", f"=== Group {estimator.group_col} = {_plain(label)!r} ({rows} rows) ===",
+        lines += ["", f"=== Group {column} = {_plain(label)!r} ({rows} rows) ===",
                   imputer.summary(warn=warn)]
     return "\n".join(lines)

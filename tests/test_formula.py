@@ -9,7 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from skjomo import HeteroscedasticMultilevelImputer, JointModelImputer, MultilevelJointImputer
+from skjomo import (
+    HeteroscedasticMultilevelImputer,
+    JointModelImputer,
+    MultilevelJointImputer,
+)
 from skjomo._formula import parse_formula
 from skjomo.datasets import load_examscores, load_jspmiss, load_studentratings
 
@@ -154,9 +158,9 @@ def test_errors_at_fit():
         MultilevelJointImputer(formula="english ~ foo + (1 | school)", **RUN).fit(frame)
     with pytest.raises(ValueError, match="random-slope covariates must be fully observed"):
         MultilevelJointImputer(formula="english ~ sex + (1 + ravens | school)", **RUN).fit(frame)
-    with pytest.raises(ValueError, match="Both formula and covariate_cols"):
+    with pytest.raises(ValueError, match=r"roles are set twice \(formula and covariate_cols\)"):
         JointModelImputer(formula="english ~ sex", covariate_cols=["sex"], **RUN).fit(frame)
-    with pytest.raises(ValueError, match="Both formula and cluster_col"):
+    with pytest.raises(ValueError, match=r"roles are set twice \(formula and cluster_col\)"):
         MultilevelJointImputer("school", formula="english ~ sex + (1|school)", **RUN).fit(frame)
     with pytest.raises(ValueError, match="single-level"):
         JointModelImputer(formula="english ~ sex + (1 | school)", **RUN).fit(frame)
@@ -171,3 +175,54 @@ def test_errors_at_fit():
         JointModelImputer(formula="english ~ sex.no_such_method()", **RUN).fit(frame)
     with pytest.raises(TypeError, match="formula must be a string"):
         JointModelImputer(formula=3, **RUN).fit(frame)
+
+
+# ------------------------------------------------------- the roles mapping
+def test_roles_mapping_equals_formula():
+    frame = load_examscores()
+    roles = {"normexam": "outcome", "standlrt": "outcome", "sex": "predictor",
+             "school": "cluster", "avslrt": "level-2 outcome", "schgend": "level-2 predictor"}
+    _same_imputations(
+        MultilevelJointImputer(roles=roles, **RUN),
+        MultilevelJointImputer(formula=("normexam + standlrt ~ sex + (1 | school)",
+                                        "avslrt ~ schgend"), **RUN), frame)
+    jsp = load_jspmiss()
+    _same_imputations(
+        JointModelImputer(roles={"english": "outcome", "sex": "categorical outcome",
+                                 "behaviour": "predictor"}, **RUN),
+        JointModelImputer(formula="english + C(sex) ~ behaviour", **RUN), jsp)
+
+
+def test_roles_mapping_with_random_slope_and_group():
+    frame = load_studentratings()
+    roles = {"MathAchiev": "outcome", "ReadDis": "outcome", "CognAbility": "random predictor",
+             "ID": "cluster", "FedState": "group"}
+    by_roles = MultilevelJointImputer(roles=roles, **RUN).fit(frame)
+    by_formula = MultilevelJointImputer(formula="MathAchiev + ReadDis ~ (1 + CognAbility | ID)",
+                                        group_col="FedState", **RUN).fit(frame)
+    assert list(by_roles.groups_) == list(by_formula.groups_)
+    for a, b in zip(by_roles.sample(), by_formula.sample()):
+        pd.testing.assert_frame_equal(a, b, check_exact=True)
+
+
+@pytest.mark.parametrize("roles, message", [
+    ({"y": "target"}, "Unknown role 'target' of column 'y'"),
+    ({"english": "outcome", "school": "cluster"}, "needs a two-level model"),
+    ({"english": "predictor"}, "roles names no outcome"),
+    ("english", "roles must be a mapping"),
+])
+def test_roles_mapping_errors(roles, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        JointModelImputer(roles=roles, **RUN).fit(load_jspmiss())
+
+
+def test_roles_mapping_errors_two_level():
+    frame = load_jspmiss()
+    with pytest.raises(ValueError, match="must name the cluster column"):
+        MultilevelJointImputer(roles={"english": "outcome"}, **RUN).fit(frame)
+    with pytest.raises(ValueError, match="2 cluster columns"):
+        MultilevelJointImputer(roles={"english": "outcome", "school": "cluster",
+                                      "id": "cluster"}, **RUN).fit(frame)
+    with pytest.raises(ValueError, match=r"set twice \(formula and roles\)"):
+        MultilevelJointImputer(formula="english ~ 1 + (1 | school)",
+                               roles={"english": "outcome"}, **RUN).fit(frame)

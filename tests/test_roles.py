@@ -2,10 +2,6 @@
 
 import warnings
 
-import numpy as np
-import pandas as pd
-import pytest
-
 from skjomo import JointModelImputer, MultilevelJointImputer
 from skjomo.datasets import load_examscores, load_jspmiss
 
