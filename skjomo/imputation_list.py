@@ -307,6 +307,29 @@ class AnalysisList(list):
         _check_same_imputations(self, null)
         return compare_models(list(self), list(null), method=method, **kwargs)
 
+    def multilevel_r2(self, measures=("RB1", "RB2", "SB", "MVP")):
+        """Explained variance of two-level mixed models (mitml's ``multilevelR2``).
+
+        Each measure is computed on every fit (statsmodels ``MixedLM``) and
+        averaged over the imputations; RB1, RB2 and SB refit the
+        random-intercept null model by the fit's method (REML or ML).
+
+        Parameters
+        ----------
+        measures : sequence of {"RB1", "RB2", "SB", "MVP"}
+            Level-1 (Raudenbush-Bryk), level-2 (Raudenbush-Bryk) and total
+            (Snijders-Bosker) proportional reduction of variance, and the
+            share of the fixed part in the total variance (LaHuis et al.).
+
+        Returns
+        -------
+        pandas.Series
+            The averaged measures, in the order asked.
+        """
+        from ._r2 import multilevel_r2
+
+        return multilevel_r2(list(self), measures)
+
     def anova(self, *smaller, method="D1", **kwargs):
         """Compare this model with a sequence of smaller nested ones (:func:`anova`).
 
