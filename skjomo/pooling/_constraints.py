@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from ._readers import read_fits
-from ._rubin import _coerce_covariances, _coerce_estimates
+from ._inputs import coerce_covariances, coerce_estimates
 from ._table import format_table
 from ._tests import _check_invertible, _d1, _d1_pieces, pool_chi2
 
@@ -232,13 +232,13 @@ def pool_constraints(models=None, *, constraints, estimates=None, covariances=No
     else:
         if estimates is None or covariances is None:
             raise ValueError("give a list of fitted models, or both estimates and covariances")
-        Q, names = _coerce_estimates(estimates, names)
+        Q, names = coerce_estimates(estimates, names)
         names = [_clean(n) for n in names]
         if (isinstance(covariances, np.ndarray) and covariances.ndim == 2) or (
             not isinstance(covariances, np.ndarray) and np.ndim(list(covariances)[0]) == 1
         ):
             raise ValueError("constraint tests need full covariance matrices; variances alone are not enough")
-        U, _ = _coerce_covariances(covariances, Q.shape[0], Q.shape[1], names)
+        U, _ = coerce_covariances(covariances, Q.shape[0], Q.shape[1], names)
     m, p = Q.shape
     if m < 2:
         raise ValueError(f"pooling needs at least m = 2 imputations, got m = {m}")

@@ -7,7 +7,7 @@ import pandas as pd
 from scipy import stats
 
 from ._readers import as_model_list, read_fits
-from ._rubin import _coerce_covariances, _coerce_estimates
+from ._inputs import coerce_covariances, coerce_estimates
 from ._table import format_table
 
 __all__ = ["MultiParameterTest", "compare_models", "pool_wald", "pool_chi2", "pool_lrt", "pool_stacked_lrt"]
@@ -220,9 +220,9 @@ def pool_wald(estimates, covariances, *, df_com=None, names=None):
     -----
     ``r = (1 + 1/m) tr(B Ū⁻¹) / k``, ``F = Q̄ᵀ ((1 + r) Ū)⁻¹ Q̄ / k``.
     """
-    Q, names = _coerce_estimates(estimates, names)
+    Q, names = coerce_estimates(estimates, names)
     m, k = Q.shape
-    U, full = _coerce_covariances(covariances, m, k, names)
+    U, full = coerce_covariances(covariances, m, k, names)
     return _d1(Q, U, df_com=df_com, names=names)
 
 
