@@ -137,9 +137,12 @@ def test_fit_pools_and_imputes_outcome():
                                       keep_imputations=True, random_state=1)
     est = FunctionTransformer(numeric)
     pipe.set_params(estimator=Pipeline([("num", est), ("lr", LinearRegression())]))
-    # a sklearn Pipeline has no coef_: fitted, not pooled
+    # a sklearn Pipeline is pooled through its final step, named by the features that step saw
     pipe.fit(X, y)
-    assert pipe.pooled_ is None
+    direct = [LinearRegression().fit(numeric(d), d["y"]) for d in pipe.imputations_]
+    assert pipe.pooled_.names == ["Intercept", "x1", "x2"]
+    pd.testing.assert_series_equal(pipe.pooled_.estimate, pool_estimates(direct).estimate)
+    assert pipe.pooled_.std_error is None and "Unadjusted" not in pipe.summary()
     pipe = MultipleImputationPipeline(StochasticRegressionImputer(), StatsmodelsModel("y ~ x1 + x2 + g"),
                                       n_imputations=4, keep_imputations=True, random_state=1).fit(X, y)
     assert len(pipe.estimators_) == 4 and pipe.target_name_ == "y"
@@ -160,17 +163,18 @@ def test_fit_pools_and_imputes_outcome():
     assert np.all(res.df < len(X))
 
 
+@pytest.mark.filterwarnings("ignore:the fits are penalised")  # Ridge: see test_catalogue_analysis
 def test_same_results_for_any_n_jobs_and_reproducible():
     X, y = make_data()
     kw = dict(n_imputations=3, random_state=7)
-    a = MultipleImputationPipeline(StochasticRegressionImputer(), Ridge(alpha=0.1), n_jobs=1, **kw).fit(X, y)
-    b = MultipleImputationPipeline(StochasticRegressionImputer(), Ridge(alpha=0.1), n_jobs=2, **kw).fit(X, y)
-    c = MultipleImputationPipeline(StochasticRegressionImputer(), Ridge(alpha=0.1), n_jobs=1, **kw).fit(X, y)
+    a = MultipleImputationPipeline(StochasticRegressionImputer(), Ridge(alpha=0.1), n_jobs=1, **kw).fit(numeric(X), y)
+    b = MultipleImputationPipeline(StochasticRegressionImputer(), Ridge(alpha=0.1), n_jobs=2, **kw).fit(numeric(X), y)
+    c = MultipleImputationPipeline(StochasticRegressionImputer(), Ridge(alpha=0.1), n_jobs=1, **kw).fit(numeric(X), y)
     pd.testing.assert_series_equal(a.pooled_.estimate, b.pooled_.estimate)
     pd.testing.assert_series_equal(a.pooled_.estimate, c.pooled_.estimate)
     assert a.pooled_.std_error is None  # Ridge: point estimates only
     d = MultipleImputationPipeline(StochasticRegressionImputer(), Ridge(alpha=0.1), n_imputations=3,
-                                   random_state=8).fit(X, y)
+                                   random_state=8).fit(numeric(X), y)
     assert not np.allclose(a.pooled_.estimate, d.pooled_.estimate)
     # estimator seeds differ across imputations
     rf = MultipleImputationPipeline(StochasticRegressionImputer(), RandomForestRegressor(n_estimators=5),
@@ -204,6 +208,7 @@ def test_predict_and_score_regression():
     assert pipe3.predict(numeric(Xn).to_numpy()).shape == (40,)
 
 
+@pytest.mark.filterwarnings("ignore:the fits are penalised")
 def test_classification():
     X, y = make_data(classification=True)
     Xn, yn = make_data(n=50, seed=5, classification=True)
@@ -255,6 +260,7 @@ def test_clone_and_params():
 # ------------------------------------------------------------------ model selection
 
 
+@pytest.mark.filterwarnings("ignore:the fits are penalised")
 def test_grid_search_over_imputer_and_estimator():
     X, y = make_data(n=90)
     pipe = MultipleImputationPipeline(StochasticRegressionImputer(), Ridge(), n_imputations=2, random_state=0)
@@ -266,6 +272,7 @@ def test_grid_search_over_imputer_and_estimator():
     assert grid.predict(numeric(X)).shape == (len(X),)
 
 
+@pytest.mark.filterwarnings("ignore:the fits are penalised")
 def test_grid_search_classifier_uses_stratified_folds():
     from sklearn.base import is_classifier
 

@@ -357,7 +357,7 @@ def warn_about_fits(summaries, what="fits", stacklevel=4):
     penalty = next((s.penalty for s in summaries if s.penalty is not None), None)
     if penalty is not None:
         warnings.warn(
-            f"the {what} are penalised ({penalty}): their coefficients are shrunk towards zero, so "
+            f"the {what} are penalised {penalty.split('(')[0]} fits: their coefficients are shrunk towards zero, so "
             "the pooled values are averages of penalised estimates, not estimates of the "
             "unpenalised regression coefficients, and they come without standard errors. For the "
             "maximum-likelihood coefficients use an unpenalised fit (LogisticRegression(C=np.inf), "

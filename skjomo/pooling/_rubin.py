@@ -293,6 +293,14 @@ class PooledEstimates:
         return self.summary()
 
 
+def _kind(model):
+    """The model's class name; a Pipeline is named with its final step."""
+    steps = getattr(model, "steps", None)
+    if isinstance(steps, list) and steps:
+        return f"Pipeline ending in {type(steps[-1][1]).__name__}"
+    return type(model).__name__
+
+
 def _fmt_num(v):
     v = float(v)
     return str(int(v)) if v.is_integer() else f"{v:g}"
@@ -398,7 +406,7 @@ def pool_estimates(models=None, estimates=None, covariances=None, *, df_com=None
         Q = np.array([s.estimates for s in summaries], dtype=float)
         U = None
         full = True
-        kind = type(summaries[0].model).__name__
+        kind = _kind(summaries[0].model)
         no_variance = f"the models ({kind}) report no standard errors"
         if summaries[0].covariance is not None:
             U, full = coerce_covariances([s.covariance for s in summaries], Q.shape[0], Q.shape[1], names)

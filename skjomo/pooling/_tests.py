@@ -6,7 +6,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ._convergence import fit_problem, warn_if_not_converged
 from ._readers import as_model_list, read_fits
+from ._same_data import check_same_imputations, check_same_outcomes
 from ._inputs import coerce_covariances, coerce_estimates
 from ._table import format_table
 
@@ -409,7 +411,11 @@ def compare_models(model, null_model, method="D1", *, use="wald", ariv="default"
     null_model : list of fitted models or fitted MultipleImputationPipeline
         The restricted (null) model, fitted to the same m data sets, in the
         same order. Two pipelines see the same imputed data sets when they
-        share the imputer, ``random_state``, ``n_imputations`` and data.
+        share the imputer, ``random_state``, ``n_imputations`` and data
+        (the same ``X`` and ``y``: a null pipeline given fewer columns
+        imputes with a different model). Pipelines that imputed
+        differently, and statsmodels fits whose outcomes differ in some
+        imputation, are refused.
     method : {"D1", "D2", "D3", "D4"}, default="D1"
         D1: pooled Wald test of the parameters of ``model`` that
         ``null_model`` lacks. D2: pooled χ² statistics (Wald or
@@ -434,8 +440,9 @@ def compare_models(model, null_model, method="D1", *, use="wald", ariv="default"
     Raises
     ------
     ValueError
-        If m < 2, the lists differ in length, the models are not nested, or
-        the within-imputation covariance is singular.
+        If m < 2, the lists differ in length, the models were fitted to
+        different imputed data sets, the models are not nested, or the
+        within-imputation covariance is singular.
     TypeError
         If D2-likelihood, D3 or D4 is requested for a model type without
         likelihood support.
@@ -459,12 +466,14 @@ def compare_models(model, null_model, method="D1", *, use="wald", ariv="default"
         raise ValueError(f"ariv must be one of {_ARIV}")
     if use not in ("wald", "likelihood"):
         raise ValueError("use must be 'wald' or 'likelihood'")
+    check_same_imputations(model, null_model)
     model, null_model = list(as_model_list(model)), list(as_model_list(null_model))
     m = len(model)
     if m < 2:
         raise ValueError(f"pooling needs at least m = 2 fitted models, got {m}")
     if len(null_model) != m:
         raise ValueError(f"model has {m} fits but null_model has {len(null_model)}")
+    check_same_outcomes(model, null_model)
     if df_com is not None and method != "D1":
         warnings.warn(f"df_com is used by D1 only and is ignored for {method}", UserWarning, stacklevel=2)
     if use != "wald" and method != "D2":
@@ -477,8 +486,8 @@ def compare_models(model, null_model, method="D1", *, use="wald", ariv="default"
 
     likelihood = method in ("D3", "D4") or (method == "D2" and use == "likelihood")
     if not likelihood:
-        full = read_fits(model, reader)
-        null = read_fits(null_model, reader)
+        full = read_fits(model, reader, what="fits of model")
+        null = read_fits(null_model, reader, what="fits of null_model")
         Q, U, names = _tested_block(full, null)
         reml = "used" if any(_reml_flag(s.model) for s in full + null) else None
         if method == "D1":
@@ -494,6 +503,8 @@ def compare_models(model, null_model, method="D1", *, use="wald", ariv="default"
 
     from ._likelihood import likelihood_adapter
 
+    for fits, what in ((model, "fits of model"), (null_model, "fits of null_model")):
+        warn_if_not_converged([fit_problem(x) for x in fits], what, stacklevel=3)
     fa = [likelihood_adapter(x) for x in model]
     na = [likelihood_adapter(x) for x in null_model]
     reml = "refit" if any(a.reml for a in fa + na) else None
