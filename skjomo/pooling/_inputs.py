@@ -20,17 +20,24 @@ __all__ = ["coerce_estimates", "coerce_covariances", "check_estimates", "check_c
 
 
 def _as_float(values, what):
-    """``values`` as a float array, or a clear error naming what is not a number."""
+    """``values`` as a float array, or a clear error naming a value that is not a number.
+
+    Strings (even ``"1.3"``) and booleans are refused: they show that
+    something other than estimates was passed.
+    """
+    arr = np.asarray(values) if not isinstance(values, (pd.Series, pd.DataFrame)) else values.to_numpy()
+    if arr.dtype.kind in "biuf":
+        bad = None if arr.dtype.kind != "b" else bool(arr.ravel()[0]) if arr.size else None
+    else:
+        flat = np.asarray(arr, dtype=object).ravel()
+        bad = next((v for v in flat if isinstance(v, (str, bytes, bool, np.bool_))
+                    or not isinstance(v, (numbers.Number, np.number))), None)
+    if bad is not None:
+        raise ValueError(f"the {what} contain a value that is not a number: {bad!r} of type {type(bad).__name__}")
     try:
-        return np.asarray(values, dtype=float)
-    except (TypeError, ValueError):
-        flat = np.asarray(values, dtype=object).ravel()
-        bad = next((v for v in flat if not isinstance(v, (numbers.Number, np.number)) or isinstance(v, bool)), None)
-        if bad is None:  # pragma: no cover - conversion failed for another reason
-            raise
-        raise ValueError(
-            f"the {what} contain a value that is not a number: {bad!r} of type {type(bad).__name__}"
-        ) from None
+        return np.asarray(arr, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"the {what} cannot be read as numbers: {exc}") from None
 
 
 def _imputation_list(rows):
