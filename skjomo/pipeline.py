@@ -789,7 +789,10 @@ class MultipleImputationPipeline(MetaEstimatorMixin, BaseEstimator):
     def score(self, X, y, sample_weight=None):
         """Accuracy (classifiers) or R² (regressors) of the combined prediction.
 
-        Rows whose outcome is missing are ignored.
+        Rows whose outcome is missing are ignored. For a binary
+        :class:`StatsmodelsModel` (a regressor of the probability of
+        ``classes_[1]``) the outcome is coded 0/1 against that class, so the
+        score is one minus the Brier score over the outcome's variance.
 
         Parameters
         ----------
@@ -814,6 +817,9 @@ class MultipleImputationPipeline(MetaEstimatorMixin, BaseEstimator):
         if self._is_classifier():
             return float(accuracy_score(truth.astype(self.classes_.dtype) if self.classes_.dtype != object else truth,
                                         pred, sample_weight=sw))
+        classes = getattr(self.estimators_[0], "classes_", None)
+        if classes is not None:  # a binary StatsmodelsModel predicts P(classes_[1])
+            truth = (truth == classes[1]).astype(float)
         return float(r2_score(truth.astype(float), pred, sample_weight=sw))
 
     def __sklearn_tags__(self):

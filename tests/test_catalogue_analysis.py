@@ -171,6 +171,12 @@ def _pipeline_logit_categorical_outcome():
     pipe = _pipe(StatsmodelsModel("y ~ x1 + x2", "logit", fit_kwargs={"disp": 0}), X=numeric(X), y=y)
     assert pipe.pooled_.names == ["Intercept", "x1", "x2"] and np.all(np.isfinite(pipe.pooled_.std_error))
     assert all(list(e.classes_) == ["high", "low"] for e in pipe.estimators_)
+    # predictions are P(y = "low"); the score codes the outcome against that class
+    proba = pipe.predict(numeric(X))
+    keep = y.notna().to_numpy()
+    truth = (y[keep] == "low").to_numpy(dtype=float)
+    expected = 1 - np.sum((truth - proba[keep]) ** 2) / np.sum((truth - truth.mean()) ** 2)
+    np.testing.assert_allclose(pipe.score(numeric(X), y), expected, rtol=1e-12)
 
 
 def _mixedlm_group_name(ratings):
