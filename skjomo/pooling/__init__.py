@@ -1,7 +1,7 @@
 """Pooling results across multiply imputed data sets.
 
-The analysis side of multiple imputation, with the formulas of R's mitml
-(derived in ``doc/pooling.rst``):
+The analysis side of multiple imputation, following R's mitml
+(doc/pooling.rst, "What is computed"):
 
 * :func:`pool_estimates`: Rubin's rules for single parameters (pooled
   estimates, total variance, t, classic Rubin or Barnard-Rubin df, p-value,
