@@ -311,11 +311,11 @@ def _fit_one(estimator, X, y, fit_params, i, m):
     """Fit one clone; an error says which imputed data set (1-based) it came from."""
     try:
         return estimator.fit(X, y, **fit_params)
-    except Exception as exc:
+    except Exception as exc:  # any failure is re-raised with the number of the data set
         message = f"fitting {type(estimator).__name__} on imputed data set {i + 1} of {m} failed: {exc}"
         try:
             new = type(exc)(message)
-        except Exception:  # an exception type that takes other arguments
+        except Exception:  # noqa: BLE001 - an exception type that takes other arguments
             exc.add_note(message)
             raise exc
         raise new from exc
@@ -325,7 +325,7 @@ def _categorical_columns(frame, imputer):
     """Columns of ``frame`` that are pandas categoricals or declared categorical to the imputer."""
     try:
         declared = imputer.get_params(deep=False).get("categorical_cols") or []
-    except Exception:  # pragma: no cover - not a scikit-learn estimator
+    except Exception:  # noqa: BLE001  # pragma: no cover - not a scikit-learn estimator
         declared = []
     declared = {declared} if isinstance(declared, str) else set(declared)
     return [c for c in frame.columns if isinstance(frame[c].dtype, pd.CategoricalDtype) or c in declared]
@@ -354,7 +354,7 @@ def _encodes_categories(estimator):
         return True
     try:
         return bool(get_tags(estimator).input_tags.categorical)
-    except Exception:  # pragma: no cover - no tags
+    except Exception:  # noqa: BLE001  # pragma: no cover - no tags
         return False
 
 

@@ -139,7 +139,7 @@ def _unpenalised_logistic(frames):
 
 
 def _pipeline_of_sklearn_pipeline():
-    X, y = make_data()
+    X, _ = make_data()
     est = make_pipeline(make_column_transformer((OneHotEncoder(drop="first"), ["g"]), remainder="passthrough"),
                         LinearRegression())
     pipe = _pipe(est, X=X, keep_imputations=True)
@@ -152,7 +152,6 @@ def _pipeline_of_sklearn_pipeline():
 
 
 def _independent_pipelines():
-    X, y = make_data()
     full = _pipe(StatsmodelsModel("y ~ x1 + x2"), seed=1)
     null = _pipe(StatsmodelsModel("y ~ x1"), seed=2)
     compare_models(full, null)
@@ -217,7 +216,7 @@ def _converged_mixedlm(ratings):
 
 def _nan_reader(frames):
     fits = [smf.ols("y ~ x1 + x2", d).fit() for d in frames]
-    reader = lambda f: (f.params * (np.nan if f is fits[1] else 1.0), f.cov_params())  # noqa: E731
+    reader = lambda f: (f.params * (np.nan if f is fits[1] else 1.0), f.cov_params())
     pool_estimates(fits, reader=reader)
 
 
@@ -228,7 +227,7 @@ def _different_outcomes(frames):
 
 
 def _declared_categorical():
-    X, y = make_data()
+    X, _ = make_data()
     X = numeric(X).assign(k=np.tile([0, 1, 2], len(X) // 3))
     _pipe(LinearRegression(), X=X, imputer=_Declared())
 

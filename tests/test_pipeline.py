@@ -434,11 +434,11 @@ def test_studentratings_fits_that_do_not_converge_are_named():
         warnings.simplefilter("ignore")
         good = studentratings_pipeline({"method": ["powell", "lbfgs"]}, m=3)
     assert good.pooled_.not_converged == [] and 0.05 < good.pooled_.extra["ICC|ID"] < 0.2
-    with pytest.warns(ConvergenceWarning, match=r"imputation\(s\) \[1, 2, 3\] of 3 did not converge"):
-        with warnings.catch_warnings():
-            from statsmodels.tools.sm_exceptions import ConvergenceWarning as StatsmodelsConvergenceWarning
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning as StatsmodelsConvergenceWarning
 
-            warnings.simplefilter("ignore", StatsmodelsConvergenceWarning)  # statsmodels' own, not skjomo's
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StatsmodelsConvergenceWarning)  # statsmodels' own, not skjomo's
+        with pytest.warns(ConvergenceWarning, match=r"imputation\(s\) \[1, 2, 3\] of 3 did not converge"):
             bad = studentratings_pipeline({"method": "nm", "maxiter": 3}, m=3)
     assert bad.pooled_.not_converged == [1, 2, 3] and "did not converge" in bad.summary()
 

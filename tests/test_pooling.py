@@ -8,7 +8,6 @@ import pytest
 import statsmodels.api as sm
 import statsmodels.formula.api as smf
 
-from skjomo.pooling._table import format_table
 from skjomo.pooling import (
     FitSummary,
     compare_models,
@@ -20,6 +19,7 @@ from skjomo.pooling import (
     pool_wald,
     read_fit,
 )
+from skjomo.pooling._table import format_table
 
 U1 = [[0.04, 0.01], [0.01, 0.01]]
 U2 = [[0.05, 0.012], [0.012, 0.012]]

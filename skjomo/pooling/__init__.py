@@ -26,19 +26,26 @@ refused, and why" in ``doc/pooling.rst``).
 from ._constraints import ConstraintTest, pool_constraints
 from ._readers import FitSummary, read_fit
 from ._rubin import PooledEstimates, pool_estimates
-from ._tests import MultiParameterTest, compare_models, pool_chi2, pool_lrt, pool_stacked_lrt, pool_wald
+from ._tests import (
+    MultiParameterTest,
+    compare_models,
+    pool_chi2,
+    pool_lrt,
+    pool_stacked_lrt,
+    pool_wald,
+)
 
 __all__ = [
-    "pool_estimates",
-    "compare_models",
-    "pool_constraints",
-    "pool_wald",
-    "pool_chi2",
-    "pool_lrt",
-    "pool_stacked_lrt",
-    "read_fit",
-    "PooledEstimates",
-    "MultiParameterTest",
     "ConstraintTest",
     "FitSummary",
+    "MultiParameterTest",
+    "PooledEstimates",
+    "compare_models",
+    "pool_chi2",
+    "pool_constraints",
+    "pool_estimates",
+    "pool_lrt",
+    "pool_stacked_lrt",
+    "pool_wald",
+    "read_fit",
 ]

@@ -36,7 +36,7 @@ import warnings
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-__all__ = ["fit_problem", "warn_if_not_converged", "LOGLIK_GAIN_TOL"]
+__all__ = ["LOGLIK_GAIN_TOL", "fit_problem", "warn_if_not_converged"]
 
 LOGLIK_GAIN_TOL = 1e-3
 

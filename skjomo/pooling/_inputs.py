@@ -16,7 +16,7 @@ import numbers
 import numpy as np
 import pandas as pd
 
-__all__ = ["coerce_estimates", "coerce_covariances", "check_estimates", "check_covariances", "df_com_vector"]
+__all__ = ["check_covariances", "check_estimates", "coerce_covariances", "coerce_estimates", "df_com_vector"]
 
 
 def _as_float(values, what):

@@ -182,7 +182,7 @@ def sklearn_penalty(estimator):
     """
     try:
         params = estimator.get_params(deep=False)
-    except Exception:  # pragma: no cover - not a scikit-learn estimator
+    except Exception:  # noqa: BLE001  # pragma: no cover - not a scikit-learn estimator
         return None
     name = type(estimator).__name__
     C = params.get("C")

@@ -150,7 +150,7 @@ class PooledEstimates:
         with np.errstate(divide="ignore", invalid="ignore"):
             fmi = (r + 2.0 / (nu + 3.0)) / (r + 1.0)
         p = 2.0 * _t_sf(np.abs(t), nu)
-        s = lambda x, n: pd.Series(np.asarray(x, dtype=float), index=self.names, name=n)  # noqa: E731
+        s = lambda x, n: pd.Series(np.asarray(x, dtype=float), index=self.names, name=n)
         self.std_error = s(se, "Std.Error")
         self.t_value = s(t, "t.value")
         self.df = s(nu, "df")
