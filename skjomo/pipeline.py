@@ -201,6 +201,7 @@ class StatsmodelsModel(BaseEstimator):
         Returns
         -------
         self : StatsmodelsModel
+            The fitted model.
         """
         func = _formula_function(self.model)
         data = self._frame(X)
@@ -265,6 +266,7 @@ class StatsmodelsModel(BaseEstimator):
         Returns
         -------
         y_pred : ndarray of shape (n_samples,)
+            The predictions.
         """
         check_is_fitted(self, "results_")
         return np.asarray(self.results_.predict(self._frame(X)), dtype=float)
@@ -275,6 +277,7 @@ class StatsmodelsModel(BaseEstimator):
         Returns
         -------
         summary : skjomo.pooling.FitSummary
+            Names, estimates, covariance, residual df, extra parameters and the fit's convergence.
         """
         check_is_fitted(self, "results_")
         return read_statsmodels(self.results_, group=self.groups if isinstance(self.groups, str) else None)
@@ -601,6 +604,7 @@ class MultipleImputationPipeline(MetaEstimatorMixin, BaseEstimator):
         Returns
         -------
         self : MultipleImputationPipeline
+            The fitted pipeline.
 
         Raises
         ------
@@ -688,6 +692,7 @@ class MultipleImputationPipeline(MetaEstimatorMixin, BaseEstimator):
         Returns
         -------
         result : skjomo.pooling.PooledEstimates
+            The pooled estimates and, with covariances, inferences.
 
         Raises
         ------
@@ -704,6 +709,7 @@ class MultipleImputationPipeline(MetaEstimatorMixin, BaseEstimator):
         Returns
         -------
         text : str
+            The printed table.
         """
         check_is_fitted(self, "estimators_")
         if self.pooled_ is None:

@@ -31,7 +31,7 @@ __all__ = ["FitSummary", "read_fit"]
 class FitSummary:
     """What the pooling functions need from one fitted model.
 
-    Attributes
+    Parameters
     ----------
     names : list of str
         Parameter names, in order.

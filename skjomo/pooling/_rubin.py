@@ -78,6 +78,28 @@ class PooledEstimates:
     Instances are returned by :func:`pool_estimates`; they are not meant to
     be created directly.
 
+    Parameters
+    ----------
+    Q : ndarray of shape (m, p)
+        Estimates, one row per imputation.
+    U : ndarray of shape (m, p, p) or None
+        Within-imputation covariances, or None (point estimates only).
+    names : list of str
+        Parameter names.
+    df_com : ndarray of shape (p,), optional
+        Complete-data degrees of freedom.
+    full : bool, default=True
+        Whether ``U`` holds full covariance matrices (not only variances).
+    extra : pandas.Series, optional
+        Averaged extra parameters.
+    notes : sequence of str, default=()
+        What the numbers are not, printed under the table.
+    not_converged : sequence of int, default=()
+        Imputations whose fits did not converge.
+    no_variance : str, default="no variances were given"
+        Why there are no variances, for the errors of ``conf_int`` and
+        ``cov_params``.
+
     Attributes
     ----------
     names : list of str
@@ -171,7 +193,7 @@ class PooledEstimates:
 
     @property
     def tvalues(self):
-        """t statistics (alias of ``t_value``)."""
+        """The t statistics (alias of ``t_value``)."""
         return self.t_value
 
     @property
@@ -249,7 +271,13 @@ class PooledEstimates:
         )
 
     def extra_frame(self):
-        """The averaged extra parameters as a one-column DataFrame (or None)."""
+        """The averaged extra parameters as a one-column DataFrame.
+
+        Returns
+        -------
+        frame : pandas.DataFrame or None
+            Column ``Estimate``; None when no extra parameters were pooled.
+        """
         if self.extra is None:
             return None
         return self.extra.to_frame("Estimate")
@@ -268,6 +296,7 @@ class PooledEstimates:
         Returns
         -------
         text : str
+            The printed table.
         """
         inference = self.std_error is not None
         head = (f"Final parameter estimates and inferences obtained from {self.m} imputed data sets."

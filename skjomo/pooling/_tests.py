@@ -78,6 +78,28 @@ def _check_invertible(M, what):
 class MultiParameterTest:
     """Result of a pooled multi-parameter test (D1, D2, D3 or D4).
 
+    Instances are returned by :func:`compare_models` and the array-level
+    tests; they are not meant to be created directly.
+
+    Parameters
+    ----------
+    method : str
+        ``"D1"``, ``"D2"``, ``"D3"`` or ``"D4"``.
+    F : float
+        The F statistic.
+    k : int
+        Numerator df.
+    nu : float
+        Denominator df.
+    r : float
+        Average relative increase in variance.
+    m : int
+        Number of imputations.
+    use, df_com, reml, parameters, statistics : optional
+        As the attributes of the same names.
+    label : str, optional
+        Row label of the printed table.
+
     Attributes
     ----------
     method : str
@@ -123,14 +145,26 @@ class MultiParameterTest:
         self.p_value = _f_sf(self.F, k, self.df2)
 
     def to_frame(self):
-        """The test as a one-row DataFrame with columns ``F.value, df1, df2, P(>F), RIV``."""
+        """The test as a one-row DataFrame with columns ``F.value, df1, df2, P(>F), RIV``.
+
+        Returns
+        -------
+        frame : pandas.DataFrame
+            One row, labelled by ``label``.
+        """
         return pd.DataFrame(
             {"F.value": [self.F], "df1": [self.df1], "df2": [self.df2], "P(>F)": [self.p_value], "RIV": [self.riv]},
             index=[self.label or ""],
         )
 
     def method_label(self):
-        """The combination method as printed, e.g. ``D2 (wald)``."""
+        """The combination method as printed, e.g. ``D2 (wald)``.
+
+        Returns
+        -------
+        label : str
+            The method, with the statistic pooled by D2 or ``robust`` for D4.
+        """
         if self.method == "D2":
             return f"D2 ({self.use})"
         if self.method == "D4" and self.use == "robust":
@@ -138,7 +172,13 @@ class MultiParameterTest:
         return self.method
 
     def footer(self):
-        """Footer lines (df adjustment, REML handling)."""
+        """Footer lines (df adjustment, REML handling).
+
+        Returns
+        -------
+        lines : list of str
+            The lines printed under the table.
+        """
         lines = []
         if self.method == "D1":
             if self.df_com is None:
@@ -170,6 +210,7 @@ class MultiParameterTest:
         Returns
         -------
         text : str
+            The printed test.
         """
         d = {c: digits for c in ("F.value", "df2", "P(>F)", "RIV")}
         d["df1"] = 0
@@ -211,6 +252,7 @@ def pool_wald(estimates, covariances, *, df_com=None, names=None):
     Returns
     -------
     result : MultiParameterTest
+        F statistic, degrees of freedom, p-value and ARIV.
 
     Raises
     ------
@@ -277,6 +319,7 @@ def pool_chi2(statistics, k, *, ariv="default", use="wald"):
     Returns
     -------
     result : MultiParameterTest
+        F statistic, degrees of freedom, p-value and ARIV.
     """
     d = np.asarray(statistics, dtype=float).ravel()
     m = d.size
@@ -312,6 +355,7 @@ def pool_lrt(loglik_full, loglik_null, loglik_full_pooled, loglik_null_pooled, k
     Returns
     -------
     result : MultiParameterTest
+        F statistic, degrees of freedom, p-value and ARIV.
     """
     lf, ln = np.asarray(loglik_full, float), np.asarray(loglik_null, float)
     lfp, lnp = np.asarray(loglik_full_pooled, float), np.asarray(loglik_null_pooled, float)
@@ -351,6 +395,7 @@ def pool_stacked_lrt(loglik_full, loglik_null, loglik_full_stacked, loglik_null_
     Returns
     -------
     result : MultiParameterTest
+        F statistic, degrees of freedom, p-value and ARIV.
     """
     lf, ln = np.asarray(loglik_full, float), np.asarray(loglik_null, float)
     m = lf.size
@@ -436,6 +481,7 @@ def compare_models(model, null_model, method="D1", *, use="wald", ariv="default"
     Returns
     -------
     result : MultiParameterTest
+        F statistic, degrees of freedom, p-value and ARIV.
 
     Raises
     ------
