@@ -4,7 +4,7 @@ from ._heteroscedastic import HeteroscedasticMultilevelImputer
 from ._multilevel import MultilevelJointImputer
 from ._single import JointModelImputer
 from .imputation_list import AnalysisList, ImputationList
-from .pipeline import MultipleImputationPipeline, StatsmodelsModel
+from ._pipeline import MultipleImputationPipeline, StatsmodelsModel
 
 __version__ = "0.1.0.dev0"
 
