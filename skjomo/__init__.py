@@ -1,24 +1,28 @@
 """skjomo: joint-modelling multiple imputation for scikit-learn and pandas.
 
-The estimators and submodules are imported on first use (PEP 562), so that
-``import skjomo`` stays fast: scikit-learn, scipy, numba and statsmodels are
-loaded only by the code that needs them.
+The public classes and the submodules are imported on first use (PEP 562),
+so that ``import skjomo`` stays fast: scikit-learn, scipy, numba and
+statsmodels are loaded only by the code that needs them.
 """
 
 import importlib
 
 __version__ = "0.1.0.dev0"
 
-_ESTIMATORS = {
+_PUBLIC = {
+    "AnalysisList": ".imputation_list",
+    "ImputationList": ".imputation_list",
     "HeteroscedasticMultilevelImputer": "._heteroscedastic",
     "JointModelImputer": "._single",
     "MultilevelJointImputer": "._multilevel",
-    "MultipleImputationPipeline": ".pipeline",
-    "StatsmodelsModel": ".pipeline",
+    "MultipleImputationPipeline": "._pipeline",
+    "StatsmodelsModel": "._pipeline",
 }
-_SUBMODULES = ("datasets", "diagnostics", "pipeline", "pooling")
+_SUBMODULES = ("datasets", "diagnostics", "imputation_list", "pooling")
 
 __all__ = [
+    "AnalysisList",
+    "ImputationList",
     "HeteroscedasticMultilevelImputer",
     "JointModelImputer",
     "MultilevelJointImputer",
@@ -29,8 +33,8 @@ __all__ = [
 
 
 def __getattr__(name):
-    if name in _ESTIMATORS:
-        value = getattr(importlib.import_module(_ESTIMATORS[name], __name__), name)
+    if name in _PUBLIC:
+        value = getattr(importlib.import_module(_PUBLIC[name], __name__), name)
     elif name in _SUBMODULES:
         value = importlib.import_module("." + name, __name__)
     else:
@@ -40,4 +44,4 @@ def __getattr__(name):
 
 
 def __dir__():
-    return sorted(set(globals()) | set(_ESTIMATORS) | set(_SUBMODULES))
+    return sorted(set(globals()) | set(_PUBLIC) | set(_SUBMODULES))
