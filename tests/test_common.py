@@ -189,8 +189,13 @@ def assert_dtypes_kept(out, original):
 
 
 def assert_complete(out, config, original):
+    """Nothing missing left in the model's columns, level-2 values constant
+    within clusters, the excluded column passed through."""
     assert not out[config.outcomes].isna().any().any()
-    pd.testing.assert_series_equal(out["note"], original["note"])  # excluded
+    if config.two_level and config.level2:
+        for column in LEVEL2 + ["z2"]:
+            assert out.groupby("cluster")[column].nunique().eq(1).all(), column
+    pd.testing.assert_series_equal(out["note"], original["note"])
 
 
 def posterior_means(imputer):
@@ -256,10 +261,17 @@ def test_transform_new_rows(config, fitted):
         pd.testing.assert_frame_equal(a, b)
 
 
+@pytest.mark.filterwarnings("ignore:Clusters .* have fewer rows")
 def test_complete_data_comes_back_unchanged(config, fitted, frame):
     complete = frame.dropna(subset=config.outcomes)
-    assert len(complete) >= 3
+    assert len(complete) >= 10
     pd.testing.assert_frame_equal(fitted.transform(complete), complete)
+    pd.testing.assert_frame_equal(config.make().fit_transform(complete), complete)
+
+
+def test_set_output_pandas_on_frames(config, fitted, frame):
+    imputer = clone(fitted).set_output(transform="pandas").fit(frame)
+    pd.testing.assert_frame_equal(imputer.transform(frame), fitted.transform(frame))
 
 
 def test_fit_transform_is_the_first_imputation(config, frame, fitted):
@@ -379,10 +391,13 @@ def test_get_set_params_and_clone(config, frame, fitted):
 
 # ---------------------------------------------------------------- array input
 def _array_config(cls, cov_method=None):
-    """Numeric array with the cluster code in column 0 (two-level classes)."""
-    frame = mixed_frame()[["cluster", "x", "y1", "y2", "w"]]
-    X = frame.assign(cluster=frame["cluster"].str[1:].astype(float)).to_numpy(dtype=float)
-    params = dict(covariate_cols=[1], random_state=0, **FAST)
+    """Numeric array: cluster code, x, y1, b coded 0/1 (categorical), w;
+    the cluster column and w as level-2 outcome for the two-level classes."""
+    frame = mixed_frame()[["cluster", "x", "y1", "b", "w"]]
+    frame = frame.assign(cluster=frame["cluster"].str[1:].astype(float),
+                         b=(frame["b"] == "yes").astype(float).where(frame["b"].notna()))
+    X = frame.to_numpy(dtype=float)
+    params = dict(covariate_cols=[1], categorical_cols=[3], random_state=0, **FAST)
     if cls is not JointModelImputer:
         params.update(cluster_col=0, level2_cols=[4], cov_method=cov_method)
     return X, cls(**params)
@@ -401,6 +416,7 @@ def test_array_input_gives_array_output_and_set_output(cls, cov_method):
     observed = ~np.isnan(X)
     assert np.array_equal(out[observed].view(np.int64), X[observed].view(np.int64))
     assert not np.isnan(out).any()
+    assert set(out[:, 3]) == {0.0, 1.0}
     frame_out = clone(imputer).set_output(transform="pandas").fit_transform(X)
     assert isinstance(frame_out, pd.DataFrame)
     assert list(frame_out.columns) == list(imputer.get_feature_names_out())
@@ -411,7 +427,8 @@ def test_array_input_gives_array_output_and_set_output(cls, cov_method):
 
 # ---------------------------------------------------------------- scikit-learn checks
 # The one table of scikit-learn checks an estimator is exempt from, and why.
-# Keys: check name -> (classes it applies to, reason).
+# Keys: check name -> (classes it applies to, reason). (scikit-learn itself
+# skips its array-API check unless SCIPY_ARRAY_API is set.)
 EXEMPTIONS = {
     "check_estimators_pickle": (
         TWO_LEVEL,
@@ -505,30 +522,36 @@ def test_loop_over_cov_method(cls):
         assert_same_posterior_means(imputer, sibling)
 
 
-@pytest.mark.parametrize("cls", TWO_LEVEL)
-def test_grid_search_over_cov_method(cls):
-    """GridSearchCV over cov_method (and a ridge penalty) in a pipeline on
-    array input; every cluster is in every fold, as "fixed" requires."""
+@pytest.mark.parametrize("cls", CLASSES)
+def test_grid_search_over_imputer_settings(cls):
+    """GridSearchCV over the imputer's settings (cov_method for the two-level
+    classes) and a ridge penalty, in a pipeline on array input; every
+    cluster is in every fold, as "fixed" requires."""
     frame = mixed_frame(n_clusters=12, cluster_size=9).dropna(subset=["y1"])
     codes = frame["cluster"].str[1:].astype(float)
     X = frame.assign(cluster=codes)[["cluster", "x", "y2", "w"]].to_numpy(dtype=float)
     y = frame["y1"].to_numpy()
     folds = list(StratifiedKFold(3, shuffle=True, random_state=0).split(X, codes))
-    pipe = Pipeline([
-        ("impute", cls(cluster_col=0, covariate_cols=[1], level2_cols=[3], n_burn=10,
-                       n_between=5, n_imputations=1, random_state=0)),
-        ("ridge", Ridge()),
-    ])
-    grid = GridSearchCV(pipe, {"impute__cov_method": list(COV_METHODS),
-                               "ridge__alpha": [0.1, 10.0]}, cv=folds, error_score="raise")
+    settings = dict(n_burn=10, n_between=5, n_imputations=1, random_state=0)
+    if cls is JointModelImputer:
+        imputer = cls(covariate_cols=[0, 1], **settings)
+        grid = {"impute__n_burn": [10, 30], "impute__prior_df": [None, 5.0]}
+    else:
+        imputer = cls(cluster_col=0, covariate_cols=[1], level2_cols=[3], **settings)
+        grid = {"impute__cov_method": list(COV_METHODS)}
+    search = GridSearchCV(Pipeline([("impute", imputer), ("ridge", Ridge())]),
+                          {**grid, "ridge__alpha": [0.1, 10.0]}, cv=folds,
+                          error_score="raise")
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Clusters .* have fewer rows")
-        grid.fit(X, y)
-    assert len(grid.cv_results_["params"]) == 6
-    assert np.all(np.isfinite(grid.cv_results_["mean_test_score"]))
-    assert grid.best_params_["impute__cov_method"] in COV_METHODS
-    assert grid.best_estimator_.named_steps["impute"].cov_method == \
-        grid.best_params_["impute__cov_method"]
+        search.fit(X, y)
+    n_candidates = np.prod([len(v) for v in grid.values()]) * 2
+    assert len(search.cv_results_["params"]) == n_candidates
+    assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
+    best = search.best_estimator_.named_steps["impute"].get_params()
+    for name, value in search.best_params_.items():
+        if name.startswith("impute__"):
+            assert best[name.removeprefix("impute__")] == value
 
 
 # ---------------------------------------------------------------- bad data, any estimator
@@ -557,6 +580,8 @@ def test_bad_data_gets_a_clear_error_naming_the_column(config):
         frame[column] = pd.Timestamp("2020-01-01") + days
         _fit_bad(config, frame, rf"Column '{column}' .*datetime64", error=TypeError)
     frame = config.frame()
+    frame.loc[frame.index[3], "x"] = np.inf
+    _fit_bad(config, frame, r"Column 'x' .*infinite")
     frame.loc[frame.index[3], "x"] = np.nan
     _fit_bad(config, frame, r"Covariate 'x' has missing values")
     frame = config.frame()
@@ -565,6 +590,7 @@ def test_bad_data_gets_a_clear_error_naming_the_column(config):
         _fit_bad(config, frame, r"column 'b' has only one observed category")
     frame = config.frame()
     _fit_bad(config, frame.iloc[:0], "empty")
+    _fit_bad(config, frame.iloc[:, :0], "no columns|0 feature")
     _fit_bad(config, frame, r"Column 'nope' given as covariate is not in the data",
              covariate_cols=["nope"])
     _fit_bad(config, frame, r"Column 'x' is given two roles", exclude_cols=["x"])
