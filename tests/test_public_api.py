@@ -73,9 +73,10 @@ def test_version_is_a_string():
 
 def test_import_and_fit_without_docstrings():
     """``python -OO`` strips docstrings; importing every public package and
-    fitting tiny models must still work. (numba keys its cache on the
-    bytecode, which -OO changes: on a cold -OO cache the chain kernel is
-    compiled once more, about 20 s of CPU, hence the generous timeout.)"""
+    fitting a tiny model must still work. (numba keys its cache on the
+    bytecode, which -OO changes: the first -OO run compiles the chain kernel
+    once more, about 20 s of CPU, hence the generous timeout; later runs
+    load it from the cache.)"""
     script = """
 import skjomo, skjomo.pooling, skjomo.diagnostics, skjomo.datasets, skjomo.pipeline
 from skjomo.datasets import load_jspmiss
@@ -85,8 +86,6 @@ settings = dict(covariate_cols=["sex"], n_burn=5, n_between=2, n_imputations=2,
                 random_state=0)
 out = skjomo.JointModelImputer(exclude_cols=["school"], **settings).fit(data).sample()
 assert not out[1][["english", "ravens"]].isna().any().any()
-two = skjomo.MultilevelJointImputer(cluster_col="school", **settings).fit(data)
-assert two.random_effects_.shape[1] == 2
 print("ok")
 """
     path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
