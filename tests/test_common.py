@@ -356,6 +356,23 @@ def test_fitted_attributes_follow_the_model(config, fitted):
         assert np.all(np.isfinite(np.asarray(value, dtype=float))), name
 
 
+def test_chains_and_summary_follow_the_model(config, fitted):
+    groups = {"beta", "omega"}
+    if config.two_level:
+        groups |= {"sigma", "u_mean"} | ({"beta2"} if config.level2 else set())
+        groups |= {"a"} if config.cov_method == "random" else set()
+    assert set(fitted.chains_) == groups
+    for name in groups:
+        # every iteration after burn-in
+        n_draws = FAST["n_between"] * FAST["n_imputations"]
+        assert fitted.chains_[name].shape[:2] == (1, n_draws), name
+    assert isinstance(fitted.acceptance_rates_, dict)
+    assert all(0 <= rate <= 1 for rate in fitted.acceptance_rates_.values())
+    report = fitted.summary(warn=False)
+    assert report.startswith(config.cls.__name__)
+    assert "Missing data per variable" in report
+
+
 # ---------------------------------------------------------------- pickling, cloning
 def test_pickle_roundtrip(config, fitted):
     again = pickle.loads(pickle.dumps(fitted))
