@@ -20,7 +20,13 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 API_PAGE = ROOT / "doc" / "api.rst"
 PACKAGES = ["skjomo", "skjomo.pooling", "skjomo.diagnostics", "skjomo.datasets"]
-SUBPACKAGES = {"datasets", "diagnostics", "pipeline", "pooling"}
+SUBPACKAGES = {"datasets", "diagnostics", "pooling"}
+# Public names outside __all__ that are known and due to go private; the
+# test fails when one is added, and when one of these is gone (then delete
+# the entry).
+KNOWN_LEFTOVERS = {
+    "skjomo": {"imputation_list"},  # to become private like skjomo._pipeline
+}
 
 
 def documented_names():
@@ -58,10 +64,11 @@ def test_all_is_what_the_api_page_lists(name):
 def test_nothing_else_is_exported(name):
     module = importlib.import_module(name)
     extra = {attribute for attribute in dir(module)
-             if not attribute.startswith("_") and attribute not in module.__all__}
-    for attribute in extra:
-        value = getattr(module, attribute)
-        assert isinstance(value, types.ModuleType) and attribute in SUBPACKAGES, attribute
+             if not attribute.startswith("_") and attribute not in module.__all__
+             and attribute not in SUBPACKAGES}
+    assert extra == KNOWN_LEFTOVERS.get(name, set())
+    for attribute in SUBPACKAGES & set(dir(module)):
+        assert isinstance(getattr(module, attribute), types.ModuleType), attribute
 
 
 def test_version_is_a_string():
@@ -78,7 +85,7 @@ def test_import_and_fit_without_docstrings():
     once more, about 20 s of CPU, hence the generous timeout; later runs
     load it from the cache.)"""
     script = """
-import skjomo, skjomo.pooling, skjomo.diagnostics, skjomo.datasets, skjomo.pipeline
+import skjomo, skjomo.pooling, skjomo.diagnostics, skjomo.datasets
 from skjomo.datasets import load_jspmiss
 assert skjomo.JointModelImputer.__doc__ is None
 data = load_jspmiss()[["school", "english", "ravens", "sex"]].iloc[:150]
