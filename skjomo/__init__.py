@@ -5,7 +5,7 @@ so that ``import skjomo`` stays fast: scikit-learn, scipy, numba and
 statsmodels are loaded only by the code that needs them.
 """
 
-import importlib
+import importlib as _importlib
 
 __version__ = "0.1.0.dev0"
 
@@ -34,9 +34,9 @@ __all__ = [
 
 def __getattr__(name):
     if name in _PUBLIC:
-        value = getattr(importlib.import_module(_PUBLIC[name], __name__), name)
+        value = getattr(_importlib.import_module(_PUBLIC[name], __name__), name)
     elif name in _SUBMODULES:
-        value = importlib.import_module("." + name, __name__)
+        value = _importlib.import_module("." + name, __name__)
     else:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     globals()[name] = value
