@@ -10,15 +10,16 @@ import importlib as _importlib
 __version__ = "0.1.0.dev0"
 
 _PUBLIC = {
-    "AnalysisList": ".imputation_list",
-    "ImputationList": ".imputation_list",
+    "AnalysisList": "._imputation_list",
+    "anova": "._imputation_list",
+    "ImputationList": "._imputation_list",
     "HeteroscedasticMultilevelImputer": "._heteroscedastic",
     "JointModelImputer": "._single",
     "MultilevelJointImputer": "._multilevel",
     "MultipleImputationPipeline": "._pipeline",
     "StatsmodelsModel": "._pipeline",
 }
-_SUBMODULES = ("datasets", "diagnostics", "imputation_list", "pooling")
+_SUBMODULES = ("datasets", "diagnostics", "pooling")
 
 __all__ = [
     "AnalysisList",
@@ -29,6 +30,7 @@ __all__ = [
     "MultipleImputationPipeline",
     "StatsmodelsModel",
     "__version__",
+    "anova",
 ]
 
 

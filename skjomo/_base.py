@@ -29,7 +29,7 @@ from ._gibbs._driver import (check_warm_start, continue_chains, fit_chains, impu
                              segments_per_chain, start_states)
 from ._grouped import fit_groups, groups_summary, sample_groups, transform_groups
 from ._role_sources import group_column
-from .imputation_list import ImputationList
+from ._imputation_list import ImputationList
 from ._progress import progress as _progress
 from ._roles import role_report, warn_suspicious_outcomes
 from ._sampler_config import sampler_model, sampler_starts
@@ -296,7 +296,7 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
         datasets : ImputationList or list of ndarray
             ``n_imputations`` completed copies of the data, in the input's
             type, index and column order: for DataFrame input an
-            :class:`~skjomo.imputation_list.ImputationList` (a list of
+            :class:`~skjomo.ImputationList` (a list of
             DataFrames that also holds the incomplete data, to analyse and
             export), for array input a list of arrays. Calling ``sample``
             again gives the same data sets.

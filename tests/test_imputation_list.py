@@ -8,7 +8,7 @@ from sklearn.linear_model import LinearRegression
 
 from skjomo import JointModelImputer, MultilevelJointImputer
 from skjomo.datasets import load_jspmiss, load_studentratings
-from skjomo.imputation_list import AnalysisList, ImputationList, anova
+from skjomo import AnalysisList, ImputationList, anova
 from skjomo.pooling import compare_models, pool_estimates
 
 RUN = dict(n_burn=30, n_between=5, n_imputations=4, random_state=11)
