@@ -308,7 +308,11 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
 
     def _initial_state(self, encoded, chain):
         return initial_state(encoded.model, encoded.values, encoded.values2,
-                             beta=self.beta_start, cov=self.cov_start)
+                             beta=self.beta_start, cov=self._start("cov", self.cov_start))
+
+    def _start(self, name, given):
+        """A given starting covariance, else the default prior scale (scale-free)."""
+        return self._data_scales[name] if given is None else given
 
     def _store_results(self, results):
         self.imputed_values_ = _interleave([r["imputed"] for r in results])

@@ -6,6 +6,7 @@ import pandas as pd
 from ._base import Encoded
 from ._docs import fill_docstring
 from ._gibbs._chain import build_model, initial_state
+from ._priors import default_scales
 from ._schema import (Schema, _as_list, _fill, _float_values, _is_continuous_dtype, _plain,
                       argmax_category, cluster_codes, cluster_level_frame)
 from ._single import JointModelImputer
@@ -208,6 +209,10 @@ class MultilevelJointImputer(JointModelImputer):
         p, q = values.shape[1], z.shape[1]
         d = p * q + (level2["values2"].shape[1] if level2 else 0)
         if fit:
+            self._data_scales = default_scales(
+                values, len(schema.continuous), codes, n_clusters, z,
+                *((level2["values2"], len(self.schema2_.continuous)) if level2 else (None, 0)),
+                hyperprior=getattr(self, "cov_method", None) == "random")
             prior_df, prior_scale = self._prior(p, schema.latent_labels, x.shape[0] - x.shape[1])
             self._check_design(x, schema)
             self._check_starts(x.shape[1], p)
@@ -268,7 +273,7 @@ class MultilevelJointImputer(JointModelImputer):
                 f"level2_prior_df + n_clusters must exceed d - 1 = {d - 1} (d is the "
                 f"dimension of the level-2 covariance); got {self.level2_prior_df!r}.")
         if self.level2_prior_scale is None:
-            return float(prior_df), np.eye(d)
+            return float(prior_df), self._data_scales["sigma"]
         scale = np.asarray(self.level2_prior_scale, dtype=np.float64)
         if scale.shape != (d, d):
             raise ValueError(f"level2_prior_scale must have shape ({d}, {d}); got {scale.shape}.")
@@ -296,8 +301,8 @@ class MultilevelJointImputer(JointModelImputer):
             raise ValueError(f"level2_cov_start must have shape ({d}, {d}); "
                              f"got {np.shape(self.level2_cov_start)}.")
         return initial_state(encoded.model, encoded.values, encoded.values2,
-                             beta=self.beta_start, cov=self.cov_start, u=u,
-                             sigma=self.level2_cov_start)
+                             beta=self.beta_start, cov=self._start("cov", self.cov_start), u=u,
+                             sigma=self._start("sigma", self.level2_cov_start))
 
     def _new_clusters(self, encoded):
         mask = np.zeros(encoded.model.gram.shape[0], dtype=bool)

@@ -5,6 +5,7 @@ import numpy as np
 from ._base import BaseJointImputer, Encoded
 from ._docs import fill_docstring
 from ._gibbs._chain import build_model
+from ._priors import default_scales
 from ._schema import Schema
 
 
@@ -156,6 +157,7 @@ class JointModelImputer(BaseJointImputer):
         p = values.shape[1]
         design = schema.design(frame)
         if fit:
+            self._data_scales = default_scales(values, len(schema.continuous))
             prior_df, prior_scale = self._prior(p, schema.latent_labels,
                                                 design.shape[0] - design.shape[1])
             self._check_design(design, schema)
@@ -178,7 +180,7 @@ class JointModelImputer(BaseJointImputer):
                 f"got prior_df={self.prior_df!r}."
             )
         if self.prior_scale is None:
-            return float(prior_df), np.eye(p)
+            return float(prior_df), self._data_scales["prior"]
         scale = np.asarray(self.prior_scale, dtype=np.float64)
         if scale.shape != (p, p):
             raise ValueError(
