@@ -19,9 +19,9 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
+from ._checks import draw_seed, wrap_output
 from ._gibbs._chain import (dimensions, empty_trace, impute_given_parameters,
                             initial_state, new_trace, run_chain)
 from ._gibbs._covariance import refresh_factors
@@ -228,7 +228,7 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
         if warm:
             starts, seeds = self._warm_starts(encoded, n_chains)
         else:
-            self.random_seed_ = int(check_random_state(self.random_state).randint(2**31 - 1))
+            self.random_seed_ = draw_seed(self.random_state)
             starts = [self._initial_state(encoded, chain) for chain in range(n_chains)]
             for chain in range(1, n_chains):
                 self._disperse(starts[chain], encoded, self._seed(_START_KEY, chain))
@@ -373,11 +373,13 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
         m = _check_positive_int(m, "n_imputations")
         if X is not None:
             frame, array_input = self._input_frame(X, reset=False)
-            return [self._output(self._impute_new(frame, draw, k), array_input)
+            return [wrap_output(self, self._output(self._impute_new(frame, draw, k),
+                                                   array_input), X)
                     for k, draw in enumerate(self._draw_indices(m))]
         imputed, imputed2 = self._training_imputations(m)
-        return [self._output(self._completed(self._train_frame, self._encoded, imputed[k],
-                                             imputed2[k]), self._train_array_input)
+        return [wrap_output(self, self._output(self._completed(
+                    self._train_frame, self._encoded, imputed[k], imputed2[k]),
+                    self._train_array_input), self._train_frame)
                 for k in range(m)]
 
     def _draw_indices(self, m):

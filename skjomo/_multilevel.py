@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 
 from ._base import Encoded
+from ._checks import check_design
 from ._docs import fill_docstring
 from ._gibbs._chain import build_model, initial_state
 from ._priors import default_scales
@@ -212,7 +213,8 @@ class MultilevelJointImputer(JointModelImputer):
             self._data_scales = default_scales(
                 values, len(schema.continuous), codes, n_clusters, z,
                 *((level2["values2"], len(self.schema2_.continuous)) if level2 else (None, 0)),
-                hyperprior=getattr(self, "cov_method", None) == "random")
+                hyperprior=getattr(self, "cov_method", None) == "random",
+                names=schema.latent_labels)
             prior_df, prior_scale = self._prior(p, schema.latent_labels, x.shape[0] - x.shape[1])
             self._check_design(x, schema)
             self._check_starts(x.shape[1], p)
@@ -259,6 +261,8 @@ class MultilevelJointImputer(JointModelImputer):
         if self._level2_covariates:
             x2 = np.zeros((n_clusters, len(self.schema2_.covariate_design_names)))
             x2[present] = self.schema2_.design(cluster_frame.iloc[present])
+            if fit:
+                check_design(x2, self.schema2_.covariate_design_names, "level-2 covariates")
             x2[absent, 0] = 1.0
         else:
             x2 = np.ones((n_clusters, 1))
@@ -390,7 +394,7 @@ class MultilevelJointImputer(JointModelImputer):
         n_fit = len(self.cluster_labels_)
         out = frame.copy()
         for column in columns:
-            values = clusters[column].to_numpy(dtype=object)
+            values = clusters[column].to_numpy(dtype=object, copy=True)  # writable
             unknown = pd.isna(values[:n_fit])
             values[:n_fit][unknown] = self._level2_fit[column][unknown]
             rows = frame[column].isna().to_numpy() & pd.notna(values[codes])

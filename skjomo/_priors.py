@@ -140,7 +140,7 @@ def level2_scale(values, n_continuous, cluster, n_clusters, z, values2=None,
 
 
 def default_scales(values, n_continuous, cluster=None, n_clusters=1, z=None, values2=None,
-                   n_continuous2=0, hyperprior=False):
+                   n_continuous2=0, hyperprior=False, names=None):
     """Data-based default prior scales and starting covariances of one fit.
 
     Parameters
@@ -153,6 +153,8 @@ def default_scales(values, n_continuous, cluster=None, n_clusters=1, z=None, val
         The level-1 scale is that of the Wishart prior of ``A``
         (``cov_method="random"``): its continuous entries are multiplied by
         ``HYPER`` times the number of continuous outcomes.
+    names : list, optional
+        Labels of the level-1 columns, for error messages.
 
     Returns
     -------
@@ -164,9 +166,26 @@ def default_scales(values, n_continuous, cluster=None, n_clusters=1, z=None, val
     cov = level1_scale(values, n_continuous)
     prior = cov.copy()
     if hyperprior:
+        _check_not_constant(values[:, :n_continuous], names)
         prior[:n_continuous, :n_continuous] *= HYPER * n_continuous
     scales = {"prior": prior, "cov": cov}
     if z is not None:
         scales["sigma"] = level2_scale(values, n_continuous, cluster, n_clusters, z, values2,
                                        n_continuous2)
     return scales
+
+
+def _check_not_constant(values, names):
+    """With cluster covariances drawn from ``IW(a, A)``, a column constant in
+    every cluster has an improper posterior: all ``Omega_j`` and ``A``
+    shrink towards 0 together, whatever the prior of ``A``."""
+    spread = np.nanmax(values, axis=0, initial=-np.inf) - np.nanmin(values, axis=0,
+                                                                     initial=np.inf)
+    # one observed value is left to the checks on the number of rows
+    constant = np.flatnonzero((spread == 0) & ((~np.isnan(values)).sum(axis=0) > 1))
+    if constant.size:
+        name = names[constant[0]] if names is not None else constant[0]
+        raise ValueError(
+            f"Column {name!r} is constant where observed; with cov_method='random' its "
+            "cluster covariances have no proper posterior. Exclude it (exclude_cols) or "
+            "use cov_method='fixed'.")

@@ -3,6 +3,7 @@
 import numpy as np
 
 from ._base import BaseJointImputer, Encoded
+from ._checks import check_design
 from ._docs import fill_docstring
 from ._gibbs._chain import build_model
 from ._priors import default_scales
@@ -205,12 +206,7 @@ class JointModelImputer(BaseJointImputer):
         return lower, upper
 
     def _check_design(self, design, schema):
-        rank = np.linalg.matrix_rank(design)
-        if rank < design.shape[1]:
-            raise ValueError(
-                "The covariates are collinear (with each other or with the "
-                f"intercept): {schema.covariate_design_names}."
-            )
+        check_design(design, schema.covariate_design_names)
 
     def _check_starts(self, m, p):
         if self.beta_start is not None and np.shape(self.beta_start) != (m, p):
