@@ -65,18 +65,22 @@ class MultilevelJointImputer(JointModelImputer):
         Imputations drawn by ``fit``.
     prior_df, prior_scale : float, array-like, default=None
         Inverse-Wishart prior of the level-1 covariance ``Omega`` (default:
-        degrees of freedom ``p`` and identity scale, see
+        degrees of freedom ``p`` and the scale-free diagonal of
         :class:`JointModelImputer`).
     level2_prior_df, level2_prior_scale : float, array-like, default=None
         Inverse-Wishart prior of the level-2 covariance ``Sigma`` of the
         random effects and level-2 residuals; default degrees of freedom
-        ``d = p q + p2`` and identity scale (jomo's default).
+        ``d = p q + p2`` and a scale-free diagonal scale from the data (one
+        pseudo-cluster: the variance of the observed cluster means for a
+        random intercept, divided by ``var(z_k)`` for a slope, the variance
+        across clusters of a level-2 outcome, 1 for latents; doc/model.rst,
+        "Priors"). jomo's default is the identity.
     beta_start : array-like, default=None
         Starting level-1 fixed effects (zeros).
     cov_start : array-like, default=None
-        Starting level-1 covariance (identity).
+        Starting level-1 covariance (the default level-1 prior scale).
     level2_cov_start : array-like of shape (d, d), default=None
-        Starting level-2 covariance (identity).
+        Starting level-2 covariance (the default level-2 prior scale).
     random_effects_start : array-like of shape (n_clusters, p * q), default=None
         Starting random effects (zeros), in the layout of
         :attr:`random_effects_`.
