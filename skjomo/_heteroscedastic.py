@@ -52,7 +52,10 @@ class HeteroscedasticMultilevelImputer(MultilevelJointImputer):
         ``n_burn``, ``n_between``, ``n_imputations``, ``prior_df`` (with
         "random", used only for the covariances between latents of different
         categorical outcomes), ``prior_scale`` (with "random", the scale of
-        the Wishart prior of ``A`` and of that latent prior),
+        the Wishart prior of ``A`` and of that latent prior; by default the
+        level-1 default with its continuous entries times 100 times the
+        number of continuous outcomes, a negligible pull on ``a``; see
+        doc/model.rst),
         ``level2_prior_df``, ``level2_prior_scale``, ``beta_start``,
         ``cov_start`` (one matrix for all clusters, or one per cluster),
         ``level2_cov_start``, ``random_effects_start``, ``n_chains``,
