@@ -38,7 +38,7 @@ def main(argv=None):
     fit_seconds(data, args.chains, args.chains, 20)  # warm up workers and caches
     sequential, one = fit_seconds(data, args.chains, 1, args.iterations)
     parallel, many = fit_seconds(data, args.chains, args.chains, args.iterations)
-    assert np.array_equal(one.imputed_values_, many.imputed_values_)
+    assert np.array_equal(one._chains.imputed, many._chains.imputed)
     print(f"{args.chains} chains x {args.iterations} iterations: sequential {sequential:.2f} s, "
           f"parallel {parallel:.2f} s, ratio {parallel / sequential:.2f}")
 

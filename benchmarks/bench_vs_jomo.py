@@ -176,7 +176,7 @@ def ess_comparison(name, n_iter=20000, burn=1000):
     frame = build()
     ms, _ = time_skjomo(frame, factory(), 0.5)
     imputer.fit(frame)
-    ours = _slowest_ess_per_second(imputer.trace_["cov"][0], ms * n_iter / 1e3)
+    ours = _slowest_ess_per_second(imputer.chains_["omega"][0], ms * n_iter / 1e3)
     row = {"model": name, "skjomo_min_ess": ours[1], "skjomo_min_ess_per_s": ours[0]}
     if shutil.which("Rscript") is not None:
         with tempfile.TemporaryDirectory() as tmp:

@@ -1,6 +1,6 @@
 """
 Multilevel analysis of JSPmiss pooled over imputations (jomo article replay)
-===========================================================================
+============================================================================
 
 The jomo article (Quartagno, Grund & Carpenter, R Journal 2019) imputes the
 partially observed Junior School Project data (JSPmiss: english, ravens and

@@ -32,7 +32,127 @@ RUN_PARAMETERS = """\
         Chains run in parallel (joblib)."""
 
 
+MULTILEVEL_PARAMETERS = """\
+    cluster_col : column label
+        Column holding the cluster of each row (any dtype; rows in any
+        order; clusters of any size, including 1).
+    cov_method : {"common", "fixed", "random"}
+        The level-1 covariance: ``"common"``, one ``Omega`` shared by all
+        clusters; ``"fixed"``, one ``Omega_j`` per cluster with its own
+        inverse-Wishart prior ``IW(prior_df, prior_scale)`` (clusters share
+        nothing); ``"random"``, ``Omega_j ~ IW(a, A)`` across clusters with
+        ``A ~ Wishart(p + 1, prior_scale)`` and ``a > p`` with a chi-square
+        prior on ``a_prior`` degrees of freedom, ``a`` and ``A`` sampled
+        (doc/model.rst).
+    outcome_cols : list of column labels, default=None
+        Level-1 outcomes. ``None`` takes every column with no other role.
+    covariate_cols : list of column labels, default=None
+        Fully observed level-1 predictors with fixed effects (an intercept
+        is always included).
+    random_slope_cols : list of column labels, default=None
+        Fully observed numeric predictors with random slopes (besides the
+        random intercept). They are added to the fixed effects too, so the
+        random slopes vary around a fixed slope.
+    level2_cols : list of column labels, default=None
+        Outcomes measured on clusters (constant within a cluster where
+        observed), continuous or categorical, possibly missing for whole
+        clusters.
+    level2_covariate_cols : list of column labels, default=None
+        Fully observed cluster-level predictors of the level-2 outcomes
+        (intercept included). A column may also be a level-1 covariate.
+    categorical_cols : list of column labels, default=None
+        Numeric columns to treat as categorical.
+    exclude_cols : list of column labels, default=None
+        Columns left out of the model; they pass through untouched.
+    n_burn : int, default=1000
+        Iterations before the first imputation.
+    n_between : int, default=100
+        Iterations between imputations.
+    n_imputations : int, default=5
+        Imputations drawn by ``fit``.
+    prior_df : float, default=None
+        Degrees of freedom of the inverse-Wishart prior of the level-1
+        covariance (default: its dimension ``p``; see
+        :class:`JointModelImputer`). With ``cov_method="random"`` it serves
+        only the covariances between latents of different categorical
+        outcomes.
+    prior_scale : array-like of shape (p, p), default=None
+        Scale of that prior, used as given; with ``cov_method="random"`` the
+        scale of the Wishart prior of ``A``. ``None`` means a scale-free
+        diagonal from the data (doc/model.rst, "Priors"): the observed
+        variance of each continuous outcome (one pseudo-row), 1 for latents;
+        with "random" its continuous entries times 100 times the number of
+        continuous outcomes (a negligible pull on ``a``).
+    level2_prior_df : float, default=None
+        Degrees of freedom of the inverse-Wishart prior of the level-2
+        covariance ``Sigma`` of the random effects and level-2 residuals
+        (default: its dimension ``d = p q + p2``).
+    level2_prior_scale : array-like of shape (d, d), default=None
+        Scale of that prior, used as given. ``None`` means a scale-free
+        diagonal from the data (one pseudo-cluster): for a random intercept
+        the variance of the observed cluster means of its outcome, divided
+        by ``var(z_k)`` for a slope, the variance across clusters of a
+        level-2 outcome, 1 for latents. jomo's default is the identity.
+    beta_start : array-like, default=None
+        Starting level-1 fixed effects (zeros).
+    cov_start : array-like, default=None
+        Starting level-1 covariance (the default prior scale's diagonal
+        without the "random" factor); with cluster-specific
+        covariances one matrix for all clusters or one per cluster.
+    level2_cov_start : array-like of shape (d, d), default=None
+        Starting level-2 covariance (the default level-2 prior scale).
+    random_effects_start : array-like of shape (n_clusters, p * q), default=None
+        Starting random effects (zeros), in the layout of
+        :attr:`random_effects_`.
+    a_start : float, default=None
+        Starting value of ``a`` (``cov_method="random"``); ``None`` means
+        ``p + 50``.
+    a_prior : float, default=None
+        Degrees of freedom of the chi-square prior of ``a``
+        (``cov_method="random"``); ``None`` means ``p``."""
+
+MULTILEVEL_ATTRIBUTES = """\
+    beta_ : pandas.DataFrame
+        Posterior mean of the level-1 fixed effects.
+    omega_ : pandas.DataFrame
+        Posterior mean of the level-1 covariance (with cluster-specific
+        covariances, of their average over clusters).
+    sigma_ : pandas.DataFrame of shape (d, d)
+        Posterior mean of the level-2 covariance; rows and columns are the
+        random effects (``outcome|predictor``) then the level-2 outcomes.
+    beta2_ : pandas.DataFrame or None
+        Posterior mean of the level-2 fixed effects.
+    random_effects_ : pandas.DataFrame of shape (n_clusters, p * q)
+        Posterior means of the random effects, one row per cluster (index:
+        cluster labels). Column ``outcome|predictor``; the vector ``u_j``
+        lists, for each outcome in turn, its random intercept and slopes
+        (the random-effect predictor index runs fastest, as in jomo).
+    cluster_labels_ : pandas.Index
+        Cluster labels in the order of the rows of :attr:`random_effects_`.
+    cluster_covariances_ : ndarray of shape (n_clusters, p, p)
+        Posterior means of the cluster covariances (``cov_method`` "fixed"
+        or "random"), in the order of :attr:`cluster_labels_`; rows and
+        columns as :attr:`omega_`.
+    a_ : float
+        Posterior mean of ``a`` (``cov_method="random"``).
+    random_seed_ : int
+        Seed drawn from ``random_state``.
+    n_iter_ : int
+        Iterations run per chain.
+    n_features_in_ : int
+        Number of columns seen in fit.
+    feature_names_in_ : ndarray of str
+        Defined when ``X`` has string column names."""
+
+
 def fill_docstring(cls):
-    """Class decorator: substitute the shared parameter descriptions."""
-    cls.__doc__ = cls.__doc__.replace("    %(run_parameters)s", RUN_PARAMETERS)
+    """Class decorator: substitute the shared parameter descriptions.
+
+    Under ``python -OO`` docstrings are stripped and there is nothing to fill.
+    """
+    if cls.__doc__ is not None:
+        for marker, text in (("run_parameters", RUN_PARAMETERS),
+                             ("multilevel_parameters", MULTILEVEL_PARAMETERS),
+                             ("multilevel_attributes", MULTILEVEL_ATTRIBUTES)):
+            cls.__doc__ = cls.__doc__.replace(f"    %({marker})s", text)
     return cls

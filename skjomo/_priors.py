@@ -189,3 +189,23 @@ def _check_not_constant(values, names):
             f"Column {name!r} is constant where observed; with cov_method='random' its "
             "cluster covariances have no proper posterior. Exclude it (exclude_cols) or "
             "use cov_method='fixed'.")
+
+
+def data_scales(spec, codec, encoded):
+    """:func:`default_scales` of an encoded training frame.
+
+    Parameters
+    ----------
+    spec : ModelSpec
+    codec : FrameCodec
+    encoded : EncodedFrame
+    """
+    n_continuous = len(codec.schema.continuous)
+    if not spec.multilevel:
+        return default_scales(encoded.values, n_continuous)
+    level2 = encoded.level2
+    return default_scales(
+        encoded.values, n_continuous, encoded.cluster, encoded.n_clusters, encoded.z,
+        level2["values2"] if level2 else None,
+        len(codec.schema2.continuous) if level2 else 0,
+        hyperprior=spec.cov_method == "random", names=codec.latent_labels)

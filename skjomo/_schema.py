@@ -93,6 +93,17 @@ def _float_values(series, column, role):
     return values
 
 
+def check_frame_shape(frame):
+    """A training frame must have rows and uniquely named columns."""
+    if frame.shape[0] == 0:
+        raise ValueError("The data frame is empty (0 rows).")
+    if frame.shape[1] == 0:
+        raise ValueError("The data frame has no columns.")
+    if frame.columns.has_duplicates:
+        dup = frame.columns[frame.columns.duplicated()].tolist()
+        raise ValueError(f"Column names must be unique; repeated: {dup}.")
+
+
 class Schema:
     """Roles, kinds and encodings of the columns of a training frame.
 
@@ -109,13 +120,7 @@ class Schema:
 
     def __init__(self, frame, outcome_cols=None, covariate_cols=None,
                  categorical_cols=None, exclude_cols=None, reserved=None):
-        if frame.shape[0] == 0:
-            raise ValueError("The data frame is empty (0 rows).")
-        if frame.shape[1] == 0:
-            raise ValueError("The data frame has no columns.")
-        if frame.columns.has_duplicates:
-            dup = frame.columns[frame.columns.duplicated()].tolist()
-            raise ValueError(f"Column names must be unique; repeated: {dup}.")
+        check_frame_shape(frame)
         self.columns = list(frame.columns)
         reserved = dict(reserved or {})
         covariates = _as_list(covariate_cols, "covariate_cols")

@@ -1,13 +1,8 @@
 """JointModelImputer: single-level joint-model imputation."""
 
-import numpy as np
-
-from ._base import BaseJointImputer, Encoded
-from ._checks import check_design
+from ._base import RUN_CONSTRAINTS, BaseJointImputer
 from ._docs import fill_docstring
-from ._gibbs._chain import build_model
-from ._priors import default_scales
-from ._schema import Schema
+from ._spec import ModelSpec
 
 
 @fill_docstring
@@ -60,7 +55,8 @@ class JointModelImputer(BaseJointImputer):
         Scale matrix of that prior, used as given. ``None`` means a
         scale-free diagonal from the data: the observed variance of each
         continuous outcome, 1 for latents (one pseudo-row; doc/model.rst,
-        "Priors"). Rows and columns follow :attr:`omega_`.
+        "Priors"; jomo's default is the identity). Rows and columns follow
+        :attr:`omega_`.
     beta_start : array-like of shape (n_covariates + 1, p), default=None
         Starting fixed effects; ``None`` means zeros.
     cov_start : array-like of shape (p, p), default=None
@@ -76,22 +72,12 @@ class JointModelImputer(BaseJointImputer):
         ``column[category]``).
     omega_ : pandas.DataFrame of shape (p, p)
         Posterior mean of the level-1 covariance.
-    parameter_draws_ : dict of ndarray
-        Parameter draws at each imputation (``"beta"``, ``"cov"``), used by
-        :meth:`transform`; the first axis indexes imputations.
-    trace_ : dict of ndarray
-        Every draw after burn-in: ``"beta"`` of shape (n_chains, n_draws,
-        n_covariates + 1, p) and ``"cov"`` of shape (n_chains, n_draws, p, p).
-    imputed_values_ : ndarray
-        Completed latent-scale rows of the incomplete training rows, per
-        imputation.
-    schema_ : Schema
-        Column roles and kinds found in fit.
     random_seed_ : int
         Seed drawn from ``random_state``.
     n_iter_ : int
         Iterations run per chain.
     n_features_in_ : int
+        Number of columns seen in fit.
     feature_names_in_ : ndarray of str
         Defined when ``X`` has string column names.
 
@@ -121,7 +107,9 @@ class JointModelImputer(BaseJointImputer):
     (3, 0)
     """
 
-    def __init__(self, outcome_cols=None, covariate_cols=None, categorical_cols=None,
+    _parameter_constraints = RUN_CONSTRAINTS
+
+    def __init__(self, outcome_cols=None, *, covariate_cols=None, categorical_cols=None,
                  exclude_cols=None, n_burn=1000, n_between=100, n_imputations=5,
                  prior_df=None, prior_scale=None, beta_start=None, cov_start=None,
                  latent_bounds=None, n_chains=1, keep_chains="imputation", warm_start=False,
@@ -145,80 +133,9 @@ class JointModelImputer(BaseJointImputer):
         self.random_state = random_state
         self.n_jobs = n_jobs
 
-    # one starting covariance per cluster is allowed (heteroscedastic models)
-    _cov_start_per_cluster = False
-
-    def _encode(self, frame, fit):
-        if fit:
-            self.schema_ = Schema(frame, outcome_cols=self.outcome_cols,
-                                  covariate_cols=self.covariate_cols,
-                                  categorical_cols=self.categorical_cols,
-                                  exclude_cols=self.exclude_cols)
-        schema = self.schema_
-        schema.check_frame(frame)
-        values, missing, codes = schema.encode_outcomes(frame)
-        p = values.shape[1]
-        design = schema.design(frame)
-        if fit:
-            self._data_scales = default_scales(values, len(schema.continuous))
-            prior_df, prior_scale = self._prior(p, schema.latent_labels,
-                                                design.shape[0] - design.shape[1])
-            self._check_design(design, schema)
-            self._check_starts(design.shape[1], p)
-        else:
-            prior_df, prior_scale = float(p), np.eye(p)
-        cat_start, cat_size = schema.categorical_layout()
-        model, dynamic = build_model(design, values, missing, codes, cat_start, cat_size,
-                                     prior_df, prior_scale,
-                                     latent_bounds=self._latent_bounds(), fit=fit)
-        return Encoded(model=model, dynamic=dynamic, values=values[dynamic],
-                       missing=missing)
-
-    def _prior(self, p, labels, residual_df):
-        prior_df = float(p) if self.prior_df is None else self.prior_df
-        if not np.isfinite(prior_df) or prior_df + residual_df <= p - 1:
-            raise ValueError(
-                f"prior_df + n_samples - n_covariates must exceed p - 1 = {p - 1} "
-                f"(p is the dimension of the covariance) for a proper posterior; "
-                f"got prior_df={self.prior_df!r}."
-            )
-        if self.prior_scale is None:
-            return float(prior_df), self._data_scales["prior"]
-        scale = np.asarray(self.prior_scale, dtype=np.float64)
-        if scale.shape != (p, p):
-            raise ValueError(
-                f"prior_scale must have shape ({p}, {p}) (rows and columns "
-                f"{labels}); got {scale.shape}."
-            )
-        if not np.allclose(scale, scale.T) or np.any(np.linalg.eigvalsh(scale) <= 0):
-            raise ValueError("prior_scale must be symmetric positive definite.")
-        return float(prior_df), scale
-
-    def _latent_bounds(self):
-        if self.latent_bounds is None:
-            return None
-        try:
-            lower, upper = (float(b) for b in self.latent_bounds)
-        except (TypeError, ValueError):
-            raise ValueError("latent_bounds must be None or a pair (lower, upper); "
-                             f"got {self.latent_bounds!r}.") from None
-        if not lower < 0 < upper:
-            raise ValueError("latent_bounds must satisfy lower < 0 < upper so that every "
-                             f"category keeps a region; got {self.latent_bounds!r}.")
-        return lower, upper
-
-    def _check_design(self, design, schema):
-        check_design(design, schema.covariate_design_names)
-
-    def _check_starts(self, m, p):
-        if self.beta_start is not None and np.shape(self.beta_start) != (m, p):
-            raise ValueError(f"beta_start must have shape ({m}, {p}); "
-                             f"got {np.shape(self.beta_start)}.")
-        if self.cov_start is not None:
-            cov = np.asarray(self.cov_start, dtype=np.float64)
-            stacked = self._cov_start_per_cluster and cov.ndim == 3
-            if cov.shape[-2:] != (p, p) or not (cov.ndim == 2 or stacked):
-                raise ValueError(f"cov_start must have shape ({p}, {p}); got {cov.shape}.")
-            if (not np.allclose(cov, np.swapaxes(cov, -1, -2))
-                    or np.any(np.linalg.eigvalsh(cov) <= 0)):
-                raise ValueError("cov_start must be symmetric positive definite.")
+    def _model_spec(self):
+        return ModelSpec.from_parameters(
+            outcomes=self.outcome_cols, covariates=self.covariate_cols,
+            categorical=self.categorical_cols, excluded=self.exclude_cols,
+            prior_df=self.prior_df, prior_scale=self.prior_scale, beta_start=self.beta_start,
+            cov_start=self.cov_start, latent_bounds=self.latent_bounds)

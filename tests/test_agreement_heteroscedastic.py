@@ -49,7 +49,7 @@ NAMES = ["Intercept", "ravens", "sex"]
 # "random" the identity is far from negligible here: it is the scale of the
 # Wishart prior of A, whose inverse (precision 1) outweighs the sum of the
 # 47 cluster precisions (about 1 / 400 each on the English scale) and holds
-# a near its lower limit (posterior mean 2.08; 15.3 under skjomo's default).
+# a near its lower limit (posterior mean 2.08; 25.8 under skjomo's default).
 _JOMO_SCALES = dict(prior_scale=np.eye(2), level2_prior_scale=np.eye(2))
 SETTINGS = {"fixed": dict(prior_df=0, **_JOMO_SCALES), "random": _JOMO_SCALES}
 
@@ -134,11 +134,11 @@ def _in_fixture_order(imputer, fixture):
     order = [labels.index(c) for c in fixture["posterior"]["beta"]["cols"]]
     clusters = [list(imputer.cluster_labels_).index(int(c))
                 for c in fixture["model"]["cluster_order"]]
-    cov = imputer.parameter_draws_["cov"][:, clusters][:, :, order][:, :, :, order]
+    cov = imputer._chains.draws["cov"][:, clusters][:, :, order][:, :, :, order]
     return {
-        "beta": imputer.trace_["beta"][0][:, :, order],
-        "sigma": imputer.trace_["sigma"][0][:, order][:, :, order],
-        "average": imputer.trace_["cov"][0][:, order][:, :, order],
+        "beta": imputer.chains_["beta"][0][:, :, order],
+        "sigma": imputer.chains_["sigma"][0][:, order][:, :, order],
+        "average": imputer.chains_["omega"][0][:, order][:, :, order],
         "clusters": cov.reshape(cov.shape[0], -1, cov.shape[-1]),  # jomo's stacked layout
     }
 
@@ -180,7 +180,7 @@ def test_posterior_means_match_jomo(jomoright, posterior_runs, method):
         # jomo draws Omega_j from IW(floor(n_j + a), .) instead of IW(n_j + a, .):
         # given the rest, its mean is larger by (n_j + a - 3) / (floor(n_j + a) - 3)
         # (the reference sampler confirms this per cluster)
-        a = posterior_runs[method].trace_["a"][0].mean()
+        a = posterior_runs[method].chains_["a"][0].mean()
         n_j = _cluster_sizes(jomoright, fixture)
         factor = np.repeat((n_j + a - 3) / (n_j + np.floor(a) - 3), 2)[:, None]
     ours = draws["clusters"].mean(axis=0) * factor
@@ -201,7 +201,7 @@ def test_degrees_of_freedom_match_jomo(posterior_runs):
     resolution of jomo's 300 thinned draws (MC error 0.005).
     """
     ref = load_fixture("jsp_hr_random_jomoright")["posterior"]["a"]
-    a = posterior_runs["random"].trace_["a"][0]
+    a = posterior_runs["random"].chains_["a"][0]
     se = batch_means_se(a[:, None])[0]
     z = (a.mean() - ref["mean"]) / np.hypot(se, ref["mcse"])
     assert abs(z) <= 4, (a.mean(), ref["mean"], z)

@@ -84,17 +84,17 @@ def test_posterior_means_match_jomo(name):
                                      level2_prior_scale=np.eye(d), random_state=22,
                                      **case["imputer"])
     imputer.fit(case["data"]())
-    assert_posterior_agree(imputer.trace_["beta"][0], posterior["beta"])
-    assert_posterior_agree(imputer.trace_["cov"][0], posterior["l1cov"])
+    assert_posterior_agree(imputer.chains_["beta"][0], posterior["beta"])
+    assert_posterior_agree(imputer.chains_["omega"][0], posterior["l1cov"])
     if "l2beta" not in posterior:
-        assert_posterior_agree(imputer.trace_["sigma"][0], posterior["l2cov"])
+        assert_posterior_agree(imputer.chains_["sigma"][0], posterior["l2cov"])
         return
     # With level-2 outcomes jomo draws B2 from its marginal given Sigma22,
     # ignoring the random effects (jomo-samplers.md §7 step 4); skjomo draws
     # the exact full conditional. On ExamScores (65 clusters) this moves the
     # posterior means of Sigma by about 1.5% (of the order 1/J), beyond
     # Monte Carlo error, so Sigma and B2 are compared with a 3% tolerance.
-    sigma = imputer.trace_["sigma"][0].mean(axis=0)
+    sigma = imputer.chains_["sigma"][0].mean(axis=0)
     assert np.allclose(sigma, posterior["l2cov"]["mean"], rtol=0.03)
-    beta2 = imputer.trace_["beta2"][0].mean(axis=0)
+    beta2 = imputer.chains_["beta2"][0].mean(axis=0)
     assert np.allclose(beta2, posterior["l2beta"]["mean"], atol=0.01)

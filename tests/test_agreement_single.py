@@ -48,8 +48,8 @@ def test_continuous_model_posterior_means_match_jomo(jsp):
     imputer = JointModelImputer(covariate_cols=["sex"], n_burn=1000, n_between=40000,
                                 n_imputations=1, prior_df=-1, random_state=12)
     imputer.fit(jsp[["english", "ravens", "sex"]])
-    assert_posterior_agree(imputer.trace_["beta"][0], fixture["beta"])
-    assert_posterior_agree(imputer.trace_["cov"][0], fixture["l1cov"])
+    assert_posterior_agree(imputer.chains_["beta"][0], fixture["beta"])
+    assert_posterior_agree(imputer.chains_["omega"][0], fixture["l1cov"])
 
 
 def test_mixed_model_pooled_matches_jomo(jsp):
@@ -72,9 +72,9 @@ def test_mixed_model_posterior_means_match_jomo(jsp):
                                 n_imputations=1, prior_df=-(p + 1), latent_bounds=(-3, 4),
                                 prior_scale=1e-8 * np.eye(p), random_state=14)
     imputer.fit(jsp[["english", "ravens", "fluent", "sex"]])
-    assert_posterior_agree(imputer.trace_["beta"][0], fixture["beta"])
+    assert_posterior_agree(imputer.chains_["beta"][0], fixture["beta"])
     # the continuous block of the covariance
-    assert_posterior_agree(imputer.trace_["cov"][0], fixture["l1cov"], rows=slice(0, 2),
+    assert_posterior_agree(imputer.chains_["omega"][0], fixture["l1cov"], rows=slice(0, 2),
                            cols=slice(0, 2))
 
 

@@ -135,7 +135,7 @@ def test_posterior_of_a_concentrates_near_the_truth():
     imputer = HeteroscedasticMultilevelImputer(
         cluster_col="cluster", covariate_cols=["x"], cov_method="random",
         n_burn=500, n_between=3000, n_imputations=1, random_state=3).fit(data.frame)
-    draws = imputer.trace_["a"][0]
+    draws = imputer.chains_["a"][0]
     lower, upper = np.quantile(draws, [0.025, 0.975])
     print(f"\na: truth {a_true}, posterior mean {draws.mean():.2f} "
           f"(mcse {batch_means_se(draws[:, None])[0]:.3f}), 95% interval "
@@ -158,7 +158,7 @@ def test_posterior_of_a_other_values(a_true):
     imputer = HeteroscedasticMultilevelImputer(
         cluster_col="cluster", covariate_cols=["x"], cov_method="random",
         n_burn=300, n_between=2000, n_imputations=1, random_state=4).fit(data.frame)
-    draws = imputer.trace_["a"][0]
+    draws = imputer.chains_["a"][0]
     lower, upper = np.quantile(draws, [0.025, 0.975])
     print(f"\na: truth {a_true}, posterior mean {draws.mean():.2f}, "
           f"95% interval [{lower:.2f}, {upper:.2f}]")
@@ -234,7 +234,7 @@ def test_a_keeps_moving_with_few_clusters():
     imputer = HeteroscedasticMultilevelImputer(
         cluster_col="cluster", covariate_cols=["x"], cov_method="random",
         n_burn=1000, n_between=5000, n_imputations=1, random_state=0).fit(data.frame)
-    draws = imputer.trace_["a"][0]
+    draws = imputer.chains_["a"][0]
     runs = np.diff(np.flatnonzero(np.diff(np.r_[np.nan, draws, np.nan]) != 0))
     assert runs.max() < 200, f"a stayed at one value for {runs.max()} iterations"
     assert 3.6 < draws.mean() < 7.4, draws.mean()

@@ -61,14 +61,14 @@ def test_rhat_flags_short_chain_from_bad_start_and_not_long_run(jsp):
 def test_same_seed_same_chains_any_n_jobs_and_different_seeds_differ(jsp):
     one = _multilevel(n_jobs=1).fit(jsp)
     two = _multilevel(n_jobs=2).fit(jsp)
-    for name in one.trace_:
-        np.testing.assert_array_equal(one.trace_[name], two.trace_[name])
+    for name in one.chains_:
+        np.testing.assert_array_equal(one.chains_[name], two.chains_[name])
     for a, b in zip(one.sample(), two.sample()):
         pd.testing.assert_frame_equal(a, b)
     other = _multilevel(random_state=4).fit(jsp)
-    assert not np.array_equal(one.trace_["beta"], other.trace_["beta"])
+    assert not np.array_equal(one.chains_["beta"], other.chains_["beta"])
     # chains start from dispersed values and differ
-    assert not np.array_equal(one.trace_["beta"][0], one.trace_["beta"][1])
+    assert not np.array_equal(one.chains_["beta"][0], one.chains_["beta"][1])
 
 
 def test_plots_render_to_png(jsp, tmp_path):
@@ -84,14 +84,14 @@ def test_plots_render_to_png(jsp, tmp_path):
 def test_warm_start_continues_the_chains(jsp):
     first = _multilevel().fit(jsp)
     iterations = first.n_iter_
-    final_beta = first._final_states[0].beta.copy()
+    final_beta = first._chains.final_states[0].beta.copy()
     first.set_params(warm_start=True, n_burn=10)
     first.fit(jsp)
     assert first.n_iter_ == iterations + 10 + 2 * 20
     # continuing is deterministic
     again = _multilevel().fit(jsp).set_params(warm_start=True, n_burn=10).fit(jsp)
-    np.testing.assert_array_equal(first.trace_["beta"], again.trace_["beta"])
-    assert not np.array_equal(first._final_states[0].beta, final_beta)
+    np.testing.assert_array_equal(first.chains_["beta"], again.chains_["beta"])
+    assert not np.array_equal(first._chains.final_states[0].beta, final_beta)
     with pytest.raises(ValueError, match="same n_chains"):
         first.set_params(n_chains=3).fit(jsp)
 
@@ -142,7 +142,7 @@ def test_posterior_means_average_only_the_draws_after_burn_in(jsp, cls, extra):
     pd.testing.assert_frame_equal(kept.random_effects_, everything.random_effects_,
                                   rtol=1e-12)
     # the stored draws themselves average to the same posterior mean
-    manual = kept.parameter_draws_["u"]
+    manual = kept._chains.draws["u"]
     assert manual.shape[0] == 10
     sd = kept.random_effects_.iloc[:, 0].std()
     assert 2 < sd < 20, sd  # SD of the random intercepts of english (about 7)
@@ -152,7 +152,7 @@ def test_posterior_means_average_only_the_draws_after_burn_in(jsp, cls, extra):
     two_part = cls(**_random_slope(**extra)).fit(data)
     two_part.set_params(warm_start=True, n_burn=30).fit(data)
     one_run = cls(**_random_slope(n_burn=100 + 50 + 30, **extra)).fit(data)
-    np.testing.assert_array_equal(two_part.trace_["beta"], one_run.trace_["beta"])
+    np.testing.assert_array_equal(two_part.chains_["beta"], one_run.chains_["beta"])
     pd.testing.assert_frame_equal(two_part.random_effects_, one_run.random_effects_,
                                   rtol=1e-12)
     if cls is HeteroscedasticMultilevelImputer:

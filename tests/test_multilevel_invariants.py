@@ -337,7 +337,7 @@ def test_mixed_type_cluster_labels():
 def _mc_z(a, b, name):
     """Largest |difference| of posterior means over its Monte Carlo error."""
     def mean_se(imputer):
-        draws = imputer.trace_[name]
+        draws = imputer.chains_[name]
         flat = draws.reshape(draws.shape[:2] + (-1,))
         se = flat.std(axis=(0, 1)) / np.sqrt(ess_mean(flat))
         return flat.mean(axis=(0, 1)), se
@@ -356,7 +356,7 @@ def test_row_order_does_not_change_the_posterior():
     a = MultilevelJointImputer(**settings).fit(frame)
     b = MultilevelJointImputer(**settings).fit(shuffled)
     assert a.cluster_labels_.equals(b.cluster_labels_)
-    for name in ("beta", "cov", "sigma", "beta2"):
+    for name in ("beta", "omega", "sigma", "beta2"):
         assert _mc_z(a, b, name) < 4.5, name
     out = b.sample(1)[0]
     assert out.index.equals(shuffled.index)
@@ -516,7 +516,7 @@ def test_random_slopes(slope_frame):
     assert list(imputer.beta2_.columns) == ["w"]
     # random slopes vary around a fixed slope
     assert list(imputer.beta_.index) == ["(Intercept)", "x", "slope"]
-    assert imputer.trace_["sigma"].shape == (1, 15, 7, 7)
+    assert imputer.chains_["sigma"].shape == (1, 15, 7, 7)
     for out in completed:
         assert_observed_identical(out, slope_frame)
         assert not out.isna().any().any()

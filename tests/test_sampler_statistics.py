@@ -31,8 +31,8 @@ def test_conjugate_draws_match_closed_form(complete_continuous):
     imputer = JointModelImputer(covariate_cols=["x"], n_burn=200, n_between=30000,
                                 n_imputations=1, prior_df=nu0, prior_scale=scale0,
                                 random_state=0).fit(frame)
-    beta = imputer.trace_["beta"][0]
-    omega = imputer.trace_["cov"][0]
+    beta = imputer.chains_["beta"][0]
+    omega = imputer.chains_["omega"][0]
     X = np.column_stack([np.ones(len(frame)), frame["x"]])
     Y = frame[["y1", "y2"]].to_numpy()
     n, m, p = len(frame), 2, 2
@@ -69,11 +69,11 @@ def test_probit_posterior_matches_maximum_likelihood():
     imputer = JointModelImputer(covariate_cols=["x"], n_burn=300, n_between=4000,
                                 n_imputations=1, random_state=3).fit(frame)
     fit = sm.Probit(yes.astype(float), sm.add_constant(x)).fit(disp=0)
-    draws = imputer.trace_["beta"][0][:, :, 0]
+    draws = imputer.chains_["beta"][0][:, :, 0]
     assert np.all(np.abs(draws.mean(axis=0) - fit.params) < 4 * batch_means_se(draws) + 0.01)
     assert np.allclose(draws.std(axis=0), fit.bse, rtol=0.1)
     # the latent variance block is fixed at 1
-    assert np.all(imputer.trace_["cov"][0] == 1.0)
+    assert np.all(imputer.chains_["omega"][0] == 1.0)
 
 
 def test_observed_latents_follow_truncated_conditional():
@@ -137,7 +137,7 @@ def test_categorical_imputations_are_valid_categories():
     imputed = pd.concat([d.loc[frame["c"].isna(), "c"] for d in imputer.sample()])
     assert set(imputed) == {"low", "mid", "high"}
     # latent blocks of the covariance stay fixed at C_K
-    omega = imputer.trace_["cov"][0]
+    omega = imputer.chains_["omega"][0]
     labels = imputer.omega_.index.tolist()
     block = [labels.index("c[low]"), labels.index("c[mid]")]
     assert np.all(omega[:, block, block] == 1.0)

@@ -68,11 +68,19 @@ State = namedtuple("State", [
     "sigma", "sigma_chol", "sigma_precision", "scatter2",  # (1, d, d)
     "cross", "cross2",     # work arrays (m, p), (m2, p2)
     "shift", "prior_precision",  # (J, pq), (pq, pq) random-effect prior
-    "u_sum",               # (J, p, q) sum of recorded random effects
-    "cov_sum",             # (g, p, p) sum of recorded level-1 covariances
     "a", "hyper_scale",    # (1,), (p, p) "random" method: IW(a, A) of Omega_j
-    "accepted",            # (1,) accepted Metropolis moves
 ])
+
+# What a run of iterations adds up, apart from the chain state: sums of the
+# random effects and level-1 covariances (for their posterior means) and the
+# accepted Metropolis-Hastings moves of each step (ACCEPTANCE_STEPS order).
+# A new tally is started for every phase (burn-in, draws after burn-in).
+Tally = namedtuple("Tally", [
+    "u_sum",               # (J, p, q)
+    "cov_sum",             # (g, p, p)
+    "accepted",            # (3,) int64
+])
+ACCEPTANCE_STEPS = ("omega latent cross-covariances", "sigma latent cross-covariances", "a")
 
 Trace = namedtuple("Trace", ["beta", "cov", "sigma", "beta2", "a", "u_mean"])
 
@@ -272,16 +280,19 @@ def initial_state(model, values, values2=None, beta=None, cov=None, u=None, sigm
         sigma_precision=np.empty_like(sigmas), scatter2=np.empty_like(sigmas),
         cross=np.empty((m, p)), cross2=np.empty((m2, p2)),
         shift=np.zeros((n_clusters, p * q)), prior_precision=np.empty((p * q, p * q)),
-        u_sum=np.zeros((n_clusters, p, q)), cov_sum=np.zeros_like(covs),
         a=np.array([p + 50.0 if a is None else float(a)]),
         hyper_scale=(np.array(model.prior_scale, dtype=np.float64) if hyper_scale is None
                      else np.array(hyper_scale, dtype=np.float64)),
-        accepted=np.zeros(1, dtype=np.int64),
     )
     refresh_factors(state.cov, state.cov_chol, state.precision)
     refresh_factors(state.sigma, state.sigma_chol, state.sigma_precision)
     row_means(model.x, model.z, model.cluster, state.beta, state.u, state.means)
     return state
+
+
+def new_tally(state):
+    """An empty :data:`Tally` for the dimensions of ``state``."""
+    return Tally(np.zeros_like(state.u), np.zeros_like(state.cov), np.zeros(3, np.int64))
 
 
 def _start_values(values, n_free, cat_start, cat_size, codes):
@@ -374,8 +385,9 @@ def _draw_latents(rng, model, state):
 
 
 @nb.njit(cache=True)
-def gibbs_iteration(rng, model, state):
-    """One systematic-scan Gibbs iteration (jomo-samplers.md §4, §5, §7)."""
+def gibbs_iteration(rng, model, state, tally):
+    """One systematic-scan Gibbs iteration (jomo-samplers.md §4, §5, §7);
+    accepted Metropolis-Hastings moves are counted in ``tally.accepted``."""
     n_clusters, p, q = state.u.shape
     pq = p * q
     has_level2 = state.level2.shape[1] > pq
@@ -401,7 +413,7 @@ def gibbs_iteration(rng, model, state):
                 for k in range(q):
                     state.level2[j, t * q + k] = state.u[j, t, k]
         row_scatter(state.level2, state.means2, state.scatter2)
-        state.accepted[0] += draw_group_covariances(
+        tally.accepted[1] += draw_group_covariances(
             rng, state.scatter2, model.n_clusters2, model.prior2_df, model.prior2_scale,
             model.prior2_df, model.prior2_scale, model.n_free2, model.block2_ptr,
             model.mh_scale, state.sigma,
@@ -410,13 +422,16 @@ def gibbs_iteration(rng, model, state):
                      state.scatter)
     prior_df, prior_scale = model.prior_df, model.prior_scale
     if model.cov_method == 2:
+        a_before = state.a[0]
         draw_covariance_hyperparameters(rng, state.cov, state.cov_chol, state.precision,
                                         model.prior_scale, model.a_prior, model.n_free,
                                         state.a, state.hyper_scale)
         prior_df, prior_scale = state.a[0], state.hyper_scale
+        if state.a[0] != a_before:
+            tally.accepted[2] += 1
     # "random": the covariances between latents of different categorical
     # columns keep the prior of the "fixed" method (doc/model.rst)
-    state.accepted[0] += draw_group_covariances(
+    tally.accepted[0] += draw_group_covariances(
         rng, state.scatter, model.group_size, prior_df, prior_scale, model.prior_df,
         model.prior_scale, model.n_free, model.block_ptr, model.mh_scale, state.cov,
         state.cov_chol, state.precision)
@@ -429,16 +444,19 @@ def gibbs_iteration(rng, model, state):
 
 
 @nb.njit(cache=True)
-def run_chain(rng, model, state, n_iter, trace, trace_start):
+def run_chain(rng, model, state, tally, n_iter, trace, trace_start):
     """Run ``n_iter`` iterations, recording parameters if ``trace`` has rows.
 
     Iteration ``it`` is stored at ``trace_start + it``. The recorded level-1
-    covariance is the mean over covariance groups.
+    covariance is the mean over covariance groups. Every iteration adds its
+    random effects and covariances to ``tally``.
     """
     record = trace.beta.shape[0] > 0
     n_groups = state.cov.shape[0]
     for it in range(n_iter):
-        gibbs_iteration(rng, model, state)
+        gibbs_iteration(rng, model, state, tally)
+        tally.u_sum[:] += state.u
+        tally.cov_sum[:] += state.cov
         if record:
             k = trace_start + it
             trace.beta[k] = state.beta
@@ -456,8 +474,6 @@ def run_chain(rng, model, state, n_iter, trace, trace_start):
                 for t in range(state.u.shape[1]):
                     for c in range(state.u.shape[2]):
                         trace.u_mean[k, t * state.u.shape[2] + c] += state.u[j, t, c] / state.u.shape[0]
-            state.u_sum[:] += state.u
-            state.cov_sum[:] += state.cov
 
 
 @nb.njit(cache=True)
