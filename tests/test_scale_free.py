@@ -153,6 +153,6 @@ def test_small_random_intercept_variance_is_not_inflated():
             model = MultilevelJointImputer(cluster_col="cl", covariate_cols=["x"], n_burn=200,
                                            n_between=1, n_imputations=2000, random_state=r,
                                            **extra).fit(data)
-            out.append(model.trace_["sigma"][0, :, 0, 0].mean())
+            out.append(model.sigma_.iloc[0, 0])
     assert abs(np.mean(means) - tau2) < 0.015, np.mean(means)
     assert np.mean(identity) > 2 * tau2
