@@ -5,7 +5,7 @@ parameters of the estimator. It turns the frame into the arrays the Gibbs
 core works on, and turns completed arrays back into a frame with the user's
 column order, dtypes, categories and index. All estimators share it.
 
-Latent layout of the outcome matrix (jomo-samplers.md §2.2): continuous
+Latent layout of the outcome matrix (doc/sampler.rst, "Latent normals"): continuous
 columns first, in the user's order, then, for every categorical column in the
 user's order, ``K - 1`` latent normals, latent ``l`` standing for category
 ``l``; the last category is the reference. For a binary column the first
@@ -372,7 +372,7 @@ class Schema:
 
 
 def argmax_category(latents):
-    """Category index from latent vectors (jomo-samplers.md §2.2).
+    """Category index from latent vectors (doc/sampler.rst, "Latent normals").
 
     The category is the first index attaining the maximum when that maximum
     is positive, else the reference category ``K - 1``.

@@ -12,7 +12,7 @@ class JointModelImputer(BaseJointImputer):
     Every outcome column (continuous, binary or categorical) is modelled
     jointly: continuous columns directly, a categorical column with ``K``
     categories through ``K - 1`` latent normals whose covariance block is
-    fixed (jomo-samplers.md §2.2-2.3). Given the fully observed covariates
+    fixed (doc/sampler.rst, "Latent normals"). Given the fully observed covariates
     ``x_i`` (with an intercept),
 
     ``y_i = B' x_i + e_i,  e_i ~ N(0, Omega)``,
@@ -87,7 +87,7 @@ class JointModelImputer(BaseJointImputer):
 
     Notes
     -----
-    Differences from R's jomo (spec/README.md): the inverse-Wishart prior is
+    Differences from R's jomo (doc/model.rst): the inverse-Wishart prior is
     a real prior also when categorical columns are present, with real
     degrees of freedom (the level-1 posterior has ``N + p`` degrees of
     freedom where jomo uses ``N - 1``); latents of observed categories are

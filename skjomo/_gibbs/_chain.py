@@ -1,12 +1,12 @@
 """The chain: model arrays, chain state and the Gibbs iteration (numba).
 
 One sampler serves every estimator. The model is the two-level joint model
-of jomo-samplers.md §1: level-1 outcomes ``y_i = B'x_i + U_j'z_i + e_i``,
+of doc/sampler.rst: level-1 outcomes ``y_i = B'x_i + U_j'z_i + e_i``,
 level-2 vectors ``v_j = (u_j, y2_j - B2'x2_j) ~ N(0, Sigma)``. Single-level
 data is one cluster without random effects (``q = 0``); a model without
 level-2 outcomes has ``p2 = 0``. ``Model`` holds what never changes during a
 run, ``State`` what the sampler updates. The iteration composes the steps of
-§7 (which reduce to §4 and §5): level-1 latents, level-2 latents, fixed
+doc/sampler.rst, "One iteration": level-1 latents, level-2 latents, fixed
 effects, level-2 fixed effects, random effects, level-2 covariance,
 level-1 covariance, level-1 missing values, level-2 missing values.
 
@@ -104,7 +104,7 @@ def fixed_blocks(n_free, cat_size):
 
 
 def constrained_identity(p, n_free, cat_size):
-    """Identity with every latent diagonal block set to ``C_K`` (§2.3)."""
+    """Identity with every latent diagonal block set to ``C_K`` (doc/sampler.rst, "Identifiability: fixed latent blocks")."""
     cov = np.eye(p)
     ptr = fixed_blocks(n_free, cat_size)
     for start, stop in zip(ptr[:-1], ptr[1:]):
@@ -244,7 +244,7 @@ def dimensions(model):
 
 def initial_state(model, values, values2=None, beta=None, cov=None, u=None, sigma=None,
                   beta2=None, a=None, hyper_scale=None):
-    """Starting state (jomo-samplers.md §2.5 and §3).
+    """Starting state (doc/sampler.rst, "Starting values").
 
     ``values`` are the dynamic rows' outcomes (NaN where missing or latent).
     Missing continuous cells start at the column mean of the observed values,
@@ -327,7 +327,7 @@ def _level2_regression(rng, model, state):
     With ``Q = Sigma^{-1}`` partitioned into random effects (1) and level-2
     residuals (2): ``eps2_j | u_j ~ N(-Q22^{-1} Q21 u_j, Q22^{-1})``, so
     ``y2_j + Q22^{-1} Q21 u_j = B2'x2_j + eta_j`` with ``eta_j ~ N(0, Q22^{-1})``
-    and a flat prior gives a matrix-normal draw (spec/README.md decision 6).
+    and a flat prior gives a matrix-normal draw (doc/sampler.rst, "Level-2 fixed effects").
     """
     pq = state.u.shape[1] * state.u.shape[2]
     d = state.level2.shape[1]
@@ -354,7 +354,7 @@ def _level2_regression(rng, model, state):
 
 @nb.njit(cache=True)
 def _random_effect_prior(state):
-    """Prior of ``u_j`` given the level-2 residuals (§7 step 6).
+    """Prior of ``u_j`` given the level-2 residuals (doc/sampler.rst, "Random effects").
 
     Precision ``Q11`` and precision-times-mean ``-Q12 eps2_j``; without
     level-2 outcomes this is ``Sigma_u^{-1}`` and 0.
@@ -373,7 +373,7 @@ def _random_effect_prior(state):
 
 @nb.njit(cache=True)
 def _draw_latents(rng, model, state):
-    """Latents of observed categories at level 1, then at level 2 (§6.2)."""
+    """Latents of observed categories at level 1, then at level 2 (doc/sampler.rst, "Latents of observed categories")."""
     if model.cat_start.shape[0] > 0:
         draw_observed_latents(rng, state.values, state.means, state.precision,
                               model.row_group, model.cat_start, model.cat_size,
@@ -386,7 +386,7 @@ def _draw_latents(rng, model, state):
 
 @nb.njit(cache=True)
 def gibbs_iteration(rng, model, state, tally):
-    """One systematic-scan Gibbs iteration (jomo-samplers.md §4, §5, §7);
+    """One systematic-scan Gibbs iteration (doc/sampler.rst, "One iteration");
     accepted Metropolis-Hastings moves are counted in ``tally.accepted``."""
     n_clusters, p, q = state.u.shape
     pq = p * q

@@ -3,8 +3,8 @@
 Given residual cross-products ``S_g`` of ``n_g`` rows, each group's
 covariance is drawn from its full conditional: the inverse-Wishart
 ``IW(prior_df + n_g, prior_scale + S_g)`` restricted to matrices whose
-latent diagonal blocks are fixed at ``C_K`` (jomo-samplers.md §2.3;
-spec/README.md decisions 1 and 2). One group is the common level-1
+latent diagonal blocks are fixed at ``C_K`` (doc/sampler.rst,
+"The restricted inverse-Wishart"). One group is the common level-1
 covariance or the level-2 covariance; several groups are the
 cluster-specific covariances of the heteroscedastic models.
 """

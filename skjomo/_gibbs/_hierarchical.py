@@ -1,14 +1,14 @@
 """Hyper-parameters of cluster-specific covariances, "random" method (numba).
 
-Model (jomo-samplers.md §8): ``Omega_j | a, A ~ IW(a, A)`` independently,
+Model (doc/sampler.rst, "Level-1 covariances"): ``Omega_j | a, A ~ IW(a, A)`` independently,
 ``A ~ Wishart(gamma, S)`` with ``gamma = p + 1`` and ``S`` the prior scale,
 and ``a`` with the density of a chi-square with ``eta`` degrees of freedom,
 restricted to ``a > p`` (as in jomo, which keeps ``a >= p``; ``IW(a, A)``
 itself is proper for ``a > p - 1``).
 
-The update is partially collapsed and in the order of spec/README.md
-decision 5: first ``a`` from ``p(a | {Omega_j})`` with ``A`` integrated out
-(§8.1),
+The update is partially collapsed and in the order of doc/sampler.rst,
+"Degrees of freedom a": first ``a`` from ``p(a | {Omega_j})`` with ``A`` integrated out
+(same section),
 
 ``log p(a | .) = log chi2_eta(a) - J log Gamma_p(a/2)
   - (a/2) sum_j log|Omega_j| - ((J a + gamma)/2) log|M|

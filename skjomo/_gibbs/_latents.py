@@ -1,12 +1,12 @@
-"""Latent normals of observed categorical values (jomo-samplers.md §6.2).
+"""Latent normals of observed categorical values (doc/sampler.rst, "Latents of observed categories").
 
 Each latent coordinate is drawn from its exact full conditional, a
 univariate normal truncated to the region of the observed category
-(§2.2): for category ``c < K - 1`` the latent ``z_c`` is the largest and
+(doc/sampler.rst, "Latent normals"): for category ``c < K - 1`` the latent ``z_c`` is the largest and
 positive, for the reference category all latents are negative. This is a
 Gibbs sweep over the coordinates of the block, which targets the same
 conditional distribution as jomo's joint rejection sampler but never gives
-up (no cap on proposals, no box; spec/README.md decision 3).
+up (no cap on proposals, no box).
 
 The same function serves level 1 (rows of the outcome matrix) and level 2
 (rows of the cluster-level matrix), with one precision matrix per
@@ -76,7 +76,7 @@ def draw_observed_latents(rng, values, means, precisions, row_group,
     box : ndarray (2,)
         Lower and upper bound applied to every latent of an observed
         category (``-inf, inf`` for the exact latent-normal model; jomo uses
-        ``-3, 4``, jomo-samplers.md §6.2).
+        ``-3, 4``, jomo's box; doc/model.rst).
     """
     n, p = values.shape
     if cat_start.shape[0] == 0:

@@ -1,4 +1,4 @@
-"""Missing cells given the observed ones (jomo-samplers.md §6.1).
+"""Missing cells given the observed ones (doc/sampler.rst, "Missing values").
 
 Rows are grouped once by (covariance group, missingness pattern); the
 conditional factors are computed once per group and iteration, then every

@@ -1,12 +1,12 @@
 """Fixed effects, random effects and row means (numba).
 
-Fixed effects with a flat prior and a common covariance (jomo-samplers.md
-§4 step 2, §5 step 2): ``vec(B) ~ N(vec(B_hat), Omega kron (X'X)^{-1})`` with
+Fixed effects with a flat prior and a common covariance (doc/sampler.rst,
+"Fixed effects"): ``vec(B) ~ N(vec(B_hat), Omega kron (X'X)^{-1})`` with
 ``B_hat = (X'X)^{-1} X'(Y - ZU)``, drawn as ``B_hat + L_X^{-T} E L_Omega^T``
 where ``X'X = L_X L_X^T``, ``Omega = L_Omega L_Omega^T`` and ``E`` is standard
-normal (the Kronecker shortcut of §11).
+normal (the Kronecker shortcut).
 
-Random effects (§5 step 3, §7 step 6): for each cluster, with prior
+Random effects (doc/sampler.rst, "Random effects"): for each cluster, with prior
 ``u_j ~ N(mean_j, Prec^{-1})``, ``u_j | . ~ N(P_j^{-1} r_j, P_j^{-1})`` where
 ``P_j = Prec + Omega_j^{-1} kron Z_j'Z_j`` and
 ``r_j = vec(Z_j'R_j Omega_j^{-1}) + Prec mean_j``, ``R_j = Y_j - X_j B``.
@@ -155,7 +155,7 @@ def row_means(design, z, cluster, beta, u, out):
 
 @nb.njit(cache=True)
 def draw_fixed_effects_heteroscedastic(rng, gram, h, u, precisions, cov_group, out):
-    """Draw ``B`` when clusters have their own covariance (§8 step 2).
+    """Draw ``B`` when clusters have their own covariance (doc/sampler.rst, "Fixed effects").
 
     ``vec(B) ~ N(L^{-1} r, L^{-1})`` with
     ``L = sum_j Omega_j^{-1} kron X_j'X_j`` and

@@ -1,8 +1,8 @@
 """Exact draws from the truncated normal distribution (numba kernels).
 
 The latent normals of observed categorical values are drawn from univariate
-normals truncated to an interval (jomo-samplers.md §6.2 and spec/README.md
-decision 3: exact truncated conditionals, no cap on proposals). The interval
+normals truncated to an interval (doc/sampler.rst, "Latents of observed
+categories": exact truncated conditionals, no cap on proposals). The interval
 can sit far in a tail, so plain rejection from N(0, 1) is not an option.
 
 We use the accept-reject algorithms of Robert (1995), "Simulation of

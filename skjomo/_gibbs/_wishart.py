@@ -1,19 +1,19 @@
 """Wishart and inverse-Wishart kernels (numba).
 
-Convention (jomo-samplers.md §1): ``W ~ IW(nu, Psi)`` means
+Convention (doc/sampler.rst, "Notation and conventions"): ``W ~ IW(nu, Psi)`` means
 ``W^{-1} ~ Wishart(nu, Psi^{-1})``, with density proportional to
 ``|W|^{-(nu+p+1)/2} exp(-tr(Psi W^{-1}) / 2)`` and mean ``Psi / (nu - p - 1)``;
 ``W ~ Wishart(nu, Sigma)`` has mean ``nu Sigma``. Degrees of freedom are real
-numbers with ``nu > p - 1`` (spec/README.md decision 1: never rounded).
+numbers with ``nu > p - 1`` (never rounded; doc/sampler.rst, "Wishart draws").
 
-Draws use the Bartlett decomposition (§6.4) with chi-square variates of real
+Draws use the Bartlett decomposition with chi-square variates of real
 degrees of freedom, ``chi2(k) = 2 Gamma(k / 2)``, and only Cholesky factors
 and triangular products, so every draw is symmetric by construction and no
 general matrix is inverted.
 
 :func:`constrained_inverse_wishart` draws the inverse-Wishart restricted to
 covariance matrices whose latent diagonal blocks are fixed to ``C_K``
-(jomo-samplers.md §2.3, §6.3; spec/README.md decision 2).
+(doc/sampler.rst, "Factorisation through the regression on the latents").
 """
 
 import math
@@ -137,7 +137,7 @@ def inverse_wishart(rng, df, scale, out):
     -----
     Density ``∝ |W|^{-(df+p+1)/2} exp(-tr(Psi W^{-1}) / 2)``, mean
     ``Psi / (df - p - 1)``; same target as ``scipy.stats.invwishart``
-    (jomo-samplers.md §1, §6.4). Raises ``ValueError`` for invalid ``df``
+    (doc/sampler.rst, "Wishart draws"). Raises ``ValueError`` for invalid ``df``
     or a scale that is not positive definite.
     """
     _inverse_wishart_into(rng, df, scale, out, work_space(scale.shape[0]))
@@ -165,7 +165,7 @@ def wishart(rng, df, scale, out):
     factor of ``Sigma`` and ``A`` lower triangular, ``A_ii^2 ~ chi2(df - i)``
     (i = 0..p-1), ``A_ij ~ N(0, 1)`` below the diagonal. Used for the
     hyper-parameter ``A`` of the "random" heteroscedastic method
-    (jomo-samplers.md §8).
+    (doc/sampler.rst, "Level-1 covariances").
     """
     p = scale.shape[0]
     c = np.empty((p, p))
@@ -375,7 +375,7 @@ def split_constrained_inverse_wishart(rng, latent_df, latent_scale, df, scale, n
     does not depend on ``Omega11``. With ``latent_df == df`` and
     ``latent_scale is scale`` this is ``IW(df, scale)`` restricted
     (:func:`constrained_inverse_wishart`); the "random" heteroscedastic
-    model uses different pairs (jomo-samplers.md §8, doc/model.rst).
+    model uses different pairs (doc/sampler.rst, "Scale A").
 
     Parameters
     ----------
@@ -430,7 +430,7 @@ def split_constrained_inverse_wishart(rng, latent_df, latent_scale, df, scale, n
     ``∝ |Omega|^{-(nu+p+1)/2} exp(-tr(Psi Omega^{-1})/2)``
     with respect to Lebesgue measure on the free entries, over positive
     definite ``Omega`` whose latent diagonal blocks equal
-    ``C_k = I/2 + 11'/2`` (jomo-samplers.md §2.3). Everything else is free:
+    ``C_k = I/2 + 11'/2`` (doc/sampler.rst, "Identifiability: fixed latent blocks"). Everything else is free:
     covariances between latents of different blocks, between latents and
     free columns, and the free block.
 

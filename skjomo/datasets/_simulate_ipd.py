@@ -179,7 +179,7 @@ def make_hierarchical_covariance_data(n_clusters=100, cluster_size=30, a=8.0, me
     """Draw two-level data whose cluster covariances come from ``IW(a, A)``.
 
     The model of :class:`skjomo.HeteroscedasticMultilevelImputer` with
-    ``cov_method="random"`` (jomo-samplers.md §8), two continuous outcomes
+    ``cov_method="random"`` (doc/model.rst), two continuous outcomes
     ``y1``, ``y2`` and a complete covariate ``x ~ N(0, 1)``::
 
         (y1, y2)_ij = B' (1, x_ij) + u_j + e_ij,   e_ij ~ N(0, Omega_j),

@@ -9,7 +9,7 @@ from scipy.special import expit
 from sklearn.utils import Bunch, check_random_state
 
 # Two-level joint latent-normal model behind make_multilevel_data
-# (jomo-samplers.md §7, random intercepts only). Level 1, row i of cluster j:
+# (doc/model.rst, "Model", random intercepts only). Level 1, row i of cluster j:
 #   (y1, y2, zb)_ij = B' (1, x_ij) + u_j + e_ij,   e_ij ~ N(0, Omega),
 # with zb the latent normal of the binary b (b = "yes" when zb > 0, the first
 # category, as in jomo; latent variance fixed at 1). Level 2, cluster j:
@@ -76,7 +76,7 @@ def make_multilevel_data(n_clusters=50, cluster_size=20, missing_fraction=0.25,
     independent of everything else). Given ``x``, the level-1 outcomes
     ``y1``, ``y2`` (continuous) and the latent normal ``zb`` of the binary
     ``b`` follow the random-intercept model of jomo
-    (jomo-samplers.md §7 with ``z_i = 1``)::
+    (doc/model.rst, "Model", with ``z_i = 1``)::
 
         (y1, y2, zb)_ij = B' (1, x_ij) + u_j + e_ij,   e_ij ~ N(0, Omega),
 

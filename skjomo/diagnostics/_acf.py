@@ -31,7 +31,7 @@ def autocorrelation(x, max_lag=None, *, axis=0):
         \mathrm{ac}(l) = \frac{\sum_{t=1}^{N-l} y_t y_{t+l}}{\sum_{t=1}^N y_t^2},
         \qquad y_t = x_t - \bar x,
 
-    the usual biased estimator (R's ``acf``, mitml-analysis.md section 4.4),
+    the usual biased estimator (R's ``acf``, doc/diagnostics.rst),
     computed with the FFT.
 
     Parameters
@@ -91,7 +91,7 @@ def mitml_smoothed_acf(x, lag, smooth=2, sd=0.5, *, axis=0):
     with ``s = smooth``.  mitml's summary uses ``smooth = 2`` at lags ``k``
     and ``2k`` (``k`` = iterations between imputations) and the plain
     ``ac(1)``; its diagnostic plots report the same smoothed value at lag
-    ``ceil(k / thin)`` (mitml-analysis.md sections 4.4, 4.5).
+    ``ceil(k / thin)`` (doc/diagnostics.rst, "mitml's single-chain statistics").
 
     Parameters
     ----------
@@ -145,7 +145,7 @@ def moving_average(x, half_width, *, axis=0):
     Point ``i`` is the mean of ``x[i - z : i + z + 1]`` with
     ``z = min(half_width, i, N - 1 - i)``, as in the smooth line of mitml's
     trace plots, where ``half_width = floor(n_iter / (smooth * thin))``
-    (mitml-analysis.md section 4.5).
+    (doc/diagnostics.rst, "mitml's single-chain statistics").
 
     Parameters
     ----------

@@ -41,7 +41,7 @@ def mitml_rhat(x, n_segments=3, *, axis=0):
         d = \frac{2V^2}{\widehat{\mathrm{Var}}(V)},
 
     where :math:`W` is the mean of the segment variances and :math:`B_n` the
-    sample variance of the segment means (mitml-analysis.md, section 4.2).
+    sample variance of the segment means (doc/diagnostics.rst, "mitml's single-chain statistics").
 
     Parameters
     ----------

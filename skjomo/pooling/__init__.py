@@ -1,7 +1,7 @@
 """Pooling results across multiply imputed data sets.
 
 The analysis side of multiple imputation, following R's mitml
-(see ``shared/spec/mitml-analysis.md``):
+(doc/pooling.rst, "What is computed"):
 
 * :func:`pool_estimates`: Rubin's rules for single parameters (pooled
   estimates, total variance, t, classic Rubin or Barnard-Rubin df, p-value,

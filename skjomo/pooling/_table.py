@@ -1,6 +1,6 @@
 """Plain-text result tables in the layout of mitml's printouts.
 
-The formatter follows mitml-analysis.md §7.1: each column is printed in fixed
+The formatter follows mitml's printed tables (doc/pooling.rst, "Printed tables"): each column is printed in fixed
 notation with ``digits`` decimals, or in scientific notation when any value of
 the column is at least ``10**sci_limit``; all cells are right-justified to one
 common width, row labels are left-justified, cells are joined by single spaces
