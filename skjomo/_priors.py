@@ -18,6 +18,10 @@ in ``S`` instead (doc/model.rst, "Priors"):
   ``J tau^2``, times ``1 + (1 - ICC) / (n ICC)``;
 * latent normals of categorical outcomes keep 1 (their scale is fixed by
   the model), and their random slopes ``1 / var(z_k)``.
+* the Wishart prior of ``A`` (``cov_method="random"``): the level-1
+  diagonal with its continuous entries times ``HYPER`` times the number of
+  continuous outcomes, so that its pull on ``a`` is about 1% of that of the
+  chi-square prior of ``a``.
 
 Every entry is diagonal and moves with the units of its column, so
 multiplying a column by a constant multiplies its imputations by that
