@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from sklearn.utils.validation import (_check_feature_names_in, check_array, check_is_fitted,
+                                      validate_data)
 
 from ._checks import draw_seed, wrap_output
 from ._codec import FrameCodec
@@ -226,6 +227,9 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
         self._train_array_input = array_input
         for name, value in posterior_means(spec, codec, self._chains).items():
             setattr(self, name, value)
+        from .diagnostics._fit_check import warn_if_not_converged  # cheap: split Rhat
+
+        warn_if_not_converged(self.chains_, type(self).__name__, stacklevel=4)
         if self.verbose:
             print(f"{type(self).__name__}: {n_chains} chain(s), {self.n_iter_} iterations "
                   f"each, {self.n_imputations} imputations {n_between} iterations apart.")
@@ -512,12 +516,13 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
         return self.chains_.to_inference_data()
 
     def get_feature_names_out(self, input_features=None):
-        """Names of the output columns (the input columns, unchanged).
+        """Return the names of the output columns (the input columns, unchanged).
 
         Parameters
         ----------
         input_features : array-like of str or None
-            Ignored beyond validation; the output has the input's columns.
+            Input column names; when given they must equal the names seen in
+            fit (``feature_names_in_``, or ``x0, x1, ...`` for an array).
 
         Returns
         -------
@@ -525,7 +530,7 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
             The column names.
         """
         check_is_fitted(self)
-        return np.asarray([str(c) for c in self._codec.columns], dtype=object)
+        return _check_feature_names_in(self, input_features)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
