@@ -67,6 +67,9 @@ class ModelSpec:
         Starting values (``None``: the defaults).
     latent_bounds : tuple or None
         Bounds on the latent normals of observed categories.
+    formula : ImputationFormula or None
+        The parsed formula that stated the roles (its ``design`` holds the
+        derived fixed-effect terms materialised by formulaic), or ``None``.
     """
 
     outcomes: tuple = None
@@ -89,6 +92,7 @@ class ModelSpec:
     random_effects_start: object = field(default=None, repr=False)
     a_start: float = None
     latent_bounds: tuple = None
+    formula: object = None
 
     @classmethod
     def from_parameters(cls, outcomes=None, covariates=None, categorical=None, excluded=None,
