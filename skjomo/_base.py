@@ -254,7 +254,7 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
         warm = bool(self.warm_start) and hasattr(self, "groups_")
         frame, array_input = self._input_frame(X, reset=not warm)
         if not warm:
-            self.random_seed_ = int(check_random_state(self.random_state).randint(2**31 - 1))
+            self.random_seed_ = draw_seed(self.random_state)
         labels, positions, fitted = fit_groups(self, frame)
         self.__dict__.pop("_chains", None)
         self.groups_ = dict(zip(labels, fitted))
