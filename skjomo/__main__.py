@@ -1,9 +1,10 @@
-"""Command line entry point: ``skjomo demo`` and ``skjomo impute``.
+"""Command line entry point: ``skjomo demo``, ``skjomo impute`` and ``skjomo warmup``.
 
 The demo imputes the bundled JSPmiss data with a joint model and prints the
 pooled analysis a statistician would run next. ``impute`` imputes a CSV (or
 Stata) file under a model stated as a formula and writes the imputations in
-long format (doc/formula.rst, "From the command line").
+long format (doc/formula.rst, "From the command line"). ``warmup`` compiles
+the sampler's numba kernels ahead of time (for container images and CI).
 
 Exit codes: 0 success; 1 the data or the model is wrong (a missing file, an
 unknown column, a bad formula), with a one-line message; 2 a bad command
@@ -11,6 +12,7 @@ line (argparse).
 """
 
 import argparse
+import logging
 import sys
 import time
 from pathlib import Path
@@ -147,9 +149,16 @@ def main(argv=None):
                      help="iterations between imputations")
     imp.add_argument("--chains", type=int, default=1)
     imp.add_argument("--cov-method", choices=["common", "fixed", "random"], default="common")
+    sub.add_parser("warmup", help="compile the sampler's numba kernels into numba's cache")
     args = parser.parse_args(argv)
+    _show_notes()
     if args.command == "demo":
         demo(n_imputations=args.n_imputations, random_state=args.seed)
+        return 0
+    if args.command == "warmup":
+        from ._warmup import warmup
+
+        warmup()
         return 0
     try:
         impute(args.data, args.formula, args.level2_formula, args.n_imputations, args.out,
@@ -159,6 +168,28 @@ def main(argv=None):
         return 1
     return 0
 
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is when a message is emitted."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value):
+        pass
+
+
+def _show_notes():
+    """Show the ``skjomo`` logger's notes (such as "compiling ...") on stderr."""
+    logger = logging.getLogger("skjomo")
+    if not logger.handlers:
+        handler = _StderrHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -24,6 +24,7 @@ from sklearn.utils.validation import (_check_feature_names_in, check_array, chec
 
 from ._checks import draw_seed, wrap_output
 from ._codec import FrameCodec
+from ._gibbs._compile import prepare_chain
 from ._gibbs._driver import (check_warm_start, continue_chains, fit_chains, impute_new_rows,
                              segments_per_chain, start_states)
 from ._grouped import fit_groups, groups_summary, sample_groups, transform_groups
@@ -227,6 +228,7 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
                                   [self._seed(_START_KEY, c) for c in range(1, n_chains)])
             rngs = [self._seed(_CHAIN_KEY, c) for c in range(n_chains)]
         total = n_chains * (self.n_burn + n_between * segments)
+        prepare_chain(encoded.model, states[0], self.verbose, type(self).__name__)
         with _progress(self.verbose, total, type(self).__name__) as progress:
             self._chains = fit_chains(encoded.model, states, rngs, self.n_burn, n_between,
                                       segments, encoded.incomplete, encoded.incomplete2,

@@ -4,6 +4,11 @@ Tests marked ``rjomo`` rerun R (jomo, mitml, lme4) and compare with skjomo;
 they are skipped when ``Rscript`` is not on the PATH, so the default suite
 needs no R. Fixtures made by R live in ``tests/fixtures`` next to the R
 scripts in ``tests/r`` that made them.
+
+With pytest-xdist (``-n 2``), the controller compiles the sampler's numba
+kernels once before the workers start (``python -m skjomo warmup``), so
+that the workers load them from numba's cache instead of each compiling
+them (``doc/development.rst``).
 """
 
 import shutil
@@ -13,6 +18,22 @@ import pytest
 
 FIXTURES = Path(__file__).parent / "fixtures"
 R_SCRIPTS = Path(__file__).parent / "r"
+
+
+def pytest_sessionstart(session):
+    config = session.config
+    if hasattr(config, "workerinput") or not getattr(config.option, "numprocesses", None):
+        return  # an xdist worker, or no workers: kernels compile when first used
+    import time
+
+    from skjomo._warmup import warmup
+
+    start = time.perf_counter()
+    compiled = warmup(verbose=False)
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(f"skjomo warmup before the workers start: {compiled} numba kernel "
+                            f"specialisations compiled in {time.perf_counter() - start:.0f} s")
 
 
 def pytest_collection_modifyitems(config, items):

@@ -18,7 +18,6 @@ rows.
 
 from collections import namedtuple
 
-import numba as nb
 import numpy as np
 
 from ._covariance import draw_group_covariances, refresh_factors, row_scatter
@@ -27,6 +26,7 @@ from ._latents import draw_observed_latents, start_observed_latents
 from ._linalg import cholesky_lower, inverse_from_cholesky
 from ._missing import draw_missing, missingness_groups
 from ._hierarchical import draw_covariance_hyperparameters
+from ._jit import compile_notice, kernel
 from ._regression import (draw_fixed_effects, draw_fixed_effects_heteroscedastic,
                           draw_random_effects, fixed_effect_response,
                           interweave_intercepts, row_means)
@@ -58,6 +58,8 @@ Model = namedtuple("Model", [
                            # 2 cluster covariances from IW(a, A) ("random")
     "a_prior",             # chi-square degrees of freedom of the prior of a
     "latent_scale_moves",  # scale moves of categorical latents (_latent_scale.py)
+    "multilevel",          # None for one level with a common covariance, else True:
+                           # which steps are compiled (see _iteration)
 ])
 
 State = namedtuple("State", [
@@ -232,6 +234,7 @@ def build_model(x, values, missing, codes, cat_start, cat_size, prior_df, prior_
         cov_method=int(cov_method),
         a_prior=float(p if a_prior is None else a_prior),
         latent_scale_moves=True,
+        multilevel=None if q == 0 and p2 == 0 and not cov_method else True,
     ), dynamic
 
 
@@ -323,7 +326,7 @@ def _constrained_start(cov, g, p, block_ptr):
     return covs
 
 
-@nb.njit(cache=True)
+@kernel(inline=True)
 def _level2_regression(rng, model, state):
     """Level-2 fixed effects from their exact full conditional (given u).
 
@@ -355,7 +358,7 @@ def _level2_regression(rng, model, state):
     state.means2[:, pq:] = model.x2 @ state.beta2
 
 
-@nb.njit(cache=True)
+@kernel(inline=True)
 def _random_effect_prior(state):
     """Prior of ``u_j`` given the level-2 residuals (doc/sampler.rst, "Random effects").
 
@@ -374,59 +377,88 @@ def _random_effect_prior(state):
             state.shift[j, a] = s
 
 
-@nb.njit(cache=True)
-def _draw_latents(rng, model, state):
+@kernel(inline=True)
+def _draw_latents(rng, model, state, multilevel):
     """Latents of observed categories at level 1, then at level 2 (doc/sampler.rst, "Latents of observed categories")."""
     if model.cat_start.shape[0] > 0:
         draw_observed_latents(rng, state.values, state.means, state.precision,
                               model.row_group, model.cat_start, model.cat_size,
                               model.codes, model.latent_box)
-    if model.cat2_start.shape[0] > 0:
+    if multilevel is not None and model.cat2_start.shape[0] > 0:
         draw_observed_latents(rng, state.level2, state.means2, state.sigma_precision,
                               np.zeros(state.level2.shape[0], np.int64), model.cat2_start,
                               model.cat2_size, model.codes2, model.latent_box)
 
 
-@nb.njit(cache=True)
+@kernel(inline=True)
+def _draw_level2_missing(rng, model, state, multilevel):
+    """Missing level-2 values given everything else."""
+    if multilevel is not None and model.miss2_rows.shape[0] > 0:
+        draw_missing(rng, state.level2, state.means2, state.sigma_precision,
+                     model.miss2_rows, model.miss2_ptr, model.miss2_cov, model.miss2_mask)
+
+
+@kernel(inline=True)
+def _copy_random_effects(state):
+    """``v_j[:pq] = vec(U_j)``, outcome-major as in the level-2 vector."""
+    n_clusters, p, q = state.u.shape
+    for j in range(n_clusters):
+        for t in range(p):
+            for k in range(q):
+                state.level2[j, t * q + k] = state.u[j, t, k]
+
+
+@kernel(inline=True)
 def gibbs_iteration(rng, model, state, tally):
     """One systematic-scan Gibbs iteration (doc/sampler.rst, "One iteration");
     accepted Metropolis-Hastings moves are counted in ``tally.accepted``."""
-    n_clusters, p, q = state.u.shape
-    pq = p * q
-    has_level2 = state.level2.shape[1] > pq
-    _draw_latents(rng, model, state)
+    _iteration(rng, model, state, tally, model.multilevel)
+
+
+@kernel
+def _iteration(rng, model, state, tally, multilevel):
+    """:func:`gibbs_iteration` for one kind of model.
+
+    ``multilevel`` (``model.multilevel``) is ``None`` for a single-level
+    model with a common covariance. Numba removes the branches on
+    ``multilevel is None`` before typing them, so such a model compiles
+    neither the random-effect, level-2 and cluster-covariance steps nor the
+    hyper-parameters of the "random" method; every other model compiles one
+    version with all steps.
+    """
+    q = state.u.shape[2]
+    _draw_latents(rng, model, state, multilevel)
     if model.latent_scale_moves:
-        rescale_categorical_latents(rng, model, state)
+        rescale_categorical_latents(rng, model, state, multilevel)
     refresh_statistics(model.static_h, model.static_k, model.w, state.values,
                        model.cluster, state.h, state.k)
-    if model.cov_method == 0:
+    if multilevel is None or model.cov_method == 0:
         fixed_effect_response(model.gram, state.h, state.u, state.cross)
         draw_fixed_effects(rng, model.design_chol, state.cross, state.cov_chol[0], state.beta)
     else:
         draw_fixed_effects_heteroscedastic(rng, model.gram, state.h, state.u, state.precision,
                                            model.cov_group, state.beta)
-    if has_level2:
-        _level2_regression(rng, model, state)
-    if q > 0:
-        _random_effect_prior(state)
-        draw_random_effects(rng, model.gram, state.h, state.beta, state.shift,
-                            state.prior_precision, state.precision, model.cov_group,
-                            np.ones(n_clusters, np.bool_), state.u)
-        interweave_intercepts(rng, state.shift, state.prior_precision, state.beta, state.u)
-        for j in range(n_clusters):
-            for t in range(p):
-                for k in range(q):
-                    state.level2[j, t * q + k] = state.u[j, t, k]
-        row_scatter(state.level2, state.means2, state.scatter2)
-        tally.accepted[1] += draw_group_covariances(
-            rng, state.scatter2, model.n_clusters2, model.prior2_df, model.prior2_scale,
-            model.prior2_df, model.prior2_scale, model.n_free2, model.block2_ptr,
-            model.mh_scale, state.sigma,
-            state.sigma_chol, state.sigma_precision)
+    if multilevel is not None:
+        if state.level2.shape[1] > state.u.shape[1] * q:
+            _level2_regression(rng, model, state)
+        if q > 0:
+            _random_effect_prior(state)
+            draw_random_effects(rng, model.gram, state.h, state.beta, state.shift,
+                                state.prior_precision, state.precision, model.cov_group,
+                                np.ones(state.u.shape[0], np.bool_), state.u)
+            interweave_intercepts(rng, state.shift, state.prior_precision, state.beta,
+                                  state.u)
+            _copy_random_effects(state)
+            row_scatter(state.level2, state.means2, state.scatter2)
+            tally.accepted[1] += draw_group_covariances(
+                rng, state.scatter2, model.n_clusters2, model.prior2_df, model.prior2_scale,
+                model.prior2_df, model.prior2_scale, model.n_free2, model.block2_ptr,
+                model.mh_scale, state.sigma,
+                state.sigma_chol, state.sigma_precision)
     residual_scatter(model.gram, state.h, state.k, state.beta, state.u, model.cov_group,
                      state.scatter)
     prior_df, prior_scale = model.prior_df, model.prior_scale
-    if model.cov_method == 2:
+    if multilevel is not None and model.cov_method == 2:
         a_before = state.a[0]
         draw_covariance_hyperparameters(rng, state.cov, state.cov_chol, state.precision,
                                         model.prior_scale, model.a_prior, model.n_free,
@@ -443,12 +475,10 @@ def gibbs_iteration(rng, model, state, tally):
     row_means(model.x, model.z, model.cluster, state.beta, state.u, state.means)
     draw_missing(rng, state.values, state.means, state.precision,
                  model.miss_rows, model.miss_ptr, model.miss_cov, model.miss_mask)
-    if model.miss2_rows.shape[0] > 0:
-        draw_missing(rng, state.level2, state.means2, state.sigma_precision,
-                     model.miss2_rows, model.miss2_ptr, model.miss2_cov, model.miss2_mask)
+    _draw_level2_missing(rng, model, state, multilevel)
 
 
-@nb.njit(cache=True)
+@kernel
 def run_chain(rng, model, state, tally, n_iter, trace, trace_start):
     """Run ``n_iter`` iterations, recording parameters if ``trace`` has rows.
 
@@ -481,7 +511,6 @@ def run_chain(rng, model, state, tally, n_iter, trace, trace_start):
                         trace.u_mean[k, t * state.u.shape[2] + c] += state.u[j, t, c] / state.u.shape[0]
 
 
-@nb.njit(cache=True)
 def impute_given_parameters(rng, model, state, n_sweeps, new_clusters):
     """Latents, missing cells and new clusters' random effects for fixed
     parameters (used by transform on rows not seen in fit).
@@ -491,25 +520,26 @@ def impute_given_parameters(rng, model, state, n_sweeps, new_clusters):
     full conditional given their rows and level-2 values), then the missing
     cells of both levels; a few sweeps let the latents settle.
     """
-    n_clusters, p, q = state.u.shape
-    update_u = q > 0 and np.any(new_clusters)
+    with compile_notice():
+        _impute_given_parameters(rng, model, state, n_sweeps, new_clusters, model.multilevel)
+
+
+@kernel
+def _impute_given_parameters(rng, model, state, n_sweeps, new_clusters, multilevel):
+    """:func:`impute_given_parameters`, compiled for one kind of model (see
+    :func:`_iteration`)."""
+    update_u = multilevel is not None and state.u.shape[2] > 0 and np.any(new_clusters)
     for _ in range(n_sweeps):
-        _draw_latents(rng, model, state)
-        if update_u:
+        _draw_latents(rng, model, state, multilevel)
+        if multilevel is not None and update_u:
             refresh_statistics(model.static_h, model.static_k, model.w, state.values,
                                model.cluster, state.h, state.k)
             _random_effect_prior(state)
             draw_random_effects(rng, model.gram, state.h, state.beta, state.shift,
                                 state.prior_precision, state.precision, model.cov_group,
                                 new_clusters, state.u)
-            for j in range(n_clusters):
-                for t in range(p):
-                    for k in range(q):
-                        state.level2[j, t * q + k] = state.u[j, t, k]
+            _copy_random_effects(state)
             row_means(model.x, model.z, model.cluster, state.beta, state.u, state.means)
         draw_missing(rng, state.values, state.means, state.precision,
                      model.miss_rows, model.miss_ptr, model.miss_cov, model.miss_mask)
-        if model.miss2_rows.shape[0] > 0:
-            draw_missing(rng, state.level2, state.means2, state.sigma_precision,
-                         model.miss2_rows, model.miss2_ptr, model.miss2_cov,
-                         model.miss2_mask)
+        _draw_level2_missing(rng, model, state, multilevel)

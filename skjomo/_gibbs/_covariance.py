@@ -9,14 +9,14 @@ covariance or the level-2 covariance; several groups are the
 cluster-specific covariances of the heteroscedastic models.
 """
 
-import numba as nb
 import numpy as np
 
+from ._jit import kernel
 from ._linalg import cholesky_lower, inverse_from_cholesky
 from ._wishart import split_constrained_inverse_wishart, work_space
 
 
-@nb.njit(cache=True)
+@kernel
 def refresh_factors(cov, cov_chol, precision):
     """Recompute Cholesky factors and inverses of a stack of covariances."""
     for g in range(cov.shape[0]):
@@ -24,7 +24,7 @@ def refresh_factors(cov, cov_chol, precision):
         inverse_from_cholesky(cov_chol[g], precision[g])
 
 
-@nb.njit(cache=True)
+@kernel
 def draw_group_covariances(rng, scatter, group_size, prior_df, prior_scale,
                            latent_prior_df, latent_prior_scale, n_free, block_ptr,
                            mh_scale, cov, cov_chol, precision):
@@ -75,7 +75,7 @@ def draw_group_covariances(rng, scatter, group_size, prior_df, prior_scale,
     return accepted
 
 
-@nb.njit(cache=True)
+@kernel
 def row_scatter(values, means, out):
     """``out[0] = sum_i (v_i - m_i)(v_i - m_i)'`` over the rows of ``values``."""
     d = values.shape[1]

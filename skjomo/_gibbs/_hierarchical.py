@@ -25,9 +25,9 @@ not log-concave); then ``A | a, {Omega_j} ~ Wishart(gamma + J a, M^{-1})``.
 
 import math
 
-import numba as nb
 import numpy as np
 
+from ._jit import kernel
 from ._linalg import (
     cholesky_lower,
     inverse_from_cholesky,
@@ -41,7 +41,7 @@ from ._wishart import log_multigamma, wishart
 _T_DF = 4.0
 
 
-@nb.njit(cache=True)
+@kernel
 def _log_target(v, a_min, p, n_clusters, eta, gamma, sum_logdet, logdet_m):
     """``log p(a | .)`` at ``a = a_min + exp(v)``, plus the log-Jacobian ``v``;
     ``p`` is the dimension of the inverse-Wishart matrices."""
@@ -54,7 +54,7 @@ def _log_target(v, a_min, p, n_clusters, eta, gamma, sum_logdet, logdet_m):
     return value + v
 
 
-@nb.njit(cache=True)
+@kernel
 def _mode_and_curvature(a_min, p, n_clusters, eta, gamma, sum_logdet, logdet_m):
     """Mode of the target over ``v`` and the curvature there.
 
@@ -94,13 +94,13 @@ def _mode_and_curvature(a_min, p, n_clusters, eta, gamma, sum_logdet, logdet_m):
     return mode, (fp - 2 * f0 + fm) / (h * h)
 
 
-@nb.njit(cache=True)
+@kernel
 def _log_t_kernel(x, centre, scale):
     z = (x - centre) / scale
     return -0.5 * (_T_DF + 1.0) * math.log(1.0 + z * z / _T_DF)
 
 
-@nb.njit(cache=True)
+@kernel
 def draw_degrees_of_freedom(rng, a, a_min, p, n_clusters, eta, gamma, sum_logdet, logdet_m):
     """One independence MH update of ``a > a_min``; returns the new value."""
     v = math.log(a - a_min)
@@ -118,7 +118,7 @@ def draw_degrees_of_freedom(rng, a, a_min, p, n_clusters, eta, gamma, sum_logdet
     return a
 
 
-@nb.njit(cache=True)
+@kernel
 def _degrees_and_scale(rng, precisions, logdets, prior_scale_inv, eta, a_min, a, scale_out):
     """``a`` with the scale integrated out, then the Wishart scale given ``a``.
 
@@ -144,7 +144,7 @@ def _degrees_and_scale(rng, precisions, logdets, prior_scale_inv, eta, a_min, a,
     return m
 
 
-@nb.njit(cache=True)
+@kernel
 def _regressions_on_latents(cov, p2, betas, cond_prec, logdets):
     """Per cluster, ``beta_j = Omega_11^{-1} Omega_12`` (latents last, from
     column ``p2``), the inverse and log-determinant of
@@ -175,7 +175,7 @@ def _regressions_on_latents(cov, p2, betas, cond_prec, logdets):
         inverse_from_cholesky(chol, cond_prec[j])
 
 
-@nb.njit(cache=True)
+@kernel
 def _add_quadratic_forms(betas, centre, precisions, out):
     """``out += sum_j (beta_j - centre) P_j (beta_j - centre)'``."""
     p1, p2 = centre.shape
@@ -193,7 +193,7 @@ def _add_quadratic_forms(betas, centre, precisions, out):
                 out[r1, r2] += total
 
 
-@nb.njit(cache=True)
+@kernel(inline=True)
 def draw_covariance_hyperparameters(rng, cov, cov_chol, precision, prior_scale, eta,
                                     n_free, a, scale_out):
     """Update ``a`` (in ``a[0]``) then ``A`` (into ``scale_out``).

@@ -31,17 +31,17 @@ variables") derives the density and why the posterior stays invariant.
 
 import math
 
-import numba as nb
 import numpy as np
 
 from ._covariance import refresh_factors
+from ._jit import kernel
 
 # slice sampler over s = log g: step width and maximum number of steps out
 _WIDTH = 0.25
 _MAX_STEPS = 40
 
 
-@nb.njit(cache=True)
+@kernel
 def log_scale_density(s, coefs, s_max):
     """``n s - A g^2/2 + b g - c/(2 g^2) + e/g`` at ``g = exp(s)``, with
     ``coefs = (n, A, b, c, e)``; ``-inf`` above ``s_max``."""
@@ -52,7 +52,7 @@ def log_scale_density(s, coefs, s_max):
             - 0.5 * coefs[3] / (g * g) + coefs[4] / g)
 
 
-@nb.njit(cache=True)
+@kernel
 def slice_log_scale(rng, coefs, s_max):
     """One slice-sampling update (Neal 2003, stepping out and shrinkage) of
     ``s`` from ``s = 0`` for the density :func:`log_scale_density`.
@@ -82,7 +82,7 @@ def slice_log_scale(rng, coefs, s_max):
             right = s
 
 
-@nb.njit(cache=True)
+@kernel
 def residual_statistics(values, means, precisions, row_group, start, size, coefs):
     """Add the Gaussian terms of the rows to ``coefs``.
 
@@ -109,7 +109,7 @@ def residual_statistics(values, means, precisions, row_group, start, size, coefs
     coefs[2] += lin
 
 
-@nb.njit(cache=True)
+@kernel
 def box_limit(values, codes, column, start, size, box):
     """Largest ``log g`` that keeps the latents of observed categories of
     categorical ``column`` inside ``box`` (``inf`` for an unbounded box)."""
@@ -126,7 +126,7 @@ def box_limit(values, codes, column, start, size, box):
     return s_max
 
 
-@nb.njit(cache=True)
+@kernel
 def covariance_prior_statistics(precision, prior_df, prior_scale, scaled, coefs):
     """Add the terms of ``Sigma`` (scaled as ``D Sigma D``, ``D`` = ``g`` on
     the coordinates flagged in ``scaled``) and its inverse-Wishart prior.
@@ -156,7 +156,7 @@ def covariance_prior_statistics(precision, prior_df, prior_scale, scaled, coefs)
     coefs[4] += inv_lin
 
 
-@nb.njit(cache=True)
+@kernel
 def _scale_level1(rng, model, state, k, coefs, scaled):
     start, size = model.cat_start[k], model.cat_size[k]
     n_clusters, p, q = state.u.shape
@@ -199,7 +199,7 @@ def _scale_level1(rng, model, state, k, coefs, scaled):
     return g
 
 
-@nb.njit(cache=True)
+@kernel
 def _scale_level2(rng, model, state, k, coefs):
     start, size = model.cat2_start[k], model.cat2_size[k]
     pq = state.level2.shape[1] - state.beta2.shape[1]
@@ -220,9 +220,10 @@ def _scale_level2(rng, model, state, k, coefs):
     return g
 
 
-@nb.njit(cache=True)
-def rescale_categorical_latents(rng, model, state):
-    """One scale move per categorical variable, level 1 then level 2.
+@kernel(inline=True)
+def rescale_categorical_latents(rng, model, state, multilevel):
+    """One scale move per categorical variable, level 1 then level 2
+    (``multilevel``: ``model.multilevel``, ``None`` when there is no level 2).
 
     Updates in place the latents, ``means``, ``beta``, ``u`` and the random
     effects in ``level2``, ``sigma`` with its factors, and at level 2 the
@@ -232,5 +233,6 @@ def rescale_categorical_latents(rng, model, state):
     scaled = np.zeros(state.sigma.shape[1], np.bool_)
     for k in range(model.cat_start.shape[0]):
         _scale_level1(rng, model, state, k, coefs, scaled)
-    for k in range(model.cat2_start.shape[0]):
-        _scale_level2(rng, model, state, k, coefs)
+    if multilevel is not None:
+        for k in range(model.cat2_start.shape[0]):
+            _scale_level2(rng, model, state, k, coefs)

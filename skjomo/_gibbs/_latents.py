@@ -13,13 +13,13 @@ The same function serves level 1 (rows of the outcome matrix) and level 2
 covariance group (a single group for a common covariance).
 """
 
-import numba as nb
 import numpy as np
 
+from ._jit import kernel
 from ._truncnorm import truncated_normal_with_inverse_sd
 
 
-@nb.njit(cache=True)
+@kernel
 def _conditional_coefficients(precisions, first_latent, coef, sds):
     """Regression coefficients and sds of each latent given the rest of a row.
 
@@ -38,7 +38,7 @@ def _conditional_coefficients(precisions, first_latent, coef, sds):
             coef[g, col, col] = 0.0
 
 
-@nb.njit(cache=True)
+@kernel
 def _region(values, row, start, size, category, index, box_lower, box_upper):
     """Bounds of latent ``index`` of a block given its observed category,
     intersected with the box ``(box_lower, box_upper)`` (infinite by default)."""
@@ -53,7 +53,7 @@ def _region(values, row, start, size, category, index, box_lower, box_upper):
     return box_lower, values[row, start + category]
 
 
-@nb.njit(cache=True)
+@kernel
 def draw_observed_latents(rng, values, means, precisions, row_group,
                           cat_start, cat_size, codes, box):
     """One Gibbs sweep over the latents of every observed categorical cell.
@@ -112,7 +112,7 @@ def draw_observed_latents(rng, values, means, precisions, row_group,
                 resid[col] = z - means[row, col]
 
 
-@nb.njit(cache=True)
+@kernel
 def start_observed_latents(values, cat_start, cat_size, codes):
     """Put the latents of observed categories inside their region.
 

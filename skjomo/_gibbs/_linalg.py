@@ -5,11 +5,12 @@ beat LAPACK calls, whose overhead dominates at that size. Every function
 works in place on preallocated arrays.
 """
 
-import numba as nb
 import numpy as np
 
+from ._jit import kernel
 
-@nb.njit(cache=True)
+
+@kernel
 def cholesky_lower(a, out):
     """Lower Cholesky factor of the SPD matrix ``a`` into ``out``.
 
@@ -35,7 +36,7 @@ def cholesky_lower(a, out):
     return True
 
 
-@nb.njit(cache=True)
+@kernel
 def solve_lower(chol, b):
     """Solve ``chol @ x = b`` in place (``b`` a vector), ``chol`` lower."""
     n = chol.shape[0]
@@ -46,7 +47,7 @@ def solve_lower(chol, b):
         b[i] = s / chol[i, i]
 
 
-@nb.njit(cache=True)
+@kernel
 def solve_lower_transpose(chol, b):
     """Solve ``chol.T @ x = b`` in place (``b`` a vector), ``chol`` lower."""
     n = chol.shape[0]
@@ -57,7 +58,7 @@ def solve_lower_transpose(chol, b):
         b[i] = s / chol[i, i]
 
 
-@nb.njit(cache=True)
+@kernel
 def inverse_from_cholesky(chol, out):
     """``out = (chol @ chol.T)^{-1}`` for a lower Cholesky factor.
 
@@ -86,7 +87,7 @@ def inverse_from_cholesky(chol, out):
             out[i, j] = out[j, i]
 
 
-@nb.njit(cache=True)
+@kernel
 def spd_inverse(a):
     """Inverse of a small symmetric positive definite matrix, through its
     Cholesky factor (``ValueError`` if it is not positive definite)."""
@@ -98,7 +99,7 @@ def spd_inverse(a):
     return out
 
 
-@nb.njit(cache=True)
+@kernel
 def log_det_from_cholesky(chol):
     """``log |chol @ chol.T|``."""
     total = 0.0
@@ -107,7 +108,7 @@ def log_det_from_cholesky(chol):
     return 2.0 * total
 
 
-@nb.njit(cache=True)
+@kernel
 def gram_lower(lower, out):
     """``out = lower @ lower.T`` (exactly symmetric) for lower-triangular input."""
     n = lower.shape[0]
@@ -120,7 +121,7 @@ def gram_lower(lower, out):
             out[j, i] = s
 
 
-@nb.njit(cache=True)
+@kernel
 def lower_times_lower(a, b, out):
     """``out = a @ b`` for lower-triangular ``a`` and ``b``."""
     n = a.shape[0]
@@ -132,7 +133,7 @@ def lower_times_lower(a, b, out):
             out[i, j] = s
 
 
-@nb.njit(cache=True)
+@kernel
 def lower_inverse(lower, out):
     """``out = lower^{-1}`` (lower triangular) by forward substitution."""
     n = lower.shape[0]

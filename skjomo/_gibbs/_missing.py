@@ -8,13 +8,13 @@ the ``|M| x |M|`` block is factored. Missing latents of categorical cells are
 drawn without truncation; their category follows by the argmax rule.
 """
 
-import numba as nb
 import numpy as np
 
+from ._jit import kernel
 from ._linalg import cholesky_lower, solve_lower, solve_lower_transpose
 
 
-@nb.njit(cache=True)
+@kernel
 def _draw_one_missing(rng, values, means, precision, rows, start, stop, col, obs):
     """Rows whose only missing cell is ``col`` (scalar form of the draw)."""
     q = precision[col, col]
@@ -27,7 +27,7 @@ def _draw_one_missing(rng, values, means, precision, rows, start, stop, col, obs
         values[row, col] = means[row, col] - acc / q + sd * rng.standard_normal()
 
 
-@nb.njit(cache=True)
+@kernel
 def draw_missing(rng, values, means, precisions, group_rows, group_ptr,
                  group_cov, group_missing):
     """Draw every missing cell of ``values`` in place.

@@ -18,13 +18,13 @@ All cross-products come from the per-cluster statistics of
 :mod:`._suffstats` (``G = W'W``, ``H = W'Y`` with ``W = [X Z]``).
 """
 
-import numba as nb
 import numpy as np
 
+from ._jit import kernel
 from ._linalg import cholesky_lower, solve_lower, solve_lower_transpose
 
 
-@nb.njit(cache=True)
+@kernel
 def fixed_effect_response(gram, h, u, out):
     """``out = X'(Y - ZU) = sum_j H_j[:m] - (X_j'Z_j) U_j``."""
     m, p = out.shape
@@ -39,7 +39,7 @@ def fixed_effect_response(gram, h, u, out):
                 out[a, t] += s
 
 
-@nb.njit(cache=True)
+@kernel
 def draw_fixed_effects(rng, design_chol, cross, cov_chol, out):
     """Draw ``B`` given ``cross = X'(Y - ZU)`` and a common covariance.
 
@@ -74,7 +74,7 @@ def draw_fixed_effects(rng, design_chol, cross, cov_chol, out):
             out[a, t] += s
 
 
-@nb.njit(cache=True)
+@kernel
 def draw_random_effects(rng, gram, h, beta, prior_shift, prior_precision,
                         precisions, cov_group, selected, out):
     """Draw every cluster's random effects from their full conditional.
@@ -137,7 +137,7 @@ def draw_random_effects(rng, gram, h, beta, prior_shift, prior_precision,
                 out[j, t, k] = rhs[t * q + k] + noise[t * q + k]
 
 
-@nb.njit(cache=True)
+@kernel
 def row_means(design, z, cluster, beta, u, out):
     """``out[i] = B'x_i + U_j'z_i`` for the given rows."""
     m, p = beta.shape
@@ -153,7 +153,7 @@ def row_means(design, z, cluster, beta, u, out):
             out[i, t] = s
 
 
-@nb.njit(cache=True)
+@kernel
 def draw_fixed_effects_heteroscedastic(rng, gram, h, u, precisions, cov_group, out):
     """Draw ``B`` when clusters have their own covariance (doc/sampler.rst, "Fixed effects").
 
@@ -199,7 +199,7 @@ def draw_fixed_effects_heteroscedastic(rng, gram, h, u, precisions, cov_group, o
             out[a, t] = rhs[a + m * t] + noise[a + m * t]
 
 
-@nb.njit(cache=True)
+@kernel
 def interweave_intercepts(rng, prior_shift, prior_precision, beta, u):
     """Redraw the fixed intercepts in the centred parametrisation (ASIS).
 

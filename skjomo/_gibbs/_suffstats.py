@@ -10,11 +10,12 @@ random effects. Nothing of size N x N is formed, and the cost per iteration
 is linear in the number of dynamic rows.
 """
 
-import numba as nb
 import numpy as np
 
+from ._jit import kernel
 
-@nb.njit(cache=True)
+
+@kernel
 def add_rows(design, values, cluster, h_out, k_out):
     """Add ``W_i y_i'`` and ``y_i y_i'`` of the given rows to ``h_out``, ``k_out``.
 
@@ -44,7 +45,7 @@ def add_rows(design, values, cluster, h_out, k_out):
                 k_out[j, t, u] += y * values[i, u]
 
 
-@nb.njit(cache=True)
+@kernel
 def symmetrize(k):
     """Copy the lower triangle of each matrix of a stack to its upper one."""
     for j in range(k.shape[0]):
@@ -53,7 +54,7 @@ def symmetrize(k):
                 k[j, u, t] = k[j, t, u]
 
 
-@nb.njit(cache=True)
+@kernel(inline=True)
 def refresh_statistics(static_h, static_k, design, values, cluster, h_out, k_out):
     """``H`` and ``K`` of the current completed data: static part plus the
     dynamic rows given by ``design``, ``values``, ``cluster``."""
@@ -95,7 +96,7 @@ def static_statistics(design, values, cluster, n_clusters):
     return gram, h, k
 
 
-@nb.njit(cache=True)
+@kernel
 def residual_scatter(gram, h, k, beta, u, cov_group, out):
     """Per covariance group ``sum (y - B'x - U_j'z)(y - B'x - U_j'z)'``.
 

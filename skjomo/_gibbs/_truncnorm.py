@@ -22,14 +22,15 @@ zero uniformly in the bounds, so the expected cost is O(1) even for, say,
 
 import math
 
-import numba as nb
 import numpy as np
+
+from ._jit import kernel
 
 _SQRT_2PI = math.sqrt(2.0 * math.pi)
 _SQRT_E = math.sqrt(math.e)
 
 
-@nb.njit(cache=True)
+@kernel
 def _positive_side(rng, a, b):
     """Draw from N(0, 1) truncated to ``(a, b)`` with ``0 <= a < b <= inf``.
 
@@ -63,7 +64,7 @@ def _positive_side(rng, a, b):
                 return z
 
 
-@nb.njit(cache=True)
+@kernel
 def truncated_standard_normal(rng, lower, upper):
     """Exact draw from the standard normal truncated to ``(lower, upper)``.
 
@@ -113,7 +114,7 @@ def truncated_standard_normal(rng, lower, upper):
             return z
 
 
-@nb.njit(cache=True)
+@kernel
 def truncated_normal(rng, mean, sd, lower, upper):
     """Exact draw from N(mean, sd^2) truncated to ``(lower, upper)``.
 
@@ -140,7 +141,7 @@ def truncated_normal(rng, mean, sd, lower, upper):
     return truncated_normal_with_inverse_sd(rng, mean, sd, 1.0 / sd, lower, upper)
 
 
-@nb.njit(cache=True)
+@kernel
 def truncated_normal_with_inverse_sd(rng, mean, sd, inv_sd, lower, upper):
     """:func:`truncated_normal` with ``inv_sd = 1 / sd`` supplied by the
     caller (the latent step reuses it for every row of a covariance group)."""

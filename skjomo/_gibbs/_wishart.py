@@ -18,22 +18,22 @@ covariance matrices whose latent diagonal blocks are fixed to ``C_K``
 
 import math
 
-import numba as nb
 import numpy as np
 
+from ._jit import kernel
 from ._linalg import cholesky_lower, gram_lower, lower_inverse, lower_times_lower
 
 _LOG_PI = math.log(math.pi)
 _LOG_2 = math.log(2.0)
 
 
-@nb.njit(cache=True)
+@kernel
 def _chi2(rng, k):
     """Chi-square variate with real degrees of freedom ``k > 0``."""
     return 2.0 * rng.standard_gamma(0.5 * k)
 
 
-@nb.njit(cache=True)
+@kernel
 def _bartlett(rng, df, out, reverse):
     """Fill ``out`` with a lower-triangular Bartlett factor of ``Wishart(df, I)``.
 
@@ -55,20 +55,26 @@ def _bartlett(rng, df, out, reverse):
             out[i, j] = 0.0
 
 
-@nb.njit(cache=True)
+@kernel
 def work_space(p):
     """Scratch memory for one covariance draw of dimension ``p`` (passed to
-    :func:`split_constrained_inverse_wishart`, handed out by :func:`_take`)."""
-    return np.empty((16, p, p))
+    :func:`split_constrained_inverse_wishart`, handed out by :func:`_take`):
+    16 slots of ``p * p`` numbers."""
+    return np.empty((16, p * p))
 
 
-@nb.njit(cache=True)
+@kernel(inline=True)
 def _take(work, slot, rows, cols):
-    """A ``rows x cols`` view of slot ``slot`` of ``work``, and the next slot."""
-    return work[slot, :rows, :cols], slot + 1
+    """A ``rows x cols`` matrix in slot ``slot`` of ``work``, and the next slot.
+
+    The matrix is C-contiguous (a reshaped prefix of the slot), like every
+    other matrix the small linear-algebra kernels receive, so that each of
+    them is compiled for one memory layout only.
+    """
+    return work[slot, :rows * cols].reshape((rows, cols)), slot + 1
 
 
-@nb.njit(cache=True)
+@kernel
 def _inverse_wishart_factor(rng, df, chol_scale, out, t, t_inv):
     """Lower-triangular ``L`` with ``L @ L.T ~ IW(df, C @ C.T)``, ``C = chol_scale``.
 
@@ -83,23 +89,13 @@ def _inverse_wishart_factor(rng, df, chol_scale, out, t, t_inv):
     lower_times_lower(chol_scale, t_inv, out)
 
 
-@nb.njit(cache=True)
+@kernel
 def _check_df(df, p):
     if not df > p - 1.0:
         raise ValueError("degrees of freedom must exceed p - 1")
 
 
-@nb.njit(cache=True)
-def _checked_scale_factor(df, scale, name, out):
-    """Lower Cholesky factor of a (inverse-)Wishart scale into ``out``, after
-    checking ``df > p - 1`` and positive definiteness (``ValueError``
-    otherwise)."""
-    _check_df(df, scale.shape[0])
-    if not cholesky_lower(scale, out):
-        raise ValueError(name + " scale is not positive definite")
-
-
-@nb.njit(cache=True)
+@kernel(inline=True)
 def _inverse_wishart_into(rng, df, scale, out, work):
     """:func:`inverse_wishart` with its scratch arrays taken from ``work``
     (a :func:`work_space` of dimension ``p``)."""
@@ -108,7 +104,9 @@ def _inverse_wishart_into(rng, df, scale, out, work):
     factor, at = _take(work, at, p, p)
     t, at = _take(work, at, p, p)
     t_inv, at = _take(work, at, p, p)
-    _checked_scale_factor(df, scale, "inverse-Wishart", c)
+    _check_df(df, p)
+    if not cholesky_lower(scale, c):
+        raise ValueError("inverse-Wishart scale is not positive definite")
     _inverse_wishart_factor(rng, df, c, factor, t, t_inv)
     gram_lower(factor, out)
 
@@ -117,7 +115,7 @@ def _inverse_wishart_into(rng, df, scale, out, work):
 # public draws
 
 
-@nb.njit(cache=True)
+@kernel
 def inverse_wishart(rng, df, scale, out):
     """Draw ``W ~ IW(df, scale)`` into ``out``.
 
@@ -143,7 +141,7 @@ def inverse_wishart(rng, df, scale, out):
     _inverse_wishart_into(rng, df, scale, out, work_space(scale.shape[0]))
 
 
-@nb.njit(cache=True)
+@kernel
 def wishart(rng, df, scale, out):
     """Draw ``W ~ Wishart(df, scale)`` into ``out``.
 
@@ -169,7 +167,9 @@ def wishart(rng, df, scale, out):
     """
     p = scale.shape[0]
     c = np.empty((p, p))
-    _checked_scale_factor(df, scale, "Wishart", c)
+    _check_df(df, p)
+    if not cholesky_lower(scale, c):
+        raise ValueError("Wishart scale is not positive definite")
     a = np.empty((p, p))
     _bartlett(rng, df, a, False)
     m = np.empty((p, p))
@@ -181,7 +181,7 @@ def wishart(rng, df, scale, out):
 # inverse-Wishart restricted to fixed latent diagonal blocks
 
 
-@nb.njit(cache=True)
+@kernel
 def _iw_log_kernel(omega, chol_psi, exponent, chol_work, solve_work):
     """``-exponent/2 log|omega| - tr(Psi omega^{-1})/2``, or -inf if not PD.
 
@@ -207,7 +207,7 @@ def _iw_log_kernel(omega, chol_psi, exponent, chol_work, solve_work):
     return -0.5 * exponent * log_det - 0.5 * trace
 
 
-@nb.njit(cache=True)
+@kernel
 def _metropolis_latent_block(rng, omega, chol_psi, exponent, block_id, sd,
                              n_sweeps):
     """Random-walk Metropolis sweeps over the cross-block entries of ``omega``.
@@ -249,7 +249,7 @@ def _metropolis_latent_block(rng, omega, chol_psi, exponent, block_id, sd,
     return accepted
 
 
-@nb.njit(cache=True)
+@kernel
 def _complete_from_latent_block(rng, df, scale, n_free, omega11, out, work):
     """Draw the free part given the latent block and assemble ``out``.
 
@@ -348,7 +348,7 @@ def _complete_from_latent_block(rng, df, scale, n_free, omega11, out, work):
             out[j, i] = s
 
 
-@nb.njit(cache=True)
+@kernel
 def constrained_inverse_wishart(rng, df, scale, n_free, block_ptr, current,
                                 out, mh_scale, n_sweeps=3):
     """One Gibbs move for ``IW(df, scale)`` restricted to fixed latent blocks.
@@ -362,7 +362,7 @@ def constrained_inverse_wishart(rng, df, scale, n_free, block_ptr, current,
                                              work_space(scale.shape[0]))
 
 
-@nb.njit(cache=True)
+@kernel
 def split_constrained_inverse_wishart(rng, latent_df, latent_scale, df, scale, n_free,
                                       block_ptr, current, out, mh_scale, n_sweeps, work):
     """One Gibbs move for a covariance with fixed latent diagonal blocks.
@@ -518,7 +518,7 @@ def split_constrained_inverse_wishart(rng, latent_df, latent_scale, df, scale, n
     return accepted
 
 
-@nb.njit(cache=True)
+@kernel
 def _block_ids(block_ptr, n_free):
     """Latent block of each latent column (columns counted from ``n_free``)."""
     n_blocks = block_ptr.shape[0] - 1
@@ -533,7 +533,7 @@ def _block_ids(block_ptr, n_free):
 # densities
 
 
-@nb.njit(cache=True)
+@kernel
 def log_multigamma(p, x):
     """Log of the multivariate gamma function ``Gamma_p(x)``.
 
@@ -546,7 +546,7 @@ def log_multigamma(p, x):
     return total
 
 
-@nb.njit(cache=True)
+@kernel
 def iw_logpdf(w, df, scale):
     """Log density of ``IW(df, scale)`` at ``w`` (-inf if ``w`` is not PD).
 

@@ -1,0 +1,161 @@
+"""How the sampler's kernels are compiled, where numba caches them, and
+telling the user when numba compiles.
+
+Every kernel of :mod:`skjomo._gibbs` is decorated with :func:`kernel`, which
+is ``numba.njit(cache=True)`` with two additions:
+
+* ``kernel(inline=True)`` inlines the function into its jitted callers at
+  numba's IR level (``inline="always"``), so that it is never compiled as a
+  library of its own when a jitted function calls it. Numba links the
+  machine code of every callee into each caller and re-optimises it there,
+  so each extra level of calls between the chain's entry point and the
+  small kernels costs another optimisation of everything below it; the
+  one-caller glue between the steps of an iteration is therefore inlined.
+  Called from Python, an inlined kernel compiles as usual.
+* Where numba caches: ``NUMBA_CACHE_DIR`` when the user set it, else the
+  ``__pycache__`` directory next to the sources when it is writable, else a
+  per-user directory (numba's user-wide cache, ``$XDG_CACHE_HOME/numba`` or
+  ``~/.cache/numba`` on Linux). When none of them is writable the kernels
+  are compiled without a cache, in every process, and a
+  :class:`CacheWarning` says how to enable the cache (set
+  ``NUMBA_CACHE_DIR`` to a writable directory) instead of failing the
+  import.
+
+:func:`cache_directory` tells where the cache went (``python -m skjomo
+warmup`` prints it).
+
+First-call honesty: on a cold cache the first fit of a kind of model spends
+most of its time compiling. :func:`compile_notice` wraps the first call of
+an entry point (see :func:`skjomo._gibbs._compile.prepare_chain`) and, when
+numba actually starts compiling (not when it loads from the cache), says
+so once per process:
+
+* with ``verbose >= 1``, a line on standard error, then the time it took;
+* otherwise a message of the ``skjomo`` logger at level ``INFO`` (silent
+  unless the application shows ``INFO`` messages; ``python -m skjomo demo``
+  and ``warmup`` do).
+"""
+
+import contextlib
+import functools
+import logging
+import sys
+import time
+import warnings
+
+import numba as nb
+import numba.core.event as numba_event
+
+
+class CacheWarning(RuntimeWarning):
+    """Numba found no writable cache directory; kernels compile in every process."""
+
+
+_NO_CACHE_MESSAGE = (
+    "skjomo: numba found no writable cache directory (the package's __pycache__, "
+    "NUMBA_CACHE_DIR and the per-user cache directory are all read-only), so the "
+    "sampler's kernels are compiled again in every Python process (about a minute "
+    "each time). Set the environment variable NUMBA_CACHE_DIR to a writable "
+    "directory to compile once and reuse the result.")
+
+_cache_enabled = None  # None: not decided yet; True/False once a kernel was decorated
+_cache_path = None  # where the first cached kernel is cached
+
+
+def caching_enabled():
+    """Whether kernels are cached on disk (``None`` before the first kernel)."""
+    return _cache_enabled
+
+
+def _cached(options, func):
+    global _cache_enabled
+    if _cache_enabled is not False:
+        try:
+            dispatcher = nb.njit(cache=True, **options)(func)
+        except RuntimeError as error:  # numba: "no locator available"
+            if "cannot cache" not in str(error):
+                raise
+            _cache_enabled = False
+            warnings.warn(_NO_CACHE_MESSAGE, CacheWarning, stacklevel=3)
+        else:
+            global _cache_path
+            _cache_enabled = True
+            if _cache_path is None:
+                _cache_path = cache_directory(dispatcher)
+            return dispatcher
+    return nb.njit(**options)(func)
+
+
+def kernel(func=None, *, inline=False):
+    """Compile ``func`` with numba in nopython mode, cached on disk.
+
+    Parameters
+    ----------
+    func : callable
+        The Python function (``@kernel`` or ``@kernel(inline=True)``).
+    inline : bool, default=False
+        Inline into jitted callers at numba's IR level instead of compiling
+        a separate library (for glue with a single caller).
+    """
+    options = {"error_model": "numpy"}
+    if inline:
+        options["inline"] = "always"
+    if func is None:
+        return functools.partial(_cached, options)
+    return _cached(options, func)
+
+
+def cache_directory(dispatcher):
+    """Directory where ``dispatcher`` is cached, or ``None`` without a cache."""
+    cache = getattr(dispatcher, "_cache", None)
+    path = getattr(cache, "cache_path", None)
+    return path
+
+
+logger = logging.getLogger("skjomo")
+
+_announced = False
+
+
+def _message(who):
+    if _cache_enabled:
+        where = f"later runs load it from numba's cache in {_cache_path}"
+    else:
+        where = "numba has no writable cache directory, so every process compiles again"
+    return (f"{who}: compiling the Gibbs sampler for this kind of model with numba, "
+            f"once (about half a minute to a minute of CPU); {where}. "
+            "`python -m skjomo warmup` compiles every kernel ahead of time.")
+
+
+class _FirstCompile(numba_event.Listener):
+    """Announce the first compilation numba starts (not cache loads)."""
+
+    def __init__(self, verbose, who):
+        self.verbose = verbose
+        self.who = who
+        self.started = None
+
+    def on_start(self, event):
+        global _announced
+        if self.started is None:
+            self.started = time.perf_counter()
+            if not _announced:
+                _announced = True
+                if self.verbose:
+                    print(_message(self.who), file=sys.stderr, flush=True)
+                else:
+                    logger.info(_message(self.who))
+
+    def on_end(self, event):
+        pass
+
+
+@contextlib.contextmanager
+def compile_notice(verbose=0, who="skjomo"):
+    """Say once per process that numba compiles, if it does inside the block."""
+    listener = _FirstCompile(verbose, who)
+    with numba_event.install_listener("numba:compile", listener):
+        yield
+    if listener.started is not None and verbose:
+        print(f"{who}: compiled in {time.perf_counter() - listener.started:.0f} s.",
+              file=sys.stderr, flush=True)
