@@ -18,11 +18,11 @@ from numbers import Integral, Real
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import (_check_feature_names_in, check_array, check_is_fitted,
                                       validate_data)
 
+from ._checks import draw_seed, wrap_output
 from ._codec import FrameCodec
 from ._gibbs._compile import prepare_chain
 from ._gibbs._driver import (check_warm_start, continue_chains, fit_chains, impute_new_rows,
@@ -30,6 +30,7 @@ from ._gibbs._driver import (check_warm_start, continue_chains, fit_chains, impu
 from ._grouped import fit_groups, groups_summary, sample_groups, transform_groups
 from ._role_sources import group_column
 from ._imputation_list import ImputationList
+from ._priors import data_scales
 from ._progress import progress as _progress
 from ._roles import role_report, warn_suspicious_outcomes
 from ._sampler_config import sampler_model, sampler_starts
@@ -64,7 +65,7 @@ RUN_CONSTRAINTS = {
     "keep_chains": [StrOptions({"imputation", "all"})],
     "warm_start": ["boolean"],
     "verbose": ["verbose"],
-    "random_state": ["random_state"],
+    "random_state": ["random_state", np.random.Generator],
     "n_jobs": [Integral, None],
 }
 
@@ -219,9 +220,11 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
         if warm:
             states, rngs = check_warm_start(self._chains, encoded.model, n_chains)
         else:
-            self.random_seed_ = int(check_random_state(self.random_state).randint(2**31 - 1))
+            self.random_seed_ = draw_seed(self.random_state)
             states = start_states(encoded.model, encoded.values, encoded.values2,
-                                  encoded.missing_dynamic, sampler_starts(spec, encoded.model),
+                                  encoded.missing_dynamic,
+                                  sampler_starts(spec, encoded.model,
+                                                 data_scales(spec, codec, encoded.frame)),
                                   [self._seed(_START_KEY, c) for c in range(1, n_chains)])
             rngs = [self._seed(_CHAIN_KEY, c) for c in range(n_chains)]
         total = n_chains * (self.n_burn + n_between * segments)
@@ -253,7 +256,7 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
         warm = bool(self.warm_start) and hasattr(self, "groups_")
         frame, array_input = self._input_frame(X, reset=not warm)
         if not warm:
-            self.random_seed_ = int(check_random_state(self.random_state).randint(2**31 - 1))
+            self.random_seed_ = draw_seed(self.random_state)
         labels, positions, fitted = fit_groups(self, frame)
         self.__dict__.pop("_chains", None)
         self.groups_ = dict(zip(labels, fitted))
@@ -317,8 +320,9 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
             imputed, imputed2 = self._training_imputations(m)
             datasets = [self._completed(frame, self._encoded, imputed[k], imputed2[k])
                         for k in range(m)]
-        if array_input:
-            return [self._output(data, True) for data in datasets]
+        if array_input:  # as transform does, in the container set_output chose
+            return [wrap_output(self, self._output(data, True),
+                                self._train_frame if X is None else X) for data in datasets]
         return ImputationList(datasets, original=frame.copy())
 
     def _draw_indices(self, m):

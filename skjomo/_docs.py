@@ -108,21 +108,30 @@ MULTILEVEL_PARAMETERS = """\
         only the covariances between latents of different categorical
         outcomes.
     prior_scale : array-like of shape (p, p), default=None
-        Scale of that prior (default: the identity); with
-        ``cov_method="random"`` the scale of the Wishart prior of ``A``.
+        Scale of that prior, used as given; with ``cov_method="random"`` the
+        scale of the Wishart prior of ``A``. ``None`` means a scale-free
+        diagonal from the data (doc/model.rst, "Priors"): the observed
+        variance of each continuous outcome (one pseudo-row), 1 for latents;
+        with "random" its continuous entries times 100 times the number of
+        continuous outcomes (a negligible pull on ``a``).
     level2_prior_df : float, default=None
         Degrees of freedom of the inverse-Wishart prior of the level-2
         covariance ``Sigma`` of the random effects and level-2 residuals
         (default: its dimension ``d = p q + p2``).
     level2_prior_scale : array-like of shape (d, d), default=None
-        Scale of that prior (default: the identity).
+        Scale of that prior, used as given. ``None`` means a scale-free
+        diagonal from the data (one pseudo-cluster): for a random intercept
+        the variance of the observed cluster means of its outcome, divided
+        by ``var(z_k)`` for a slope, the variance across clusters of a
+        level-2 outcome, 1 for latents. jomo's default is the identity.
     beta_start : array-like, default=None
         Starting level-1 fixed effects (zeros).
     cov_start : array-like, default=None
-        Starting level-1 covariance (identity); with cluster-specific
+        Starting level-1 covariance (the default prior scale's diagonal
+        without the "random" factor); with cluster-specific
         covariances one matrix for all clusters or one per cluster.
     level2_cov_start : array-like of shape (d, d), default=None
-        Starting level-2 covariance (identity).
+        Starting level-2 covariance (the default level-2 prior scale).
     random_effects_start : array-like of shape (n_clusters, p * q), default=None
         Starting random effects (zeros), in the layout of
         :attr:`random_effects_`.

@@ -10,8 +10,10 @@ import warnings
 
 import numpy as np
 
+from ._checks import check_design
 from ._gibbs._chain import build_model
 from ._gibbs._driver import Starts
+from ._priors import data_scales
 from ._schema import _plain
 
 
@@ -20,28 +22,24 @@ def _symmetric_positive_definite(matrix):
         np.linalg.eigvalsh(matrix) <= 0)
 
 
-def _inverse_wishart_prior(df, scale, dim, n, df_name, scale_name, dim_name, count_name):
+def _inverse_wishart_prior(df, scale, dim, n, df_name, scale_name, dim_name, count_name,
+                           default):
     """Checked ``(df, scale)`` of an inverse-Wishart prior of a ``dim``-square
-    covariance estimated from ``n`` (residual) observations."""
+    covariance estimated from ``n`` (residual) observations; ``default`` is
+    the scale used when ``scale`` is None."""
     df = float(dim) if df is None else df
     if not np.isfinite(df) or df + n <= dim - 1:
         raise ValueError(
             f"{df_name} + {count_name} must exceed {dim_name} - 1 = {dim - 1} ({dim_name} is the "
             f"dimension of the covariance) for a proper posterior; got {df_name}={df!r}.")
     if scale is None:
-        return float(df), np.eye(dim)
+        return float(df), default
     scale = np.asarray(scale, dtype=np.float64)
     if scale.shape != (dim, dim):
         raise ValueError(f"{scale_name} must have shape ({dim}, {dim}); got {scale.shape}.")
     if not _symmetric_positive_definite(scale):
         raise ValueError(f"{scale_name} must be symmetric positive definite.")
     return float(df), scale
-
-
-def _check_design(x, names):
-    if np.linalg.matrix_rank(x) < x.shape[1]:
-        raise ValueError("The covariates are collinear (with each other or with the "
-                         f"intercept): {names}.")
 
 
 def _latent_bounds(bounds):
@@ -89,19 +87,6 @@ def _check_cluster_covariances(spec, codec, encoded, p):
         raise ValueError(f"a_prior must be positive; got {spec.a_prior!r}.")
 
 
-def hyperprior_scale(values, n_latent):
-    """Default scale ``S`` of the Wishart prior ``A ~ Wishart(p + 1, S)`` of the
-    "random" method: the observed variance of each continuous outcome (1 for
-    latents) on the diagonal, so that the prior of ``A`` is on the scale of
-    the data (doc/model.rst, "Priors")."""
-    n_free = values.shape[1] - n_latent
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        variances = np.nanvar(values[:, :n_free], axis=0, ddof=1)
-    variances = np.where(np.isfinite(variances) & (variances > 0), variances, 1.0)
-    return np.diag(np.concatenate([variances, np.ones(n_latent)]))
-
-
 def sampler_model(spec, codec, encoded, fit):
     """The sampler's ``Model`` of an encoded frame and its dynamic rows.
 
@@ -114,16 +99,17 @@ def sampler_model(spec, codec, encoded, fit):
     level2 = encoded.level2 or {}
     d = p * q + (level2["values2"].shape[1] if level2 else 0)
     if fit:
+        scales = data_scales(spec, codec, encoded)
         prior_df, prior_scale = _inverse_wishart_prior(
             spec.prior_df, spec.prior_scale, p, encoded.x.shape[0] - encoded.x.shape[1],
-            "prior_df", "prior_scale", "p", "n_samples - n_covariates")
-        _check_design(encoded.x, codec.design_names)
-        if spec.cov_method == "random" and spec.prior_scale is None:
-            prior_scale = hyperprior_scale(encoded.values, int(np.sum(encoded.cat_size)))
+            "prior_df", "prior_scale", "p", "n_samples - n_covariates", scales["prior"])
+        check_design(encoded.x, codec.design_names)
+        if spec.level2_covariates:
+            check_design(level2["x2"], codec.level2_design_names, "level-2 covariates")
         if spec.multilevel:
             prior2_df, prior2_scale = _inverse_wishart_prior(
                 spec.level2_prior_df, spec.level2_prior_scale, d, encoded.n_clusters,
-                "level2_prior_df", "level2_prior_scale", "d", "n_clusters")
+                "level2_prior_df", "level2_prior_scale", "d", "n_clusters", scales["sigma"])
             _check_cluster_covariances(spec, codec, encoded, p)
         else:
             prior2_df, prior2_scale = None, None
@@ -139,8 +125,9 @@ def sampler_model(spec, codec, encoded, fit):
                        latent_bounds=_latent_bounds(spec.latent_bounds), fit=fit, **multilevel)
 
 
-def sampler_starts(spec, model):
-    """Checked starting values of ``spec`` for ``model``."""
+def sampler_starts(spec, model, scales):
+    """Checked starting values of ``spec`` for ``model``; the covariances not
+    given start at the data-based ``scales`` of :func:`skjomo._priors.data_scales`."""
     m, p = model.x.shape[1], model.static_k.shape[1]
     n_clusters, q = model.gram.shape[0], model.z.shape[1]
     d = model.prior2_scale.shape[0]
@@ -170,5 +157,7 @@ def sampler_starts(spec, model):
     if spec.level2_cov_start is not None and np.shape(spec.level2_cov_start) != (d, d):
         raise ValueError(f"level2_cov_start must have shape ({d}, {d}); "
                          f"got {np.shape(spec.level2_cov_start)}.")
-    return Starts(beta=spec.beta_start, cov=spec.cov_start, u=u, sigma=spec.level2_cov_start,
+    cov = scales["cov"] if spec.cov_start is None else spec.cov_start
+    sigma = scales.get("sigma") if spec.level2_cov_start is None else spec.level2_cov_start
+    return Starts(beta=spec.beta_start, cov=cov, u=u, sigma=sigma,
                   a=None if spec.a_start is None else float(spec.a_start))

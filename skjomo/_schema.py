@@ -407,7 +407,8 @@ def _fill(series, rows, values):
     else:  # object, string and boolean columns holding categories
         filled = series.to_numpy(dtype=object, copy=True)
         filled[rows] = values
-        filled = pd.array(filled, dtype=dtype)
+        # the dtype is given: pandas 3 would infer ``str`` for object strings
+        return pd.Series(filled, index=series.index, name=series.name, dtype=dtype)
     return pd.Series(filled, index=series.index, name=series.name)
 
 

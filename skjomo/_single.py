@@ -61,13 +61,16 @@ class JointModelImputer(BaseJointImputer):
         continuous outcomes, ``prior_df=-(p + 1)`` with a negligible
         ``prior_scale`` the flat prior jomo uses with categorical outcomes.
     prior_scale : array-like of shape (p, p), default=None
-        Scale matrix of that prior; ``None`` means the identity. Rows and
-        columns follow :attr:`omega_`.
+        Scale matrix of that prior, used as given. ``None`` means a
+        scale-free diagonal from the data: the observed variance of each
+        continuous outcome, 1 for latents (one pseudo-row; doc/model.rst,
+        "Priors"; jomo's default is the identity). Rows and columns follow
+        :attr:`omega_`.
     beta_start : array-like of shape (n_covariates + 1, p), default=None
         Starting fixed effects; ``None`` means zeros.
     cov_start : array-like of shape (p, p), default=None
-        Starting covariance; ``None`` means the identity. Latent blocks are
-        overwritten with their fixed value.
+        Starting covariance; ``None`` means the default prior scale. Latent
+        blocks are overwritten with their fixed value.
     %(run_parameters)s
 
     Attributes

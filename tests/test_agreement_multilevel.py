@@ -3,8 +3,9 @@
 Pooled analyses are random-intercept REML fits (the equivalent of lmer's
 ``(1 | cluster)``, see jomo_compare.random_intercept_reml) on m = 100 imputed
 data sets with the default priors; posterior means use priors matching
-jomo's implied ones (level 1: prior_df=-1 for continuous outcomes, flat with
-categorical outcomes; level 2: jomo's default is skjomo's default).
+jomo's implied ones (level 1: prior_df=-1 and identity scale for continuous
+outcomes, flat with categorical outcomes; level 2: jomo's identity scale, which
+skjomo's data-based default replaces, doc/model.rst "Priors").
 """
 
 import numpy as np
@@ -68,15 +69,20 @@ def test_pooled_analysis_matches_jomo(name):
     assert np.allclose(components, ref_components, rtol=0.10), (components, ref_components)
 
 
-POSTERIOR = ["exam_ml_l2", "sr_ml_con", "jsp_ml_slope"]
+# dimensions (p, d) of the level-1 and level-2 covariances, for jomo's
+# identity prior scales
+POSTERIOR = {"exam_ml_l2": (2, 3), "sr_ml_con": (3, 3), "jsp_ml_slope": (2, 4)}
 
 
-@pytest.mark.parametrize("name", POSTERIOR)
+@pytest.mark.parametrize("name", sorted(POSTERIOR))
 def test_posterior_means_match_jomo(name):
     case = CASES[name]
     posterior = load_fixture(name)["posterior"]
+    p, d = POSTERIOR[name]
     imputer = MultilevelJointImputer(n_burn=1000, n_between=20000, n_imputations=1,
-                                     prior_df=-1, random_state=22, **case["imputer"])
+                                     prior_df=-1, prior_scale=np.eye(p),
+                                     level2_prior_scale=np.eye(d), random_state=22,
+                                     **case["imputer"])
     imputer.fit(case["data"]())
     assert_posterior_agree(imputer.chains_["beta"][0], posterior["beta"])
     assert_posterior_agree(imputer.chains_["omega"][0], posterior["l1cov"])
