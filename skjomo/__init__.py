@@ -3,6 +3,7 @@
 from ._heteroscedastic import HeteroscedasticMultilevelImputer
 from ._multilevel import MultilevelJointImputer
 from ._single import JointModelImputer
+from ._substantive import SubstantiveModelImputer
 from .pipeline import MultipleImputationPipeline, StatsmodelsModel
 
 __version__ = "0.1.0.dev0"
@@ -13,5 +14,6 @@ __all__ = [
     "MultilevelJointImputer",
     "MultipleImputationPipeline",
     "StatsmodelsModel",
+    "SubstantiveModelImputer",
     "__version__",
 ]

@@ -130,7 +130,8 @@ class Encoded:
     def has_missing(self):
         """Whether some cell of either level is missing."""
         return bool(self.frame.missing.any() or (self.missing2 is not None
-                                                  and self.missing2.any()))
+                                                  and self.missing2.any())
+                    or self.model.analysis.missing_rows.size)
 
 
 def _check_n_imputations(value):
@@ -229,14 +230,14 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
         return self
 
     # ----------------------------------------------------------- outputs
-    def _completed(self, frame, encoded, imputed, imputed2):
+    def _completed(self, frame, encoded, imputed, imputed2, outcome):
         completed = np.zeros(encoded.frame.missing.shape)
         completed[encoded.dynamic[encoded.incomplete]] = imputed
         completed2 = None
         if encoded.missing2 is not None:
             completed2 = np.zeros(encoded.missing2.shape)
             completed2[encoded.incomplete2] = imputed2
-        return self._codec.decode(frame, encoded.frame, completed, completed2)
+        return self._codec.decode(frame, encoded.frame, completed, completed2, outcome)
 
     def sample(self, n_imputations=None, X=None):
         """Draw completed data sets.
@@ -266,9 +267,10 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
             frame, array_input = self._input_frame(X, reset=False)
             return [self._output(self._impute_new(frame, draw, k), array_input)
                     for k, draw in enumerate(self._draw_indices(m))]
-        imputed, imputed2 = self._training_imputations(m)
+        imputed, imputed2, outcome = self._training_imputations(m)
         return [self._output(self._completed(self._train_frame, self._encoded, imputed[k],
-                                             imputed2[k]), self._train_array_input)
+                                             imputed2[k], outcome[k]),
+                             self._train_array_input)
                 for k in range(m)]
 
     def _draw_indices(self, m):
@@ -281,11 +283,12 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
     def _training_imputations(self, m):
         run, encoded = self._chains, self._encoded
         if m <= run.n_draws:
-            return run.imputed[:m], run.imputed2[:m]
+            return run.imputed[:m], run.imputed2[:m], run.imputed_outcome[:m]
         seeds = [self._seed(_EXTEND_KEY, c) for c in range(run.n_chains)]
-        more, more2 = continue_chains(encoded.model, run, self.n_between, m - run.n_draws,
-                                      encoded.incomplete, encoded.incomplete2, seeds)
-        return np.concatenate([run.imputed, more]), np.concatenate([run.imputed2, more2])
+        more = continue_chains(encoded.model, run, self.n_between, m - run.n_draws,
+                               encoded.incomplete, encoded.incomplete2, seeds)
+        return tuple(np.concatenate([stored, extra]) for stored, extra in
+                     zip((run.imputed, run.imputed2, run.imputed_outcome), more))
 
     def fit_transform(self, X, y=None):
         """Fit, then return the first completed data set of the training data.
@@ -330,11 +333,11 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
         if not encoded.has_missing:
             return frame.copy()
         rng = np.random.default_rng(self._seed(_TRANSFORM_KEY, draw, imputation))
-        imputed, imputed2 = impute_new_rows(
+        imputed = impute_new_rows(
             encoded.model, encoded.values, encoded.values2, encoded.missing_dynamic,
             encoded.incomplete, encoded.incomplete2, self._chains.draws, draw, rng,
             encoded.frame.n_known_clusters)
-        return self._completed(frame, encoded, imputed, imputed2)
+        return self._completed(frame, encoded, *imputed)
 
     # ------------------------------------------------------- diagnostics
     @property

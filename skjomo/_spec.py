@@ -67,6 +67,10 @@ class ModelSpec:
         Starting values (``None``: the defaults).
     latent_bounds : tuple or None
         Bounds on the latent normals of observed categories.
+    analysis : AnalysisFormula or None
+        The analysis model of substantive-model-compatible imputation
+        (doc/smc.rst); its partially observed covariates become the joint
+        model's outcomes and its fully observed ones its predictors.
     """
 
     outcomes: tuple = None
@@ -89,6 +93,7 @@ class ModelSpec:
     random_effects_start: object = field(default=None, repr=False)
     a_start: float = None
     latent_bounds: tuple = None
+    analysis: object = None
 
     @classmethod
     def from_parameters(cls, outcomes=None, covariates=None, categorical=None, excluded=None,
