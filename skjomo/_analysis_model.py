@@ -44,21 +44,43 @@ class Term:
         The factors as written, in order, for column names.
     kinds : tuple of bool
         Whether each label is a categorical factor.
+    label_columns : tuple
+        The column of each label that is a column name or ``C(column)``,
+        ``None`` for ``I(...)``.
     """
 
     powers: tuple
     categorical: tuple
     labels: tuple
     kinds: tuple
+    label_columns: tuple
 
     @property
     def is_intercept(self):
         return not self.powers and not self.categorical
 
-
-def _column_of_label(label):
-    tree = ast.parse(label, mode="eval").body
-    return tree.args[0].id if isinstance(tree, ast.Call) else tree.id
+    def resolve(self, categorical):
+        """This term once the columns in ``categorical`` are known to be
+        categorical: their bare names become treatment dummies."""
+        powers, groups, kinds = dict(self.powers), list(self.categorical), list(self.kinds)
+        for index, (column, kind) in enumerate(zip(self.label_columns, self.kinds)):
+            if column is not None and not kind and column in categorical:
+                powers[column] -= 1
+                if not powers[column]:
+                    del powers[column]
+                if column in groups:
+                    raise ValueError(f"Term {':'.join(self.labels)!r} repeats the "
+                                     f"categorical {column!r}.")
+                groups.append(column)
+                kinds[index] = True
+        bad = [c for c in powers if c in categorical]
+        if bad:
+            raise ValueError(
+                f"Column {bad[0]!r} is categorical; in the analysis formula it enters "
+                "through its dummies (a main effect or an interaction), not through "
+                f"I() or a power (term {':'.join(self.labels)!r}).")
+        return Term(tuple(powers.items()), tuple(groups), self.labels, tuple(kinds),
+                    self.label_columns)
 
 
 @dataclass(frozen=True)
@@ -105,7 +127,7 @@ def _monomial(node, label):
         for column, power in right.items():
             left[column] = left.get(column, 0) + power
         return left
-    if (isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Pow, ast.BitXor))
+    if (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow)
             and isinstance(node.right, ast.Constant) and isinstance(node.right.value, int)
             and not isinstance(node.right.value, bool) and node.right.value >= 1):
         return {c: p * node.right.value for c, p in _monomial(node.left, label).items()}
@@ -119,8 +141,8 @@ def _monomial(node, label):
 
 def _factor(expr, label):
     """(powers dict, categorical column or None) of one formulaic factor."""
-    try:
-        tree = ast.parse(expr, mode="eval").body
+    try:  # R's power operator, with R's precedence (Python's ^ binds loosest)
+        tree = ast.parse(expr.replace("^", "**"), mode="eval").body
     except SyntaxError:
         tree = None
     if isinstance(tree, ast.Name) or tree is None:
@@ -159,9 +181,12 @@ def parse_analysis_formula(formula, family):
     terms, declared = [], []
     for term in parsed.rhs:
         factors = [f for f in term.factors if f.eval_method.value != "literal"]
-        powers, categorical, labels, kinds = {}, [], [], []
+        powers, categorical, labels, kinds, label_columns = {}, [], [], [], []
         for factor in factors:
             monomial, group = _factor(factor.expr, str(term))
+            bare = factor.eval_method.value == "lookup"
+            label_columns.append(group if group is not None
+                                 else factor.expr if bare else None)
             if group is not None:
                 if group in categorical:
                     raise ValueError(f"Term {str(term)!r} repeats the categorical {group!r}.")
@@ -179,7 +204,7 @@ def parse_analysis_formula(formula, family):
             raise ValueError(f"The outcome {outcome!r} also appears on the right-hand side "
                              f"of {formula!r}.")
         terms.append(Term(tuple(powers.items()), tuple(categorical), tuple(labels),
-                          tuple(kinds)))
+                          tuple(kinds), tuple(label_columns)))
     if not terms:
         raise ValueError(f"The analysis formula {formula!r} has no terms.")
     return AnalysisFormula(formula, family, outcome, tuple(terms),
@@ -237,13 +262,7 @@ class AnalysisLayout:
             c for c in self.variables
             if c in analysis.declared_categorical or c in categorical
             or _is_categorical_dtype(frame[c]))
-        for term in analysis.terms:
-            bad = [c for c, _ in term.powers if c in self.categorical]
-            if bad:
-                raise ValueError(
-                    f"Column {bad[0]!r} is categorical; in the analysis formula it enters "
-                    "through its dummies (a main effect or an interaction), not through "
-                    f"I() or a power (term {':'.join(term.labels)!r}).")
+        self.terms = tuple(term.resolve(self.categorical) for term in analysis.terms)
         self._check_hierarchy()
         series = frame[self.outcome]
         if series.notna().sum() == 0:
@@ -266,8 +285,8 @@ class AnalysisLayout:
         self._schema = None
 
     def _check_hierarchy(self):
-        present = {frozenset(t.labels) for t in self.analysis.terms}
-        for term in self.analysis.terms:
+        present = {frozenset(t.labels) for t in self.terms}
+        for term in self.terms:
             for label, categorical in zip(term.labels, term.kinds):
                 if categorical and frozenset(set(term.labels) - {label}) not in present:
                     margin = ":".join(lab for lab in term.labels if lab != label) or "1"
@@ -316,7 +335,7 @@ class AnalysisLayout:
     def _term_table(self):
         index = {c: v for v, c in enumerate(self.variables)}
         ptr, var, power, level, names = [0], [], [], [], []
-        for term in self.analysis.terms:
+        for term in self.terms:
             combos = [()]
             for column in term.categorical:
                 combos = [c + ((column, lev),) for c in combos
@@ -324,9 +343,9 @@ class AnalysisLayout:
             for combo in combos:
                 chosen = dict(combo)
                 parts = []
-                for label, categorical in zip(term.labels, term.kinds):
+                for label, categorical, column in zip(term.labels, term.kinds,
+                                                      term.label_columns):
                     if categorical:
-                        column = _column_of_label(label)
                         parts.append(f"{label}[T.{self.categories[column][chosen[column]]}]")
                     else:
                         parts.append(label)
