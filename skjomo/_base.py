@@ -20,7 +20,8 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from sklearn.utils.validation import (_check_feature_names_in, check_array, check_is_fitted,
+                                      validate_data)
 
 from ._codec import FrameCodec
 from ._gibbs._driver import (check_warm_start, continue_chains, fit_chains, impute_new_rows,
@@ -510,12 +511,13 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
         return self.chains_.to_inference_data()
 
     def get_feature_names_out(self, input_features=None):
-        """Names of the output columns (the input columns, unchanged).
+        """Return the names of the output columns (the input columns, unchanged).
 
         Parameters
         ----------
         input_features : array-like of str or None
-            Ignored beyond validation; the output has the input's columns.
+            Input column names; when given they must equal the names seen in
+            fit (``feature_names_in_``, or ``x0, x1, ...`` for an array).
 
         Returns
         -------
@@ -523,7 +525,7 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
             The column names.
         """
         check_is_fitted(self)
-        return np.asarray([str(c) for c in self._codec.columns], dtype=object)
+        return _check_feature_names_in(self, input_features)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -69,14 +69,19 @@ def load_jspmiss():
 def load_examscores():
     """Load the partially observed Inner London exam scores (ExamScores).
 
-    4059 pupils in 65 schools (``school``). Level-1 columns ``normexam``
-    and ``standlrt`` (continuous, with missing values), ``sex``, ``vrband``;
-    level-2 columns ``avslrt`` (school mean of standlrt, missing for some
-    schools), ``schgend`` and ``schav``; ``cons`` is a column of ones.
+    4059 pupils (``student``, numbered within school) in 65 schools
+    (``school``). Level-1 columns ``normexam`` and ``standlrt``
+    (continuous, with missing values), ``sex``, ``vrband``; level-2 columns
+    ``avslrt`` (school mean of standlrt, missing for some schools),
+    ``schgend`` and ``schav``; ``cons`` is a column of ones.
 
     Returns
     -------
     frame : pandas.DataFrame of shape (4059, 10)
+        One row per pupil, in the order of the R data set.  ``sex``,
+        ``vrband``, ``schgend`` and ``schav`` are pandas categoricals whose
+        categories follow the R factor levels; ``normexam``, ``standlrt``
+        and ``avslrt`` hold NaN where missing.
 
     Notes
     -----
@@ -95,13 +100,19 @@ def load_examscores():
 def load_studentratings():
     """Load the simulated student ratings data (studentratings).
 
-    750 pupils in 50 schools (``ID``), with achievement and disciplinary
-    problem scores in mathematics and reading, ``SES``, ``CognAbility``
-    and the school-level ``SchClimate``, several with missing values.
+    750 pupils in 50 schools (``ID``) of two federal states
+    (``FedState``), with ``Sex``, achievement (``MathAchiev``,
+    ``ReadAchiev``) and disciplinary problem scores (``MathDis``,
+    ``ReadDis``) in mathematics and reading, ``SES``, ``CognAbility`` and
+    the school-level ``SchClimate``.
 
     Returns
     -------
     frame : pandas.DataFrame of shape (750, 10)
+        One row per pupil.  ``FedState`` and ``Sex`` are pandas
+        categoricals whose categories follow the R factor levels;
+        ``MathAchiev``, ``MathDis``, ``SES``, ``ReadDis`` and
+        ``SchClimate`` hold NaN where missing.
 
     Notes
     -----

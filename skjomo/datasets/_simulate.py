@@ -64,7 +64,7 @@ def make_mixed_data(n_samples=500, missing_fraction=0.3, random_state=None):
     >>> data = make_mixed_data(n_samples=200, random_state=0)
     >>> data.frame.shape
     (200, 4)
-    >>> round(data.truth["coef"]["y2"], 2)
+    >>> print(round(data.truth["coef"]["y2"], 2))
     0.25
     """
     if not 0.0 <= missing_fraction < 1.0:

@@ -108,7 +108,7 @@ def make_ipd_data(study_size=200, correlations=None, missing_fraction=0.3, rando
 
     See Also
     --------
-    make_hierarchical_covariance_data : many clusters with covariances drawn
+    make_hierarchical_covariance_data : Many clusters with covariances drawn
         from an inverse-Wishart distribution.
 
     Examples

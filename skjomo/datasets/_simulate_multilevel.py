@@ -140,8 +140,8 @@ def make_multilevel_data(n_clusters=50, cluster_size=20, missing_fraction=0.25,
 
     See Also
     --------
-    make_mixed_data : single-level counterpart.
-    skjomo.MultilevelJointImputer : the imputation model this simulator
+    make_mixed_data : Single-level counterpart.
+    skjomo.MultilevelJointImputer : The imputation model this simulator
         follows (``level2_cols=["w", "g"]``).
 
     Examples

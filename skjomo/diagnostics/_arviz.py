@@ -43,6 +43,8 @@ def to_inference_data(chainset, *, groups=None, save_warmup=None):
     Returns
     -------
     arviz.InferenceData
+        With a ``posterior`` group (imputation phase) and, when
+        ``save_warmup``, a ``warmup_posterior`` group (burn-in draws).
 
     Raises
     ------

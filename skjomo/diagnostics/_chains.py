@@ -24,14 +24,18 @@ _PHASES = ("imputation", "burnin", "all")
 class Param(NamedTuple):
     """One scalar parameter of a :class:`ChainSet`.
 
-    Attributes
+    A named tuple returned by :meth:`ChainSet.params`; each parameter below
+    is also a field of the tuple.
+
+    Parameters
     ----------
     group : str
         Parameter group (key of the chain set).
     name : str
         Display name, e.g. ``"beta[sex, english]"``.
     index : tuple of int
-        Position inside the group's parameter shape.
+        Position inside the group's parameter shape: the draws of this
+        parameter are ``chainset[group][(slice(None), slice(None)) + index]``.
     """
 
     group: str
@@ -86,9 +90,18 @@ class ChainSet(Mapping):
 
     Attributes
     ----------
-    n_chains, n_draws, n_burn, n_iter : int
-        ``n_draws`` counts all stored draws, burn-in included.
+    n_chains : int
+        Number of chains.
+    n_draws : int
+        Stored draws per chain, burn-in included.
+    n_burn : int
+        Burn-in draws at the start of every chain.
+    n_iter : int or None
+        Iterations between two imputations, if known.
     group_names : tuple of str
+        Names of the parameter groups, in insertion order.
+    symmetric : tuple of str
+        Groups whose last two axes hold a symmetric matrix.
 
     Notes
     -----
@@ -284,15 +297,52 @@ class ChainSet(Mapping):
         return tuple(self._arrays)
 
     def labels(self, group):
-        """Axis labels of ``group``: a tuple with one tuple of labels per parameter axis."""
+        """Return the axis labels of a parameter group.
+
+        Parameters
+        ----------
+        group : str
+            Name of the group.
+
+        Returns
+        -------
+        tuple of tuple of str
+            One tuple of labels per parameter axis of ``group`` (empty for
+            a scalar group).
+        """
         return self._labels[group]
 
     def dims(self, group):
-        """Names of the parameter axes of ``group``."""
+        """Return the names of the parameter axes of a group.
+
+        Parameters
+        ----------
+        group : str
+            Name of the group.
+
+        Returns
+        -------
+        tuple of str
+            One name per parameter axis (the ``dims`` given to the
+            constructor, default ``"<group>_dim_<i>"``), used as dimension
+            names by :func:`to_inference_data`.
+        """
         return self._dims[group]
 
     def is_symmetric(self, group):
-        """Whether only the lower triangle of ``group``'s last two axes counts."""
+        """Tell whether a group holds symmetric matrices.
+
+        Parameters
+        ----------
+        group : str
+            Name of the group.
+
+        Returns
+        -------
+        bool
+            True if only the lower triangle (diagonal included) of the
+            group's last two axes counts as parameters.
+        """
         return group in self._symmetric
 
     @property
@@ -301,11 +351,39 @@ class ChainSet(Mapping):
         return tuple(g for g in self._arrays if g in self._symmetric)
 
     def n_draws_phase(self, phase="imputation"):
-        """Number of draws per chain in ``phase``."""
+        """Count the draws per chain in a phase.
+
+        Parameters
+        ----------
+        phase : {"imputation", "burnin", "all"}, default "imputation"
+            Draws after the burn-in, the burn-in draws, or all draws.
+
+        Returns
+        -------
+        int
+            ``n_draws - n_burn``, ``n_burn`` or ``n_draws``.
+
+        Raises
+        ------
+        ValueError
+            For an unknown ``phase``.
+        """
         return len(range(*self._phase_slice(phase).indices(self.n_draws)))
 
     def iterations(self, phase="imputation"):
-        """1-based iteration numbers of the draws in ``phase`` (burn-in counted)."""
+        """Return the iteration numbers of the draws in a phase.
+
+        Parameters
+        ----------
+        phase : {"imputation", "burnin", "all"}, default "imputation"
+            Draws after the burn-in, the burn-in draws, or all draws.
+
+        Returns
+        -------
+        ndarray of int, shape (n_draws_phase,)
+            1-based iteration numbers counted from the first burn-in draw,
+            e.g. ``n_burn + 1, ..., n_draws`` for the imputation phase.
+        """
         return np.arange(1, self.n_draws + 1)[self._phase_slice(phase)]
 
     def _phase_slice(self, phase):
@@ -335,6 +413,7 @@ class ChainSet(Mapping):
         Returns
         -------
         list of Param
+            One :class:`Param` per selected scalar parameter.
 
         Raises
         ------
@@ -370,15 +449,40 @@ class ChainSet(Mapping):
         return out
 
     def param_names(self, select=None):
-        """Names of the selected scalar parameters (see :meth:`params`)."""
+        """Return the names of the selected scalar parameters.
+
+        Parameters
+        ----------
+        select : str or sequence of str, optional
+            Groups and/or parameter names, see :meth:`params`; default all
+            parameters.
+
+        Returns
+        -------
+        list of str
+            Names such as ``"beta[sex, english]"``, in the order of
+            :meth:`params`.
+        """
         return [p.name for p in self.params(select)]
 
     def param_groups(self, select=None):
-        """Group of each selected scalar parameter (see :meth:`params`)."""
+        """Return the group of each selected scalar parameter.
+
+        Parameters
+        ----------
+        select : str or sequence of str, optional
+            Groups and/or parameter names, see :meth:`params`; default all
+            parameters.
+
+        Returns
+        -------
+        list of str
+            Group name of each parameter, in the order of :meth:`params`.
+        """
         return [p.group for p in self.params(select)]
 
     def flatten(self, select=None, *, phase="imputation"):
-        """Draws of the selected scalar parameters as one array.
+        """Return the draws of the selected scalar parameters as one array.
 
         Parameters
         ----------
@@ -401,7 +505,26 @@ class ChainSet(Mapping):
         return np.stack(cols, axis=-1)
 
     def chain(self, name, *, phase="imputation"):
-        """Draws of one scalar parameter, shape ``(n_chains, n_draws_phase)``."""
+        """Return the draws of one scalar parameter.
+
+        Parameters
+        ----------
+        name : str
+            Name of one scalar parameter, e.g. ``"beta[sex, english]"``, or
+            of a group holding a single parameter.
+        phase : {"imputation", "burnin", "all"}, default "imputation"
+            Draws after the burn-in, the burn-in draws, or all draws.
+
+        Returns
+        -------
+        ndarray of shape (n_chains, n_draws_phase)
+            A writeable copy of the draws.
+
+        Raises
+        ------
+        ValueError
+            If ``name`` selects more or fewer than one parameter.
+        """
         ps = self.params(name)
         if len(ps) != 1:
             raise ValueError(f"{name!r} selects {len(ps)} parameters, expected one")
@@ -409,7 +532,20 @@ class ChainSet(Mapping):
         return np.array(self._arrays[p.group][(slice(None), self._phase_slice(phase)) + p.index])
 
     def subset(self, groups):
-        """A new :class:`ChainSet` with only the given groups (same metadata)."""
+        """Return a chain set restricted to some parameter groups.
+
+        Parameters
+        ----------
+        groups : str or sequence of str
+            Names of the groups to keep, in the order wanted.
+
+        Returns
+        -------
+        ChainSet
+            The given groups with their labels, dimension names and
+            symmetry, and the same ``n_burn`` and ``n_iter``; the arrays
+            are shared, not copied.
+        """
         groups = [groups] if isinstance(groups, str) else list(groups)
         return ChainSet(
             {g: self._arrays[g] for g in groups},
@@ -422,13 +558,42 @@ class ChainSet(Mapping):
 
     # Convenience -----------------------------------------------------------
     def summary(self, select=None, **kwargs):
-        """Convergence summary; see :func:`summarize_convergence`."""
+        """Summarise the convergence of the selected parameters.
+
+        Parameters
+        ----------
+        select : str or sequence of str, optional
+            Groups and/or parameter names, see :meth:`params`; default all
+            parameters.
+        **kwargs
+            Keyword arguments of :func:`summarize_convergence`
+            (``phase``, ``n_segments``, ``statistic``).
+
+        Returns
+        -------
+        ConvergenceSummary
+            Rhat, ESS and posterior summaries per parameter and per group;
+            see :func:`summarize_convergence`.
+        """
         from ._summary import summarize_convergence
 
         return summarize_convergence(self, select, **kwargs)
 
     def to_inference_data(self, **kwargs):
-        """Export to :class:`arviz.InferenceData`; see :func:`to_inference_data`."""
+        """Export the chains to an :class:`arviz.InferenceData`.
+
+        Parameters
+        ----------
+        **kwargs
+            Keyword arguments of :func:`to_inference_data` (``groups``,
+            ``save_warmup``).
+
+        Returns
+        -------
+        arviz.InferenceData
+            The imputation-phase draws as ``posterior`` (and the burn-in as
+            ``warmup_posterior``); see :func:`to_inference_data`.
+        """
         from ._arviz import to_inference_data
 
         return to_inference_data(self, **kwargs)

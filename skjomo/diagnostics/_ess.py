@@ -92,7 +92,7 @@ def ess_tail(chains, prob=(0.05, 0.95)):
 
     See Also
     --------
-    ess_bulk
+    ess_bulk : Bulk effective sample size.
 
     Notes
     -----
@@ -136,10 +136,20 @@ def rank_diagnostics(chains):
     Parameters
     ----------
     chains : array_like, shape (n_chains, n_draws, \*param_shape)
+        Draws of every chain; see :func:`ess_bulk`.
 
     Returns
     -------
-    rhat, ess_bulk, ess_tail : float or ndarray of shape param_shape
+    rhat : float or ndarray of shape param_shape
+        Rank-normalised split Rhat, as :func:`rhat`.
+    ess_bulk : float or ndarray of shape param_shape
+        Bulk effective sample size, as :func:`ess_bulk`.
+    ess_tail : float or ndarray of shape param_shape
+        Tail effective sample size, as :func:`ess_tail`.
+
+    See Also
+    --------
+    summarize_convergence : These statistics for every parameter of a chain set.
     """
     arr, param_shape = chains_to_3d(chains)
     P = arr.shape[2]

@@ -162,6 +162,8 @@ def plot_trace(
     Returns
     -------
     matplotlib.figure.Figure
+        The figure, with one axes per parameter (iteration on the x-axis)
+        and, for several chains, one legend naming them.
 
     Raises
     ------
@@ -222,6 +224,7 @@ def plot_autocorrelation(
         Largest lag.  Default ``ceil(n_iter / thin)`` as in mitml when the
         chain set knows ``n_iter``, else ``min(50, n_draws - 1)``.
     phase : {"imputation", "burnin", "all"}, default "imputation"
+        Draws to use.
     thin : int, default 1
         Use every ``thin``-th draw.
     ncols : int, default 2
@@ -234,6 +237,11 @@ def plot_autocorrelation(
     matplotlib.figure.Figure
         Lags 1..max_lag; reference lines at 0 and +-0.1, y-range at least
         [-0.1, 1] like mitml.
+
+    Raises
+    ------
+    ImportError
+        If matplotlib is not installed (``pip install skjomo[plots]``).
     """
     plt = _pyplot()
     ps = _selected(chainset, params)
@@ -287,6 +295,7 @@ def plot_density(
     params : str or sequence of str, optional
         Selection (see :meth:`ChainSet.params`); default all.
     phase : {"imputation", "burnin", "all"}, default "imputation"
+        Draws to use.
     combined : bool, default False
         One density of all chains pooled instead of one line per chain.
     ncols : int, default 2
@@ -299,6 +308,11 @@ def plot_density(
     matplotlib.figure.Figure
         Kernel density estimates with R's default bandwidth (``nrd0``) on a
         512-point grid reaching 3 bandwidths beyond the data, as in mitml.
+
+    Raises
+    ------
+    ImportError
+        If matplotlib is not installed (``pip install skjomo[plots]``).
     """
     plt = _pyplot()
     ps = _selected(chainset, params)
@@ -332,7 +346,7 @@ def plot_diagnostics(
     max_lag=None,
     figsize=(9.0, 5.5),
 ):
-    """mitml-style 2x2 diagnostic panel for one parameter.
+    """Plot a 2x2 diagnostic panel for one parameter, as mitml does.
 
     Upper left: trace (one line per chain, moving average as in
     :func:`plot_trace`); upper right: kernel density drawn sideways on the
@@ -359,10 +373,19 @@ def plot_diagnostics(
     max_lag : int, optional
         Largest ACF lag; see :func:`plot_autocorrelation`.
     figsize : (float, float), default (9, 5.5)
+        Width and height of the figure in inches.
 
     Returns
     -------
     matplotlib.figure.Figure
+        The figure with the four axes described above.
+
+    Raises
+    ------
+    ValueError
+        If ``param`` does not select exactly one scalar parameter.
+    ImportError
+        If matplotlib is not installed (``pip install skjomo[plots]``).
     """
     plt = _pyplot()
     ps = chainset.params(param)

@@ -169,7 +169,7 @@ def rhat(chains, *, method="rank"):
 
     See Also
     --------
-    mitml_rhat : mitml's single-chain statistic.
+    mitml_rhat : The single-chain statistic of mitml.
     ess_bulk, ess_tail : Effective sample sizes from the same paper.
 
     Notes

@@ -40,9 +40,12 @@ class ConvergenceWarning(_SklearnConvergenceWarning):
 
 @dataclass
 class ConvergenceSummary:
-    """Result of :func:`summarize_convergence`.
+    """Convergence diagnostics of a chain set, from :func:`summarize_convergence`.
 
-    Attributes
+    A dataclass: each parameter below is stored as an attribute of the same
+    name.  ``str(summary)`` is :meth:`to_string`.
+
+    Parameters
     ----------
     table : pandas.DataFrame
         One row per scalar parameter (index ``name``) with columns
@@ -57,11 +60,16 @@ class ConvergenceSummary:
     statistic : str
         Column of ``table`` summarised in ``by_group`` (``"rhat"`` or
         ``"rhat_mitml"``).
-    n_chains, n_draws : int
-        Chains and draws per chain used (imputation phase by default).
-    phase : str
+    n_chains : int
+        Number of chains summarised.
+    n_draws : int
+        Draws per chain used (those of ``phase``).
+    phase : {"imputation", "burnin", "all"}
+        Phase of the chains the draws come from.
     n_segments : int
         Segments of mitml's single-chain Rhat.
+    _meta : dict, optional
+        Reserved for internal use; not part of the public interface.
     """
 
     table: pd.DataFrame
@@ -87,9 +95,28 @@ class ConvergenceSummary:
         ess_bulk_threshold=ESS_BULK_THRESHOLD,
         ess_tail_threshold=ESS_TAIL_THRESHOLD,
     ):
-        """Rows of :attr:`table` that fail a threshold (see :func:`check_convergence`).
+        """Return the rows of :attr:`table` that fail a threshold.
 
-        Constant parameters (``sd == 0``) are never listed.
+        The same rule as :func:`check_convergence`, without a warning.
+
+        Parameters
+        ----------
+        rhat_threshold : float or None, default 1.05
+            Flag parameters with rank-normalised Rhat above this; ``None``
+            skips the check.
+        ess_bulk_threshold : float or None, default 100
+            Flag parameters with bulk ESS below this; ``None`` skips the
+            check.
+        ess_tail_threshold : float or None, default 100
+            Flag parameters with tail ESS below this; ``None`` skips the
+            check.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The flagged rows of :attr:`table`, in its order (empty when all
+            pass).  Constant parameters (``sd == 0``) and NaN statistics are
+            never flagged.
         """
         t = self.table
         t = t[~(t["sd"] == 0)]
@@ -103,12 +130,38 @@ class ConvergenceSummary:
         return t[bad]
 
     def check(self, **kwargs):
-        """Warn on non-convergence; see :func:`check_convergence`."""
+        """Check convergence and warn when a parameter fails a threshold.
+
+        Parameters
+        ----------
+        **kwargs
+            Keyword arguments of :func:`check_convergence` (thresholds,
+            ``warn``, ``stacklevel``).  ``stacklevel`` defaults to 3, so the
+            warning points at the caller of this method.
+
+        Returns
+        -------
+        bool
+            True if no parameter is flagged; see :func:`check_convergence`.
+        """
         kwargs.setdefault("stacklevel", 3)
         return check_convergence(self, **kwargs)
 
     def to_string(self, digits=3):
-        """mitml-style text: Rhat table by group, worst parameters, minimum ESS."""
+        """Format the summary as text in the style of mitml.
+
+        Parameters
+        ----------
+        digits : int, default 3
+            Decimals of the Rhat statistics.
+
+        Returns
+        -------
+        str
+            Several lines: the group table of ``statistic`` (Min, quartiles,
+            Mean, Median, Max), the parameter with the largest value in each
+            group, and the minimum bulk and tail ESS of each group.
+        """
         label = {
             "rhat": "Rhat, rank-normalised split",
             "rhat_mitml": f"Rhat, mitml single-chain, {self.n_segments} segments",
@@ -342,17 +395,19 @@ def _list(series, fmt, k=3):
 
 
 def summarize_autocorrelation(chainset, params=None, *, lag=None, phase="imputation", smooth=2):
-    """mitml's autocorrelation summary: lag 1 and smoothed lags k and 2k.
+    """Summarise autocorrelations at lag 1 and smoothed lags k and 2k, as mitml does.
 
     Parameters
     ----------
     chainset : ChainSet
+        Stored chains.
     params : str or sequence of str, optional
         Selection (see :meth:`ChainSet.params`); default all.
     lag : int, optional
         Lag ``k``; default ``chainset.n_iter`` (iterations between
         imputations), as in mitml.
     phase : {"imputation", "burnin", "all"}, default "imputation"
+        Draws to use.
     smooth : int, default 2
         Half-width of the lag window of :func:`mitml_smoothed_acf`.
 
