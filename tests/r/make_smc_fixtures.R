@@ -3,7 +3,8 @@
 #
 # Usage (from the repository root):
 #   Rscript tests/r/make_smc_fixtures.R            # writes tests/fixtures/jomo/smc_sldata.json
-#   Rscript tests/r/make_smc_fixtures.R --stdout   # prints the JSON instead (live-R test)
+#   Rscript tests/r/make_smc_fixtures.R --stdout --runs 5   # print the JSON of 5 runs
+#                                                            # (the live-R test)
 #
 # For every model this runs jomo's substantive-model-compatible function
 # N_RUNS times with different seeds (NIMP imputations each), fits the
@@ -19,7 +20,8 @@ suppressMessages({
 })
 RNGkind("Mersenne-Twister", "Inversion", "Rejection")
 
-N_RUNS <- 20L
+ARGS <- commandArgs(trailingOnly = TRUE)
+N_RUNS <- if ("--runs" %in% ARGS) as.integer(ARGS[which(ARGS == "--runs") + 1L]) else 20L
 NIMP <- 20L
 NBURN <- 1000L
 NBETWEEN <- 100L
@@ -66,7 +68,7 @@ models <- list(
     formula = "sex ~ age + measure", model = "logit", categorical = list(),
     impute = function() {
       d <- within(sldata[, c("measure", "age", "sex")], sex <- factor(sex))
-      jomo.glm(sex ~ age + measure, d, family = binomial, nburn = NBURN,
+      jomo.glm(sex ~ age + measure, d, family = "binomial", nburn = NBURN,
                nbetween = NBETWEEN, nimp = NIMP, output = 0)
     },
     analysis = function(d) glm(sex ~ age + measure, family = binomial, data = d))
@@ -91,7 +93,7 @@ for (name in names(models)) {
 }
 
 json <- toJSON(out, auto_unbox = TRUE, digits = NA, na = "null", pretty = TRUE)
-if ("--stdout" %in% commandArgs(trailingOnly = TRUE)) {
+if ("--stdout" %in% ARGS) {
   cat(json)
 } else {
   args <- commandArgs(trailingOnly = FALSE)
