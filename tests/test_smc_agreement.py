@@ -59,7 +59,8 @@ def _compare(reference, data, name, seed):
     frame = data.copy()
     columns = [c for c in frame.columns if c in formula]
     for column in spec["categorical"]:
-        frame[column] = frame[column].astype("Int64").astype("category")
+        frame[column] = pd.Categorical(
+            [None if pd.isna(v) else str(int(v)) for v in frame[column]])
     imputer = SubstantiveModelImputer(formula, model=model,
                                       exclude_cols=[c for c in frame if c not in columns],
                                       n_burn=1000, n_between=100, n_imputations=M,
