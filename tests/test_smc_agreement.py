@@ -28,7 +28,7 @@ from conftest import FIXTURES, R_SCRIPTS
 from skjomo import SubstantiveModelImputer
 from skjomo.pooling import pool_estimates
 
-M = 60
+M = 40
 
 
 def _fixture():
@@ -63,7 +63,7 @@ def _compare(reference, data, name, seed):
             [None if pd.isna(v) else str(int(v)) for v in frame[column]])
     imputer = SubstantiveModelImputer(formula, model=model,
                                       exclude_cols=[c for c in frame if c not in columns],
-                                      n_burn=1000, n_between=100, n_imputations=M,
+                                      n_burn=500, n_between=50, n_imputations=M,
                                       random_state=seed)
     pooled = pool_estimates([_analysis(model, formula, d) for d in imputer.fit(frame).sample()])
     runs = spec["runs"]
