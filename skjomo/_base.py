@@ -225,6 +225,9 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
         self._train_array_input = array_input
         for name, value in posterior_means(spec, codec, self._chains).items():
             setattr(self, name, value)
+        from .diagnostics._fit_check import warn_if_not_converged  # cheap: split Rhat
+
+        warn_if_not_converged(self.chains_, type(self).__name__, stacklevel=4)
         if self.verbose:
             print(f"{type(self).__name__}: {n_chains} chain(s), {self.n_iter_} iterations "
                   f"each, {self.n_imputations} imputations {n_between} iterations apart.")

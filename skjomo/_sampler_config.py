@@ -89,6 +89,19 @@ def _check_cluster_covariances(spec, codec, encoded, p):
         raise ValueError(f"a_prior must be positive; got {spec.a_prior!r}.")
 
 
+def hyperprior_scale(values, n_latent):
+    """Default scale ``S`` of the Wishart prior ``A ~ Wishart(p + 1, S)`` of the
+    "random" method: the observed variance of each continuous outcome (1 for
+    latents) on the diagonal, so that the prior of ``A`` is on the scale of
+    the data (doc/model.rst, "Priors")."""
+    n_free = values.shape[1] - n_latent
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        variances = np.nanvar(values[:, :n_free], axis=0, ddof=1)
+    variances = np.where(np.isfinite(variances) & (variances > 0), variances, 1.0)
+    return np.diag(np.concatenate([variances, np.ones(n_latent)]))
+
+
 def sampler_model(spec, codec, encoded, fit):
     """The sampler's ``Model`` of an encoded frame and its dynamic rows.
 
@@ -105,6 +118,8 @@ def sampler_model(spec, codec, encoded, fit):
             spec.prior_df, spec.prior_scale, p, encoded.x.shape[0] - encoded.x.shape[1],
             "prior_df", "prior_scale", "p", "n_samples - n_covariates")
         _check_design(encoded.x, codec.design_names)
+        if spec.cov_method == "random" and spec.prior_scale is None:
+            prior_scale = hyperprior_scale(encoded.values, int(np.sum(encoded.cat_size)))
         if spec.multilevel:
             prior2_df, prior2_scale = _inverse_wishart_prior(
                 spec.level2_prior_df, spec.level2_prior_scale, d, encoded.n_clusters,

@@ -10,6 +10,7 @@ that a multilevel analysis can be imputed, fitted and pooled in one call.
 """
 
 import copy
+import hashlib
 import inspect
 import numbers
 
@@ -23,6 +24,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from .pooling import pool_estimates, read_fit
+from .pooling._readers import read_statsmodels
 
 __all__ = ["MultipleImputationPipeline", "StatsmodelsModel"]
 
@@ -47,6 +49,46 @@ def _formula_function(model):
             raise ValueError(f"model must be one of {_SM_MODELS}, a statsmodels model class or a formula function; got {model!r}")
         return getattr(smf, name)
     raise TypeError(f"model must be a name, a statsmodels model class or a formula function; got {type(model).__name__}")
+
+
+def _is_binary_model(model, family):
+    """Whether the model is a binary-outcome model (Logit, Probit, GLM with a Binomial family)."""
+    if family is not None:
+        from statsmodels.genmod.families import Binomial
+
+        return isinstance(family, Binomial)
+    if isinstance(model, str):
+        return model.lower() in ("logit", "probit")
+    from statsmodels.discrete.discrete_model import BinaryModel
+
+    cls = model if isinstance(model, type) else getattr(model, "__self__", None)
+    return isinstance(cls, type) and issubclass(cls, BinaryModel)
+
+
+def _binary_codes(values, name):
+    """A two-category outcome as 0.0/1.0 (NaN kept) and its two classes, the second coded 1.
+
+    Pandas categoricals keep their category order (the first category is the
+    reference, as in R's factors); other values are sorted; booleans give
+    ``[False, True]``.
+    """
+    series = pd.Series(values)
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        present = set(series.dropna().unique().tolist())
+        classes = [c for c in series.cat.categories if c in present]
+    else:
+        observed = series.dropna().unique().tolist()
+        try:
+            classes = sorted(observed)
+        except TypeError:
+            classes = sorted(observed, key=str)
+    if len(classes) != 2:
+        raise ValueError(
+            f"the outcome {name!r} of a binary model must have exactly two categories; "
+            f"it has {len(classes)}: {classes[:10]}"
+        )
+    coded = np.where(series.isna().to_numpy(), np.nan, (series == classes[1]).to_numpy(dtype=float))
+    return coded, np.asarray(classes, dtype=object)
 
 
 def _lhs_name(formula):
@@ -98,6 +140,23 @@ class StatsmodelsModel(BaseEstimator):
         Number of columns of ``X``.
     feature_names_in_ : ndarray of str
         Column names of ``X``.
+    classes_ : ndarray
+        The two categories of the outcome of a binary model (Logit, Probit,
+        GLM with a Binomial family), the second coded 1; absent for other
+        models.
+
+    Notes
+    -----
+    A binary model takes its outcome as numbers 0/1, or as two categories
+    (pandas categorical, object, string or bool), which is what
+    :class:`MultipleImputationPipeline` produces when it imputes a binary
+    outcome: the second category (in the categorical's order, else sorted;
+    ``True`` for booleans) is coded 1, so the model describes the
+    probability of ``classes_[1]`` and ``predict`` returns it. A categorical
+    or text outcome for any other model is an error (its codes would enter
+    as numbers). A MixedLM fit that does not converge is flagged when the
+    fits are pooled; see "Converged mixed-model fits" in the pooling
+    documentation for the optimiser settings that make it converge.
 
     Examples
     --------
@@ -142,6 +201,7 @@ class StatsmodelsModel(BaseEstimator):
         Returns
         -------
         self : StatsmodelsModel
+            The fitted model.
         """
         func = _formula_function(self.model)
         data = self._frame(X)
@@ -157,10 +217,12 @@ class StatsmodelsModel(BaseEstimator):
                         f"the formula's left-hand side {lhs!r} is not a column name; "
                         "give y a name (pandas Series) that the formula uses"
                     )
-            data[name] = np.asarray(y)
+            data[name] = self._outcome_values(y, name)
             self.outcome_ = name
         else:
             self.outcome_ = lhs
+            if lhs in data.columns:
+                data[lhs] = self._outcome_values(data[lhs], lhs)
         kwargs = dict(self.model_kwargs or {})
         if self.groups is not None:
             kwargs["groups"] = self.groups
@@ -171,12 +233,27 @@ class StatsmodelsModel(BaseEstimator):
         fit_kwargs = dict(self.fit_kwargs or {})
         model = func(self.formula, data=data, **kwargs)
         self.results_ = model.fit(**fit_kwargs)
-        if isinstance(self.groups, str):
-            try:
-                self.results_._skjomo_group_name = self.groups
-            except AttributeError:  # pragma: no cover - read-only results
-                pass
         return self
+
+    def _outcome_values(self, y, name):
+        """The outcome as the model needs it: 0/1 for a binary model, numbers otherwise."""
+        if hasattr(self, "classes_"):
+            del self.classes_
+        values = y if isinstance(y, pd.Series) else pd.Series(np.asarray(y))
+        if _is_binary_model(self.model, self.family):
+            if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
+                return values.to_numpy(dtype=float, na_value=np.nan)
+            coded, self.classes_ = _binary_codes(values, name)
+            return coded
+        if pd.api.types.is_bool_dtype(values.dtype):
+            return values.to_numpy(dtype=float, na_value=np.nan)
+        if not pd.api.types.is_numeric_dtype(values.dtype) or isinstance(values.dtype, pd.CategoricalDtype):
+            raise ValueError(
+                f"the outcome {name!r} is categorical or text (dtype {values.dtype}), but the model "
+                f"{self.model!r} needs a numeric outcome; for two categories use model='logit' "
+                "(or 'probit', or a GLM with a Binomial family)"
+            )
+        return values.to_numpy(dtype=float, na_value=np.nan)
 
     def predict(self, X):
         """Predicted mean response (fixed effects only for MixedLM).
@@ -189,6 +266,7 @@ class StatsmodelsModel(BaseEstimator):
         Returns
         -------
         y_pred : ndarray of shape (n_samples,)
+            The predictions.
         """
         check_is_fitted(self, "results_")
         return np.asarray(self.results_.predict(self._frame(X)), dtype=float)
@@ -199,9 +277,10 @@ class StatsmodelsModel(BaseEstimator):
         Returns
         -------
         summary : skjomo.pooling.FitSummary
+            Names, estimates, covariance, residual df, extra parameters and the fit's convergence.
         """
         check_is_fitted(self, "results_")
-        return read_fit(self.results_)
+        return read_statsmodels(self.results_, group=self.groups if isinstance(self.groups, str) else None)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -231,8 +310,78 @@ def _estimator_has(attr):
     return check
 
 
-def _fit_one(estimator, X, y, fit_params):
-    return estimator.fit(X, y, **fit_params)
+def _fit_one(estimator, X, y, fit_params, i, m):
+    """Fit one clone; an error says which imputed data set (1-based) it came from."""
+    try:
+        return estimator.fit(X, y, **fit_params)
+    except Exception as exc:  # any failure is re-raised with the number of the data set
+        message = f"fitting {type(estimator).__name__} on imputed data set {i + 1} of {m} failed: {exc}"
+        try:
+            new = type(exc)(message)
+        except Exception:  # noqa: BLE001 - an exception type that takes other arguments
+            exc.add_note(message)
+            raise exc
+        raise new from exc
+
+
+def _categorical_columns(frame, imputer):
+    """Columns of ``frame`` that are pandas categoricals or declared categorical to the imputer."""
+    try:
+        declared = imputer.get_params(deep=False).get("categorical_cols") or []
+    except Exception:  # noqa: BLE001  # pragma: no cover - not a scikit-learn estimator
+        declared = []
+    declared = {declared} if isinstance(declared, str) else set(declared)
+    return [c for c in frame.columns if isinstance(frame[c].dtype, pd.CategoricalDtype) or c in declared]
+
+
+def _encodes_categories(estimator):
+    """Whether the estimator decides itself how categorical columns enter (not as their codes).
+
+    Formula models code factors; ``ColumnTransformer`` and
+    ``FunctionTransformer`` route columns as the user wrote; a ``Pipeline``
+    does what its first step does; histogram gradient boosting with
+    ``categorical_features="from_dtype"`` treats categoricals natively;
+    otherwise the estimator's tags tell (``OneHotEncoder`` says yes).
+    """
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    if isinstance(estimator, (StatsmodelsModel, ColumnTransformer, FunctionTransformer)):
+        return True
+    if isinstance(estimator, Pipeline):
+        steps = [step for _, step in estimator.steps if step is not None and not isinstance(step, str)]
+        return bool(steps) and _encodes_categories(steps[0])
+    if isinstance(getattr(estimator, "categorical_features", None), str) \
+            and estimator.categorical_features == "from_dtype":
+        return True
+    try:
+        return bool(get_tags(estimator).input_tags.categorical)
+    except Exception:  # noqa: BLE001  # pragma: no cover - no tags
+        return False
+
+
+def _check_categorical_predictors(estimator, frame, imputer):
+    columns = _categorical_columns(frame, imputer)
+    if columns and not _encodes_categories(estimator):
+        name = type(estimator).__name__
+        raise ValueError(
+            f"the predictor column(s) {columns} are categorical, but {name} would receive them as "
+            "numbers (their category codes or values), i.e. as one numeric predictor each. Encode "
+            "them in the estimator, e.g. make_pipeline(make_column_transformer((OneHotEncoder("
+            f"drop='first'), {columns}), remainder='passthrough'), {name}()), or use "
+            "skjomo.StatsmodelsModel with a formula (categorical columns become treatment-coded "
+            "factors)."
+        )
+
+
+def _fingerprint(datasets):
+    """A digest of the m completed data sets (values, index, column names, in order)."""
+    digest = hashlib.sha256()
+    for d in datasets:
+        digest.update(repr(list(d.columns)).encode())
+        digest.update(pd.util.hash_pandas_object(d, index=True).to_numpy().tobytes())
+    return digest.hexdigest()
 
 
 def _has_param(estimator, name):
@@ -260,8 +409,10 @@ class MultipleImputationPipeline(MetaEstimatorMixin, BaseEstimator):
         estimator with ``fit(frame)``, ``sample(n_imputations=m)`` returning
         m completed DataFrames, and ``transform(frame)``. It is cloned.
     estimator : estimator
-        The analysis model: a scikit-learn estimator or a
-        :class:`StatsmodelsModel`. It is cloned once per imputation.
+        The analysis model: a :class:`StatsmodelsModel` (estimates with
+        standard errors, tests and intervals), a scikit-learn estimator or
+        ``Pipeline`` (pooled point estimates only, see the notes). It is
+        cloned once per imputation.
     n_imputations : int, default=5
         Number of imputed data sets m (at least 2).
     target_name : str, optional
@@ -291,8 +442,13 @@ class MultipleImputationPipeline(MetaEstimatorMixin, BaseEstimator):
     estimators_ : list of estimators
         The m fitted estimators.
     pooled_ : skjomo.pooling.PooledEstimates or None
-        Pooled estimates (None when the estimator's parameters cannot be
-        read, e.g. for a random forest).
+        Pooled estimates; None when the estimator has no parameters that
+        can be read (e.g. a random forest: the pipeline then serves
+        predictions only, and ``summary`` says so).
+    imputation_fingerprint_ : str
+        Digest of the m completed data sets; two pipelines with equal
+        fingerprints were fitted to the same imputations
+        (:func:`~skjomo.pooling.compare_models` checks it).
     imputations_ : list of DataFrame
         The completed training data sets (only with ``keep_imputations``).
     target_name_ : str
@@ -311,6 +467,34 @@ class MultipleImputationPipeline(MetaEstimatorMixin, BaseEstimator):
 
     Notes
     -----
+    What is pooled, and what is refused:
+
+    * A :class:`StatsmodelsModel` gives estimates with covariances:
+      Rubin's rules give standard errors, t, df, p-values and intervals.
+      Fits that did not converge are named in a
+      :class:`~sklearn.exceptions.ConvergenceWarning` and in
+      ``pooled_.notes`` (a warning, not an error: the user may have judged
+      them acceptable, but they bias the pooled values).
+    * A scikit-learn linear model reports no sampling variance, so
+      ``pooled_`` holds pooled point estimates only; its summary says that
+      no tests or intervals were computed. A penalised fit (ridge, lasso,
+      ``LogisticRegression`` with finite ``C``, the default ``C=1``) is
+      pooled with a warning: its coefficients are shrunk towards zero and
+      are not estimates of the unpenalised coefficients. The standard
+      errors are not computed from a refit, which would be a different
+      model whenever the estimator is penalised, weighted or constrained;
+      use :class:`StatsmodelsModel` for inference.
+    * A scikit-learn ``Pipeline`` is pooled through its final step, named
+      by the features that step saw.
+    * Categorical predictors (pandas categoricals, or columns in the
+      imputer's ``categorical_cols``) are refused with an error when the
+      estimator would receive them as numeric codes; formula models,
+      ``ColumnTransformer``/``OneHotEncoder`` pipelines and estimators with
+      native categorical support receive them as they are.
+    * An estimator that fails on one imputed data set raises the same
+      exception type, with the number of that data set in the message; NaN
+      estimates or covariances from one data set are an error naming it.
+
     New data given to ``predict`` are imputed with the outcome column set to
     missing. When the imputer's ``sample`` accepts new rows (``sample(m,
     X=new)``, as skjomo's imputers do), model i predicts on its own
@@ -420,10 +604,22 @@ class MultipleImputationPipeline(MetaEstimatorMixin, BaseEstimator):
         Returns
         -------
         self : MultipleImputationPipeline
+            The fitted pipeline.
+
+        Raises
+        ------
+        ValueError
+            If a categorical predictor would reach the estimator as numeric
+            codes, or the m fits give non-finite estimates (naming the
+            imputed data sets).
+        Exception
+            Whatever the estimator raises on an imputed data set, re-raised
+            with the number of that data set in the message.
         """
         m = self._check_m()
         frame = self._as_frame(X, reset=True)
         target, yv = self._target(frame, y)
+        _check_categorical_predictors(self.estimator, frame, self.imputer)
         self.target_name_ = target
         classifier = self._is_classifier()
         if classifier and not isinstance(yv.dtype, pd.CategoricalDtype):
@@ -462,8 +658,9 @@ class MultipleImputationPipeline(MetaEstimatorMixin, BaseEstimator):
                 yi = pd.Series(np.asarray(yi.cat.categories)[yi.cat.codes.to_numpy()], index=yi.index, name=target)
             jobs.append((est, d[self._columns], yi))
         self.estimators_ = Parallel(n_jobs=self.n_jobs)(
-            delayed(_fit_one)(est, Xi, yi, fit_params) for est, Xi, yi in jobs
+            delayed(_fit_one)(est, Xi, yi, fit_params, i, m) for i, (est, Xi, yi) in enumerate(jobs)
         )
+        self.imputation_fingerprint_ = _fingerprint([pd.DataFrame(d) for d in datasets])
         if self.keep_imputations:
             self.imputations_ = [pd.DataFrame(d) for d in datasets]
 
@@ -477,8 +674,9 @@ class MultipleImputationPipeline(MetaEstimatorMixin, BaseEstimator):
             self.classes_ = classes[0]
         try:
             self.pooled_ = self.pool(df_com=self.df_com, extra_params=self.extra_params)
-        except TypeError:  # parameters that no reader knows (e.g. a random forest)
+        except TypeError as exc:  # no parameters that a reader knows (e.g. a random forest)
             self.pooled_ = None
+            self._not_pooled = str(exc)
         return self
 
     def pool(self, df_com=None, extra_params=True):
@@ -494,6 +692,7 @@ class MultipleImputationPipeline(MetaEstimatorMixin, BaseEstimator):
         Returns
         -------
         result : skjomo.pooling.PooledEstimates
+            The pooled estimates and, with covariances, inferences.
 
         Raises
         ------
@@ -510,10 +709,14 @@ class MultipleImputationPipeline(MetaEstimatorMixin, BaseEstimator):
         Returns
         -------
         text : str
+            The printed table.
         """
         check_is_fitted(self, "estimators_")
         if self.pooled_ is None:
-            raise ValueError(f"the parameters of {type(self.estimator).__name__} cannot be pooled")
+            raise ValueError(
+                f"{type(self.estimator).__name__} has no parameters that skjomo can read, so nothing "
+                f"was pooled ({self._not_pooled}); the pipeline serves predictions only"
+            )
         return self.pooled_.summary()
 
     # ------------------------------------------------------------ prediction
@@ -592,7 +795,10 @@ class MultipleImputationPipeline(MetaEstimatorMixin, BaseEstimator):
     def score(self, X, y, sample_weight=None):
         """Accuracy (classifiers) or R² (regressors) of the combined prediction.
 
-        Rows whose outcome is missing are ignored.
+        Rows whose outcome is missing are ignored. For a binary
+        :class:`StatsmodelsModel` (a regressor of the probability of
+        ``classes_[1]``) the outcome is coded 0/1 against that class, so the
+        score is one minus the Brier score over the outcome's variance.
 
         Parameters
         ----------
@@ -617,6 +823,9 @@ class MultipleImputationPipeline(MetaEstimatorMixin, BaseEstimator):
         if self._is_classifier():
             return float(accuracy_score(truth.astype(self.classes_.dtype) if self.classes_.dtype != object else truth,
                                         pred, sample_weight=sw))
+        classes = getattr(self.estimators_[0], "classes_", None)
+        if classes is not None:  # a binary StatsmodelsModel predicts P(classes_[1])
+            truth = (truth == classes[1]).astype(float)
         return float(r2_score(truth.astype(float), pred, sample_weight=sw))
 
     def __sklearn_tags__(self):

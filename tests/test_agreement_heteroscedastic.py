@@ -44,8 +44,9 @@ from skjomo.datasets import load_jspmiss
 M = 100
 NAMES = ["Intercept", "ravens", "sex"]
 # jomo's implied priors: "fixed" draws Omega_j ~ IW(n_j, I + S_j), i.e. prior
-# df 0 (skjomo's default is p); "random" uses skjomo's default priors.
-SETTINGS = {"fixed": dict(prior_df=0), "random": {}}
+# df 0 (skjomo's default is p); "random" gives A the Wishart prior with
+# identity scale (skjomo's default scale is the observed variances).
+SETTINGS = {"fixed": dict(prior_df=0), "random": dict(prior_scale=np.eye(2))}
 
 # Shift of the posterior mean of the average cluster covariance (order
 # english, ravens) due to jomo's departures in the "random" sampler, on the

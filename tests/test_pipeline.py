@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.base import BaseEstimator, clone
 from sklearn.ensemble import RandomForestRegressor
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
 from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import Pipeline
@@ -137,9 +138,12 @@ def test_fit_pools_and_imputes_outcome():
                                       keep_imputations=True, random_state=1)
     est = FunctionTransformer(numeric)
     pipe.set_params(estimator=Pipeline([("num", est), ("lr", LinearRegression())]))
-    # a sklearn Pipeline has no coef_: fitted, not pooled
+    # a sklearn Pipeline is pooled through its final step, named by the features that step saw
     pipe.fit(X, y)
-    assert pipe.pooled_ is None
+    direct = [LinearRegression().fit(numeric(d), d["y"]) for d in pipe.imputations_]
+    assert pipe.pooled_.names == ["Intercept", "x1", "x2"]
+    pd.testing.assert_series_equal(pipe.pooled_.estimate, pool_estimates(direct).estimate)
+    assert pipe.pooled_.std_error is None and "Unadjusted" not in pipe.summary()
     pipe = MultipleImputationPipeline(StochasticRegressionImputer(), StatsmodelsModel("y ~ x1 + x2 + g"),
                                       n_imputations=4, keep_imputations=True, random_state=1).fit(X, y)
     assert len(pipe.estimators_) == 4 and pipe.target_name_ == "y"
@@ -160,17 +164,18 @@ def test_fit_pools_and_imputes_outcome():
     assert np.all(res.df < len(X))
 
 
+@pytest.mark.filterwarnings("ignore:the fits are penalised")  # Ridge: see test_catalogue_analysis
 def test_same_results_for_any_n_jobs_and_reproducible():
     X, y = make_data()
     kw = dict(n_imputations=3, random_state=7)
-    a = MultipleImputationPipeline(StochasticRegressionImputer(), Ridge(alpha=0.1), n_jobs=1, **kw).fit(X, y)
-    b = MultipleImputationPipeline(StochasticRegressionImputer(), Ridge(alpha=0.1), n_jobs=2, **kw).fit(X, y)
-    c = MultipleImputationPipeline(StochasticRegressionImputer(), Ridge(alpha=0.1), n_jobs=1, **kw).fit(X, y)
+    a = MultipleImputationPipeline(StochasticRegressionImputer(), Ridge(alpha=0.1), n_jobs=1, **kw).fit(numeric(X), y)
+    b = MultipleImputationPipeline(StochasticRegressionImputer(), Ridge(alpha=0.1), n_jobs=2, **kw).fit(numeric(X), y)
+    c = MultipleImputationPipeline(StochasticRegressionImputer(), Ridge(alpha=0.1), n_jobs=1, **kw).fit(numeric(X), y)
     pd.testing.assert_series_equal(a.pooled_.estimate, b.pooled_.estimate)
     pd.testing.assert_series_equal(a.pooled_.estimate, c.pooled_.estimate)
     assert a.pooled_.std_error is None  # Ridge: point estimates only
     d = MultipleImputationPipeline(StochasticRegressionImputer(), Ridge(alpha=0.1), n_imputations=3,
-                                   random_state=8).fit(X, y)
+                                   random_state=8).fit(numeric(X), y)
     assert not np.allclose(a.pooled_.estimate, d.pooled_.estimate)
     # estimator seeds differ across imputations
     rf = MultipleImputationPipeline(StochasticRegressionImputer(), RandomForestRegressor(n_estimators=5),
@@ -204,6 +209,7 @@ def test_predict_and_score_regression():
     assert pipe3.predict(numeric(Xn).to_numpy()).shape == (40,)
 
 
+@pytest.mark.filterwarnings("ignore:the fits are penalised")
 def test_classification():
     X, y = make_data(classification=True)
     Xn, yn = make_data(n=50, seed=5, classification=True)
@@ -255,6 +261,7 @@ def test_clone_and_params():
 # ------------------------------------------------------------------ model selection
 
 
+@pytest.mark.filterwarnings("ignore:the fits are penalised")
 def test_grid_search_over_imputer_and_estimator():
     X, y = make_data(n=90)
     pipe = MultipleImputationPipeline(StochasticRegressionImputer(), Ridge(), n_imputations=2, random_state=0)
@@ -266,6 +273,7 @@ def test_grid_search_over_imputer_and_estimator():
     assert grid.predict(numeric(X)).shape == (len(X),)
 
 
+@pytest.mark.filterwarnings("ignore:the fits are penalised")
 def test_grid_search_classifier_uses_stratified_folds():
     from sklearn.base import is_classifier
 
@@ -402,3 +410,87 @@ def test_multilevel_imputer_with_mixedlm():
         pipe = MultipleImputationPipeline(imputer, model, n_imputations=3, random_state=0).fit(X, y)
     assert list(pipe.pooled_.extra.index) == ["Intercept~~Intercept|school", "Residual~~Residual", "ICC|school"]
     assert np.all(np.isfinite(pipe.pooled_.std_error))
+
+
+# ------------------------------------------------------------------ mixed models that converge (mitml vignette)
+
+
+def studentratings_pipeline(fit_kwargs, m, n_burn=300, n_between=20, seed=123):
+    from skjomo.datasets import load_studentratings
+
+    data = load_studentratings()
+    imputer = MultilevelJointImputer(cluster_col="ID", outcome_cols=["ReadDis", "SES"], covariate_cols=["ReadAchiev"],
+                                     n_burn=n_burn,
+                                     n_between=n_between)
+    model = StatsmodelsModel("ReadAchiev ~ ReadDis", "mixedlm", groups="ID", fit_kwargs=fit_kwargs)
+    # the vignette's imputation model: ReadDis + SES ~ ReadAchiev + (1|ID); ReadAchiev is complete
+    pipe = MultipleImputationPipeline(imputer, model, n_imputations=m, random_state=seed, keep_imputations=True)
+    return pipe.fit(data[["ID", "ReadDis", "SES"]], data["ReadAchiev"])
+
+
+@pytest.mark.skipif(MultilevelJointImputer is None, reason="MultilevelJointImputer has not landed")
+def test_studentratings_fits_that_do_not_converge_are_named():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        good = studentratings_pipeline({"method": ["powell", "lbfgs"]}, m=3)
+    assert good.pooled_.not_converged == [] and 0.05 < good.pooled_.extra["ICC|ID"] < 0.2
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning as StatsmodelsConvergenceWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StatsmodelsConvergenceWarning)  # statsmodels' own, not skjomo's
+        with pytest.warns(ConvergenceWarning, match=r"imputation\(s\) \[1, 2, 3\] of 3 did not converge"):
+            bad = studentratings_pipeline({"method": "nm", "maxiter": 3}, m=3)
+    assert bad.pooled_.not_converged == [1, 2, 3] and "did not converge" in bad.summary()
+
+
+@pytest.mark.slow
+@pytest.mark.rjomo
+@pytest.mark.skipif(MultilevelJointImputer is None, reason="MultilevelJointImputer has not landed")
+def test_studentratings_converged_fits_match_lme4(tmp_path):
+    """The vignette's random-intercept model on 100 imputations: statsmodels against lme4.
+
+    statsmodels' default MixedLM fit stops short of the maximum on some
+    imputations (and says it converged); skjomo names them. With
+    method=["powell", "lbfgs"] every fit converges and the pooled variance
+    components agree with lme4 on the same imputations.
+    """
+    import subprocess
+
+    from skjomo.pooling._convergence import fit_problem
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pipe = studentratings_pipeline({"method": ["powell", "lbfgs"]}, m=100, n_burn=5000, n_between=100)
+    for i, d in enumerate(pipe.imputations_):
+        d.to_csv(tmp_path / f"imp{i}.csv", index=False, float_format="%.17g")
+    script = tmp_path / "lme4.R"
+    script.write_text(
+        "suppressMessages(library(lme4))\n"
+        f"res <- t(sapply(0:99, function(i) {{ d <- read.csv(sprintf('{tmp_path}/imp%d.csv', i)); "
+        "f <- lmer(ReadAchiev ~ ReadDis + (1|ID), data = d); vc <- as.data.frame(VarCorr(f))$vcov; "
+        "c(fixef(f), vc[1], vc[2]) }))\n"
+        f"write.csv(res, '{tmp_path}/lme4.csv', row.names = FALSE)\n"
+    )
+    subprocess.run(["Rscript", str(script)], check=True, capture_output=True)
+    lme4 = pd.read_csv(tmp_path / "lme4.csv").to_numpy()
+    tau, sigma2 = lme4[:, 2], lme4[:, 3]
+    assert pipe.pooled_.not_converged == []
+    extra = pipe.pooled_.extra
+    np.testing.assert_allclose(extra["Intercept~~Intercept|ID"], tau.mean(), rtol=1e-3)
+    np.testing.assert_allclose(extra["ICC|ID"], np.mean(tau / (tau + sigma2)), rtol=1e-3)
+    np.testing.assert_allclose(pipe.pooled_.estimate, lme4[:, :2].mean(axis=0), rtol=1e-4)
+    # statsmodels' default optimiser on the same imputations: the flagged fits are the ones that miss
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        default = [smf_mixedlm(d) for d in pipe.imputations_]
+    flagged = np.array([fit_problem(f) is not None for f in default])
+    tau_default = np.array([float(f.cov_re.iloc[0, 0]) for f in default])
+    assert flagged.any()
+    assert np.max(np.abs(tau_default[~flagged] - tau[~flagged]) / tau[~flagged]) < 0.01
+    assert np.max(np.abs(tau_default[flagged] - tau[flagged]) / tau[flagged]) > 0.01
+
+
+def smf_mixedlm(data):
+    import statsmodels.formula.api as smf
+
+    return smf.mixedlm("ReadAchiev ~ ReadDis", data, groups="ID").fit()

@@ -22,6 +22,7 @@ import numba as nb
 import numpy as np
 
 from ._covariance import draw_group_covariances, refresh_factors, row_scatter
+from ._latent_scale import rescale_categorical_latents
 from ._latents import draw_observed_latents, start_observed_latents
 from ._linalg import cholesky_lower, inverse_from_cholesky
 from ._missing import draw_missing, missingness_groups
@@ -58,6 +59,7 @@ Model = namedtuple("Model", [
     "cov_method",          # 0 common, 1 one covariance per cluster ("fixed"),
                            # 2 cluster covariances from IW(a, A) ("random")
     "a_prior",             # chi-square degrees of freedom of the prior of a
+    "latent_scale_moves",  # scale moves of categorical latents (_latent_scale.py)
     "analysis",            # AnalysisModel of compatible imputation (family 0: none)
 ])
 
@@ -239,6 +241,7 @@ def build_model(x, values, missing, codes, cat_start, cat_size, prior_df, prior_
                             dtype=np.float64),
         cov_method=int(cov_method),
         a_prior=float(p if a_prior is None else a_prior),
+        latent_scale_moves=True,
         analysis=build_analysis_model(dynamic, missing, cat_start, cat_size,
                                       **(analysis or {})),
     ), dynamic
@@ -405,6 +408,8 @@ def gibbs_iteration(rng, model, state, tally):
     pq = p * q
     has_level2 = state.level2.shape[1] > pq
     _draw_latents(rng, model, state)
+    if model.latent_scale_moves:
+        rescale_categorical_latents(rng, model, state)
     refresh_statistics(model.static_h, model.static_k, model.w, state.values,
                        model.cluster, state.h, state.k)
     if model.cov_method == 0:

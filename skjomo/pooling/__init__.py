@@ -12,28 +12,40 @@ The analysis side of multiple imputation, following R's mitml
   method;
 * :func:`pool_wald`, :func:`pool_chi2`, :func:`pool_lrt`,
   :func:`pool_stacked_lrt`: the same tests from plain arrays;
-* :func:`read_fit`: readers for statsmodels and scikit-learn models.
+* :func:`read_fit`: what pooling reads from one fitted model (statsmodels,
+  scikit-learn), as a :class:`FitSummary`.
+
+The result classes :class:`PooledEstimates`, :class:`MultiParameterTest`
+and :class:`ConstraintTest` are returned by these functions. Nothing is
+pooled silently wrong: inputs that cannot be pooled are errors naming the
+imputation, fits that did not converge and penalised fits are warned about,
+and estimates without variances are printed without tests (see "What is
+refused, and why" in ``doc/pooling.rst``).
 """
 
 from ._constraints import ConstraintTest, pool_constraints
 from ._readers import FitSummary, read_fit
-from ._rubin import PooledEstimates, pool_estimates, rubin_df
-from ._table import format_table
-from ._tests import MultiParameterTest, compare_models, pool_chi2, pool_lrt, pool_stacked_lrt, pool_wald
+from ._rubin import PooledEstimates, pool_estimates
+from ._tests import (
+    MultiParameterTest,
+    compare_models,
+    pool_chi2,
+    pool_lrt,
+    pool_stacked_lrt,
+    pool_wald,
+)
 
 __all__ = [
-    "pool_estimates",
-    "compare_models",
-    "pool_constraints",
-    "pool_wald",
-    "pool_chi2",
-    "pool_lrt",
-    "pool_stacked_lrt",
-    "read_fit",
-    "rubin_df",
-    "format_table",
-    "PooledEstimates",
-    "MultiParameterTest",
     "ConstraintTest",
     "FitSummary",
+    "MultiParameterTest",
+    "PooledEstimates",
+    "compare_models",
+    "pool_chi2",
+    "pool_constraints",
+    "pool_estimates",
+    "pool_lrt",
+    "pool_stacked_lrt",
+    "pool_wald",
+    "read_fit",
 ]

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from ._readers import read_fits
-from ._rubin import _coerce_covariances, _coerce_estimates
+from ._inputs import coerce_covariances, coerce_estimates
 from ._table import format_table
 from ._tests import _check_invertible, _d1, _d1_pieces, pool_chi2
 
@@ -83,6 +83,20 @@ def _jacobian(g, theta):
 class ConstraintTest:
     """Result of :func:`pool_constraints`.
 
+    Instances are returned by :func:`pool_constraints`; they are not meant
+    to be created directly.
+
+    Parameters
+    ----------
+    constraints : list of str
+        The constraint expressions.
+    eta : ndarray of shape (m, k)
+        Values of the k constraints at each imputation's estimates.
+    V : ndarray of shape (m, k, k)
+        Their delta-method covariances.
+    test : MultiParameterTest
+        The pooled test that all constraints are 0.
+
     Attributes
     ----------
     constraints : list of str
@@ -118,11 +132,17 @@ class ConstraintTest:
 
     @property
     def p_value(self):
-        """p-value of the test."""
+        """The p-value of the test."""
         return self.test.p_value
 
     def to_frame(self):
-        """Pooled constraint values and standard errors as a DataFrame."""
+        """Pooled constraint values and standard errors as a DataFrame.
+
+        Returns
+        -------
+        frame : pandas.DataFrame
+            Columns ``Estimate`` and ``Std. Error``, one row per constraint.
+        """
         return pd.concat([self.estimate, self.std_error], axis=1)
 
     def summary(self, digits=3, sci_limit=5):
@@ -138,6 +158,7 @@ class ConstraintTest:
         Returns
         -------
         text : str
+            The printed test.
         """
         table = self.to_frame()
         table.index = [f"{c}:" for c in self.constraints]
@@ -201,6 +222,7 @@ def pool_constraints(models=None, *, constraints, estimates=None, covariances=No
     Returns
     -------
     result : ConstraintTest
+        Transformed estimates, their covariance and the pooled test.
 
     Raises
     ------
@@ -232,13 +254,13 @@ def pool_constraints(models=None, *, constraints, estimates=None, covariances=No
     else:
         if estimates is None or covariances is None:
             raise ValueError("give a list of fitted models, or both estimates and covariances")
-        Q, names = _coerce_estimates(estimates, names)
+        Q, names = coerce_estimates(estimates, names)
         names = [_clean(n) for n in names]
         if (isinstance(covariances, np.ndarray) and covariances.ndim == 2) or (
             not isinstance(covariances, np.ndarray) and np.ndim(list(covariances)[0]) == 1
         ):
             raise ValueError("constraint tests need full covariance matrices; variances alone are not enough")
-        U, _ = _coerce_covariances(covariances, Q.shape[0], Q.shape[1], names)
+        U, _ = coerce_covariances(covariances, Q.shape[0], Q.shape[1], names)
     m, p = Q.shape
     if m < 2:
         raise ValueError(f"pooling needs at least m = 2 imputations, got m = {m}")

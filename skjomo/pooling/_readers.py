@@ -7,12 +7,22 @@ MixedLM and, generically, any results object with ``params`` and
 posterior covariance of :class:`~sklearn.linear_model.BayesianRidge`). A
 user-supplied function returning ``(estimates, covariance)`` works as a
 reader too.
+
+Besides the numbers, a summary says what the numbers are not: ``problem``
+records a fit that did not reach its maximum (see ``_convergence``), and
+``penalty`` a penalised scikit-learn fit, whose coefficients are shrunk
+towards zero and come without standard errors.
 """
 
+import numbers
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+
+from ._convergence import fit_problem, warn_if_not_converged
+from ._inputs import _as_float, check_estimates, coerce_covariances
 
 __all__ = ["FitSummary", "read_fit"]
 
@@ -21,7 +31,7 @@ __all__ = ["FitSummary", "read_fit"]
 class FitSummary:
     """What the pooling functions need from one fitted model.
 
-    Attributes
+    Parameters
     ----------
     names : list of str
         Parameter names, in order.
@@ -37,6 +47,12 @@ class FitSummary:
         by plain averaging.
     model : object
         The fitted model the summary was read from.
+    problem : str or None
+        Why the fit is not at its maximum (did not converge, infinite
+        log-likelihood, stopped short), or None.
+    penalty : str or None
+        The penalty of a penalised fit (e.g. ``"LogisticRegression(C=1.0)"``),
+        or None for an unpenalised one.
     """
 
     names: list
@@ -45,6 +61,8 @@ class FitSummary:
     df_resid: object = None
     extra: dict = field(default_factory=dict)
     model: object = None
+    problem: object = None
+    penalty: object = None
 
 
 def _unwrap(results):
@@ -76,14 +94,13 @@ def _family_has_scale(family):
     return not isinstance(family, fixed)
 
 
-def _mixedlm_re_names(results):
+def _mixedlm_re_names(results, group=None):
     """Random-effect names with the intercept called ``Intercept``, and the group name."""
     model = _unwrap(results).model
     names = list(getattr(model.data, "exog_re_names", None) or [])
     exog_re = np.asarray(model.exog_re)
     if len(names) != exog_re.shape[1]:
         names = [f"re{i}" for i in range(exog_re.shape[1])]
-    group = getattr(results, "_skjomo_group_name", None)
     out = []
     has_intercept = False
     for i, name in enumerate(names):
@@ -97,7 +114,7 @@ def _mixedlm_re_names(results):
     return out, (group or "Group"), has_intercept
 
 
-def _read_mixedlm(results):
+def _read_mixedlm(results, group=None):
     res = _unwrap(results)
     fe = results.fe_params
     names = _names_of(fe)
@@ -108,7 +125,7 @@ def _read_mixedlm(results):
             "MixedLM fits with variance components (vc_formula) are not supported "
             "by the reader; pass a reader function instead"
         )
-    re_names, group, has_intercept = _mixedlm_re_names(results)
+    re_names, group, has_intercept = _mixedlm_re_names(results, group)
     tau = np.asarray(results.cov_re, dtype=float)
     scale = float(res.scale)
     extra = {}
@@ -123,14 +140,15 @@ def _read_mixedlm(results):
         i0 = re_names.index("Intercept")
         extra[f"ICC|{group}"] = tau[i0, i0] / (tau[i0, i0] + scale)
     df_resid = getattr(res, "df_resid", None)
-    return FitSummary(names, np.asarray(fe, dtype=float), cov, df_resid, extra, results)
+    return FitSummary(names, np.asarray(fe, dtype=float), cov, df_resid, extra, results, fit_problem(results))
 
 
-def _read_statsmodels(results):
+def read_statsmodels(results, group=None):
+    """Read a statsmodels results object; ``group`` names the clusters of a MixedLM."""
     RegressionResults, GLMResults, MixedLMResults = _sm_classes()
     res = _unwrap(results)
     if isinstance(res, MixedLMResults):
-        return _read_mixedlm(results)
+        return _read_mixedlm(results, group)
     params = results.params
     if np.ndim(params) != 1:
         raise ValueError(
@@ -152,25 +170,69 @@ def _read_statsmodels(results):
             resid = np.asarray(res.resid_deviance, dtype=float)
             extra["Residual~~Residual"] = float(resid @ resid / res.df_resid)
     df_resid = getattr(res, "df_resid", None)
-    return FitSummary(names, np.asarray(params, dtype=float), cov, df_resid, extra, results)
+    return FitSummary(names, np.asarray(params, dtype=float), cov, df_resid, extra, results, fit_problem(results))
+
+
+def sklearn_penalty(estimator):
+    """The penalty of a fitted scikit-learn estimator as text, or None when unpenalised.
+
+    Penalised are estimators with a finite inverse strength ``C`` (logistic
+    regression, linear SVMs) or a positive strength ``alpha`` / ``alpha_``
+    (ridge, lasso, elastic net, SGD, Huber, Poisson and other GLMs).
+    """
+    try:
+        params = estimator.get_params(deep=False)
+    except Exception:  # noqa: BLE001  # pragma: no cover - not a scikit-learn estimator
+        return None
+    name = type(estimator).__name__
+    C = params.get("C")
+    if isinstance(C, numbers.Real) and np.isfinite(C) and params.get("penalty", "l2") is not None:
+        return f"{name}(C={C:g})"
+    alpha = getattr(estimator, "alpha_", params.get("alpha"))
+    if alpha is not None and not isinstance(alpha, str):
+        try:
+            values = np.asarray(alpha, dtype=float)
+        except (TypeError, ValueError):
+            return None
+        if values.size and np.all(np.isfinite(values)) and np.any(values > 0):
+            shown = f"{float(values.ravel()[0]):g}" if values.size == 1 else "…"
+            return f"{name}(alpha={shown})"
+    return None
+
+
+def _final_step(estimator):
+    """(final estimator, feature names it saw) for a scikit-learn Pipeline, else (estimator, None)."""
+    steps = getattr(estimator, "steps", None)
+    if not isinstance(steps, list) or not steps:
+        return estimator, None
+    final = steps[-1][1]
+    features = getattr(final, "feature_names_in_", None)
+    if features is None and len(steps) > 1:
+        try:
+            features = estimator[:-1].get_feature_names_out()
+        except (AttributeError, TypeError, ValueError):
+            features = None
+    return final, features
 
 
 def _read_sklearn(estimator):
-    coef = np.asarray(estimator.coef_, dtype=float)
-    features = getattr(estimator, "feature_names_in_", None)
-    n_features = coef.shape[-1]
+    final, features = _final_step(estimator)
+    coef = np.asarray(final.coef_, dtype=float)
     if features is None:
+        features = getattr(final, "feature_names_in_", None)
+    n_features = coef.shape[-1]
+    if features is None or len(features) != n_features:
         features = [f"x{i}" for i in range(n_features)]
     features = [str(f) for f in features]
     from sklearn.linear_model import BayesianRidge
 
-    if isinstance(estimator, BayesianRidge):
+    if isinstance(final, BayesianRidge):
         # the posterior covariance covers the coefficients only
         return FitSummary(
-            list(features), coef.ravel().copy(), np.asarray(estimator.sigma_, dtype=float), None, {}, estimator
+            list(features), coef.ravel().copy(), np.asarray(final.sigma_, dtype=float), None, {}, estimator
         )
-    intercept = np.atleast_1d(np.asarray(getattr(estimator, "intercept_", 0.0), dtype=float))
-    fit_intercept = getattr(estimator, "fit_intercept", True)
+    intercept = np.atleast_1d(np.asarray(getattr(final, "intercept_", 0.0), dtype=float))
+    fit_intercept = getattr(final, "fit_intercept", True)
     if coef.ndim == 1 or coef.shape[0] == 1:
         names = list(features)
         values = coef.ravel()
@@ -178,7 +240,7 @@ def _read_sklearn(estimator):
             names = ["Intercept"] + names
             values = np.concatenate([intercept[:1], values])
     else:
-        classes = getattr(estimator, "classes_", None)
+        classes = getattr(final, "classes_", None)
         labels = [str(c) for c in classes] if classes is not None else [str(i) for i in range(coef.shape[0])]
         if len(labels) != coef.shape[0]:  # multi-output regression
             labels = [str(i) for i in range(coef.shape[0])]
@@ -190,7 +252,8 @@ def _read_sklearn(estimator):
             names.extend(f"{label}:{f}" for f in features)
             values.extend(coef[r])
         values = np.asarray(values, dtype=float)
-    return FitSummary(names, np.asarray(values, dtype=float), None, None, {}, estimator)
+    return FitSummary(names, np.asarray(values, dtype=float), None, None, {}, estimator,
+                      penalty=sklearn_penalty(final))
 
 
 def _read_function_output(out, model):
@@ -213,9 +276,9 @@ def _read_function_output(out, model):
             cov = cov.set_axis([str(n) for n in cov.index]).loc[names]
     else:
         names = [f"Parameter.{i + 1}" for i in range(np.size(est))]
-    est = np.asarray(est, dtype=float).ravel()
+    est = _as_float(est, "estimates returned by the reader").ravel()
     if cov is not None:
-        cov = np.asarray(cov, dtype=float)
+        cov = _as_float(cov, "covariances returned by the reader")
     return FitSummary(names, est, cov, None, {}, model)
 
 
@@ -228,7 +291,8 @@ def read_fit(model, reader=None):
         A fitted statsmodels results object (OLS, WLS, GLS, GLM, Logit,
         Probit, Poisson, MixedLM, or any results with ``params`` and
         ``cov_params()``), a fitted scikit-learn linear model (with
-        ``coef_``), a :class:`FitSummary`, or anything ``reader`` accepts.
+        ``coef_``), a scikit-learn ``Pipeline`` whose final step is one, a
+        :class:`FitSummary`, or anything ``reader`` accepts.
     reader : callable, optional
         Function ``reader(model)`` returning ``estimates`` or
         ``(estimates, covariance)``. Estimates may be a pandas Series (its
@@ -238,8 +302,9 @@ def read_fit(model, reader=None):
     Returns
     -------
     summary : FitSummary
-        Names, estimates, covariance (or None), residual degrees of freedom
-        and extra parameters.
+        Names, estimates, covariance (or None), residual degrees of freedom,
+        extra parameters, and what is wrong with the fit (``problem``: it did
+        not reach its maximum; ``penalty``: a penalised fit).
 
     Raises
     ------
@@ -256,7 +321,12 @@ def read_fit(model, reader=None):
     scikit-learn models give point estimates only (named ``Intercept`` and
     the feature names); :class:`~sklearn.linear_model.BayesianRidge` gives
     its coefficients with their posterior covariance ``sigma_`` (the
-    intercept has no variance there and is left out).
+    intercept has no variance there and is left out). For a ``Pipeline``
+    the coefficients of the final step are read, named by the features
+    that step saw (its ``feature_names_in_``, else the preceding steps'
+    ``get_feature_names_out()``, else ``x0, x1, …``). A statsmodels fit is
+    checked for convergence (``problem``, see :mod:`skjomo.pooling` notes);
+    a penalised scikit-learn fit records its ``penalty``.
     """
     if reader is not None:
         return _read_function_output(reader(model), model)
@@ -265,8 +335,8 @@ def read_fit(model, reader=None):
     if hasattr(model, "pooling_summary"):
         return model.pooling_summary()
     if _is_statsmodels(model):
-        return _read_statsmodels(model)
-    if hasattr(model, "coef_"):
+        return read_statsmodels(model)
+    if hasattr(_final_step(model)[0], "coef_"):
         return _read_sklearn(model)
     raise TypeError(
         f"cannot read estimates from an object of type {type(model).__name__}; "
@@ -281,8 +351,31 @@ def as_model_list(models):
     return models
 
 
-def read_fits(models, reader=None):
-    """Read a list of m fitted models and check that their names agree."""
+def warn_about_fits(summaries, what="fits", stacklevel=4):
+    """Warn about fits that did not converge (naming the imputations) and about penalised fits."""
+    warn_if_not_converged([s.problem for s in summaries], what, stacklevel=stacklevel + 1)
+    penalty = next((s.penalty for s in summaries if s.penalty is not None), None)
+    if penalty is not None:
+        warnings.warn(
+            f"the {what} are penalised {penalty.split('(')[0]} fits: their coefficients are shrunk towards zero, so "
+            "the pooled values are averages of penalised estimates, not estimates of the "
+            "unpenalised regression coefficients, and they come without standard errors. For the "
+            "maximum-likelihood coefficients use an unpenalised fit (LogisticRegression(C=np.inf), "
+            "LinearRegression); for standard errors and tests use skjomo.StatsmodelsModel.",
+            UserWarning,
+            stacklevel=stacklevel + 1,
+        )
+
+
+def read_fits(models, reader=None, *, what="fits", stacklevel=4):
+    """Read a list of m fitted models, check that they agree, and warn about failed fits.
+
+    Raises
+    ------
+    ValueError
+        If the names differ, an estimate or covariance is not finite or a
+        variance is negative (naming the imputations).
+    """
     models = as_model_list(models)
     if isinstance(models, (str, bytes)) or not hasattr(models, "__len__"):
         raise TypeError("models must be a list of fitted models, one per imputed data set")
@@ -316,4 +409,9 @@ def read_fits(models, reader=None):
     have_cov = [s.covariance is not None for s in summaries]
     if any(have_cov) and not all(have_cov):
         raise ValueError("some models report a covariance matrix and others do not")
+    names = list(first.names)
+    check_estimates(np.array([s.estimates for s in summaries], dtype=float), names)
+    if all(have_cov):
+        coerce_covariances([s.covariance for s in summaries], len(summaries), len(names), names)
+    warn_about_fits(summaries, what, stacklevel=stacklevel)
     return summaries

@@ -6,116 +6,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ._inputs import coerce_covariances, coerce_estimates, df_com_vector
 from ._readers import read_fits
 from ._table import format_table
 
 __all__ = ["PooledEstimates", "pool_estimates"]
-
-
-# ---------------------------------------------------------------- inputs
-
-
-def _coerce_estimates(estimates, names=None):
-    """Return (Q of shape (m, p), names) from the supported input shapes."""
-    if isinstance(estimates, pd.DataFrame):
-        Q = estimates.to_numpy(dtype=float)
-        found = [str(c) for c in estimates.columns]
-    elif isinstance(estimates, np.ndarray) and estimates.ndim == 2:
-        Q = estimates.astype(float)
-        found = None
-    else:
-        rows = list(estimates)
-        found = None
-        if rows and isinstance(rows[0], (pd.Series, dict)):
-            first = pd.Series(rows[0])
-            found = [str(n) for n in first.index]
-            aligned = []
-            for i, r in enumerate(rows):
-                r = pd.Series(r)
-                r.index = [str(n) for n in r.index]
-                if sorted(r.index) != sorted(found):
-                    raise ValueError(
-                        f"estimates of imputation {i + 1} have names {list(r.index)}, "
-                        f"different from those of imputation 1 ({found})"
-                    )
-                aligned.append(r.reindex(found).to_numpy(dtype=float))
-            rows = aligned
-        Q = np.array([np.asarray(r, dtype=float).ravel() for r in rows], dtype=float)
-        if Q.ndim != 2:
-            raise ValueError("estimates of the imputations have different lengths")
-    if Q.ndim != 2:
-        raise ValueError("estimates must be an m × p array, a DataFrame or a list of m vectors")
-    m, p = Q.shape
-    if m < 2:
-        raise ValueError(f"pooling needs at least m = 2 imputations, got m = {m}")
-    if names is None:
-        names = found if found is not None else [f"Parameter.{j + 1}" for j in range(p)]
-    names = [str(n) for n in names]
-    if len(names) != p:
-        raise ValueError(f"{len(names)} names given for {p} parameters")
-    if not np.all(np.isfinite(Q)):
-        raise ValueError("the estimates contain non-finite values")
-    return Q, names
-
-
-def _coerce_covariances(covariances, m, p, names=None):
-    """Return (U of shape (m, p, p), full) where full says whether covariances were given."""
-    if isinstance(covariances, np.ndarray) and covariances.ndim in (2, 3):
-        arr = covariances.astype(float)
-        items = None
-    else:
-        items = list(covariances)
-        arr = None
-    if arr is None:
-        if len(items) != m:
-            raise ValueError(f"{len(items)} covariances given for m = {m} imputations")
-        mats = []
-        for it in items:
-            if isinstance(it, pd.DataFrame) and names is not None and set(map(str, it.index)) == set(names):
-                it = it.copy()
-                it.index = [str(n) for n in it.index]
-                it.columns = [str(n) for n in it.columns]
-                it = it.loc[names, names]
-            elif isinstance(it, pd.Series) and names is not None and set(map(str, it.index)) == set(names):
-                it = it.copy()
-                it.index = [str(n) for n in it.index]
-                it = it.loc[names]
-            mats.append(np.asarray(it, dtype=float))
-        ndims = {a.ndim for a in mats}
-        if ndims == {1} or (ndims == {0} and p == 1):
-            arr = np.array([np.atleast_1d(a) for a in mats])
-        elif ndims == {2}:
-            arr = np.array(mats)
-        else:
-            raise ValueError("covariances must be all p × p matrices or all vectors of p variances")
-    if arr.ndim == 2:
-        if arr.shape != (m, p):
-            raise ValueError(f"variances must have shape (m, p) = ({m}, {p}), got {arr.shape}")
-        full = False
-        U = np.zeros((m, p, p))
-        idx = np.arange(p)
-        U[:, idx, idx] = arr
-    else:
-        if arr.shape != (m, p, p):
-            raise ValueError(f"covariances must have shape (m, p, p) = ({m}, {p}, {p}), got {arr.shape}")
-        U = arr
-        full = True
-    if not np.all(np.isfinite(U)):
-        raise ValueError("the covariances (uhat) contain non-finite values")
-    return U, full
-
-
-def _df_com_vector(df_com, p):
-    if df_com is None:
-        return None
-    d = np.asarray(df_com, dtype=float)
-    if d.ndim == 0:
-        d = np.full(p, float(d))
-    if d.shape != (p,):
-        raise ValueError(f"df_com must be a scalar or have one value per parameter ({p})")
-    if np.any(~(d > 0)):
-        raise ValueError("df_com must be positive")
-    return d
 
 
 # ---------------------------------------------------------------- formulas
@@ -183,6 +78,28 @@ class PooledEstimates:
     Instances are returned by :func:`pool_estimates`; they are not meant to
     be created directly.
 
+    Parameters
+    ----------
+    Q : ndarray of shape (m, p)
+        Estimates, one row per imputation.
+    U : ndarray of shape (m, p, p) or None
+        Within-imputation covariances, or None (point estimates only).
+    names : list of str
+        Parameter names.
+    df_com : ndarray of shape (p,), optional
+        Complete-data degrees of freedom.
+    full : bool, default=True
+        Whether ``U`` holds full covariance matrices (not only variances).
+    extra : pandas.Series, optional
+        Averaged extra parameters.
+    notes : sequence of str, default=()
+        What the numbers are not, printed under the table.
+    not_converged : sequence of int, default=()
+        Imputations whose fits did not converge.
+    no_variance : str, default="no variances were given"
+        Why there are no variances, for the errors of ``conf_int`` and
+        ``cov_params``.
+
     Attributes
     ----------
     names : list of str
@@ -211,11 +128,21 @@ class PooledEstimates:
         Whether full covariance matrices (not only variances) were pooled.
     estimates_by_imputation : pandas.DataFrame
         The m × p input estimates.
+    notes : list of str
+        What the numbers are not (point estimates without standard errors,
+        penalised estimates, fits that did not converge); printed under the
+        table.
+    not_converged : list of int
+        Numbers (from 1) of the imputations whose fits did not converge.
     """
 
-    def __init__(self, Q, U, names, df_com=None, full=True, extra=None):
+    def __init__(self, Q, U, names, df_com=None, full=True, extra=None, notes=(), not_converged=(),
+                 no_variance="no variances were given"):
         m, p = Q.shape
         self.m = m
+        self.notes = list(notes)
+        self.not_converged = list(not_converged)
+        self._no_variance = no_variance
         self.names = list(names)
         self.estimates_by_imputation = pd.DataFrame(Q, columns=self.names, index=pd.RangeIndex(1, m + 1, name="imputation"))
         qbar = Q.mean(axis=0)
@@ -245,7 +172,7 @@ class PooledEstimates:
         with np.errstate(divide="ignore", invalid="ignore"):
             fmi = (r + 2.0 / (nu + 3.0)) / (r + 1.0)
         p = 2.0 * _t_sf(np.abs(t), nu)
-        s = lambda x, n: pd.Series(np.asarray(x, dtype=float), index=self.names, name=n)  # noqa: E731
+        s = lambda x, n: pd.Series(np.asarray(x, dtype=float), index=self.names, name=n)
         self.std_error = s(se, "Std.Error")
         self.t_value = s(t, "t.value")
         self.df = s(nu, "df")
@@ -266,7 +193,7 @@ class PooledEstimates:
 
     @property
     def tvalues(self):
-        """t statistics (alias of ``t_value``)."""
+        """The t statistics (alias of ``t_value``)."""
         return self.t_value
 
     @property
@@ -290,7 +217,7 @@ class PooledEstimates:
             In estimates-only mode (no variances given).
         """
         if self.total is None:
-            raise ValueError("no variances were given, so there is no pooled covariance")
+            raise ValueError(f"{self._no_variance}, so there is no pooled covariance")
         if self.full_covariance:
             return self.total.copy()
         warnings.warn(
@@ -317,7 +244,7 @@ class PooledEstimates:
             in R (``"2.5 %"``, ``"97.5 %"``).
         """
         if self.std_error is None:
-            raise ValueError("no variances were given, so there are no confidence intervals")
+            raise ValueError(f"{self._no_variance}, so there are no confidence intervals")
         if not 0 < level < 1:
             raise ValueError("level must lie strictly between 0 and 1")
         a = (1.0 - level) / 2.0
@@ -344,7 +271,13 @@ class PooledEstimates:
         )
 
     def extra_frame(self):
-        """The averaged extra parameters as a one-column DataFrame (or None)."""
+        """The averaged extra parameters as a one-column DataFrame.
+
+        Returns
+        -------
+        frame : pandas.DataFrame or None
+            Column ``Estimate``; None when no extra parameters were pooled.
+        """
         if self.extra is None:
             return None
         return self.extra.to_frame("Estimate")
@@ -363,18 +296,23 @@ class PooledEstimates:
         Returns
         -------
         text : str
+            The printed table.
         """
-        parts = [
-            f"Final parameter estimates and inferences obtained from {self.m} imputed data sets.",
-            format_table(self.to_frame(), digits=digits, sci_limit=sci_limit),
-        ]
+        inference = self.std_error is not None
+        head = (f"Final parameter estimates and inferences obtained from {self.m} imputed data sets."
+                if inference else f"Pooled point estimates (no inferences) from {self.m} imputed data sets.")
+        parts = [head, format_table(self.to_frame(), digits=digits, sci_limit=sci_limit)]
         if self.extra is not None and len(self.extra):
             parts.append(format_table(self.extra_frame(), digits=digits, sci_limit=sci_limit))
-        if self.df_com is None:
+        if not inference:
+            pass  # no tests were computed, so no footer about them
+        elif self.df_com is None:
             parts.append("Unadjusted hypothesis test as appropriate in larger samples.")
         else:
             dfs = ",".join(_fmt_num(v) for v in self.df_com)
             parts.append(f"Hypothesis test adjusted for small samples with df=[{dfs}]\ncomplete-data degrees of freedom.")
+        if self.notes:
+            parts.append("\n".join(f"Note: {n}" for n in self.notes))
         return "\n\n".join(parts)
 
     def __str__(self):
@@ -382,6 +320,14 @@ class PooledEstimates:
 
     def __repr__(self):
         return self.summary()
+
+
+def _kind(model):
+    """The model's class name; a Pipeline is named with its final step."""
+    steps = getattr(model, "steps", None)
+    if isinstance(steps, list) and steps:
+        return f"Pipeline ending in {type(steps[-1][1]).__name__}"
+    return type(model).__name__
 
 
 def _fmt_num(v):
@@ -439,8 +385,20 @@ def pool_estimates(models=None, estimates=None, covariances=None, *, df_com=None
     Raises
     ------
     ValueError
-        If m < 2, the names differ across imputations, shapes do not match,
-        or the covariances are not finite.
+        If m < 2, the names differ across imputations, the estimates have
+        unequal lengths, shapes do not match, a value is not a number, an
+        estimate or covariance is not finite, or a variance is negative
+        (the message names the imputations).
+
+    Warns
+    -----
+    sklearn.exceptions.ConvergenceWarning
+        When fitted statsmodels models did not reach their maximum (naming
+        the imputations); see "Converged mixed-model fits" in the pooling
+        documentation.
+    UserWarning
+        When the models are penalised scikit-learn fits (ridge, lasso,
+        ``LogisticRegression`` with finite ``C``).
 
     Notes
     -----
@@ -450,6 +408,11 @@ def pool_estimates(models=None, estimates=None, covariances=None, *, df_com=None
     ``ν = (m − 1)(1 + 1/r)²`` and ``FMI = (r + 2/(ν + 3)) / (r + 1)`` with
     the df actually used. p-values are ``2 · sf(|t|)``; mitml computes
     ``2 · (1 − cdf)``, which is 0 below about 1e-16.
+
+    Models that report no sampling variance (scikit-learn estimators other
+    than ``BayesianRidge``) are pooled as point estimates only: no standard
+    errors, tests or intervals exist for them, and the printed summary says
+    so instead of showing a footer about hypothesis tests.
 
     Examples
     --------
@@ -463,18 +426,36 @@ def pool_estimates(models=None, estimates=None, covariances=None, *, df_com=None
     """
     extra = None
     df_resid = None
+    notes, not_converged = [], []
     if models is not None:
         if estimates is not None or covariances is not None:
             raise ValueError("give either models or estimates/covariances, not both")
         summaries = read_fits(models, reader)
         names = list(summaries[0].names)
         Q = np.array([s.estimates for s in summaries], dtype=float)
-        if Q.shape[0] < 2:
-            raise ValueError(f"pooling needs at least m = 2 imputations, got m = {Q.shape[0]}")
         U = None
         full = True
+        kind = _kind(summaries[0].model)
+        no_variance = f"the models ({kind}) report no standard errors"
         if summaries[0].covariance is not None:
-            U, full = _coerce_covariances([s.covariance for s in summaries], Q.shape[0], Q.shape[1])
+            U, full = coerce_covariances([s.covariance for s in summaries], Q.shape[0], Q.shape[1], names)
+        else:
+            notes.append(
+                f"{kind} reports no sampling variance of its estimates, so no standard errors, tests "
+                "or confidence intervals were computed; fit a statsmodels model (skjomo.StatsmodelsModel) "
+                "for inference."
+            )
+        if summaries[0].penalty is not None:
+            notes.append(
+                f"penalised fits ({summaries[0].penalty}): averages of coefficients shrunk towards zero, "
+                "not estimates of the unpenalised coefficients."
+            )
+        not_converged = [i + 1 for i, s in enumerate(summaries) if s.problem is not None]
+        if not_converged:
+            notes.append(
+                f"the fits of imputation(s) {not_converged} did not converge (see the warning); "
+                "the pooled results are biased by them."
+            )
         if extra_params:
             if summaries[0].extra:
                 extra = pd.Series(
@@ -484,7 +465,7 @@ def pool_estimates(models=None, estimates=None, covariances=None, *, df_com=None
                 )
             else:
                 warnings.warn(
-                    f"no extra parameters are known for models of type {type(summaries[0].model).__name__}",
+                    f"no extra parameters are known for models of type {kind}",
                     UserWarning,
                     stacklevel=2,
                 )
@@ -492,11 +473,15 @@ def pool_estimates(models=None, estimates=None, covariances=None, *, df_com=None
     else:
         if estimates is None:
             raise ValueError("give either a list of fitted models or the estimates")
-        Q, names = _coerce_estimates(estimates, names)
+        Q, names = coerce_estimates(estimates, names)
         U = None
         full = True
+        no_variance = "no variances were given"
         if covariances is not None:
-            U, full = _coerce_covariances(covariances, Q.shape[0], Q.shape[1], names)
+            U, full = coerce_covariances(covariances, Q.shape[0], Q.shape[1], names)
+        else:
+            notes.append("no covariances were given, so no standard errors, tests or confidence intervals "
+                         "were computed.")
         if extra_params:
             warnings.warn("extra_params is ignored for array input", UserWarning, stacklevel=2)
     if isinstance(df_com, str):
@@ -507,7 +492,8 @@ def pool_estimates(models=None, estimates=None, covariances=None, *, df_com=None
         if len(set(float(d) for d in df_resid)) > 1:
             warnings.warn("df_resid differs across imputations; using the mean", UserWarning, stacklevel=2)
         df_com = float(np.mean(df_resid))
-    d = _df_com_vector(df_com, Q.shape[1])
+    d = df_com_vector(df_com, Q.shape[1])
     if U is None and d is not None:
         warnings.warn("df_com is ignored without covariances", UserWarning, stacklevel=2)
-    return PooledEstimates(Q, U, names, df_com=d, full=full, extra=extra)
+    return PooledEstimates(Q, U, names, df_com=d, full=full, extra=extra, notes=notes,
+                           not_converged=not_converged, no_variance=no_variance)

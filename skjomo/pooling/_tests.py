@@ -6,8 +6,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ._convergence import fit_problem, warn_if_not_converged
 from ._readers import as_model_list, read_fits
-from ._rubin import _coerce_covariances, _coerce_estimates
+from ._same_data import check_same_imputations, check_same_outcomes
+from ._inputs import coerce_covariances, coerce_estimates
 from ._table import format_table
 
 __all__ = ["MultiParameterTest", "compare_models", "pool_wald", "pool_chi2", "pool_lrt", "pool_stacked_lrt"]
@@ -76,6 +78,28 @@ def _check_invertible(M, what):
 class MultiParameterTest:
     """Result of a pooled multi-parameter test (D1, D2, D3 or D4).
 
+    Instances are returned by :func:`compare_models` and the array-level
+    tests; they are not meant to be created directly.
+
+    Parameters
+    ----------
+    method : str
+        ``"D1"``, ``"D2"``, ``"D3"`` or ``"D4"``.
+    F : float
+        The F statistic.
+    k : int
+        Numerator df.
+    nu : float
+        Denominator df.
+    r : float
+        Average relative increase in variance.
+    m : int
+        Number of imputations.
+    use, df_com, reml, parameters, statistics : optional
+        As the attributes of the same names.
+    label : str, optional
+        Row label of the printed table.
+
     Attributes
     ----------
     method : str
@@ -121,14 +145,26 @@ class MultiParameterTest:
         self.p_value = _f_sf(self.F, k, self.df2)
 
     def to_frame(self):
-        """The test as a one-row DataFrame with columns ``F.value, df1, df2, P(>F), RIV``."""
+        """The test as a one-row DataFrame with columns ``F.value, df1, df2, P(>F), RIV``.
+
+        Returns
+        -------
+        frame : pandas.DataFrame
+            One row, labelled by ``label``.
+        """
         return pd.DataFrame(
             {"F.value": [self.F], "df1": [self.df1], "df2": [self.df2], "P(>F)": [self.p_value], "RIV": [self.riv]},
             index=[self.label or ""],
         )
 
     def method_label(self):
-        """The combination method as printed, e.g. ``D2 (wald)``."""
+        """The combination method as printed, e.g. ``D2 (wald)``.
+
+        Returns
+        -------
+        label : str
+            The method, with the statistic pooled by D2 or ``robust`` for D4.
+        """
         if self.method == "D2":
             return f"D2 ({self.use})"
         if self.method == "D4" and self.use == "robust":
@@ -136,7 +172,13 @@ class MultiParameterTest:
         return self.method
 
     def footer(self):
-        """Footer lines (df adjustment, REML handling)."""
+        """Footer lines (df adjustment, REML handling).
+
+        Returns
+        -------
+        lines : list of str
+            The lines printed under the table.
+        """
         lines = []
         if self.method == "D1":
             if self.df_com is None:
@@ -168,6 +210,7 @@ class MultiParameterTest:
         Returns
         -------
         text : str
+            The printed test.
         """
         d = {c: digits for c in ("F.value", "df2", "P(>F)", "RIV")}
         d["df1"] = 0
@@ -209,6 +252,7 @@ def pool_wald(estimates, covariances, *, df_com=None, names=None):
     Returns
     -------
     result : MultiParameterTest
+        F statistic, degrees of freedom, p-value and ARIV.
 
     Raises
     ------
@@ -220,9 +264,9 @@ def pool_wald(estimates, covariances, *, df_com=None, names=None):
     -----
     ``r = (1 + 1/m) tr(B Ū⁻¹) / k``, ``F = Q̄ᵀ ((1 + r) Ū)⁻¹ Q̄ / k``.
     """
-    Q, names = _coerce_estimates(estimates, names)
+    Q, names = coerce_estimates(estimates, names)
     m, k = Q.shape
-    U, full = _coerce_covariances(covariances, m, k, names)
+    U, full = coerce_covariances(covariances, m, k, names)
     return _d1(Q, U, df_com=df_com, names=names)
 
 
@@ -275,6 +319,7 @@ def pool_chi2(statistics, k, *, ariv="default", use="wald"):
     Returns
     -------
     result : MultiParameterTest
+        F statistic, degrees of freedom, p-value and ARIV.
     """
     d = np.asarray(statistics, dtype=float).ravel()
     m = d.size
@@ -310,6 +355,7 @@ def pool_lrt(loglik_full, loglik_null, loglik_full_pooled, loglik_null_pooled, k
     Returns
     -------
     result : MultiParameterTest
+        F statistic, degrees of freedom, p-value and ARIV.
     """
     lf, ln = np.asarray(loglik_full, float), np.asarray(loglik_null, float)
     lfp, lnp = np.asarray(loglik_full_pooled, float), np.asarray(loglik_null_pooled, float)
@@ -349,6 +395,7 @@ def pool_stacked_lrt(loglik_full, loglik_null, loglik_full_stacked, loglik_null_
     Returns
     -------
     result : MultiParameterTest
+        F statistic, degrees of freedom, p-value and ARIV.
     """
     lf, ln = np.asarray(loglik_full, float), np.asarray(loglik_null, float)
     m = lf.size
@@ -409,7 +456,11 @@ def compare_models(model, null_model, method="D1", *, use="wald", ariv="default"
     null_model : list of fitted models or fitted MultipleImputationPipeline
         The restricted (null) model, fitted to the same m data sets, in the
         same order. Two pipelines see the same imputed data sets when they
-        share the imputer, ``random_state``, ``n_imputations`` and data.
+        share the imputer, ``random_state``, ``n_imputations`` and data
+        (the same ``X`` and ``y``: a null pipeline given fewer columns
+        imputes with a different model). Pipelines that imputed
+        differently, and statsmodels fits whose outcomes differ in some
+        imputation, are refused.
     method : {"D1", "D2", "D3", "D4"}, default="D1"
         D1: pooled Wald test of the parameters of ``model`` that
         ``null_model`` lacks. D2: pooled χ² statistics (Wald or
@@ -430,12 +481,14 @@ def compare_models(model, null_model, method="D1", *, use="wald", ariv="default"
     Returns
     -------
     result : MultiParameterTest
+        F statistic, degrees of freedom, p-value and ARIV.
 
     Raises
     ------
     ValueError
-        If m < 2, the lists differ in length, the models are not nested, or
-        the within-imputation covariance is singular.
+        If m < 2, the lists differ in length, the models were fitted to
+        different imputed data sets, the models are not nested, or the
+        within-imputation covariance is singular.
     TypeError
         If D2-likelihood, D3 or D4 is requested for a model type without
         likelihood support.
@@ -459,12 +512,14 @@ def compare_models(model, null_model, method="D1", *, use="wald", ariv="default"
         raise ValueError(f"ariv must be one of {_ARIV}")
     if use not in ("wald", "likelihood"):
         raise ValueError("use must be 'wald' or 'likelihood'")
+    check_same_imputations(model, null_model)
     model, null_model = list(as_model_list(model)), list(as_model_list(null_model))
     m = len(model)
     if m < 2:
         raise ValueError(f"pooling needs at least m = 2 fitted models, got {m}")
     if len(null_model) != m:
         raise ValueError(f"model has {m} fits but null_model has {len(null_model)}")
+    check_same_outcomes(model, null_model)
     if df_com is not None and method != "D1":
         warnings.warn(f"df_com is used by D1 only and is ignored for {method}", UserWarning, stacklevel=2)
     if use != "wald" and method != "D2":
@@ -477,8 +532,8 @@ def compare_models(model, null_model, method="D1", *, use="wald", ariv="default"
 
     likelihood = method in ("D3", "D4") or (method == "D2" and use == "likelihood")
     if not likelihood:
-        full = read_fits(model, reader)
-        null = read_fits(null_model, reader)
+        full = read_fits(model, reader, what="fits of model")
+        null = read_fits(null_model, reader, what="fits of null_model")
         Q, U, names = _tested_block(full, null)
         reml = "used" if any(_reml_flag(s.model) for s in full + null) else None
         if method == "D1":
@@ -494,6 +549,8 @@ def compare_models(model, null_model, method="D1", *, use="wald", ariv="default"
 
     from ._likelihood import likelihood_adapter
 
+    for fits, what in ((model, "fits of model"), (null_model, "fits of null_model")):
+        warn_if_not_converged([fit_problem(x) for x in fits], what, stacklevel=3)
     fa = [likelihood_adapter(x) for x in model]
     na = [likelihood_adapter(x) for x in null_model]
     reml = "refit" if any(a.reml for a in fa + na) else None

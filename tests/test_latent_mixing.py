@@ -1,0 +1,151 @@
+"""Scale moves of categorical latents (skjomo/_gibbs/_latent_scale.py).
+
+* The moves keep the posterior exact: on a probit model whose posterior is
+  known by quadrature, and against long runs of the sampler without the
+  moves on a two-level model with categorical outcomes at both levels,
+  random effects and a level-2 covariance (the parts each move rescales),
+  with and without jomo's latent box.
+* Under ``-m slow``: the smallest bulk ESS of every parameter of the JSPmiss
+  mixed model (2 chains x 1,000 draws 20 iterations apart) is at least 400
+  for the single-level model and every ``cov_method``
+  (benchmarks/bench_ess.py); not yet reached for "fixed" and "random"
+  (expected failures).
+"""
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import integrate, stats
+
+from jomo_compare import batch_means_se
+from skjomo import JointModelImputer, MultilevelJointImputer
+from skjomo._gibbs._chain import dimensions, initial_state, new_tally, new_trace, run_chain
+from skjomo._gibbs._latent_scale import log_scale_density, slice_log_scale
+
+Z_TOL = 4.5
+
+
+def _chain(imputer, frame, n_iter, seed, moves=True):
+    """Trace of ``n_iter`` iterations after 500 burn-in of the fitted model of
+    ``imputer`` on ``frame``, with or without the scale moves."""
+    imputer.set_params(n_burn=0, n_between=1, n_imputations=1).fit(frame)
+    encoded = imputer._encoded
+    model = encoded.model._replace(latent_scale_moves=moves)
+    state = initial_state(model, encoded.values, encoded.values2)
+    rng = np.random.default_rng(seed)
+    trace = new_trace(n_iter, dimensions(model))
+    tally = new_tally(state)
+    run_chain(rng, model, state, tally, 500, new_trace(0, dimensions(model)), 0)
+    run_chain(rng, model, state, tally, n_iter, trace, 0)
+    return trace
+
+
+def _flat(trace):
+    parts = [trace.beta, trace.cov, trace.sigma, trace.beta2]
+    return np.concatenate([a.reshape(a.shape[0], -1) for a in parts], axis=1)
+
+
+def test_slice_step_targets_its_density():
+    """The slice update of log g, iterated, samples log_scale_density
+    (compared by quadrature; the density has every term)."""
+    coefs = np.array([40.0, 30.0, 5.0, 2.0, -1.0])
+    rng = np.random.default_rng(1)
+    s, draws = 0.0, np.empty(20000)
+    for i in range(draws.size):
+        # one update from 0 of the density re-centred at the current point
+        shifted = np.array([coefs[0], coefs[1] * np.exp(2 * s), coefs[2] * np.exp(s),
+                            coefs[3] * np.exp(-2 * s), coefs[4] * np.exp(-s)])
+        s += slice_log_scale(rng, shifted, np.inf)
+        draws[i] = s
+    grid = np.linspace(-3, 3, 4001)
+    dens = np.exp([log_scale_density(v, coefs, np.inf) for v in grid])
+    dens /= integrate.trapezoid(dens, grid)
+    mean = integrate.trapezoid(grid * dens, grid)
+    sd = np.sqrt(integrate.trapezoid((grid - mean) ** 2 * dens, grid))
+    se = batch_means_se(draws[:, None])[0]
+    assert abs(draws.mean() - mean) < Z_TOL * se, (draws.mean(), mean, se)
+    assert abs(draws.std() - sd) < 0.05 * sd, (draws.std(), sd)
+
+
+def test_probit_intercept_matches_quadrature():
+    """Binary outcome, intercept only, flat prior: the posterior of the
+    intercept is proportional to Phi(mu)^6 Phi(-mu)^54 (first category when
+    the latent is positive). Rare category, where the scale move matters."""
+    y = pd.Categorical(["a"] * 6 + ["b"] * 54 + [None] * 4, categories=["a", "b"])
+    frame = pd.DataFrame({"y": y})
+    trace = _chain(JointModelImputer(random_state=0), frame, 30000, seed=3)
+    mu = trace.beta[:, 0, 0]
+    grid = np.linspace(-4, 1, 20001)
+    log_post = 6 * stats.norm.logcdf(grid) + 54 * stats.norm.logcdf(-grid)
+    dens = np.exp(log_post - log_post.max())
+    dens /= integrate.trapezoid(dens, grid)
+    mean = integrate.trapezoid(grid * dens, grid)
+    sd = np.sqrt(integrate.trapezoid((grid - mean) ** 2 * dens, grid))
+    se = batch_means_se(mu[:, None])[0]
+    assert abs(mu.mean() - mean) < Z_TOL * se, (mu.mean(), mean, se)
+    assert abs(mu.std() - sd) < 0.05 * sd, (mu.std(), sd)
+
+
+def _two_level_frame(seed=0, n_clusters=12, size=12):
+    rng = np.random.default_rng(seed)
+    cluster = np.repeat(np.arange(n_clusters), size)
+    x = rng.standard_normal(cluster.size)
+    u = rng.standard_normal((n_clusters, 3)) * 0.5
+    lat = (np.array([0.0, -1.0, -0.5]) + 0.5 * x[:, None] + u[cluster]
+           + rng.standard_normal((cluster.size, 3)))
+    y = lat[:, 0]
+    cat = np.where((lat[:, 1:] < 0).all(axis=1), "c",
+                   np.where(lat[:, 1] > lat[:, 2], "a", "b"))
+    level2 = np.where(rng.standard_normal(n_clusters) + u[:, 0] > 0.3, "yes", "no")
+    frame = pd.DataFrame({"cluster": cluster, "x": x, "y": y,
+                          "cat": pd.Categorical(cat, categories=["a", "b", "c"]),
+                          "l2": pd.Categorical(level2[cluster], categories=["yes", "no"])})
+    frame.loc[rng.random(cluster.size) < 0.15, "y"] = np.nan
+    frame.loc[rng.random(cluster.size) < 0.15, "cat"] = np.nan
+    frame.loc[np.isin(cluster, [2, 7]), "l2"] = np.nan
+    return frame
+
+
+@pytest.mark.parametrize("bounds", [None, (-3.0, 4.0)])
+def test_two_level_posterior_unchanged(bounds):
+    """Posterior means of B, Omega, Sigma and B2 with the moves agree with
+    the sampler without them (batch-means errors of both chains)."""
+    frame = _two_level_frame()
+    imputer = MultilevelJointImputer(cluster_col="cluster", covariate_cols=["x"],
+                                     level2_cols=["l2"], latent_bounds=bounds,
+                                     random_state=0)
+    new = _flat(_chain(imputer, frame, 20000, seed=11))
+    old = _flat(_chain(imputer, frame, 40000, seed=12, moves=False))
+    free = old.std(axis=0) > 0
+    se = np.hypot(batch_means_se(new[:, free]), batch_means_se(old[:, free]))
+    z = (new[:, free].mean(axis=0) - old[:, free].mean(axis=0)) / se
+    assert np.max(np.abs(z)) < Z_TOL, np.max(np.abs(z))
+    # posterior sds within 10%
+    ratio = new[:, free].std(axis=0) / old[:, free].std(axis=0)
+    assert np.all(np.abs(ratio - 1) < 0.1), ratio
+
+
+def _bench():
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_ess.py"
+    spec = importlib.util.spec_from_file_location("bench_ess", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_NOT_YET = pytest.mark.xfail(reason="issue 16: smallest bulk ESS 256 ('fixed') and 320 "
+                                    "('random') after the scale moves (doc/benchmarks.rst)",
+                             strict=False)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model", ["single", "common", pytest.param("fixed", marks=_NOT_YET),
+                                   pytest.param("random", marks=_NOT_YET)])
+def test_smallest_bulk_ess_on_jspmiss(model):
+    """Every parameter of the JSPmiss mixed model reaches bulk ESS 400 from
+    2 chains x 1,000 draws 20 iterations apart (issue 16)."""
+    result = _bench().measure(model)
+    assert result["ess_bulk_min"] >= 400, result["groups"]
