@@ -292,3 +292,15 @@ def test_logistic_coefficient_step_matches_large_sample_posterior():
     assert accepted / 6000 > 0.8
     assert np.all(np.abs(draws.mean(axis=0) - mle) < 0.1 * sd)
     assert np.all(np.abs(draws.std(axis=0) / sd - 1) < 0.08)
+
+
+def test_plugs_into_the_pipeline():
+    from skjomo import MultipleImputationPipeline, StatsmodelsModel
+
+    frame = _data()
+    pipe = MultipleImputationPipeline(
+        SubstantiveModelImputer("y ~ x1 * x2", exclude_cols=["g", "aux"], n_burn=100,
+                                n_between=10),
+        StatsmodelsModel("y ~ x1 * x2"), n_imputations=3, random_state=0)
+    pipe.fit(frame[["x1", "x2", "g", "aux"]], frame["y"])
+    assert "x1:x2" in pipe.pooled_.estimate.index
