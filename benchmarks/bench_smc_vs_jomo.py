@@ -63,7 +63,7 @@ def main():
         out = subprocess.run(["Rscript", str(HERE / "r" / "time_jomo_smc.R"),
                               str(args.iterations)], capture_output=True, text=True,
                              check=True)
-        jomo = json.loads(out.stdout)
+        jomo = json.loads(out.stdout.strip().splitlines()[-1])
     table = pd.DataFrame({"skjomo_ms": ours, "jomo_ms": pd.Series(jomo, dtype=float)})
     table["skjomo/jomo"] = table.skjomo_ms / table.jomo_ms
     print(f"CPU milliseconds per iteration, sldata (N = 300), {args.iterations} iterations")

@@ -32,8 +32,8 @@ cpu <- function(expr) {
 out <- list()
 for (name in names(calls)) {
   set.seed(1)
-  invisible(capture.output(short <- cpu(calls[[name]](10L)), type = "message"))
-  invisible(capture.output(long <- cpu(calls[[name]](n_iter)), type = "message"))
+  invisible(capture.output(short <- cpu(calls[[name]](10L))))
+  invisible(capture.output(long <- cpu(calls[[name]](n_iter))))
   out[[name]] <- 1000 * (long - short) / (n_iter - 10L)
 }
 cat(toJSON(out, auto_unbox = TRUE, digits = NA))
