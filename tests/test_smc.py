@@ -304,3 +304,32 @@ def test_plugs_into_the_pipeline():
         StatsmodelsModel("y ~ x1 * x2"), n_imputations=3, random_state=0)
     pipe.fit(frame[["x1", "x2", "g", "aux"]], frame["y"])
     assert "x1:x2" in pipe.pooled_.estimate.index
+
+
+def test_chains_jobs_and_warm_start():
+    frame = _data()
+    run = dict(n_burn=50, n_between=10, n_imputations=4, n_chains=2, random_state=3)
+    serial = SubstantiveModelImputer("y ~ x1 * x2 + g", n_jobs=1, **run).fit(frame)
+    parallel = SubstantiveModelImputer("y ~ x1 * x2 + g", n_jobs=2, **run).fit(frame)
+    for a, b in zip(serial.sample(), parallel.sample()):
+        pd.testing.assert_frame_equal(a, b)
+    assert serial.chains_["theta"].shape[:2] == (2, 20)  # 2 segments of 10 per chain
+    warm = SubstantiveModelImputer("y ~ x1 * x2 + g", warm_start=True, **run).fit(frame)
+    first = warm.theta_.copy()
+    warm.fit(frame)
+    assert warm.n_iter_ == 2 * (50 + 20)
+    assert not warm.theta_.equals(first)
+
+
+def test_low_acceptance_warns():
+    """An outcome nearly determined by the covariate makes the joint-model
+    proposal a poor one; fit says so."""
+    rng = np.random.default_rng(2)
+    n = 300
+    x = rng.normal(size=n)
+    frame = pd.DataFrame({"y": 2 * x + 0.01 * rng.normal(size=n), "x": x,
+                          "z": rng.normal(size=n)})
+    frame.loc[rng.random(n) < 0.3, "x"] = np.nan
+    with pytest.warns(UserWarning, match="analysis-model covariates accepted"):
+        imputer = SubstantiveModelImputer("y ~ x + z", **RUN).fit(frame)
+    assert imputer.acceptance_rates_["analysis-model covariates"] < 0.1
