@@ -31,7 +31,7 @@ import pandas as pd
 
 import skjomo
 from skjomo.datasets import load_jspmiss
-from skjomo.pipeline import MultipleImputationPipeline, StatsmodelsModel
+from skjomo import MultipleImputationPipeline, StatsmodelsModel
 
 # Table of the article (mitml section; the same fits as its MIcombine output):
 # lme4 on 5 data sets imputed by jomoImpute(english + ravens + fluent ~ sex + (1|school),

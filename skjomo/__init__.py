@@ -3,12 +3,15 @@
 from ._heteroscedastic import HeteroscedasticMultilevelImputer
 from ._multilevel import MultilevelJointImputer
 from ._single import JointModelImputer
+from .imputation_list import AnalysisList, ImputationList
+from ._pipeline import MultipleImputationPipeline, StatsmodelsModel
 from ._substantive import SubstantiveModelImputer
-from .pipeline import MultipleImputationPipeline, StatsmodelsModel
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "AnalysisList",
+    "ImputationList",
     "HeteroscedasticMultilevelImputer",
     "JointModelImputer",
     "MultilevelJointImputer",

@@ -26,7 +26,11 @@ from sklearn.utils.validation import (_check_feature_names_in, check_array, chec
 from ._codec import FrameCodec
 from ._gibbs._driver import (check_warm_start, continue_chains, fit_chains, impute_new_rows,
                              segments_per_chain, start_states)
+from ._grouped import fit_groups, groups_summary, sample_groups, transform_groups
+from ._role_sources import group_column
+from .imputation_list import ImputationList
 from ._progress import progress as _progress
+from ._roles import role_report, warn_suspicious_outcomes
 from ._sampler_config import sampler_model, sampler_starts
 from ._summaries import acceptance_table, chain_groups, model_description, posterior_means
 
@@ -40,6 +44,9 @@ _MATRIX = ["array-like", None]
 
 # Constraints of the parameters every imputer shares; each class adds its own.
 RUN_CONSTRAINTS = {
+    "formula": "no_validation",  # parsed (and errors named) in _formula
+    "group_col": "no_validation",  # checked by _grouped
+    "roles": "no_validation",  # checked by _role_sources
     "outcome_cols": _COLUMNS,
     "covariate_cols": _COLUMNS,
     "categorical_cols": _COLUMNS,
@@ -194,12 +201,19 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
         self : object
             The fitted imputer.
         """
+        if group_column(self) is not None:
+            return self._fit_groups(X)
         warm = bool(self.warm_start) and hasattr(self, "_chains")
         frame, array_input = self._input_frame(X, reset=not warm)
+        self.__dict__.pop("groups_", None)
         spec = self._model_spec()
         codec = FrameCodec(spec, frame)
         self._spec, self._codec = spec, codec
         encoded = self._encode(frame, fit=True)
+        if not warm:
+            warn_suspicious_outcomes(spec, codec, frame, encoded.frame.cluster)
+        if self.verbose:
+            print("\n".join(role_report(spec, codec)))
         n_chains, n_between = self.n_chains, self.n_between
         segments = segments_per_chain(self.n_imputations, n_chains)
         if warm:
@@ -233,6 +247,25 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
                   f"each, {self.n_imputations} imputations {n_between} iterations apart.")
         return self
 
+    def _fit_groups(self, X):
+        """``fit`` within each level of ``group_col`` (see ``_grouped``)."""
+        warm = bool(self.warm_start) and hasattr(self, "groups_")
+        frame, array_input = self._input_frame(X, reset=not warm)
+        if not warm:
+            self.random_seed_ = int(check_random_state(self.random_state).randint(2**31 - 1))
+        labels, positions, fitted = fit_groups(self, frame)
+        self.__dict__.pop("_chains", None)
+        self.groups_ = dict(zip(labels, fitted))
+        self._group_positions = positions
+        self._train_frame = frame.copy()
+        self._train_array_input = array_input
+        self.n_iter_ = fitted[0].n_iter_
+        if self.verbose:
+            for label, imputer in self.groups_.items():
+                print(f"Group {group_column(self)} = {label!r}:")
+                print("\n".join(role_report(imputer._spec, imputer._codec)))
+        return self
+
     # ----------------------------------------------------------- outputs
     def _completed(self, frame, encoded, imputed, imputed2, outcome):
         completed = np.zeros(encoded.frame.missing.shape)
@@ -259,23 +292,34 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        datasets : list of DataFrame or ndarray
+        datasets : ImputationList or list of ndarray
             ``n_imputations`` completed copies of the data, in the input's
-            type, index and column order. Calling ``sample`` again gives the
-            same data sets.
+            type, index and column order: for DataFrame input an
+            :class:`~skjomo.imputation_list.ImputationList` (a list of
+            DataFrames that also holds the incomplete data, to analyse and
+            export), for array input a list of arrays. Calling ``sample``
+            again gives the same data sets.
         """
         check_is_fitted(self)
         m = _check_n_imputations(self.n_imputations if n_imputations is None
                                  else n_imputations)
-        if X is not None:
+        if X is None:
+            frame, array_input = self._train_frame, self._train_array_input
+        else:
             frame, array_input = self._input_frame(X, reset=False)
-            return [self._output(self._impute_new(frame, draw, k), array_input)
-                    for k, draw in enumerate(self._draw_indices(m))]
-        imputed, imputed2, outcome = self._training_imputations(m)
-        return [self._output(self._completed(self._train_frame, self._encoded, imputed[k],
-                                             imputed2[k], outcome[k]),
-                             self._train_array_input)
-                for k in range(m)]
+        if hasattr(self, "groups_"):
+            datasets = sample_groups(self, m, None if X is None else frame)
+        elif X is not None:
+            datasets = [self._impute_new(frame, draw, k)
+                        for k, draw in enumerate(self._draw_indices(m))]
+        else:
+            imputed, imputed2, outcome = self._training_imputations(m)
+            datasets = [self._completed(frame, self._encoded, imputed[k], imputed2[k],
+                                        outcome[k])
+                        for k in range(m)]
+        if array_input:
+            return [self._output(data, True) for data in datasets]
+        return ImputationList(datasets, original=frame.copy())
 
     def _draw_indices(self, m):
         n_draws = self._chains.n_draws
@@ -327,6 +371,8 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         frame, array_input = self._input_frame(X, reset=False)
+        if hasattr(self, "groups_"):
+            return self._output(transform_groups(self, frame), array_input)
         return self._output(self._impute_new(frame, 0, 0), array_input)
 
     def _impute_new(self, frame, draw, imputation):
@@ -344,6 +390,12 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
         return self._completed(frame, encoded, *imputed)
 
     # ------------------------------------------------------- diagnostics
+    def _check_single_model(self, name):
+        if hasattr(self, "groups_"):
+            raise ValueError(f"This imputer was fitted within the groups of "
+                             f"{group_column(self)!r}, one model each: use "
+                             f"groups_[label].{name}.")
+
     @property
     def chains_(self):
         """Stored chains as a :class:`skjomo.diagnostics.ChainSet`.
@@ -358,6 +410,7 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
         from .diagnostics import ChainSet
 
         check_is_fitted(self)
+        self._check_single_model("chains_")
         run = self._chains
         groups, labels = {}, {}
         for name, (key, axes) in chain_groups(self._spec, self._codec).items():
@@ -379,6 +432,7 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
         (``cov_method="random"``). Steps that proposed nothing are left out.
         """
         check_is_fitted(self)
+        self._check_single_model("acceptance_rates_")
         return dict(self._chains.acceptance)
 
     def convergence_summary(self, params=None, phase="imputation"):
@@ -424,6 +478,8 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
         from .diagnostics import check_convergence
 
         check_is_fitted(self)
+        if hasattr(self, "groups_"):
+            return groups_summary(self, warn)
         conv = self.convergence_summary()
         if warn:
             check_convergence(conv, stacklevel=3)
@@ -432,6 +488,7 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
         lines = [type(self).__name__, ""]
         lines += [f"{name + ':':<26}{value}"
                   for name, value in model_description(self._spec, self._codec)]
+        lines += [""] + role_report(self._spec, self._codec, design=False)
         lines += ["", f"{run.n_chains} chain(s) of {self.n_iter_} iterations; "
                       f"{run.n_draws} imputations stored, "
                       f"{self.n_between} iterations apart; diagnostics on the "
@@ -537,4 +594,4 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
         return tags
 
     def __sklearn_is_fitted__(self):
-        return hasattr(self, "_chains")
+        return hasattr(self, "_chains") or hasattr(self, "groups_")

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ._analysis_model import AnalysisLayout
+from ._formula import FormulaDesign
 from ._schema import (Schema, _fill, check_frame_shape, _float_values, _is_continuous_dtype, _plain,
                       argmax_category, cluster_codes, cluster_level_frame)
 
@@ -78,6 +79,8 @@ class FrameCodec:
                                            spec.excluded)
             spec = self.analysis.joint_spec(spec)
         self.spec = spec
+        if spec.formula is not None:
+            spec.formula.check_columns(frame)
         reserved = self._check_roles(frame) if spec.multilevel else {}
         self.schema = Schema(frame, outcome_cols=spec.outcomes,
                              covariate_cols=list(spec.fixed_effects),
@@ -85,6 +88,9 @@ class FrameCodec:
                              exclude_cols=list(spec.excluded), reserved=reserved)
         if self.analysis is not None:
             self.analysis.bind(self.schema)
+        # derived fixed-effect terms of a formula, materialised by formulaic
+        self.formula_design = (FormulaDesign(spec.formula.design, frame)
+                               if spec.formula is not None and spec.formula.design else None)
         self.cluster_labels = None
         self.schema2 = None
         self._level2_fit = None
@@ -150,6 +156,8 @@ class FrameCodec:
     @property
     def design_names(self):
         """Columns of the fixed-effect design (intercept first)."""
+        if self.formula_design is not None:
+            return self.formula_design.names
         return self.schema.covariate_design_names
 
     @property
@@ -189,8 +197,10 @@ class FrameCodec:
                             + [_float_values(frame[c], c, "random slope")
                                for c in spec.random_slopes]) if spec.multilevel else None
         cat_start, cat_size = schema.categorical_layout()
+        x = (schema.design(frame) if self.formula_design is None
+             else self.formula_design.matrix(frame))
         return EncodedFrame(
-            x=schema.design(frame), z=z, values=values, missing=missing, codes=cat_codes,
+            x=x, z=z, values=values, missing=missing, codes=cat_codes,
             cat_start=cat_start, cat_size=cat_size, cluster=codes, n_clusters=n_clusters,
             n_known_clusters=n_clusters if fit or not spec.multilevel
             else len(self.cluster_labels),

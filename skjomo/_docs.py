@@ -5,6 +5,24 @@ numpydoc text is written once here and substituted into each class
 docstring at the ``%(run_parameters)s`` marker.
 """
 
+GROUP_PARAMETER = """\
+    roles : dict, default=None
+        The roles as a mapping from column to role (mitml's ``type``
+        vector), e.g. ``{"y": "outcome", "x": "predictor", "g": "cluster"}``.
+        Roles: ``"outcome"``, ``"categorical outcome"``, ``"predictor"``
+        (fixed effect), ``"random predictor"`` (fixed and random effect),
+        ``"cluster"``, ``"level-2 outcome"``, ``"categorical level-2
+        outcome"``, ``"level-2 predictor"``, ``"group"`` (as ``group_col``)
+        and ``"excluded"``; columns not named are left out of the model.
+        An alternative to ``formula`` and to the role parameters.
+    group_col : column label, default=None
+        Impute within groups: a separate model (a clone of this imputer,
+        the group column left out) is fitted to the rows of each level of
+        this column, as mitml's ``group`` does; nothing is shared between
+        groups. Fitted models are in ``groups_``; completed data come back
+        in the original row order and index; new rows are imputed by their
+        group's model (doc/formula.rst)."""
+
 RUN_PARAMETERS = """\
     latent_bounds : tuple (lower, upper), default=None
         Bounds on the latent normals of observed categories. ``None`` (the
@@ -36,6 +54,19 @@ MULTILEVEL_PARAMETERS = """\
     cluster_col : column label
         Column holding the cluster of each row (any dtype; rows in any
         order; clusters of any size, including 1).
+    formula : str or pair of str, default=None
+        The model as a formula (doc/formula.rst), e.g.
+        ``"y1 + y2 ~ x + (1 + z | cluster)"``: outcomes on the left (``C()``
+        marks a numeric one categorical), fully observed predictors with
+        fixed effects on the right (interactions, transformations and
+        ``C()`` in formulaic syntax) and one random-effects term naming the
+        cluster and the random slopes (a random intercept is always in the
+        model). A pair ``("y ~ x + (1 | cluster)", "w ~ v")`` adds outcomes
+        measured on clusters (left of the second formula) and their
+        predictors. It states every role: ``cluster_col`` and the other role
+        parameters must then be left at ``None``. Columns it does not name
+        are left out of the model.
+    %(group_parameter)s
     cov_method : {"common", "fixed", "random"}
         The level-1 covariance: ``"common"``, one ``Omega`` shared by all
         clusters; ``"fixed"``, one ``Omega_j`` per cluster with its own
@@ -133,7 +164,10 @@ MULTILEVEL_ATTRIBUTES = """\
     n_features_in_ : int
         Number of columns seen in fit.
     feature_names_in_ : ndarray of str
-        Defined when ``X`` has string column names."""
+        Defined when ``X`` has string column names.
+    groups_ : dict
+        With ``group_col``: the fitted imputer of each group, by group label
+        (the other fitted attributes are then on these imputers)."""
 
 
 def fill_docstring(cls):
@@ -144,6 +178,7 @@ def fill_docstring(cls):
     if cls.__doc__ is not None:
         for marker, text in (("run_parameters", RUN_PARAMETERS),
                              ("multilevel_parameters", MULTILEVEL_PARAMETERS),
-                             ("multilevel_attributes", MULTILEVEL_ATTRIBUTES)):
+                             ("multilevel_attributes", MULTILEVEL_ATTRIBUTES),
+                             ("group_parameter", GROUP_PARAMETER)):
             cls.__doc__ = cls.__doc__.replace(f"    %({marker})s", text)
     return cls

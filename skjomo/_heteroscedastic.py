@@ -69,13 +69,13 @@ class HeteroscedasticMultilevelImputer(_TwoLevelParameters, BaseJointImputer):
     (47, 2, 2)
     """
 
-    def __init__(self, cluster_col=None, *, cov_method="random", outcome_cols=None,
-                 covariate_cols=None, random_slope_cols=None, level2_cols=None,
-                 level2_covariate_cols=None, categorical_cols=None, exclude_cols=None,
-                 n_burn=1000, n_between=100, n_imputations=5, prior_df=None,
-                 prior_scale=None, level2_prior_df=None, level2_prior_scale=None,
-                 beta_start=None, cov_start=None, level2_cov_start=None,
-                 random_effects_start=None, a_start=None, a_prior=None, latent_bounds=None,
-                 n_chains=1, keep_chains="imputation", warm_start=False, verbose=0,
-                 random_state=None, n_jobs=None):
+    def __init__(self, cluster_col=None, *, formula=None, roles=None, group_col=None,
+                 cov_method="random", outcome_cols=None, covariate_cols=None,
+                 random_slope_cols=None, level2_cols=None, level2_covariate_cols=None,
+                 categorical_cols=None, exclude_cols=None, n_burn=1000, n_between=100,
+                 n_imputations=5, prior_df=None, prior_scale=None, level2_prior_df=None,
+                 level2_prior_scale=None, beta_start=None, cov_start=None,
+                 level2_cov_start=None, random_effects_start=None, a_start=None, a_prior=None,
+                 latent_bounds=None, n_chains=1, keep_chains="imputation", warm_start=False,
+                 verbose=0, random_state=None, n_jobs=None):
         self._store(locals())

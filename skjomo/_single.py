@@ -2,6 +2,7 @@
 
 from ._base import RUN_CONSTRAINTS, BaseJointImputer
 from ._docs import fill_docstring
+from ._role_sources import role_arguments
 from ._spec import ModelSpec
 
 
@@ -27,6 +28,14 @@ class JointModelImputer(BaseJointImputer):
     outcome_cols : list of column labels, default=None
         Columns of the joint model. ``None`` takes every column that is not a
         covariate or excluded.
+    formula : str, default=None
+        The model as a formula, ``"y1 + y2 + C(y3) ~ x1 * x2 + I(x3**2)"``
+        (doc/formula.rst): outcomes on the left (``C()`` marks a numeric one
+        categorical), fully observed predictors on the right with
+        interactions and transformations (formulaic syntax). It states every
+        role; the role parameters must then be left at ``None``. Columns it
+        does not name are left out of the model.
+    %(group_parameter)s
     covariate_cols : list of column labels, default=None
         Fully observed predictors of every outcome (jomo's ``X``). An
         intercept is always included; categorical covariates are dummy coded
@@ -77,6 +86,9 @@ class JointModelImputer(BaseJointImputer):
         Number of columns seen in fit.
     feature_names_in_ : ndarray of str
         Defined when ``X`` has string column names.
+    groups_ : dict
+        With ``group_col``: the fitted imputer of each group, by group label
+        (the other fitted attributes are then on these imputers).
 
     See Also
     --------
@@ -106,12 +118,16 @@ class JointModelImputer(BaseJointImputer):
 
     _parameter_constraints = RUN_CONSTRAINTS
 
-    def __init__(self, outcome_cols=None, *, covariate_cols=None, categorical_cols=None,
-                 exclude_cols=None, n_burn=1000, n_between=100, n_imputations=5,
-                 prior_df=None, prior_scale=None, beta_start=None, cov_start=None,
-                 latent_bounds=None, n_chains=1, keep_chains="imputation", warm_start=False,
-                 verbose=0, random_state=None, n_jobs=None):
+    def __init__(self, outcome_cols=None, *, formula=None, roles=None, group_col=None,
+                 covariate_cols=None, categorical_cols=None, exclude_cols=None, n_burn=1000,
+                 n_between=100, n_imputations=5, prior_df=None, prior_scale=None,
+                 beta_start=None, cov_start=None, latent_bounds=None, n_chains=1,
+                 keep_chains="imputation", warm_start=False, verbose=0, random_state=None,
+                 n_jobs=None):
         self.outcome_cols = outcome_cols
+        self.formula = formula
+        self.roles = roles
+        self.group_col = group_col
         self.covariate_cols = covariate_cols
         self.categorical_cols = categorical_cols
         self.exclude_cols = exclude_cols
@@ -131,8 +147,8 @@ class JointModelImputer(BaseJointImputer):
         self.n_jobs = n_jobs
 
     def _model_spec(self):
+        roles, excluded = role_arguments(self)
         return ModelSpec.from_parameters(
-            outcomes=self.outcome_cols, covariates=self.covariate_cols,
-            categorical=self.categorical_cols, excluded=self.exclude_cols,
-            prior_df=self.prior_df, prior_scale=self.prior_scale, beta_start=self.beta_start,
+            **roles, excluded=excluded, prior_df=self.prior_df,
+            prior_scale=self.prior_scale, beta_start=self.beta_start,
             cov_start=self.cov_start, latent_bounds=self.latent_bounds)

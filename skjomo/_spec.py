@@ -67,6 +67,9 @@ class ModelSpec:
         Starting values (``None``: the defaults).
     latent_bounds : tuple or None
         Bounds on the latent normals of observed categories.
+    formula : ImputationFormula or None
+        The parsed formula that stated the roles (its ``design`` holds the
+        derived fixed-effect terms materialised by formulaic), or ``None``.
     analysis : AnalysisFormula or None
         The analysis model of substantive-model-compatible imputation
         (doc/smc.rst); its partially observed covariates become the joint
@@ -93,6 +96,7 @@ class ModelSpec:
     random_effects_start: object = field(default=None, repr=False)
     a_start: float = None
     latent_bounds: tuple = None
+    formula: object = None
     analysis: object = None
 
     @classmethod

@@ -23,7 +23,7 @@ from test_pipeline import StochasticRegressionImputer, make_data, numeric
 
 import skjomo.pooling
 from skjomo.datasets import load_studentratings
-from skjomo.pipeline import MultipleImputationPipeline, StatsmodelsModel
+from skjomo import MultipleImputationPipeline, StatsmodelsModel
 from skjomo.pooling import compare_models, pool_estimates, pool_wald, read_fit
 
 Q = np.array([[1.2, 0.5], [1.4, 0.45], [1.1, 0.6]])

@@ -15,7 +15,7 @@ from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils import check_random_state
 
 import skjomo
-from skjomo.pipeline import MultipleImputationPipeline, StatsmodelsModel
+from skjomo import MultipleImputationPipeline, StatsmodelsModel
 from skjomo.pooling import compare_models, pool_estimates
 
 

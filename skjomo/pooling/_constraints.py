@@ -194,7 +194,7 @@ def pool_constraints(models=None, *, constraints, estimates=None, covariances=No
     ----------
     models : list of fitted models, optional
         One fitted model per imputed data set (see :func:`read_fit`), or a
-        fitted :class:`skjomo.pipeline.MultipleImputationPipeline`.
+        fitted :class:`skjomo.MultipleImputationPipeline`.
     constraints : str, list of str or callable
         Expressions in the parameter names, e.g. ``"x1 - x2"``,
         ``"x1/x2"``, ``"b - 1"``; names that are not Python identifiers can

@@ -102,7 +102,7 @@ def fit_problem(model):
     ----------
     model : object
         A fitted statsmodels results object, or a wrapper holding one in
-        ``results_`` (:class:`skjomo.pipeline.StatsmodelsModel`). Other
+        ``results_`` (:class:`skjomo.StatsmodelsModel`). Other
         objects are not checked (None).
 
     Returns

@@ -233,7 +233,7 @@ def likelihood_adapter(results):
     """
     RegressionResults, GLMResults, MixedLMResults = _sm_classes()
     if hasattr(results, "results_") and not hasattr(results, "params"):
-        results = results.results_  # skjomo.pipeline.StatsmodelsModel
+        results = results.results_  # skjomo.StatsmodelsModel
     res = _unwrap(results)
     from statsmodels.discrete.discrete_model import DiscreteResults
     from statsmodels.regression.linear_model import OLS

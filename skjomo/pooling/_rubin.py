@@ -348,9 +348,9 @@ def pool_estimates(models=None, estimates=None, covariances=None, *, df_com=None
     ----------
     models : list of fitted models, optional
         One fitted model per imputed data set: statsmodels results,
-        scikit-learn linear models, :class:`skjomo.pipeline.StatsmodelsModel`,
+        scikit-learn linear models, :class:`skjomo.StatsmodelsModel`,
         or anything ``reader`` accepts; a fitted
-        :class:`skjomo.pipeline.MultipleImputationPipeline` stands for its
+        :class:`skjomo.MultipleImputationPipeline` stands for its
         ``estimators_``. For mixed models the fixed effects are pooled.
     estimates : array-like of shape (m, p), optional
         Point estimates: an array (rows = imputations), a DataFrame (its

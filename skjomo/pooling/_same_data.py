@@ -6,7 +6,7 @@ saw the same data: two pipelines that imputed independently give a test
 statistic polluted by the difference between two sets of imputations. Two
 checks, both cheap:
 
-* fitted :class:`~skjomo.pipeline.MultipleImputationPipeline` objects
+* fitted :class:`~skjomo.MultipleImputationPipeline` objects
   carry a fingerprint of their m completed data sets
   (``imputation_fingerprint_``); the two must be equal;
 * statsmodels fits (or wrappers holding one in ``results_``) carry their

@@ -161,7 +161,7 @@ class StatsmodelsModel(BaseEstimator):
     Examples
     --------
     >>> import pandas as pd
-    >>> from skjomo.pipeline import StatsmodelsModel
+    >>> from skjomo import StatsmodelsModel
     >>> X = pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0, 4.0]})
     >>> y = pd.Series([0.1, 1.1, 1.9, 3.2, 3.9], name="y")
     >>> model = StatsmodelsModel("y ~ x").fit(X, y)
@@ -510,7 +510,7 @@ class MultipleImputationPipeline(MetaEstimatorMixin, BaseEstimator):
     >>> from sklearn.linear_model import LinearRegression
     >>> from skjomo import JointModelImputer
     >>> from skjomo.datasets import load_jspmiss
-    >>> from skjomo.pipeline import MultipleImputationPipeline
+    >>> from skjomo import MultipleImputationPipeline
     >>> data = load_jspmiss()
     >>> X, y = data[["ravens", "sex"]], data["english"]
     >>> pipe = MultipleImputationPipeline(
