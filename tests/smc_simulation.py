@@ -67,11 +67,14 @@ def logistic(rng, n=1000):
 
 SCENARIOS = {
     "interaction": dict(data=interaction, formula="y ~ x1 * x2", model="lm",
-                        truth=[1.0, 1.0, 1.0, 1.0], observed=["x2"]),
+                        truth=[1.0, 1.0, 1.0, 1.0], observed=["x2"],
+                        run=dict(n_burn=1000, n_between=100)),
     "quadratic": dict(data=quadratic, formula="y ~ x + I(x**2) + z", model="lm",
-                      truth=[1.0, 1.0, 0.5, 0.5], observed=["z"]),
+                      truth=[1.0, 1.0, 0.5, 0.5], observed=["z"],
+                      run=dict(n_burn=1500, n_between=100)),
     "logistic": dict(data=logistic, formula="y ~ x1 * x2", model="logit",
-                     truth=[-0.5, 0.5, 0.5, 0.5], observed=["x2"]),
+                     truth=[-0.5, 0.5, 0.5, 0.5], observed=["x2"],
+                     run=dict(n_burn=300, n_between=30)),
 }
 
 
@@ -113,9 +116,12 @@ def rubin(datasets, scenario, model):
     return estimates.mean(axis=0), np.sqrt(total), stats.t.ppf(0.975, df) * np.sqrt(total)
 
 
-def replicate(scenario, seed, n_imputations=10, n_burn=300, n_between=30):
-    """Pooled results of one replicate for both imputers."""
+def replicate(scenario, seed, n_imputations=10, n_burn=None, n_between=None):
+    """Pooled results of one replicate for both imputers (run lengths: the
+    scenario's unless given; the quadratic term mixes slowly, doc/smc.rst)."""
     setup = SCENARIOS[scenario]
+    n_burn = setup["run"]["n_burn"] if n_burn is None else n_burn
+    n_between = setup["run"]["n_between"] if n_between is None else n_between
     rng = np.random.default_rng(seed)
     frame, full = setup["data"](rng)
     run = dict(n_burn=n_burn, n_between=n_between, n_imputations=n_imputations,
@@ -167,6 +173,9 @@ def _terms(scenario):
 
 
 def main():
+    import warnings
+
+    warnings.simplefilter("ignore")  # convergence warnings of single short chains
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=300)
     parser.add_argument("--seed", type=int, default=0)

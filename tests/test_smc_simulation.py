@@ -1,6 +1,6 @@
 """Known-truth simulations of SubstantiveModelImputer (tests/smc_simulation.py).
 
-300 replicates per scenario (about 3 minutes each): the compatible
+300 replicates per scenario (3 to 6 minutes each): the compatible
 imputations are unbiased and cover at the nominal rate for every analysis
 coefficient; the plain joint model is biased on the interaction or the
 quadratic term. Bounds: |bias| below 3 Monte Carlo SEs; coverage within
@@ -10,6 +10,8 @@ coverage at 300 replicates, so that a correct method fails rarely).
 
 import numpy as np
 import pytest
+
+pytestmark = pytest.mark.filterwarnings("ignore::skjomo.diagnostics.ConvergenceWarning")
 
 from smc_simulation import study
 
