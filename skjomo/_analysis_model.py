@@ -172,7 +172,7 @@ def parse_analysis_formula(formula, family):
                          f"model; got {formula!r}.")
     try:
         parsed = Formula(formula)
-    except Exception as exc:  # formulaic's parse errors
+    except Exception as exc:  # noqa: BLE001 - formulaic's parse errors have many types
         raise ValueError(f"The analysis formula {formula!r} cannot be parsed: {exc}") from None
     lhs = list(parsed.lhs)
     if len(lhs) != 1 or len(lhs[0].factors) != 1 or lhs[0].factors[0].eval_method.value != "lookup":
@@ -418,8 +418,8 @@ class AnalysisLayout:
     def sampler_arrays(self, encoded_analysis):
         """Keyword arguments of the sampler's analysis model."""
         y = encoded_analysis["y"]
-        return dict(family=FAMILIES[self.analysis.family], y=y,
-                    xvars=encoded_analysis["xvars"], var_col=self.var_col,
-                    var_block=self.var_block, term_ptr=self.term_ptr,
-                    factor_var=self.factor_var, factor_power=self.factor_power,
-                    factor_level=self.factor_level)
+        return {"family": FAMILIES[self.analysis.family], "y": y,
+                    "xvars": encoded_analysis["xvars"], "var_col": self.var_col,
+                    "var_block": self.var_block, "term_ptr": self.term_ptr,
+                    "factor_var": self.factor_var, "factor_power": self.factor_power,
+                    "factor_level": self.factor_level}

@@ -1,6 +1,7 @@
 """SubstantiveModelImputer: imputation compatible with an analysis model."""
 
 import warnings
+from typing import ClassVar
 
 from sklearn.utils._param_validation import StrOptions
 
@@ -130,7 +131,7 @@ class SubstantiveModelImputer(BaseJointImputer):
     ['Intercept', 'x1', 'x2', 'x1:x2']
     """
 
-    _parameter_constraints = {
+    _parameter_constraints: ClassVar[dict] = {
         **{k: v for k, v in RUN_CONSTRAINTS.items()
            if k not in ("outcome_cols", "covariate_cols", "beta_start", "cov_start")},
         "formula": [str],

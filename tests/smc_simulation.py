@@ -66,15 +66,15 @@ def logistic(rng, n=1000):
 
 
 SCENARIOS = {
-    "interaction": dict(data=interaction, formula="y ~ x1 * x2", model="lm",
-                        truth=[1.0, 1.0, 1.0, 1.0], observed=["x2"],
-                        run=dict(n_burn=1000, n_between=100)),
-    "quadratic": dict(data=quadratic, formula="y ~ x + I(x**2) + z", model="lm",
-                      truth=[1.0, 1.0, 0.5, 0.5], observed=["z"],
-                      run=dict(n_burn=1500, n_between=100)),
-    "logistic": dict(data=logistic, formula="y ~ x1 * x2", model="logit",
-                     truth=[-0.5, 0.5, 0.5, 0.5], observed=["x2"],
-                     run=dict(n_burn=300, n_between=30)),
+    "interaction": {"data": interaction, "formula": "y ~ x1 * x2", "model": "lm",
+                        "truth": [1.0, 1.0, 1.0, 1.0], "observed": ["x2"],
+                        "run": {"n_burn": 1000, "n_between": 100}},
+    "quadratic": {"data": quadratic, "formula": "y ~ x + I(x**2) + z", "model": "lm",
+                      "truth": [1.0, 1.0, 0.5, 0.5], "observed": ["z"],
+                      "run": {"n_burn": 1500, "n_between": 100}},
+    "logistic": {"data": logistic, "formula": "y ~ x1 * x2", "model": "logit",
+                     "truth": [-0.5, 0.5, 0.5, 0.5], "observed": ["x2"],
+                     "run": {"n_burn": 300, "n_between": 30}},
 }
 
 
@@ -124,8 +124,8 @@ def replicate(scenario, seed, n_imputations=10, n_burn=None, n_between=None):
     n_between = setup["run"]["n_between"] if n_between is None else n_between
     rng = np.random.default_rng(seed)
     frame, full = setup["data"](rng)
-    run = dict(n_burn=n_burn, n_between=n_between, n_imputations=n_imputations,
-               random_state=seed)
+    run = {"n_burn": n_burn, "n_between": n_between, "n_imputations": n_imputations,
+               "random_state": seed}
     smc = SubstantiveModelImputer(setup["formula"], model=setup["model"], **run).fit(frame)
     plain = JointModelImputer(covariate_cols=setup["observed"],
                               categorical_cols=["y"] if setup["model"] == "logit" else None,
@@ -154,12 +154,12 @@ def study(scenario, reps, seed=0, **kwargs):
         covered = np.abs(est - truth) <= half
         paired = est - np.array([r["full"][0] for r in results])
         for t, term in enumerate(_terms(scenario)):
-            rows.append(dict(method=method, term=term, bias=est[:, t].mean() - truth[t],
-                             mcse=est[:, t].std(ddof=1) / np.sqrt(reps),
-                             vs_full=paired[:, t].mean(),
-                             mcse_vs_full=paired[:, t].std(ddof=1) / np.sqrt(reps),
-                             emp_se=est[:, t].std(ddof=1), mean_se=se[:, t].mean(),
-                             coverage=covered[:, t].mean()))
+            rows.append({"method": method, "term": term, "bias": est[:, t].mean() - truth[t],
+                             "mcse": est[:, t].std(ddof=1) / np.sqrt(reps),
+                             "vs_full": paired[:, t].mean(),
+                             "mcse_vs_full": paired[:, t].std(ddof=1) / np.sqrt(reps),
+                             "emp_se": est[:, t].std(ddof=1), "mean_se": se[:, t].mean(),
+                             "coverage": covered[:, t].mean()})
     table = pd.DataFrame(rows)
     table.attrs["missing"] = float(np.mean([r["missing"] for r in results]))
     table.attrs["acceptance"] = float(np.nanmean([r["acceptance"] for r in results]))

@@ -13,7 +13,7 @@ from skjomo._analysis_model import AnalysisLayout, parse_analysis_formula
 from skjomo._gibbs._smc import build_analysis_model, design_row
 from skjomo._schema import Schema
 
-RUN = dict(n_burn=100, n_between=10, n_imputations=3, random_state=0)
+RUN = {"n_burn": 100, "n_between": 10, "n_imputations": 3, "random_state": 0}
 
 
 def _data(n=300, seed=0, logistic=False):
@@ -98,7 +98,7 @@ def test_term_table_reproduces_formulaic(formula):
                     exclude_cols=list(spec_roles.excluded))
     layout.bind(schema)
     arrays = layout.sampler_arrays(layout.encode(frame))
-    values, missing, _ = schema.encode_outcomes(frame)
+    _, missing, _ = schema.encode_outcomes(frame)
     start, size = schema.categorical_layout()
     am = build_analysis_model(np.arange(0), missing, start, size, **arrays)
     w = np.zeros((len(frame), len(layout.term_names)))
@@ -182,7 +182,7 @@ def test_interaction_bias_removed_fast():
     z = (y - y.mean()) / y.std()
     x1[rng.random(n) < 1 / (1 + np.exp(-(-0.9 + 0.5 * z + 0.5 * x2)))] = np.nan
     frame = pd.DataFrame({"y": y, "x1": x1, "x2": x2})
-    run = dict(n_burn=200, n_between=20, n_imputations=5, random_state=1)
+    run = {"n_burn": 200, "n_between": 20, "n_imputations": 5, "random_state": 1}
 
     def interaction(datasets):
         x = [d.x1 * d.x2 for d in datasets]
@@ -308,7 +308,7 @@ def test_plugs_into_the_pipeline():
 
 def test_chains_jobs_and_warm_start():
     frame = _data()
-    run = dict(n_burn=50, n_between=10, n_imputations=4, n_chains=2, random_state=3)
+    run = {"n_burn": 50, "n_between": 10, "n_imputations": 4, "n_chains": 2, "random_state": 3}
     serial = SubstantiveModelImputer("y ~ x1 * x2 + g", n_jobs=1, **run).fit(frame)
     parallel = SubstantiveModelImputer("y ~ x1 * x2 + g", n_jobs=2, **run).fit(frame)
     for a, b in zip(serial.sample(), parallel.sample()):

@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.formula.api as smf
-
 from conftest import FIXTURES, R_SCRIPTS
+
 from skjomo import SubstantiveModelImputer
 from skjomo.pooling import pool_estimates
 

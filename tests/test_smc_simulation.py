@@ -24,6 +24,8 @@ REPS = 300
                                             ("logistic", "x1:x2")])
 def test_compatible_imputation_unbiased_and_covers(scenario, term):
     table = study(scenario, REPS, seed=1)
+    print(f"\n{scenario}: missing {table.attrs['missing']:.3f}, covariate acceptance "
+          f"{table.attrs['acceptance']:.3f}\n{table.to_string(index=False)}")
     smc = table[table.method == "smc"]
     jm = table[table.method == "jm"].set_index("term")
     assert np.all(np.abs(smc.bias) < 3 * smc.mcse), smc

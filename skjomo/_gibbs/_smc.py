@@ -68,13 +68,11 @@ def build_analysis_model(dynamic, missing, cat_start, cat_size, family=0, y=None
     cells of all rows (latent-expanded); ``y`` and ``xvars`` the encoded
     outcome and analysis variables of all rows.
     """
-    n = missing.shape[0]
     if family == 0:
         y, xvars = np.zeros(0), np.zeros((0, 0))
         var_col = var_block = factor_var = factor_power = factor_level = _int([])
         term_ptr = _int([0])
         dynamic = _int([])
-        n = 0
     var_col, var_block = _int(var_col), _int(var_block)
     var_size = np.ones(var_col.shape[0], np.int64)
     var_size[var_block >= 0] = np.asarray(cat_size, np.int64)[var_block[var_block >= 0]]
@@ -447,7 +445,7 @@ def initial_analysis_state(am, values, theta=None, sigma2=None):
     (``values``: dynamic rows). Missing outcomes start at the observed mean
     (linear) or the most frequent value (logistic); ``theta`` and
     ``sigma^2`` at the fit to the starting data unless given."""
-    n, n_vars = am.x_data.shape
+    n = am.x_data.shape[0]
     k = am.term_ptr.shape[0] - 1
     y = am.y_data.copy()
     observed = ~am.y_missing
