@@ -16,17 +16,8 @@ import pandas as pd
 
 from ._analysis_model import AnalysisLayout
 from ._formula import FormulaDesign
-from ._schema import (
-    Schema,
-    _fill,
-    _float_values,
-    _is_continuous_dtype,
-    _plain,
-    argmax_category,
-    check_frame_shape,
-    cluster_codes,
-    cluster_level_frame,
-)
+from ._schema import (Schema, _fill, check_frame_shape, _float_values, _is_continuous_dtype, _plain,
+                      argmax_category, cluster_codes, cluster_level_frame)
 
 
 @dataclass

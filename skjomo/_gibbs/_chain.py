@@ -22,26 +22,16 @@ import numba as nb
 import numpy as np
 
 from ._covariance import draw_group_covariances, refresh_factors, row_scatter
-from ._hierarchical import draw_covariance_hyperparameters
 from ._latent_scale import rescale_categorical_latents
 from ._latents import draw_observed_latents, start_observed_latents
 from ._linalg import cholesky_lower, inverse_from_cholesky
 from ._missing import draw_missing, missingness_groups
-from ._regression import (
-    draw_fixed_effects,
-    draw_fixed_effects_heteroscedastic,
-    draw_random_effects,
-    fixed_effect_response,
-    interweave_intercepts,
-    row_means,
-)
-from ._smc import (
-    build_analysis_model,
-    draw_analysis_missing,
-    draw_analysis_parameters,
-    initial_analysis_state,
-    sync_analysis,
-)
+from ._smc import (build_analysis_model, draw_analysis_missing, draw_analysis_parameters,
+                   initial_analysis_state, sync_analysis)
+from ._hierarchical import draw_covariance_hyperparameters
+from ._regression import (draw_fixed_effects, draw_fixed_effects_heteroscedastic,
+                          draw_random_effects, fixed_effect_response,
+                          interweave_intercepts, row_means)
 from ._suffstats import refresh_statistics, residual_scatter, static_statistics
 
 Model = namedtuple("Model", [
@@ -318,8 +308,7 @@ def initial_state(model, values, values2=None, beta=None, cov=None, u=None, sigm
 
 def new_tally(state):
     """An empty :data:`Tally` for the dimensions of ``state``."""
-    return Tally(np.zeros_like(state.u), np.zeros_like(state.cov),
-                 np.zeros(len(ACCEPTANCE_STEPS), np.int64))
+    return Tally(np.zeros_like(state.u), np.zeros_like(state.cov), np.zeros(len(ACCEPTANCE_STEPS), np.int64))
 
 
 def _start_values(values, n_free, cat_start, cat_size, codes):

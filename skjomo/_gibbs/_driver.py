@@ -17,18 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 from joblib import Parallel, delayed
 
-from ._chain import (
-    ACCEPTANCE_STEPS,
-    Trace,
-    constrained_identity,
-    dimensions,
-    empty_trace,
-    impute_given_parameters,
-    initial_state,
-    new_tally,
-    new_trace,
-    run_chain,
-)
+from ._chain import (ACCEPTANCE_STEPS, Trace, constrained_identity, dimensions, empty_trace,
+                     impute_given_parameters, initial_state, new_tally, new_trace, run_chain)
 from ._covariance import refresh_factors
 from ._regression import row_means
 from ._smc import counted_proposals
