@@ -308,7 +308,8 @@ def initial_state(model, values, values2=None, beta=None, cov=None, u=None, sigm
 
 def new_tally(state):
     """An empty :data:`Tally` for the dimensions of ``state``."""
-    return Tally(np.zeros_like(state.u), np.zeros_like(state.cov), np.zeros(len(ACCEPTANCE_STEPS), np.int64))
+    return Tally(np.zeros_like(state.u), np.zeros_like(state.cov),
+                 np.zeros(len(ACCEPTANCE_STEPS), np.int64))
 
 
 def _start_values(values, n_free, cat_start, cat_size, codes):
