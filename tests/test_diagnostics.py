@@ -11,7 +11,6 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from skjomo.diagnostics import (

@@ -1,11 +1,13 @@
-"""HeteroscedasticMultilevelImputer: invariants, bad input, scikit-learn checks.
+"""Cluster-specific covariances (cov_method "fixed" and "random").
 
 The invariants of every imputer (observed cells bit-identical, input not
-modified, index / columns / dtypes kept, results independent of ``n_jobs``)
-for both covariance methods, plus what is specific to cluster-specific
-covariances: rows may come in any order (jomo assumes rows sorted by
-cluster, jomo-samplers.md §8), clusters too small for their own covariance,
-and clusters not seen in fit.
+modified, index / columns / dtypes kept, results independent of ``n_jobs``,
+scikit-learn checks, parameter validation) are tested for every
+``cov_method`` in tests/test_common.py. Here, what is specific to
+cluster-specific covariances: the fitted covariances, rows in any order
+(jomo assumes rows sorted by cluster), clusters too small for their own
+covariance, clusters not seen in fit, categorical outcomes, level-2
+outcomes and random slopes.
 """
 
 import warnings
@@ -13,7 +15,6 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from jomo_compare import batch_means_se
 from skjomo import HeteroscedasticMultilevelImputer
@@ -33,50 +34,11 @@ def jsp():
     return frame
 
 
-@pytest.fixture(scope="module")
-def shuffled(jsp):
-    """The same rows in random order with a string index."""
-    frame = jsp.sample(frac=1.0, random_state=11)
-    frame.index = [f"r{i}" for i in range(len(frame))]
-    return frame
-
-
 def _imputer(method, **kw):
     settings = {**FAST, "random_state": 0, **kw}
     return HeteroscedasticMultilevelImputer(cluster_col="school", covariate_cols=["sex"],
                                             exclude_cols=["note"], cov_method=method,
                                             **settings)
-
-
-# ----------------------------------------------------------------- invariants
-@pytest.mark.parametrize("method", METHODS)
-def test_observed_cells_bit_identical_input_untouched_index_dtypes(shuffled, method):
-    before = shuffled.copy(deep=True)
-    completed = _imputer(method).fit(shuffled).sample()
-    pd.testing.assert_frame_equal(shuffled, before)
-    for frame in completed:
-        assert frame.index.equals(shuffled.index)
-        assert list(frame.columns) == list(shuffled.columns)
-        assert (frame.dtypes == shuffled.dtypes).all()
-        for column in ["english", "ravens"]:
-            observed = shuffled[column].notna().to_numpy()
-            got = frame[column].to_numpy()[observed]
-            want = shuffled[column].to_numpy()[observed]
-            assert np.array_equal(got.view(np.int64), want.view(np.int64))
-            assert not frame[column].isna().any()
-        for column in ["school", "sex", "note"]:
-            assert frame[column].equals(shuffled[column])
-
-
-@pytest.mark.parametrize("method", METHODS)
-def test_same_seed_same_output_any_n_jobs(jsp, method):
-    one = _imputer(method, n_chains=2, n_jobs=1).fit(jsp)
-    two = _imputer(method, n_chains=2, n_jobs=2).fit(jsp)
-    for a, b in zip(one.sample(), two.sample()):
-        pd.testing.assert_frame_equal(a, b)
-    np.testing.assert_array_equal(one.cluster_covariances_, two.cluster_covariances_)
-    for name in one.chains_:
-        np.testing.assert_array_equal(one.chains_[name], two.chains_[name])
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -204,11 +166,6 @@ def test_random_imputes_new_cluster(jsp):
     assert not datasets[0]["ravens"].equals(datasets[1]["ravens"])
 
 
-def test_invalid_cov_method(jsp):
-    with pytest.raises(ValueError, match="cov_method.*'common'"):
-        _imputer("shared").fit(jsp)
-
-
 @pytest.mark.parametrize("method", ["random", "fixed"])
 def test_two_categorical_outcomes(method):
     data = load_jspmiss()[["school", "english", "ravens", "fluent", "behaviour", "sex"]]
@@ -244,7 +201,6 @@ def test_random_with_categorical_outcomes_needs_a_positive_prior_df():
 
 @pytest.mark.parametrize("settings, message", [
     (dict(cov_method="random", a_start=2.0), "a_start must exceed p = 2"),
-    (dict(cov_method="random", a_prior=0), "a_prior"),
     (dict(cov_method="fixed", cov_start=np.eye(3)), "cov_start must have shape"),
 ])
 def test_bad_settings(jsp, settings, message):
@@ -265,30 +221,6 @@ def test_cov_start_wrong_number_of_clusters(jsp):
     start = np.stack([np.eye(2)] * (n_clusters + 1))
     with pytest.raises(ValueError, match="cov_start"):
         _imputer("fixed", cov_start=start).fit(jsp)
-
-
-# ------------------------------------------------------------ scikit-learn
-# cluster_col=0: the first column of array input holds the clusters (the
-# generic checks' random data make every row a cluster of its own).
-EXPECTED_FAILED_CHECKS = {
-    "check_estimators_pickle": (
-        "with allow_nan the check sets NaN in every column, including the cluster column; "
-        "cluster labels cannot be missing (a clear ValueError)."),
-}
-
-
-def _fast(estimator):
-    return estimator.set_params(n_burn=20, n_between=5, n_imputations=2)
-
-
-@parametrize_with_checks(
-    [_fast(HeteroscedasticMultilevelImputer(cluster_col=0, cov_method=m, random_state=0))
-     for m in METHODS],
-    expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS,
-)
-@pytest.mark.filterwarnings("ignore:Clusters .* have fewer rows")
-def test_sklearn_estimator_checks(estimator, check):
-    check(estimator)
 
 
 @pytest.mark.parametrize("method", METHODS)

@@ -8,7 +8,6 @@ Here cluster covariances are drawn from exactly that prior with known
 """
 
 import numpy as np
-import pandas as pd
 from scipy import stats
 
 from skjomo import HeteroscedasticMultilevelImputer

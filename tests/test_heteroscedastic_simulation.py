@@ -17,7 +17,9 @@
 Figures (seed 2024, 200 replicates, printed with ``pytest -s``; truth 0.506,
 Monte Carlo se of a bias about 0.002): bias of the slope / coverage of 95%
 intervals: common covariance -0.074 (-14.6%) / 49.5%, fixed -0.004 / 95.0%,
-random -0.003 / 96.5% (complete cases -0.066 / 35%). About 30 s.
+random -0.003 / 96.5% (complete cases -0.066 / 35%). About 30 s, so the
+200-replicate study runs with ``-m slow``; the default suite runs 20
+replicates and checks the biases only.
 
 With few clusters the update of ``a`` used to get stuck, when its mode
 search started from the current value (``test_a_keeps_moving_with_few_clusters``).
@@ -75,10 +77,10 @@ def _interval(estimates, variances):
     return est, est - half, est + half
 
 
-@pytest.fixture(scope="module")
-def ipd_study():
+def run_ipd_study(n_replicates, seed=2024):
+    """Bias, its Monte Carlo error, coverage and mean width of each method."""
     truth = make_ipd_data(random_state=0).truth["slope"]
-    seeds = np.random.SeedSequence(2024).generate_state(N_REPLICATES)
+    seeds = np.random.SeedSequence(seed).generate_state(n_replicates)
     results = {k: [] for k in ("complete_cases", "common", "fixed", "random")}
     start = time.perf_counter()
     for r, seed in enumerate(seeds):
@@ -101,10 +103,26 @@ def ipd_study():
         summary[name] = dict(bias=bias, mcse=mcse, coverage=cover, width=width)
         print(f"\n{name:15s} bias {bias:+.4f} (mcse {mcse:.4f}, relative {bias / truth:+.1%}) "
               f"coverage {cover:.3f} mean width {width:.3f}", end="")
-    print(f"\n{N_REPLICATES} replicates x 3 imputation models in {seconds:.0f} s")
+    print(f"\n{n_replicates} replicates x 3 imputation models in {seconds:.0f} s")
     return truth, summary
 
 
+@pytest.fixture(scope="module")
+def ipd_study():
+    return run_ipd_study(N_REPLICATES)
+
+
+def test_ipd_few_replicates_common_covariance_biased_cluster_specific_not():
+    """20 replicates: Monte Carlo se of each bias about 0.007 (0.002 at 200)."""
+    truth, summary = run_ipd_study(20, seed=7)
+    assert summary["common"]["bias"] < -0.08 * truth
+    assert summary["common"]["bias"] < -4 * summary["common"]["mcse"]
+    for method in ("fixed", "random"):
+        assert abs(summary[method]["bias"]) <= 4 * summary[method]["mcse"], method
+        assert abs(summary[method]["bias"]) < abs(summary["common"]["bias"]) / 2, method
+
+
+@pytest.mark.slow
 def test_ipd_common_covariance_biases_the_pooled_slope(ipd_study):
     truth, summary = ipd_study
     common = summary["common"]
@@ -115,6 +133,7 @@ def test_ipd_common_covariance_biases_the_pooled_slope(ipd_study):
     assert summary["complete_cases"]["bias"] < -8 * summary["complete_cases"]["mcse"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["fixed", "random"])
 def test_ipd_cluster_specific_covariances_recover_the_slope(ipd_study, method):
     truth, summary = ipd_study

@@ -4,7 +4,6 @@ import warnings
 
 import matplotlib
 import numpy as np
-import pandas as pd
 import pytest
 
 from skjomo import HeteroscedasticMultilevelImputer, JointModelImputer, MultilevelJointImputer
@@ -58,13 +57,9 @@ def test_rhat_flags_short_chain_from_bad_start_and_not_long_run(jsp):
     assert "Missing data per variable" in report and "english" in report
 
 
-def test_same_seed_same_chains_any_n_jobs_and_different_seeds_differ(jsp):
-    one = _multilevel(n_jobs=1).fit(jsp)
-    two = _multilevel(n_jobs=2).fit(jsp)
-    for name in one.chains_:
-        np.testing.assert_array_equal(one.chains_[name], two.chains_[name])
-    for a, b in zip(one.sample(), two.sample()):
-        pd.testing.assert_frame_equal(a, b)
+def test_different_seeds_and_chains_differ(jsp):
+    """(Same seed, same chains for any n_jobs: tests/test_common.py.)"""
+    one = _multilevel().fit(jsp)
     other = _multilevel(random_state=4).fit(jsp)
     assert not np.array_equal(one.chains_["beta"], other.chains_["beta"])
     # chains start from dispersed values and differ
@@ -88,9 +83,7 @@ def test_warm_start_continues_the_chains(jsp):
     first.set_params(warm_start=True, n_burn=10)
     first.fit(jsp)
     assert first.n_iter_ == iterations + 10 + 2 * 20
-    # continuing is deterministic
-    again = _multilevel().fit(jsp).set_params(warm_start=True, n_burn=10).fit(jsp)
-    np.testing.assert_array_equal(first.chains_["beta"], again.chains_["beta"])
+    # (a warm-started run equals one longer run: tests/test_common.py)
     assert not np.array_equal(first._chains.final_states[0].beta, final_beta)
     with pytest.raises(ValueError, match="same n_chains"):
         first.set_params(n_chains=3).fit(jsp)
@@ -134,27 +127,21 @@ def _random_slope(**kw):
                                         (HeteroscedasticMultilevelImputer,
                                          {"cov_method": "fixed"})])
 def test_posterior_means_average_only_the_draws_after_burn_in(jsp, cls, extra):
-    """random_effects_ and cluster_covariances_ do not depend on keep_chains,
-    and a warm-started second part equals the end of one longer run."""
+    """random_effects_ are on the scale of the random intercepts with
+    keep_chains="all" and after a warm start (they were about 9x and 2x too
+    large when the burn-in entered the running sums). Equality of every
+    posterior mean across keep_chains and warm starts, for every estimator
+    configuration: tests/test_common.py."""
     data = jsp[["school", "english", "ravens", "sex"]]
-    kept = cls(**_random_slope(**extra)).fit(data)
     everything = cls(**_random_slope(keep_chains="all", **extra)).fit(data)
-    pd.testing.assert_frame_equal(kept.random_effects_, everything.random_effects_,
-                                  rtol=1e-12)
-    # the stored draws themselves average to the same posterior mean
-    manual = kept._chains.draws["u"]
-    assert manual.shape[0] == 10
-    sd = kept.random_effects_.iloc[:, 0].std()
-    assert 2 < sd < 20, sd  # SD of the random intercepts of english (about 7)
-    if cls is HeteroscedasticMultilevelImputer:
-        np.testing.assert_allclose(kept.cluster_covariances_,
-                                   everything.cluster_covariances_, rtol=1e-12)
-    two_part = cls(**_random_slope(**extra)).fit(data)
-    two_part.set_params(warm_start=True, n_burn=30).fit(data)
-    one_run = cls(**_random_slope(n_burn=100 + 50 + 30, **extra)).fit(data)
-    np.testing.assert_array_equal(two_part.chains_["beta"], one_run.chains_["beta"])
-    pd.testing.assert_frame_equal(two_part.random_effects_, one_run.random_effects_,
-                                  rtol=1e-12)
-    if cls is HeteroscedasticMultilevelImputer:
-        np.testing.assert_allclose(two_part.cluster_covariances_,
-                                   one_run.cluster_covariances_, rtol=1e-12)
+    warm = cls(**_random_slope(**extra)).fit(data)
+    warm.set_params(warm_start=True, n_burn=30).fit(data)
+    for imputer in (everything, warm):
+        sd = imputer.random_effects_.iloc[:, 0].std()
+        assert 2 < sd < 20, sd  # SD of the random intercepts of english (about 7)
+    # the 10 stored draws (every 5th iteration after burn-in) average to
+    # about the posterior mean (over every iteration after burn-in)
+    stored = everything._chains.draws["u"]
+    assert stored.shape[0] == 10
+    intercepts = stored.mean(axis=0).reshape(47, -1)[:, 0]
+    assert np.corrcoef(intercepts, everything.random_effects_.iloc[:, 0])[0, 1] > 0.9

@@ -1,10 +1,12 @@
-"""Invariants MultilevelJointImputer keeps, at level 1 and level 2.
+"""Invariants of the two-level model, on data with awkward clusters.
 
-The single-level invariants (observed cells, input, index, column order,
-dtypes, seeds; tests/test_invariants.py) plus the multilevel ones: level-2
-values constant within clusters, cluster labels of any dtype and rows in any
-order, clusters of size 1, clusters without any value of a variable, new
-clusters in transform, random slopes.
+The invariants every imputer keeps (observed cells, input, index, column
+order, dtypes, seeds, pickling, ...) are tested on every estimator
+configuration in tests/test_common.py. Here, what is specific to clusters:
+level-2 values constant within clusters (also when observed on some rows of
+a cluster only, or on none), clusters of size 1, clusters without any value
+of a variable, cluster labels of any dtype and rows in any order, new
+clusters in transform, labelled fitted attributes and random slopes.
 """
 
 import numpy as np
@@ -137,35 +139,11 @@ def assert_level2_constant(out, columns=LEVEL2):
         assert (per_cluster == 1).all(), (column, per_cluster[per_cluster != 1])
 
 
-# ------------------------------------------------------------ cells and frame
-def test_input_untouched_and_observed_cells_bit_identical(frame, fitted, completed):
+# ------------------------------------------------------------ level-2 values
+def test_level2_values_constant_within_clusters(frame, completed):
     assert len(completed) == 3
     for out in completed:
         assert_observed_identical(out, frame)
-
-
-def test_dtypes_and_categories_kept(frame, completed):
-    for out in completed:
-        for column in frame.columns:
-            if column == "count":
-                # a nullable integer column holding imputed reals becomes nullable float
-                assert out[column].dtype == pd.Float64Dtype()
-            else:
-                assert out[column].dtype == frame[column].dtype, column
-        for column in LEVEL1 + LEVEL2:
-            assert not out[column].isna().any(), column
-        assert list(out["grade"].cat.categories) == ["low", "mid", "high"]
-        assert list(out["kind"].cat.categories) == ["c", "a", "b"]
-        assert set(out["label"]) <= {"hi", "lo"}
-        assert set(out["region"]) <= {"north", "south"}
-        assert set(out["public"]) <= {True, False}
-        assert set(out["flag"]) <= {True, False}
-        # the excluded column passes through with its missing values
-        pd.testing.assert_series_equal(out["note"], frame["note"])
-
-
-def test_level2_values_constant_within_clusters(frame, completed):
-    for out in completed:
         assert_level2_constant(out)
         # observed level-2 values stay: every row of a cluster gets the observed value
         for column in LEVEL2:
@@ -220,34 +198,6 @@ def test_fitted_attributes_are_labelled(frame, fitted):
     assert list(fitted.beta2_.index) == ["(Intercept)", "z2"]
     assert list(fitted.beta2_.columns) == level2
     assert list(fitted.beta_.index) == ["(Intercept)", "x"]
-
-
-# ------------------------------------------------------------ seeds, jobs
-def test_same_seed_same_output_any_n_jobs(frame):
-    one = make_imputer(n_chains=2, n_jobs=1).fit(frame)
-    two = make_imputer(n_chains=2, n_jobs=2).fit(frame)
-    for a, b in zip(one.sample(), two.sample()):
-        pd.testing.assert_frame_equal(a, b)
-    pd.testing.assert_frame_equal(one.random_effects_, two.random_effects_)
-    pd.testing.assert_frame_equal(one.sigma_, two.sigma_)
-
-
-def test_different_seed_different_output(frame):
-    a = make_imputer(random_state=1).fit(frame).sample(1)[0]
-    b = make_imputer(random_state=2).fit(frame).sample(1)[0]
-    assert not a["y"].equals(b["y"])
-    assert not a["w"].equals(b["w"])
-
-
-def test_sample_is_repeatable_and_extends(fitted):
-    first = fitted.sample(2)
-    again = fitted.sample(5)  # beyond the 3 stored: the chains continue
-    for a, b in zip(first, again[:2]):
-        pd.testing.assert_frame_equal(a, b)
-    assert len(again) == 5
-    assert not again[3]["w"].equals(again[4]["w"])
-    for out in again:
-        assert_level2_constant(out)
 
 
 # ------------------------------------------------------------ cluster labels and row order
@@ -461,31 +411,6 @@ def test_sample_on_new_rows_beyond_the_stored_draws_gives_different_imputations(
     draws = fitted.sample(6, X=new_rows)  # 3 stored draws: some are reused
     assert len(draws) == 6
     _assert_all_different(draws, new_rows)
-
-
-def test_transform_of_complete_rows_returns_them_unchanged(frame, fitted):
-    complete = frame.dropna(subset=LEVEL1 + LEVEL2)
-    assert len(complete) > 5
-    pd.testing.assert_frame_equal(fitted.transform(complete), complete)
-
-
-def test_complete_data_comes_back_unchanged():
-    frame = _simple_frame().dropna()
-    out = MultilevelJointImputer(cluster_col="cluster", level2_cols=["w"], random_state=0,
-                                 **FAST).fit_transform(frame)
-    pd.testing.assert_frame_equal(out, frame)
-
-
-def test_array_input_gives_array_output():
-    frame = _simple_frame()
-    X = frame[["cluster", "x", "y1", "y2"]].to_numpy(dtype=float)
-    imputer = MultilevelJointImputer(cluster_col=0, covariate_cols=[1], random_state=0, **FAST)
-    out = imputer.fit_transform(X)
-    assert isinstance(out, np.ndarray) and out.shape == X.shape
-    observed = ~np.isnan(X)
-    assert np.array_equal(out[observed], X[observed])
-    assert not np.isnan(out).any()
-    assert imputer.random_effects_.shape == (frame["cluster"].nunique(), 2)
 
 
 # ------------------------------------------------------------ random slopes
