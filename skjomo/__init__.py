@@ -18,6 +18,7 @@ _PUBLIC = {
     "MultilevelJointImputer": "._multilevel",
     "MultipleImputationPipeline": "._pipeline",
     "StatsmodelsModel": "._pipeline",
+    "SubstantiveModelImputer": "._substantive",
 }
 _SUBMODULES = ("datasets", "diagnostics", "pooling")
 
@@ -29,6 +30,7 @@ __all__ = [
     "MultilevelJointImputer",
     "MultipleImputationPipeline",
     "StatsmodelsModel",
+    "SubstantiveModelImputer",
     "__version__",
     "anova",
 ]

@@ -140,7 +140,8 @@ class Encoded:
     def has_missing(self):
         """Whether some cell of either level is missing."""
         return bool(self.frame.missing.any() or (self.missing2 is not None
-                                                  and self.missing2.any()))
+                                                  and self.missing2.any())
+                    or self.model.analysis.missing_rows.size)
 
 
 def _check_n_imputations(value):
@@ -271,14 +272,14 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
         return self
 
     # ----------------------------------------------------------- outputs
-    def _completed(self, frame, encoded, imputed, imputed2):
+    def _completed(self, frame, encoded, imputed, imputed2, outcome):
         completed = np.zeros(encoded.frame.missing.shape)
         completed[encoded.dynamic[encoded.incomplete]] = imputed
         completed2 = None
         if encoded.missing2 is not None:
             completed2 = np.zeros(encoded.missing2.shape)
             completed2[encoded.incomplete2] = imputed2
-        return self._codec.decode(frame, encoded.frame, completed, completed2)
+        return self._codec.decode(frame, encoded.frame, completed, completed2, outcome)
 
     def sample(self, n_imputations=None, X=None):
         """Draw completed data sets.
@@ -317,8 +318,9 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
             datasets = [self._impute_new(frame, draw, k)
                         for k, draw in enumerate(self._draw_indices(m))]
         else:
-            imputed, imputed2 = self._training_imputations(m)
-            datasets = [self._completed(frame, self._encoded, imputed[k], imputed2[k])
+            imputed, imputed2, outcome = self._training_imputations(m)
+            datasets = [self._completed(frame, self._encoded, imputed[k], imputed2[k],
+                                        outcome[k])
                         for k in range(m)]
         if array_input:  # as transform does, in the container set_output chose
             return [wrap_output(self, self._output(data, True),
@@ -335,11 +337,12 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
     def _training_imputations(self, m):
         run, encoded = self._chains, self._encoded
         if m <= run.n_draws:
-            return run.imputed[:m], run.imputed2[:m]
+            return run.imputed[:m], run.imputed2[:m], run.imputed_outcome[:m]
         seeds = [self._seed(_EXTEND_KEY, c) for c in range(run.n_chains)]
-        more, more2 = continue_chains(encoded.model, run, self.n_between, m - run.n_draws,
-                                      encoded.incomplete, encoded.incomplete2, seeds)
-        return np.concatenate([run.imputed, more]), np.concatenate([run.imputed2, more2])
+        more = continue_chains(encoded.model, run, self.n_between, m - run.n_draws,
+                               encoded.incomplete, encoded.incomplete2, seeds)
+        return tuple(np.concatenate([stored, extra]) for stored, extra in
+                     zip((run.imputed, run.imputed2, run.imputed_outcome), more))
 
     def fit_transform(self, X, y=None):
         """Fit, then return the first completed data set of the training data.
@@ -386,11 +389,11 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
         if not encoded.has_missing:
             return frame.copy()
         rng = np.random.default_rng(self._seed(_TRANSFORM_KEY, draw, imputation))
-        imputed, imputed2 = impute_new_rows(
+        imputed = impute_new_rows(
             encoded.model, encoded.values, encoded.values2, encoded.missing_dynamic,
             encoded.incomplete, encoded.incomplete2, self._chains.draws, draw, rng,
             encoded.frame.n_known_clusters)
-        return self._completed(frame, encoded, imputed, imputed2)
+        return self._completed(frame, encoded, *imputed)
 
     # ------------------------------------------------------- diagnostics
     def _check_single_model(self, name):

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ._analysis_model import AnalysisLayout
 from ._formula import FormulaDesign
 from ._schema import (Schema, _fill, check_frame_shape, _float_values, _is_continuous_dtype, _plain,
                       argmax_category, cluster_codes, cluster_level_frame)
@@ -40,6 +41,9 @@ class EncodedFrame:
     level2 : dict or None
         ``x2, values2, missing2, codes2, cat2_start, cat2_size`` (one row
         per cluster) when the model has level-2 outcomes.
+    analysis : dict or None
+        Outcome ``y`` and variables ``xvars`` of an analysis model
+        (:meth:`skjomo._analysis_model.AnalysisLayout.encode`).
     """
 
     x: np.ndarray
@@ -53,6 +57,7 @@ class EncodedFrame:
     n_clusters: int
     n_known_clusters: int
     level2: dict = None
+    analysis: dict = None
 
 
 class FrameCodec:
@@ -67,8 +72,13 @@ class FrameCodec:
     """
 
     def __init__(self, spec, frame):
-        self.spec = spec
         check_frame_shape(frame)
+        self.analysis = None
+        if spec.analysis is not None:  # compatible imputation: roles from the data
+            self.analysis = AnalysisLayout(spec.analysis, frame, spec.categorical,
+                                           spec.excluded)
+            spec = self.analysis.joint_spec(spec)
+        self.spec = spec
         if spec.formula is not None:
             spec.formula.check_columns(frame)
         reserved = self._check_roles(frame) if spec.multilevel else {}
@@ -76,6 +86,8 @@ class FrameCodec:
                              covariate_cols=list(spec.fixed_effects),
                              categorical_cols=list(spec.categorical),
                              exclude_cols=list(spec.excluded), reserved=reserved)
+        if self.analysis is not None:
+            self.analysis.bind(self.schema)
         # derived fixed-effect terms of a formula, materialised by formulaic
         self.formula_design = (FormulaDesign(spec.formula.design, frame)
                                if spec.formula is not None and spec.formula.design else None)
@@ -192,7 +204,8 @@ class FrameCodec:
             cat_start=cat_start, cat_size=cat_size, cluster=codes, n_clusters=n_clusters,
             n_known_clusters=n_clusters if fit or not spec.multilevel
             else len(self.cluster_labels),
-            level2=self._encode_level2(frame, codes, labels) if spec.has_level2 else None)
+            level2=self._encode_level2(frame, codes, labels) if spec.has_level2 else None,
+            analysis=None if self.analysis is None else self.analysis.encode(frame))
 
     def _cluster_frame(self, frame, codes, labels):
         spec = self.spec
@@ -255,11 +268,14 @@ class FrameCodec:
                 out[column] = _fill(frame[column], rows, values[codes[rows]])
         return out
 
-    def decode(self, frame, encoded, completed, completed2):
+    def decode(self, frame, encoded, completed, completed2, outcome=None):
         """Completed copy of ``frame`` from the latent-expanded level-1 rows
-        ``completed`` and level-2 values per cluster ``completed2``."""
+        ``completed``, level-2 values per cluster ``completed2`` and the
+        missing outcomes ``outcome`` of an analysis model."""
         frame = self.with_known_level2(frame)
         out = self.schema.decode(frame, completed, encoded.missing)
+        if self.analysis is not None:
+            out = self.analysis.decode(out, frame, np.isnan(encoded.analysis["y"]), outcome)
         if completed2 is None:
             return out
         for k, column in enumerate(self.schema2.outcome_names):

@@ -112,6 +112,7 @@ def group_column(estimator):
     """The grouping column: ``group_col`` or the ``'group'`` of ``roles``."""
     roles = getattr(estimator, "roles", None)
     mapped = [c for c, r in roles.items() if r == "group"] if hasattr(roles, "items") else []
-    if mapped and estimator.group_col is not None:
+    group_col = getattr(estimator, "group_col", None)  # not every imputer has one
+    if mapped and group_col is not None:
         raise ValueError("The group column is set twice (group_col and roles); use one.")
-    return mapped[0] if mapped else estimator.group_col
+    return mapped[0] if mapped else group_col

@@ -43,6 +43,9 @@ def role_report(spec, codec, design=True):
     lines = ["Found " + " and ".join(found) + "."]
     if spec.formula is not None:
         source = f"the formula {str(spec.formula)!r}"
+    elif spec.analysis is not None:
+        source = (f"the analysis formula {spec.analysis.formula!r}: its partially observed "
+                  "covariates and the other columns with missing values are the outcomes")
     elif spec.outcomes is None:
         source = "the role parameters; every column without a role is an outcome"
     else:
@@ -56,6 +59,8 @@ def role_report(spec, codec, design=True):
         modelled |= {spec.cluster} | set(spec.random_slopes)
     if spec.formula is not None:
         modelled |= set(spec.formula.variables)
+    if spec.analysis is not None:
+        modelled.add(spec.analysis.outcome)
     left_out = [c for c in codec.columns if c not in modelled]
     if left_out:
         lines.append(f"Not modelled (passed through): {_names(left_out)}.")

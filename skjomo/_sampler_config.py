@@ -120,9 +120,13 @@ def sampler_model(spec, codec, encoded, fit):
         multilevel = dict(z=encoded.z, cluster=encoded.cluster, n_clusters=encoded.n_clusters,
                           prior2_df=prior2_df, prior2_scale=prior2_scale,
                           cov_method=spec.cov_method_code, a_prior=spec.a_prior, **level2)
+    analysis = None
+    if codec.analysis is not None:
+        analysis = codec.analysis.sampler_arrays(encoded.analysis)
     return build_model(encoded.x, encoded.values, encoded.missing, encoded.codes,
                        encoded.cat_start, encoded.cat_size, prior_df, prior_scale,
-                       latent_bounds=_latent_bounds(spec.latent_bounds), fit=fit, **multilevel)
+                       latent_bounds=_latent_bounds(spec.latent_bounds), fit=fit,
+                       analysis=analysis, **multilevel)
 
 
 def sampler_starts(spec, model, scales):

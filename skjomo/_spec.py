@@ -70,6 +70,10 @@ class ModelSpec:
     formula : ImputationFormula or None
         The parsed formula that stated the roles (its ``design`` holds the
         derived fixed-effect terms materialised by formulaic), or ``None``.
+    analysis : AnalysisFormula or None
+        The analysis model of substantive-model-compatible imputation
+        (doc/smc.rst); its partially observed covariates become the joint
+        model's outcomes and its fully observed ones its predictors.
     """
 
     outcomes: tuple = None
@@ -93,6 +97,7 @@ class ModelSpec:
     a_start: float = None
     latent_bounds: tuple = None
     formula: object = None
+    analysis: object = None
 
     @classmethod
     def from_parameters(cls, outcomes=None, covariates=None, categorical=None, excluded=None,

@@ -4,7 +4,8 @@ Which summaries exist follows from the :class:`~skjomo._spec.ModelSpec`:
 every model has ``beta_`` and ``omega_``; a two-level model adds
 ``sigma_``, ``beta2_``, ``random_effects_`` and ``cluster_labels_``; the
 cluster-specific covariance methods add ``cluster_covariances_``, and
-"random" adds ``a_``.
+"random" adds ``a_``; an analysis model (compatible imputation) adds
+``theta_`` and, for the linear model, ``residual_variance_``.
 """
 
 import numpy as np
@@ -19,6 +20,11 @@ def posterior_means(spec, codec, run):
         "beta_": pd.DataFrame(trace["beta"].mean(axis=(0, 1)), index=design, columns=labels),
         "omega_": pd.DataFrame(trace["cov"].mean(axis=(0, 1)), index=labels, columns=labels),
     }
+    if codec.analysis is not None:
+        out["theta_"] = pd.Series(trace["theta"].mean(axis=(0, 1)),
+                                  index=codec.analysis.term_names, name="theta")
+        if spec.analysis.family == "lm":
+            out["residual_variance_"] = float(trace["sigma2"].mean())
     if not spec.multilevel:
         return out
     u_labels = codec.random_effect_labels
@@ -54,6 +60,10 @@ def chain_groups(spec, codec):
             groups["beta2"] = ("beta2", [codec.level2_design_names, codec.level2_labels])
     if spec.cov_method == "random":
         groups["a"] = ("a", None)
+    if codec.analysis is not None:
+        groups["theta"] = ("theta", [codec.analysis.term_names])
+        if spec.analysis.family == "lm":
+            groups["sigma2"] = ("sigma2", None)
     return groups
 
 
@@ -64,6 +74,13 @@ def model_description(spec, codec):
                             else f" ({len(c.categories)} categories)")
              for c in schema.outcomes]
     rows = []
+    if codec.analysis is not None:
+        analysis = codec.analysis
+        family = {"lm": "linear", "logit": "logistic"}[spec.analysis.family]
+        rows += [("Analysis model", f"{spec.analysis.formula} ({family})"),
+                 ("Imputed compatibly", ", ".join(
+                     map(str, [c for c in analysis.variables
+                               if c in analysis.joint_outcomes])))]
     if spec.multilevel:
         rows.append(("Cluster variable",
                      f"{spec.cluster} ({len(codec.cluster_labels)} clusters)"))
@@ -80,6 +97,12 @@ def model_description(spec, codec):
     return rows
 
 
+# Acceptance rates of the compatible-imputation steps outside this range are
+# reported as a warning (doc/smc.rst, "Acceptance rates").
+ACCEPTANCE_RANGE = {"analysis-model covariates": (0.1, 1.0),
+                    "analysis-model coefficients": (0.2, 1.0)}
+
+
 def acceptance_table(acceptance):
     """Lines reporting the acceptance rate of each Metropolis-Hastings step."""
     if not acceptance:
@@ -87,5 +110,12 @@ def acceptance_table(acceptance):
     lines = ["Metropolis-Hastings acceptance rates (after burn-in):"]
     lines += [f"  {step:<40}{rate:.3f}" for step, rate in acceptance.items()]
     return lines
+
+
+def low_acceptance(acceptance):
+    """Steps whose acceptance rate falls outside :data:`ACCEPTANCE_RANGE`."""
+    return {step: rate for step, rate in acceptance.items()
+            if step in ACCEPTANCE_RANGE
+            and not ACCEPTANCE_RANGE[step][0] <= rate <= ACCEPTANCE_RANGE[step][1]}
 
 

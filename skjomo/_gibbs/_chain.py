@@ -25,6 +25,8 @@ from ._latent_scale import rescale_categorical_latents
 from ._latents import draw_observed_latents, start_observed_latents
 from ._linalg import cholesky_lower, inverse_from_cholesky
 from ._missing import draw_missing, missingness_groups
+from ._smc import (build_analysis_model, draw_analysis_missing, draw_analysis_parameters,
+                   initial_analysis_state, sync_analysis)
 from ._hierarchical import draw_covariance_hyperparameters
 from ._jit import compile_notice, kernel
 from ._regression import (draw_fixed_effects, draw_fixed_effects_heteroscedastic,
@@ -60,6 +62,7 @@ Model = namedtuple("Model", [
     "latent_scale_moves",  # scale moves of categorical latents (_latent_scale.py)
     "multilevel",          # None for one level with a common covariance, else True:
                            # which steps are compiled (see _iteration)
+    "analysis",            # AnalysisModel of compatible imputation (family 0: none)
 ])
 
 State = namedtuple("State", [
@@ -73,6 +76,7 @@ State = namedtuple("State", [
     "cross", "cross2",     # work arrays (m, p), (m2, p2)
     "shift", "prior_precision",  # (J, pq), (pq, pq) random-effect prior
     "a", "hyper_scale",    # (1,), (p, p) "random" method: IW(a, A) of Omega_j
+    "analysis",            # AnalysisState (empty without an analysis model)
 ])
 
 # What a run of iterations adds up, apart from the chain state: sums of the
@@ -82,11 +86,13 @@ State = namedtuple("State", [
 Tally = namedtuple("Tally", [
     "u_sum",               # (J, p, q)
     "cov_sum",             # (g, p, p)
-    "accepted",            # (3,) int64
+    "accepted",            # (5,) int64
 ])
-ACCEPTANCE_STEPS = ("omega latent cross-covariances", "sigma latent cross-covariances", "a")
+ACCEPTANCE_STEPS = ("omega latent cross-covariances", "sigma latent cross-covariances", "a",
+                    "analysis-model covariates", "analysis-model coefficients")
 
-Trace = namedtuple("Trace", ["beta", "cov", "sigma", "beta2", "a", "u_mean"])
+Trace = namedtuple("Trace", ["beta", "cov", "sigma", "beta2", "a", "u_mean", "theta",
+                             "sigma2"])
 
 
 def empty_trace(model_dims):
@@ -97,9 +103,10 @@ def empty_trace(model_dims):
 def new_trace(n, model_dims):
     """A trace with room for ``n`` iterations (``u_mean``: the random effects
     averaged over clusters, a summary of the random effects)."""
-    m, p, d, m2, p2 = model_dims
+    m, p, d, m2, p2, k = model_dims
     return Trace(np.empty((n, m, p)), np.empty((n, p, p)), np.empty((n, d, d)),
-                 np.empty((n, m2, p2)), np.empty(n), np.empty((n, d - p2)))
+                 np.empty((n, m2, p2)), np.empty(n), np.empty((n, d - p2)), np.empty((n, k)),
+                 np.empty(n))
 
 
 def fixed_blocks(n_free, cat_size):
@@ -124,7 +131,7 @@ def build_model(x, values, missing, codes, cat_start, cat_size, prior_df, prior_
                 z=None, cluster=None, n_clusters=1, cov_method=0, a_prior=None,
                 x2=None, values2=None, missing2=None, codes2=None, cat2_start=None,
                 cat2_size=None, prior2_df=None, prior2_scale=None, mh_scale=2.0,
-                latent_bounds=None, fit=True):
+                latent_bounds=None, fit=True, analysis=None):
     """Assemble a ``Model`` from encoded arrays.
 
     Parameters
@@ -158,6 +165,9 @@ def build_model(x, values, missing, codes, cat_start, cat_size, prior_df, prior_
     fit : bool
         ``False`` when imputing new rows for fixed parameters: the designs
         need not have full rank and no Cholesky factor of them is formed.
+    analysis : dict, optional
+        Arrays of an analysis model for compatible imputation (keyword
+        arguments of :func:`._smc.build_analysis_model`); ``None``: none.
     """
     n, p = values.shape
     m = x.shape[1]
@@ -235,21 +245,23 @@ def build_model(x, values, missing, codes, cat_start, cat_size, prior_df, prior_
         a_prior=float(p if a_prior is None else a_prior),
         latent_scale_moves=True,
         multilevel=None if q == 0 and p2 == 0 and not cov_method else True,
+        analysis=build_analysis_model(dynamic, missing, cat_start, cat_size,
+                                      **(analysis or {})),
     ), dynamic
 
 
 def dimensions(model):
-    """(m, p, d, m2, p2) of a model."""
+    """(m, p, d, m2, p2, k) of a model (k: analysis-model coefficients)."""
     m = model.x.shape[1]
     p = model.static_k.shape[1]
     d = model.prior2_scale.shape[0]
     m2 = model.x2.shape[1]
     p2 = d - p * model.z.shape[1]
-    return m, p, d, m2, p2
+    return m, p, d, m2, p2, model.analysis.term_ptr.shape[0] - 1
 
 
 def initial_state(model, values, values2=None, beta=None, cov=None, u=None, sigma=None,
-                  beta2=None, a=None, hyper_scale=None):
+                  beta2=None, a=None, hyper_scale=None, theta=None, sigma2=None):
     """Starting state (doc/sampler.rst, "Starting values").
 
     ``values`` are the dynamic rows' outcomes (NaN where missing or latent).
@@ -258,7 +270,7 @@ def initial_state(model, values, values2=None, beta=None, cov=None, u=None, sigm
     fixed and random effects start at 0 and covariances at the identity with
     the fixed ``C_K`` blocks, unless given.
     """
-    m, p, d, m2, p2 = dimensions(model)
+    m, p, d, m2, p2, _ = dimensions(model)
     n_clusters, q = model.gram.shape[0], model.z.shape[1]
     g = model.group_size.shape[0]
     filled = _start_values(values, model.n_free, model.cat_start, model.cat_size, model.codes)
@@ -289,6 +301,7 @@ def initial_state(model, values, values2=None, beta=None, cov=None, u=None, sigm
         a=np.array([p + 50.0 if a is None else float(a)]),
         hyper_scale=(np.array(model.prior_scale, dtype=np.float64) if hyper_scale is None
                      else np.array(hyper_scale, dtype=np.float64)),
+        analysis=initial_analysis_state(model.analysis, filled, theta, sigma2),
     )
     refresh_factors(state.cov, state.cov_chol, state.precision)
     refresh_factors(state.sigma, state.sigma_chol, state.sigma_precision)
@@ -298,7 +311,8 @@ def initial_state(model, values, values2=None, beta=None, cov=None, u=None, sigm
 
 def new_tally(state):
     """An empty :data:`Tally` for the dimensions of ``state``."""
-    return Tally(np.zeros_like(state.u), np.zeros_like(state.cov), np.zeros(3, np.int64))
+    return Tally(np.zeros_like(state.u), np.zeros_like(state.cov),
+                 np.zeros(len(ACCEPTANCE_STEPS), np.int64))
 
 
 def _start_values(values, n_free, cat_start, cat_size, codes):
@@ -473,9 +487,25 @@ def _iteration(rng, model, state, tally, multilevel):
         model.prior_scale, model.n_free, model.block_ptr, model.mh_scale, state.cov,
         state.cov_chol, state.precision)
     row_means(model.x, model.z, model.cluster, state.beta, state.u, state.means)
-    draw_missing(rng, state.values, state.means, state.precision,
-                 model.miss_rows, model.miss_ptr, model.miss_cov, model.miss_mask)
+    if model.analysis.family > 0:  # compatible imputation (doc/smc.rst)
+        tally.accepted[4] += draw_analysis_parameters(rng, model.analysis, state.analysis,
+                                                      state.values)
+    tally.accepted[3] += _draw_level1_missing(rng, model, state)
     _draw_level2_missing(rng, model, state, multilevel)
+
+
+@kernel
+def _draw_level1_missing(rng, model, state):
+    """Missing level-1 cells: exact conditional draws, or with an analysis
+    model the compatible Metropolis-Hastings steps and the missing outcomes
+    (returns their accepted moves)."""
+    if model.analysis.family == 0:
+        draw_missing(rng, state.values, state.means, state.precision,
+                     model.miss_rows, model.miss_ptr, model.miss_cov, model.miss_mask)
+        return 0
+    return draw_analysis_missing(rng, model.analysis, state.analysis, state.values,
+                                 state.means, state.precision, model.row_group,
+                                 model.cat_start, model.cat_size)
 
 
 @kernel
@@ -503,6 +533,8 @@ def run_chain(rng, model, state, tally, n_iter, trace, trace_start):
             trace.sigma[k] = state.sigma[0]
             trace.beta2[k] = state.beta2
             trace.a[k] = state.a[0]
+            trace.theta[k] = state.analysis.theta
+            trace.sigma2[k] = state.analysis.sigma2[0]
             for c in range(trace.u_mean.shape[1]):
                 trace.u_mean[k, c] = 0.0
             for j in range(state.u.shape[0]):
@@ -540,6 +572,7 @@ def _impute_given_parameters(rng, model, state, n_sweeps, new_clusters, multilev
                                 new_clusters, state.u)
             _copy_random_effects(state)
             row_means(model.x, model.z, model.cluster, state.beta, state.u, state.means)
-        draw_missing(rng, state.values, state.means, state.precision,
-                     model.miss_rows, model.miss_ptr, model.miss_cov, model.miss_mask)
+        if model.analysis.family > 0:
+            sync_analysis(model.analysis, state.analysis, state.values)
+        _draw_level1_missing(rng, model, state)
         _draw_level2_missing(rng, model, state, multilevel)

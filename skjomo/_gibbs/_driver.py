@@ -21,6 +21,7 @@ from ._chain import (ACCEPTANCE_STEPS, Trace, constrained_identity, dimensions, 
                      impute_given_parameters, initial_state, new_tally, new_trace, run_chain)
 from ._covariance import refresh_factors
 from ._regression import row_means
+from ._smc import counted_proposals
 from ._wishart import split_constrained_inverse_wishart, work_space
 
 # Sweeps of latents and missing values when new rows are imputed for stored
@@ -37,7 +38,7 @@ NEW_CLUSTER_SWEEPS = 200
 _LATENT_BLOCK_SWEEPS = 3
 
 # parameters stored at every imputation, and traced at every iteration
-_STORED = ("beta", "cov", "u", "sigma", "beta2", "a", "hyper_scale")
+_STORED = ("beta", "cov", "u", "sigma", "beta2", "a", "hyper_scale", "theta", "sigma2")
 TRACED = Trace._fields
 
 
@@ -65,6 +66,9 @@ class ChainRun:
     imputed, imputed2 : ndarray
         Completed incomplete level-1 rows (m, n_rows, p) and level-2 values
         (m, n_clusters, p2) per imputation.
+    imputed_outcome : ndarray
+        Imputed missing outcomes of the analysis model (m, n_missing);
+        ``n_missing = 0`` without one.
     draws : dict of ndarray
         Parameters at every imputation; the first axis indexes imputations.
     trace, burn_in_trace : dict of ndarray
@@ -82,6 +86,7 @@ class ChainRun:
 
     imputed: np.ndarray
     imputed2: np.ndarray
+    imputed_outcome: np.ndarray
     draws: dict
     trace: dict
     burn_in_trace: dict
@@ -118,11 +123,13 @@ def _stored_parameters(state):
         "beta": state.beta.copy(), "cov": state.cov.copy(), "u": state.u.copy(),
         "sigma": state.sigma[0].copy(), "beta2": state.beta2.copy(),
         "a": state.a[0], "hyper_scale": state.hyper_scale.copy(),
+        "theta": state.analysis.theta.copy(), "sigma2": state.analysis.sigma2[0],
     }
 
 
 def _copy_state(state):
-    return type(state)(*(np.copy(a) for a in state))
+    return type(state)(*(_copy_state(a) if isinstance(a, tuple) else np.copy(a)
+                         for a in state))
 
 
 def _proposals_per_iteration(model, n_groups):
@@ -135,7 +142,7 @@ def _proposals_per_iteration(model, n_groups):
     q = model.z.shape[1]
     return np.array([n_groups * _LATENT_BLOCK_SWEEPS * cross_pairs(model.block_ptr),
                      (q > 0) * _LATENT_BLOCK_SWEEPS * cross_pairs(model.block2_ptr),
-                     int(model.cov_method == 2)])
+                     int(model.cov_method == 2), *counted_proposals(model.analysis)])
 
 
 def _run_one_chain(model, state, rng, n_burn, n_between, n_segments, rows, clusters,
@@ -159,7 +166,7 @@ def _run_one_chain(model, state, rng, n_burn, n_between, n_segments, rows, clust
     trace = new_trace(n_segments * n_between, dims)
     tally = new_tally(state)
     pq = state.u.shape[1] * state.u.shape[2]
-    imputed, imputed2 = [], []
+    imputed, imputed2, outcome = [], [], []
     draws = {name: [] for name in _STORED}
     for k in range(n_segments):
         run_chain(rng, model, state, tally, n_between, trace, k * n_between)
@@ -167,9 +174,11 @@ def _run_one_chain(model, state, rng, n_burn, n_between, n_segments, rows, clust
             progress(n_between)
         imputed.append(state.values[rows])
         imputed2.append(state.level2[clusters, pq:])
+        outcome.append(state.analysis.y[model.analysis.missing_rows])
         for name, value in _stored_parameters(state).items():
             draws[name].append(value)
     return {"imputed": np.stack(imputed), "imputed2": np.stack(imputed2),
+            "outcome": np.stack(outcome),
             "draws": {name: np.stack(v) for name, v in draws.items()},
             "trace": trace, "burn_trace": burn_trace, "tally": tally,
             "state": state, "rng": rng}
@@ -252,6 +261,7 @@ def fit_chains(model, states, rngs, n_burn, n_between, n_segments, rows, cluster
     return ChainRun(
         imputed=_interleave([r["imputed"] for r in results]),
         imputed2=_interleave([r["imputed2"] for r in results]),
+        imputed_outcome=_interleave([r["outcome"] for r in results]),
         draws={name: _interleave([r["draws"][name] for r in results]) for name in _STORED},
         trace={name: np.stack([getattr(r["trace"], name) for r in results])
                for name in TRACED},
@@ -274,7 +284,8 @@ def continue_chains(model, run, n_between, n_imputations, rows, clusters, seeds)
                             rows, clusters)
              for c, state in enumerate(run.final_states)]
     return (_interleave([r["imputed"] for r in extra])[:n_imputations],
-            _interleave([r["imputed2"] for r in extra])[:n_imputations])
+            _interleave([r["imputed2"] for r in extra])[:n_imputations],
+            _interleave([r["outcome"] for r in extra])[:n_imputations])
 
 
 def _new_cluster_covariances(rng, model, draws, draw, n_new):
@@ -300,8 +311,8 @@ def impute_new_rows(model, values, values2, missing, rows, clusters, draws, draw
     Clusters ``>= n_known_clusters`` were not seen in fit: their random
     effects are drawn given their rows, and under cov_method "random" their
     covariance from ``IW(a, A)`` (under "fixed" they have none: an error).
-    Returns the completed ``rows`` (dynamic rows) and level-2 values of
-    ``clusters``.
+    Returns the completed ``rows`` (dynamic rows), level-2 values of
+    ``clusters`` and missing outcomes of the analysis model.
     """
     n_clusters = model.gram.shape[0]
     new_clusters = np.arange(n_clusters) >= n_known_clusters
@@ -319,10 +330,13 @@ def impute_new_rows(model, values, values2, missing, rows, clusters, draws, draw
                 "the fitted inverse-Wishart distribution.")
         cov = np.concatenate([cov, _new_cluster_covariances(rng, model, draws, draw, n_new)])
     state = initial_state(model, values, values2, beta=draws["beta"][draw], cov=cov, u=u,
-                          sigma=draws["sigma"][draw], beta2=draws["beta2"][draw])
+                          sigma=draws["sigma"][draw], beta2=draws["beta2"][draw],
+                          theta=draws["theta"][draw], sigma2=draws["sigma2"][draw])
     state.values[missing] = state.means[missing]
-    needs_sweeps = model.cat_start.size or model.cat2_start.size or n_new
+    needs_sweeps = (model.cat_start.size or model.cat2_start.size or n_new
+                    or model.analysis.family)
     impute_given_parameters(rng, model, state, TRANSFORM_SWEEPS if needs_sweeps else 1,
                             new_clusters)
     pq = state.u.shape[1] * state.u.shape[2]
-    return state.values[rows], state.level2[clusters, pq:]
+    return (state.values[rows], state.level2[clusters, pq:],
+            state.analysis.y[model.analysis.missing_rows])

@@ -1,0 +1,425 @@
+"""The analysis (substantive) model of compatible imputation.
+
+A formula ``y ~ x1 * x2 + I(x1**2)`` with a family states the model the
+user will fit to the completed data (doc/smc.rst). This module
+
+* parses the formula (:func:`parse_analysis_formula`, with formulaic) into
+  terms, each a product of factors: a column to a positive integer power,
+  or the treatment dummies of a categorical column (first category the
+  reference, as R's ``lm`` and formulaic);
+* resolves it against the training frame (:class:`AnalysisLayout`): which
+  columns are partially observed (outcomes of the joint model), which are
+  fully observed (predictors of the joint model), the categories of the
+  categorical variables and the *term table* -- integer and float arrays
+  from which the sampler's numba kernels rebuild a row of the analysis
+  design whenever an imputed covariate changes;
+* encodes the outcome and the analysis variables of a frame and writes the
+  imputed outcome back.
+"""
+
+import ast
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+
+from ._schema import _fill, _float_values, _is_categorical_dtype, _sorted_categories
+
+# sampler codes of the families (0 means no analysis model)
+FAMILIES = {"lm": 1, "logit": 2}
+
+
+@dataclass(frozen=True)
+class Term:
+    """One term of the analysis formula.
+
+    Attributes
+    ----------
+    powers : tuple of (column, int)
+        Continuous factors and their powers (an empty tuple and no
+        categorical factor is the intercept).
+    categorical : tuple of column labels
+        Categorical factors, each expanded into its treatment dummies.
+    labels : tuple of str
+        The factors as written, in order, for column names.
+    kinds : tuple of bool
+        Whether each label is a categorical factor.
+    label_columns : tuple
+        The column of each label that is a column name or ``C(column)``,
+        ``None`` for ``I(...)``.
+    """
+
+    powers: tuple
+    categorical: tuple
+    labels: tuple
+    kinds: tuple
+    label_columns: tuple
+
+    @property
+    def is_intercept(self):
+        return not self.powers and not self.categorical
+
+    def resolve(self, categorical):
+        """This term once the columns in ``categorical`` are known to be
+        categorical: their bare names become treatment dummies."""
+        powers, groups, kinds = dict(self.powers), list(self.categorical), list(self.kinds)
+        for index, (column, kind) in enumerate(zip(self.label_columns, self.kinds)):
+            if column is not None and not kind and column in categorical:
+                powers[column] -= 1
+                if not powers[column]:
+                    del powers[column]
+                if column in groups:
+                    raise ValueError(f"Term {':'.join(self.labels)!r} repeats the "
+                                     f"categorical {column!r}.")
+                groups.append(column)
+                kinds[index] = True
+        bad = [c for c in powers if c in categorical]
+        if bad:
+            raise ValueError(
+                f"Column {bad[0]!r} is categorical; in the analysis formula it enters "
+                "through its dummies (a main effect or an interaction), not through "
+                f"I() or a power (term {':'.join(self.labels)!r}).")
+        return Term(tuple(powers.items()), tuple(groups), self.labels, tuple(kinds),
+                    self.label_columns)
+
+
+@dataclass(frozen=True)
+class AnalysisFormula:
+    """A parsed analysis formula and its family.
+
+    Attributes
+    ----------
+    formula : str
+        As given.
+    family : {"lm", "logit"}
+        Linear (normal errors) or logistic regression.
+    outcome : str
+        The column on the left-hand side.
+    terms : tuple of Term
+        Right-hand-side terms, in formulaic's order (intercept first).
+    declared_categorical : tuple of str
+        Columns wrapped in ``C()``.
+    """
+
+    formula: str
+    family: str
+    outcome: str
+    terms: tuple
+    declared_categorical: tuple
+
+    @property
+    def columns(self):
+        """Covariates of the analysis model, in order of appearance."""
+        seen = []
+        for term in self.terms:
+            for column in [c for c, _ in term.powers] + list(term.categorical):
+                if column not in seen:
+                    seen.append(column)
+        return tuple(seen)
+
+
+def _monomial(node, label):
+    """Powers of the columns in a product of integer powers of columns."""
+    if isinstance(node, ast.Name):
+        return {node.id: 1}
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
+        left, right = _monomial(node.left, label), _monomial(node.right, label)
+        for column, power in right.items():
+            left[column] = left.get(column, 0) + power
+        return left
+    if (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow)
+            and isinstance(node.right, ast.Constant) and isinstance(node.right.value, int)
+            and not isinstance(node.right.value, bool) and node.right.value >= 1):
+        return {c: p * node.right.value for c, p in _monomial(node.left, label).items()}
+    raise ValueError(
+        f"The analysis formula term {label!r} is not a product of positive integer powers "
+        "of columns. Terms are recomputed from every imputed value, so only column names, "
+        "C(column) and I(...) of products and integer powers (e.g. I(x1**2), "
+        "I(x1*x2)) are supported; compute other transformations beforehand (they are then "
+        "imputed as variables of their own, not recomputed).")
+
+
+def _factor(expr, label):
+    """(powers dict, categorical column or None) of one formulaic factor."""
+    try:  # R's power operator, with R's precedence (Python's ^ binds loosest)
+        tree = ast.parse(expr.replace("^", "**"), mode="eval").body
+    except SyntaxError:
+        tree = None
+    if isinstance(tree, ast.Name) or tree is None:
+        return {expr: 1}, None
+    if isinstance(tree, ast.Call) and isinstance(tree.func, ast.Name) and not tree.keywords:
+        if tree.func.id == "C" and len(tree.args) == 1 and isinstance(tree.args[0], ast.Name):
+            return {}, tree.args[0].id
+        if tree.func.id == "I" and len(tree.args) == 1:
+            return _monomial(tree.args[0], label), None
+    return _monomial(tree, label)  # raises with the message above unless a product
+
+
+def parse_analysis_formula(formula, family):
+    """Parse ``formula`` (``"y ~ terms"``) of an analysis model of ``family``.
+
+    Raises
+    ------
+    ValueError
+        Naming the part of the formula that is not supported.
+    """
+    from formulaic import Formula
+
+    if family not in FAMILIES:
+        raise ValueError(f"model must be one of {sorted(FAMILIES)}; got {family!r}.")
+    if not isinstance(formula, str) or "~" not in formula:
+        raise ValueError("formula must be a string 'outcome ~ terms' naming the analysis "
+                         f"model; got {formula!r}.")
+    try:
+        parsed = Formula(formula)
+    except Exception as exc:  # noqa: BLE001 - formulaic's parse errors have many types
+        raise ValueError(f"The analysis formula {formula!r} cannot be parsed: {exc}") from None
+    lhs = list(parsed.lhs)
+    if len(lhs) != 1 or len(lhs[0].factors) != 1 or lhs[0].factors[0].eval_method.value != "lookup":
+        raise ValueError(f"The left-hand side of {formula!r} must be one column (the outcome).")
+    outcome = lhs[0].factors[0].expr
+    terms, declared = [], []
+    for term in parsed.rhs:
+        factors = [f for f in term.factors if f.eval_method.value != "literal"]
+        powers, categorical, labels, kinds, label_columns = {}, [], [], [], []
+        for factor in factors:
+            monomial, group = _factor(factor.expr, str(term))
+            bare = factor.eval_method.value == "lookup"
+            label_columns.append(group if group is not None
+                                 else factor.expr if bare else None)
+            if group is not None:
+                if group in categorical:
+                    raise ValueError(f"Term {str(term)!r} repeats the categorical {group!r}.")
+                categorical.append(group)
+                declared.append(group)
+            for column, power in monomial.items():
+                powers[column] = powers.get(column, 0) + power
+            labels.append(factor.expr)
+            kinds.append(group is not None)
+        overlap = set(powers) & set(categorical)
+        if overlap:
+            raise ValueError(f"Term {str(term)!r} uses {sorted(overlap)} both as categorical "
+                             "(C()) and as a number.")
+        if outcome in powers or outcome in categorical:
+            raise ValueError(f"The outcome {outcome!r} also appears on the right-hand side "
+                             f"of {formula!r}.")
+        terms.append(Term(tuple(powers.items()), tuple(categorical), tuple(labels),
+                          tuple(kinds), tuple(label_columns)))
+    if not terms:
+        raise ValueError(f"The analysis formula {formula!r} has no terms.")
+    return AnalysisFormula(formula, family, outcome, tuple(terms),
+                           tuple(dict.fromkeys(declared)))
+
+
+# --------------------------------------------------------------------- data
+def _binary_levels(series, column):
+    """Levels (non-event, event) of a binary outcome, or ``None`` for 0/1."""
+    observed = series.dropna()
+    if _is_categorical_dtype(series):
+        if isinstance(series.dtype, pd.CategoricalDtype):
+            present = set(observed.tolist())
+            levels = [c for c in series.dtype.categories if c in present]
+        else:
+            levels = _sorted_categories(observed.to_numpy())
+        if len(levels) != 2:
+            raise ValueError(f"The outcome {column!r} of a logistic model must take two "
+                             f"values; it takes {len(levels)}: {levels[:10]}.")
+        return list(levels)
+    values = _float_values(series, column, "outcome")
+    if not np.isin(values[~np.isnan(values)], (0.0, 1.0)).all():
+        raise ValueError(f"The outcome {column!r} of a logistic model must be 0/1, boolean "
+                         "or take two categories.")
+    return None
+
+
+class AnalysisLayout:
+    """An analysis formula resolved against the training frame.
+
+    Parameters
+    ----------
+    analysis : AnalysisFormula
+    frame : pandas.DataFrame
+        Training data.
+    categorical : tuple
+        Columns the user declared categorical (``categorical_cols``).
+    excluded : tuple
+        Columns left out of the model.
+    """
+
+    def __init__(self, analysis, frame, categorical, excluded):
+        self.analysis = analysis
+        columns = list(frame.columns)
+        for column in (analysis.outcome,) + analysis.columns:
+            if column not in columns:
+                raise ValueError(f"Column {column!r} of the analysis formula is not in the "
+                                 "data.")
+            if column in excluded:
+                raise ValueError(f"Column {column!r} of the analysis formula is also in "
+                                 "exclude_cols.")
+        self.outcome = analysis.outcome
+        self.variables = analysis.columns
+        self.categorical = tuple(
+            c for c in self.variables
+            if c in analysis.declared_categorical or c in categorical
+            or _is_categorical_dtype(frame[c]))
+        self.terms = tuple(term.resolve(self.categorical) for term in analysis.terms)
+        self._check_hierarchy()
+        series = frame[self.outcome]
+        if series.notna().sum() == 0:
+            raise ValueError(f"The outcome {self.outcome!r} is entirely missing.")
+        if analysis.family == "logit":
+            self.outcome_levels = _binary_levels(series, self.outcome)
+        else:
+            self.outcome_levels = None
+            _float_values(series, self.outcome, "outcome of the linear model")
+        aux = [c for c in columns if c != self.outcome and c not in self.variables
+               and c not in excluded]
+        joint = [c for c in columns if c in self.variables or c in aux]
+        self.joint_outcomes = tuple(c for c in joint if frame[c].isna().any())
+        self.joint_covariates = tuple(c for c in joint if c not in self.joint_outcomes)
+        if not any(c in self.variables for c in self.joint_outcomes):
+            raise ValueError(
+                "No covariate of the analysis formula has missing values, so there is no "
+                "covariate to impute compatibly; rows missing only the outcome add no "
+                "information to the analysis model (analyse the complete cases).")
+        self._schema = None
+
+    def _check_hierarchy(self):
+        present = {frozenset(t.labels) for t in self.terms}
+        for term in self.terms:
+            for label, categorical in zip(term.labels, term.kinds):
+                if categorical and frozenset(set(term.labels) - {label}) not in present:
+                    margin = ":".join(lab for lab in term.labels if lab != label) or "1"
+                    raise ValueError(
+                        f"Term {':'.join(term.labels)!r} codes {label} with treatment "
+                        f"dummies, which needs the term {margin!r} in the formula too "
+                        "(and the intercept for a categorical main effect).")
+
+    # ------------------------------------------------------------ roles
+    def joint_spec(self, spec):
+        """The joint model's spec: partially observed covariates (and auxiliary
+        columns) are its outcomes, fully observed ones its predictors."""
+        categorical = tuple(dict.fromkeys(tuple(spec.categorical) + tuple(
+            c for c in self.categorical if c not in spec.categorical)))
+        return replace(spec, outcomes=self.joint_outcomes, covariates=self.joint_covariates,
+                       categorical=categorical,
+                       excluded=tuple(spec.excluded) + (self.outcome,))
+
+    def bind(self, schema):
+        """Categories, sources and the term table, once the joint schema exists."""
+        self._schema = schema
+        outcome_names = schema.outcome_names
+        continuous = [c.name for c in schema.continuous]
+        categorical = [c.name for c in schema.categorical]
+        starts, _ = schema.categorical_layout()
+        self.categories = {}
+        var_col, var_block = [], []
+        for column in self.variables:
+            if column in self.categorical:
+                if column in outcome_names:
+                    k = categorical.index(column)
+                    self.categories[column] = list(schema.categorical[k].categories)
+                    var_col.append(int(starts[k]))
+                    var_block.append(k)
+                else:
+                    self.categories[column] = list(schema._covariate_levels[column])
+                    var_col.append(-1)
+                    var_block.append(-1)
+            else:
+                var_col.append(continuous.index(column) if column in outcome_names else -1)
+                var_block.append(-1)
+        self.var_col = np.asarray(var_col, np.int64)
+        self.var_block = np.asarray(var_block, np.int64)
+        self._term_table()
+
+    def _term_table(self):
+        index = {c: v for v, c in enumerate(self.variables)}
+        ptr, var, power, level, names = [0], [], [], [], []
+        for term in self.terms:
+            combos = [()]
+            for column in term.categorical:
+                combos = [c + ((column, lev),) for c in combos
+                          for lev in range(1, len(self.categories[column]))]
+            for combo in combos:
+                chosen = dict(combo)
+                parts = []
+                for label, categorical, column in zip(term.labels, term.kinds,
+                                                      term.label_columns):
+                    if categorical:
+                        parts.append(f"{label}[T.{self.categories[column][chosen[column]]}]")
+                    else:
+                        parts.append(label)
+                names.append(":".join(parts) if parts else "Intercept")
+                for column, pw in term.powers:
+                    var.append(index[column])
+                    power.append(pw)
+                    level.append(-1)
+                for column, lev in combo:
+                    var.append(index[column])
+                    power.append(0)
+                    level.append(lev)
+                ptr.append(len(var))
+        self.term_names = names
+        self.term_ptr = np.asarray(ptr, np.int64)
+        self.factor_var = np.asarray(var, np.int64)
+        self.factor_power = np.asarray(power, np.int64)
+        self.factor_level = np.asarray(level, np.int64)
+
+    # --------------------------------------------------------- encoding
+    def encode(self, frame):
+        """Arrays of the analysis model for ``frame``: the outcome (NaN where
+        missing) and the analysis variables (continuous values, category codes
+        of categorical ones; NaN where missing)."""
+        series = frame[self.outcome]
+        if self.outcome_levels is None:
+            y = _float_values(series, self.outcome, "outcome")
+            if self.analysis.family == "logit" and not np.isin(y[~np.isnan(y)],
+                                                               (0.0, 1.0)).all():
+                raise ValueError(f"The outcome {self.outcome!r} must be 0/1.")
+        else:
+            y = np.full(len(frame), np.nan)
+            values = series.to_numpy(dtype=object)
+            observed = series.notna().to_numpy()
+            lookup = {c: float(i) for i, c in enumerate(self.outcome_levels)}
+            unknown = {v for v in values[observed] if v not in lookup}
+            if unknown:
+                raise ValueError(f"The outcome {self.outcome!r} has values "
+                                 f"{sorted(map(str, unknown))} not seen in fit.")
+            y[observed] = [lookup[v] for v in values[observed]]
+        xvars = np.full((len(frame), len(self.variables)), np.nan)
+        for v, column in enumerate(self.variables):
+            if column in self.categorical:
+                lookup = {c: float(i) for i, c in enumerate(self.categories[column])}
+                values = frame[column].to_numpy(dtype=object)
+                observed = frame[column].notna().to_numpy()
+                xvars[observed, v] = [lookup.get(val, np.nan) for val in values[observed]]
+            else:
+                xvars[:, v] = _float_values(frame[column], column, "covariate")
+        return {"y": y, "xvars": xvars}
+
+    def decode(self, out, frame, y_missing, imputed):
+        """Write the imputed outcome ``imputed`` (one per missing row) into
+        ``out`` (a completed copy of ``frame``)."""
+        if not y_missing.any():
+            return out
+        series = frame[self.outcome]
+        if self.analysis.family == "logit":
+            if self.outcome_levels is None:
+                values = imputed.astype(np.int64)
+                if pd.api.types.is_float_dtype(series.dtype):
+                    values = imputed
+            else:
+                values = np.asarray(self.outcome_levels, dtype=object)[imputed.astype(np.int64)]
+        else:
+            values = imputed
+        out[self.outcome] = _fill(series, y_missing, values)
+        return out
+
+    def sampler_arrays(self, encoded_analysis):
+        """Keyword arguments of the sampler's analysis model."""
+        y = encoded_analysis["y"]
+        return {"family": FAMILIES[self.analysis.family], "y": y,
+                    "xvars": encoded_analysis["xvars"], "var_col": self.var_col,
+                    "var_block": self.var_block, "term_ptr": self.term_ptr,
+                    "factor_var": self.factor_var, "factor_power": self.factor_power,
+                    "factor_level": self.factor_level}

@@ -1,0 +1,467 @@
+"""Substantive-model-compatible steps: the analysis model inside the chain (numba).
+
+The joint latent-normal model of the covariates is sampled by the usual
+steps; an analysis model ``f(y | w(x); theta)`` adds three steps
+(doc/smc.rst):
+
+* ``theta`` given the completed data (linear model: exact normal /
+  scaled-inverse-chi-square draw; logistic model: Metropolis-Hastings with
+  an iteratively-reweighted-least-squares proposal);
+* every missing covariate cell (a continuous cell or a categorical latent
+  block) by Metropolis-Hastings whose proposal is its joint-model
+  conditional given the rest of the row, accepted with the ratio
+  ``f(y_i | w(x*_i)) / f(y_i | w(x_i))`` (the normal densities cancel);
+  cells of auxiliary columns, and rows whose outcome is missing (the
+  outcome integrated out), take the proposal as it comes;
+* missing outcomes from ``f(y | w(x); theta)``.
+
+The analysis design ``w(x)`` is rebuilt from a term table (products of
+integer powers of columns and category indicators, see
+:mod:`skjomo._analysis_model`) whenever a covariate changes; the analysis
+arrays cover all ``N`` rows, the joint model's only its dynamic rows
+(``dyn_to_row`` maps the latter into the former).
+"""
+
+from collections import namedtuple
+
+import numba as nb
+import numpy as np
+
+from ._jit import kernel
+from ._linalg import cholesky_lower, solve_lower, solve_lower_transpose
+
+AnalysisModel = namedtuple("AnalysisModel", [
+    "family",              # 0 none, 1 linear, 2 logistic
+    "y_data",              # (N,) outcome, NaN where missing
+    "x_data",              # (N, V) analysis variables (category codes), NaN where missing
+    "y_missing",           # (N,) bool
+    "missing_rows",        # (M,) rows with a missing outcome
+    "dyn_to_row",          # (n_d,) row of each dynamic row of the joint model
+    "var_col", "var_block", "var_size",  # (V,) joint-model column, categorical block, latents
+    "term_ptr", "factor_var", "factor_power", "factor_level",  # the term table
+    "unit_row", "unit_col", "unit_size", "unit_var", "unit_block",  # missing cells (U,)
+    "prior_df", "prior_scale",  # scaled-inverse-chi-square prior of sigma^2 (linear)
+])
+
+AnalysisState = namedtuple("AnalysisState", [
+    "xvars",               # (N, V) current analysis variables
+    "w",                   # (N, k) analysis design
+    "eta",                 # (N,) linear predictor
+    "y",                   # (N,) completed outcome
+    "theta",               # (k,)
+    "sigma2",              # (1,) residual variance (linear model)
+])
+
+LINEAR, LOGISTIC = 1, 2
+
+
+def _int(values):
+    return np.ascontiguousarray(values, dtype=np.int64)
+
+
+def build_analysis_model(dynamic, missing, cat_start, cat_size, family=0, y=None,
+                         xvars=None, var_col=None, var_block=None, term_ptr=None,
+                         factor_var=None, factor_power=None, factor_level=None,
+                         prior_df=0.0, prior_scale=0.0):
+    """Assemble an :data:`AnalysisModel` (``family=0``: none, empty arrays).
+
+    ``dynamic`` are the joint model's dynamic rows, ``missing`` the missing
+    cells of all rows (latent-expanded); ``y`` and ``xvars`` the encoded
+    outcome and analysis variables of all rows.
+    """
+    if family == 0:
+        y, xvars = np.zeros(0), np.zeros((0, 0))
+        var_col = var_block = factor_var = factor_power = factor_level = _int([])
+        term_ptr = _int([0])
+        dynamic = _int([])
+    var_col, var_block = _int(var_col), _int(var_block)
+    var_size = np.ones(var_col.shape[0], np.int64)
+    var_size[var_block >= 0] = np.asarray(cat_size, np.int64)[var_block[var_block >= 0]]
+    y_missing = np.isnan(y)
+    units = []  # (dynamic row, first column, size, variable, block)
+    if family:
+        n_free = missing.shape[1] - int(np.sum(cat_size))
+        var_of_col = {int(c): v for v, (c, b) in enumerate(zip(var_col, var_block))
+                      if c >= 0 and b < 0}
+        var_of_block = {int(b): v for v, b in enumerate(var_block) if b >= 0}
+        miss_dyn = missing[dynamic]
+        for d in np.flatnonzero(miss_dyn.any(axis=1)):
+            for j in np.flatnonzero(miss_dyn[d, :n_free]):
+                units.append((d, j, 1, var_of_col.get(int(j), -1), -1))
+            for b, (start, size) in enumerate(zip(cat_start, cat_size)):
+                if miss_dyn[d, start]:
+                    units.append((d, start, size, var_of_block.get(b, -1), b))
+    units = np.asarray(units, np.int64).reshape(-1, 5)
+    return AnalysisModel(
+        family=int(family), y_data=np.asarray(y, np.float64),
+        x_data=np.ascontiguousarray(xvars, dtype=np.float64), y_missing=y_missing,
+        missing_rows=_int(np.flatnonzero(y_missing)), dyn_to_row=_int(dynamic),
+        var_col=var_col, var_block=var_block, var_size=var_size,
+        term_ptr=_int(term_ptr), factor_var=_int(factor_var),
+        factor_power=_int(factor_power), factor_level=_int(factor_level),
+        unit_row=_int(units[:, 0]), unit_col=_int(units[:, 1]), unit_size=_int(units[:, 2]),
+        unit_var=_int(units[:, 3]), unit_block=_int(units[:, 4]),
+        prior_df=float(prior_df), prior_scale=float(prior_scale))
+
+
+def counted_proposals(am):
+    """Metropolis-Hastings proposals per iteration: covariate cells that enter
+    the analysis model in rows with an observed outcome, and the logistic
+    ``theta`` move."""
+    if am.family == 0:
+        return 0, 0
+    rows = am.dyn_to_row[am.unit_row]
+    covariates = int(np.sum((am.unit_var >= 0) & ~am.y_missing[rows]))
+    return covariates, int(am.family == LOGISTIC)
+
+
+# ----------------------------------------------------------------- design
+@kernel
+def design_row(am, xrow, out):
+    """Row of the analysis design from the analysis variables ``xrow``."""
+    for t in range(out.shape[0]):
+        value = 1.0
+        for f in range(am.term_ptr[t], am.term_ptr[t + 1]):
+            x = xrow[am.factor_var[f]]
+            level = am.factor_level[f]
+            if level >= 0:
+                if x != level:
+                    value = 0.0
+            else:
+                for _ in range(am.factor_power[f]):
+                    value *= x
+        out[t] = value
+
+
+@kernel
+def _dot(a, b):
+    s = 0.0
+    for t in range(a.shape[0]):
+        s += a[t] * b[t]
+    return s
+
+
+@kernel
+def latent_category(latents):
+    """Category of a latent block: the first maximum if positive, else the
+    reference ``K - 1`` (doc/sampler.rst, "Latent normals")."""
+    best = 0
+    for t in range(1, latents.shape[0]):
+        if latents[t] > latents[best]:
+            best = t
+    return best if latents[best] > 0.0 else latents.shape[0]
+
+
+@kernel
+def sync_analysis(am, ast, values):
+    """Analysis variables, design rows and linear predictors of the dynamic
+    rows from the joint model's completed values."""
+    for d in range(am.dyn_to_row.shape[0]):
+        i = am.dyn_to_row[d]
+        for v in range(am.var_col.shape[0]):
+            col = am.var_col[v]
+            if col < 0:
+                continue
+            if am.var_block[v] >= 0:
+                ast.xvars[i, v] = latent_category(values[d, col:col + am.var_size[v]])
+            else:
+                ast.xvars[i, v] = values[d, col]
+        design_row(am, ast.xvars[i], ast.w[i])
+        ast.eta[i] = _dot(ast.w[i], ast.theta)
+
+
+@kernel
+def refresh_predictor(ast):
+    """``eta = W theta`` on every row."""
+    for i in range(ast.w.shape[0]):
+        ast.eta[i] = _dot(ast.w[i], ast.theta)
+
+
+@kernel
+def _log1pexp(x):
+    if x > 0.0:
+        return x + np.log1p(np.exp(-x))
+    return np.log1p(np.exp(x))
+
+
+@kernel
+def row_log_likelihood(family, y, eta, sigma2):
+    """``log f(y | eta)`` up to terms free of ``eta``."""
+    if family == LINEAR:
+        r = y - eta
+        return -0.5 * r * r / sigma2
+    return y * eta - _log1pexp(eta)
+
+
+# ----------------------------------------------------------- parameters
+@kernel
+def _draw_linear(rng, am, ast):
+    """``sigma^2`` from its marginal posterior, then ``theta | sigma^2``
+    (flat prior on theta; scaled-inverse-chi-square prior on sigma^2 with
+    ``prior_df`` degrees of freedom and sum of squares ``prior_scale``)."""
+    n, k = ast.w.shape
+    gram = ast.w.T @ ast.w
+    chol = np.empty((k, k))
+    if not cholesky_lower(gram, chol):
+        raise ValueError("The design of the analysis model is singular in the completed "
+                         "data (a category without rows, or collinear terms).")
+    theta_hat = ast.w.T @ ast.y
+    solve_lower(chol, theta_hat)
+    solve_lower_transpose(chol, theta_hat)
+    rss = 0.0
+    for i in range(n):
+        r = ast.y[i] - _dot(ast.w[i], theta_hat)
+        rss += r * r
+    df = n - k + am.prior_df
+    ast.sigma2[0] = (rss + am.prior_scale) / (2.0 * rng.standard_gamma(0.5 * df))
+    noise = np.empty(k)
+    for t in range(k):
+        noise[t] = rng.standard_normal()
+    solve_lower_transpose(chol, noise)
+    sd = np.sqrt(ast.sigma2[0])
+    for t in range(k):
+        ast.theta[t] = theta_hat[t] + sd * noise[t]
+
+
+@kernel
+def _newton_point(ast, theta, chol, center):
+    """Logistic log-likelihood at ``theta``, the Cholesky factor of the
+    information ``W'DW`` and the Newton point ``theta + (W'DW)^{-1} W'(y - p)``.
+    Returns ``(log-likelihood, ok)``."""
+    n, k = ast.w.shape
+    info = np.zeros((k, k))
+    score = np.zeros(k)
+    loglik = 0.0
+    for i in range(n):
+        eta = _dot(ast.w[i], theta)
+        prob = 1.0 / (1.0 + np.exp(-eta))
+        loglik += ast.y[i] * eta - _log1pexp(eta)
+        weight = prob * (1.0 - prob)
+        resid = ast.y[i] - prob
+        for a in range(k):
+            score[a] += ast.w[i, a] * resid
+            wa = weight * ast.w[i, a]
+            for b in range(a + 1):
+                info[a, b] += wa * ast.w[i, b]
+    for a in range(k):
+        for b in range(a):
+            info[b, a] = info[a, b]
+    if not cholesky_lower(info, chol):
+        return loglik, False
+    solve_lower(chol, score)
+    solve_lower_transpose(chol, score)
+    for a in range(k):
+        center[a] = theta[a] + score[a]
+    return loglik, True
+
+
+@kernel
+def _log_proposal(chol, center, x):
+    """``log N(x; center, (L L')^{-1})`` up to a constant."""
+    k = x.shape[0]
+    quad = 0.0
+    logdet = 0.0
+    for j in range(k):
+        s = 0.0
+        for i in range(j, k):
+            s += chol[i, j] * (x[i] - center[i])
+        quad += s * s
+        logdet += np.log(chol[j, j])
+    return logdet - 0.5 * quad
+
+
+@kernel
+def _draw_logistic(rng, ast):
+    """Metropolis-Hastings move of ``theta`` (flat prior) with the IWLS
+    proposal ``N(theta + I^{-1} U, I^{-1})`` at the current value and the
+    reverse proposal at the proposed one. Returns 1 if accepted."""
+    k = ast.theta.shape[0]
+    chol0, center0 = np.empty((k, k)), np.empty(k)
+    loglik0, ok = _newton_point(ast, ast.theta, chol0, center0)
+    if not ok:
+        raise ValueError("The design of the analysis model is singular in the completed "
+                         "data (a category without rows, or collinear terms).")
+    proposal = np.empty(k)
+    for t in range(k):
+        proposal[t] = rng.standard_normal()
+    solve_lower_transpose(chol0, proposal)
+    for t in range(k):
+        proposal[t] += center0[t]
+    chol1, center1 = np.empty((k, k)), np.empty(k)
+    loglik1, ok = _newton_point(ast, proposal, chol1, center1)
+    if not ok:
+        return 0
+    log_ratio = (loglik1 - loglik0 + _log_proposal(chol1, center1, ast.theta)
+                 - _log_proposal(chol0, center0, proposal))
+    if np.log(rng.random()) < log_ratio:
+        ast.theta[:] = proposal
+        return 1
+    return 0
+
+
+@kernel
+def draw_analysis_parameters(rng, am, ast, values):
+    """The analysis model's parameters given the completed data. Returns the
+    accepted Metropolis-Hastings moves (logistic model)."""
+    sync_analysis(am, ast, values)
+    accepted = 0
+    if am.family == LINEAR:
+        _draw_linear(rng, am, ast)
+    else:
+        accepted = _draw_logistic(rng, ast)
+    refresh_predictor(ast)
+    return accepted
+
+
+# --------------------------------------------------------- missing values
+@kernel
+def _block_factors(precisions, cat_start, cat_size):
+    """Lower Cholesky factor of every latent block of every precision matrix."""
+    n_groups = precisions.shape[0]
+    n_cat = cat_start.shape[0]
+    size = 1
+    for b in range(n_cat):
+        size = max(size, cat_size[b])
+    factors = np.zeros((n_groups, n_cat, size, size))
+    block = np.empty((size, size))
+    for g in range(n_groups):
+        for b in range(n_cat):
+            s, start = cat_size[b], cat_start[b]
+            for a in range(s):
+                for c in range(s):
+                    block[a, c] = precisions[g, start + a, start + c]
+            cholesky_lower(block[:s, :s], factors[g, b, :s, :s])
+    return factors
+
+
+@kernel
+def draw_analysis_missing(rng, am, ast, values, means, precisions, row_group, cat_start,
+                          cat_size):
+    """Missing covariate cells by Metropolis-Hastings, then missing outcomes.
+
+    Returns the accepted covariate moves among the counted ones (cells that
+    enter the analysis model, in rows with an observed outcome).
+    """
+    p = values.shape[1]
+    k = ast.theta.shape[0]
+    factors = _block_factors(precisions, cat_start, cat_size)
+    size = factors.shape[2]
+    proposal = np.empty(size)
+    noise = np.empty(size)
+    resid = np.empty(p)
+    w_new = np.empty(k)
+    accepted = 0
+    for u in range(am.unit_row.shape[0]):
+        d = am.unit_row[u]
+        i = am.dyn_to_row[d]
+        g = row_group[d]
+        col, s = am.unit_col[u], am.unit_size[u]
+        for t in range(p):
+            resid[t] = values[d, t] - means[d, t]
+        if am.unit_block[u] < 0:
+            q = precisions[g, col, col]
+            shift = 0.0
+            for t in range(p):
+                if t != col:
+                    shift += precisions[g, col, t] * resid[t]
+            proposal[0] = means[d, col] - shift / q + rng.standard_normal() / np.sqrt(q)
+        else:
+            chol = factors[g, am.unit_block[u], :s, :s]
+            for a in range(s):
+                shift = 0.0
+                for t in range(p):
+                    if t < col or t >= col + s:
+                        shift += precisions[g, col + a, t] * resid[t]
+                proposal[a] = shift
+                noise[a] = rng.standard_normal()
+            solve_lower(chol, proposal[:s])
+            solve_lower_transpose(chol, proposal[:s])
+            solve_lower_transpose(chol, noise[:s])
+            for a in range(s):
+                proposal[a] = means[d, col + a] - proposal[a] + noise[a]
+        v = am.unit_var[u]
+        if v >= 0:
+            new_x = proposal[0] if am.unit_block[u] < 0 else latent_category(proposal[:s])
+            old_x = ast.xvars[i, v]
+            ast.xvars[i, v] = new_x
+            design_row(am, ast.xvars[i], w_new)
+            eta_new = _dot(w_new, ast.theta)
+            if not am.y_missing[i]:
+                log_ratio = (row_log_likelihood(am.family, ast.y[i], eta_new, ast.sigma2[0])
+                             - row_log_likelihood(am.family, ast.y[i], ast.eta[i],
+                                                  ast.sigma2[0]))
+                if not np.log(rng.random()) < log_ratio:
+                    ast.xvars[i, v] = old_x
+                    continue
+                accepted += 1
+            ast.w[i, :] = w_new
+            ast.eta[i] = eta_new
+        for a in range(s):
+            values[d, col + a] = proposal[a]
+    draw_missing_outcomes(rng, am, ast)
+    return accepted
+
+
+@kernel
+def draw_missing_outcomes(rng, am, ast):
+    """Missing outcomes from ``f(y | w(x); theta)``."""
+    sd = np.sqrt(ast.sigma2[0])
+    for i in am.missing_rows:
+        if am.family == LINEAR:
+            ast.y[i] = ast.eta[i] + sd * rng.standard_normal()
+        else:
+            ast.y[i] = 1.0 if rng.random() * (1.0 + np.exp(-ast.eta[i])) < 1.0 else 0.0
+
+
+@kernel
+def full_design(am, ast):
+    """Design rows and linear predictors of every row."""
+    for i in range(ast.w.shape[0]):
+        design_row(am, ast.xvars[i], ast.w[i])
+        ast.eta[i] = _dot(ast.w[i], ast.theta)
+
+
+# ----------------------------------------------------------------- start
+def _starting_fit(family, w, y):
+    """Complete-outcome fit of the analysis model on the starting data:
+    least squares (linear) or a few damped Newton steps (logistic)."""
+    k = w.shape[1]
+    if family == LINEAR:
+        theta = np.linalg.lstsq(w, y, rcond=None)[0]
+        resid = y - w @ theta
+        return theta, float(resid @ resid / max(len(y) - k, 1))
+    theta = np.zeros(k)
+    for _ in range(25):
+        prob = 1.0 / (1.0 + np.exp(-(w @ theta)))
+        info = (w * (prob * (1 - prob))[:, None]).T @ w + 1e-6 * np.eye(k)
+        step = np.linalg.solve(info, w.T @ (y - prob))
+        theta += np.clip(step, -2.0, 2.0)
+        if np.max(np.abs(step)) < 1e-8:
+            break
+    return theta, 1.0
+
+
+def initial_analysis_state(am, values, theta=None, sigma2=None):
+    """Starting analysis state given the joint model's starting values
+    (``values``: dynamic rows). Missing outcomes start at the observed mean
+    (linear) or the most frequent value (logistic); ``theta`` and
+    ``sigma^2`` at the fit to the starting data unless given."""
+    n = am.x_data.shape[0]
+    k = am.term_ptr.shape[0] - 1
+    y = am.y_data.copy()
+    observed = ~am.y_missing
+    if am.family and am.missing_rows.size:
+        fill = y[observed].mean()
+        y[am.missing_rows] = fill if am.family == LINEAR else float(fill >= 0.5)
+    ast = AnalysisState(xvars=am.x_data.copy(), w=np.zeros((n, k)), eta=np.zeros(n), y=y,
+                        theta=np.zeros(k), sigma2=np.ones(1))
+    if not am.family:
+        return ast
+    sync_analysis(am, ast, values)
+    full_design(am, ast)
+    if theta is None:
+        theta, sigma2 = _starting_fit(am.family, ast.w[observed], y[observed])
+    ast.theta[:] = theta
+    ast.sigma2[0] = 1.0 if sigma2 is None else sigma2
+    refresh_predictor(ast)
+    return ast
