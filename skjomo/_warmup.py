@@ -66,7 +66,7 @@ def warmup(verbose=True):
     """
     import warnings
 
-    from ._gibbs._chain import run_chain
+    from ._gibbs._chain import _run_chain as run_chain
     from ._gibbs._jit import cache_directory, caching_enabled
 
     counter = _Counter()

@@ -429,7 +429,7 @@ def gibbs_iteration(rng, model, state, tally):
     _iteration(rng, model, state, tally, model.multilevel)
 
 
-@kernel
+@kernel(inline=True)
 def _iteration(rng, model, state, tally, multilevel):
     """:func:`gibbs_iteration` for one kind of model.
 
@@ -508,7 +508,6 @@ def _draw_level1_missing(rng, model, state):
                                  model.cat_start, model.cat_size)
 
 
-@kernel
 def run_chain(rng, model, state, tally, n_iter, trace, trace_start):
     """Run ``n_iter`` iterations, recording parameters if ``trace`` has rows.
 
@@ -516,10 +515,18 @@ def run_chain(rng, model, state, tally, n_iter, trace, trace_start):
     covariance is the mean over covariance groups. Every iteration adds its
     random effects and covariances to ``tally``.
     """
+    _run_chain(rng, model, state, tally, n_iter, trace, trace_start, model.multilevel)
+
+
+@kernel
+def _run_chain(rng, model, state, tally, n_iter, trace, trace_start, multilevel):
+    """:func:`run_chain` for one kind of model (``multilevel``, see
+    :func:`_iteration`, which is inlined here so that the whole iteration is
+    optimised once)."""
     record = trace.beta.shape[0] > 0
     n_groups = state.cov.shape[0]
     for it in range(n_iter):
-        gibbs_iteration(rng, model, state, tally)
+        _iteration(rng, model, state, tally, multilevel)
         tally.u_sum[:] += state.u
         tally.cov_sum[:] += state.cov
         if record:
