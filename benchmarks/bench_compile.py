@@ -45,6 +45,7 @@ SCENARIOS = ("demo", "single", "multilevel", "hetero_fixed", "hetero_random", "a
 
 # ---------------------------------------------------------------- child side
 
+
 def _scenario_demo():
     import contextlib
     import io
@@ -70,20 +71,28 @@ def _fit_sample_transform(imputer, data):
 def _scenario_single():
     from skjomo import JointModelImputer
 
-    _fit_sample_transform(JointModelImputer(covariate_cols=["sex"], n_burn=20, n_between=5,
-                                            n_imputations=2, random_state=0),
-                          _jsp(["english", "ravens", "fluent", "sex"]))
+    _fit_sample_transform(
+        JointModelImputer(
+            covariate_cols=["sex"], n_burn=20, n_between=5, n_imputations=2, random_state=0
+        ),
+        _jsp(["english", "ravens", "fluent", "sex"]),
+    )
 
 
 def _scenario_multilevel():
     from skjomo import MultilevelJointImputer
     from skjomo.datasets import load_examscores
 
-    data = load_examscores()[["school", "normexam", "standlrt", "vrband", "sex", "avslrt",
-                              "schav"]]
-    imputer = MultilevelJointImputer(cluster_col="school", covariate_cols=["sex"],
-                                     level2_cols=["avslrt", "schav"], n_burn=20, n_between=5,
-                                     n_imputations=2, random_state=0)
+    data = load_examscores()[["school", "normexam", "standlrt", "vrband", "sex", "avslrt", "schav"]]
+    imputer = MultilevelJointImputer(
+        cluster_col="school",
+        covariate_cols=["sex"],
+        level2_cols=["avslrt", "schav"],
+        n_burn=20,
+        n_between=5,
+        n_imputations=2,
+        random_state=0,
+    )
     imputer.fit(data)
     imputer.sample(n_imputations=2)
     imputer.transform(data.iloc[:200])
@@ -93,10 +102,17 @@ def _scenario_hetero(method):
     from skjomo import HeteroscedasticMultilevelImputer
 
     _fit_sample_transform(
-        HeteroscedasticMultilevelImputer(cluster_col="school", cov_method=method,
-                                         covariate_cols=["sex"], n_burn=20, n_between=5,
-                                         n_imputations=2, random_state=0),
-        _jsp(["school", "english", "ravens", "fluent", "sex"]))
+        HeteroscedasticMultilevelImputer(
+            cluster_col="school",
+            cov_method=method,
+            covariate_cols=["sex"],
+            n_burn=20,
+            n_between=5,
+            n_imputations=2,
+            random_state=0,
+        ),
+        _jsp(["school", "english", "ravens", "fluent", "sex"]),
+    )
 
 
 def _scenario_all():
@@ -139,17 +155,27 @@ def run_child(scenario):
             if stack:
                 stack[-1][1] += seconds
             data = event.data
-            events.append({"kernel": _kernel_name(data["dispatcher"]),
-                           "signature": _describe_args(data["args"]),
-                           "inclusive": seconds, "exclusive": seconds - nested,
-                           "outermost": not stack})
+            events.append(
+                {
+                    "kernel": _kernel_name(data["dispatcher"]),
+                    "signature": _describe_args(data["args"]),
+                    "inclusive": seconds,
+                    "exclusive": seconds - nested,
+                    "outermost": not stack,
+                }
+            )
 
     start = time.process_time()
     with ev.install_listener("numba:compile", Recorder()):
-        {"demo": _scenario_demo, "single": _scenario_single,
-         "multilevel": _scenario_multilevel, "hetero_fixed": lambda: _scenario_hetero("fixed"),
-         "hetero_random": lambda: _scenario_hetero("random"), "all": _scenario_all,
-         "warmup": _scenario_warmup}[scenario]()
+        {
+            "demo": _scenario_demo,
+            "single": _scenario_single,
+            "multilevel": _scenario_multilevel,
+            "hetero_fixed": lambda: _scenario_hetero("fixed"),
+            "hetero_random": lambda: _scenario_hetero("random"),
+            "all": _scenario_all,
+            "warmup": _scenario_warmup,
+        }[scenario]()
     total = time.process_time() - start
     print("@@RESULT@@" + json.dumps({"scenario": scenario, "cpu": total, "events": events}))
 
@@ -157,22 +183,26 @@ def run_child(scenario):
 def import_child(statement):
     start_cpu, start_wall = time.process_time(), time.perf_counter()
     exec(statement, {})
-    print("@@RESULT@@" + json.dumps({"cpu": time.process_time() - start_cpu,
-                                     "wall": time.perf_counter() - start_wall}))
+    print(
+        "@@RESULT@@"
+        + json.dumps(
+            {"cpu": time.process_time() - start_cpu, "wall": time.perf_counter() - start_wall}
+        )
+    )
 
 
 # --------------------------------------------------------------- parent side
+
 
 def _child(args, cache_dir):
     env = dict(os.environ, NUMBA_CACHE_DIR=cache_dir)
     src = str(Path(__file__).resolve().parents[1])
     env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
-    out = subprocess.run([sys.executable, __file__, *args], env=env, capture_output=True,
-                         text=True)
+    out = subprocess.run([sys.executable, __file__, *args], env=env, capture_output=True, text=True)
     if out.returncode != 0:
         raise RuntimeError(f"child {args} failed:\n{out.stderr[-3000:]}")
     line = [x for x in out.stdout.splitlines() if x.startswith("@@RESULT@@")][-1]
-    return json.loads(line[len("@@RESULT@@"):])
+    return json.loads(line[len("@@RESULT@@") :])
 
 
 def measure_import(repeats=5):
@@ -183,8 +213,10 @@ def measure_import(repeats=5):
         for statement in ("import skjomo", "from skjomo import JointModelImputer"):
             _child(["--import", statement], cache)
             runs = [_child(["--import", statement], cache) for _ in range(repeats)]
-            result[statement] = {"cpu": min(r["cpu"] for r in runs),
-                                 "wall": min(r["wall"] for r in runs)}
+            result[statement] = {
+                "cpu": min(r["cpu"] for r in runs),
+                "wall": min(r["wall"] for r in runs),
+            }
     return result
 
 
@@ -202,14 +234,22 @@ def summarize(result):
         k = kernels[e["kernel"]]
         k["exclusive"] += e["exclusive"]
         k["signatures"].append(e["signature"])
-    return {"scenario": result["scenario"], "cpu": result["cpu"], "compile_cpu": compile_cpu,
-            "n_compiled": len(events), "n_kernels": len(kernels), "kernels": dict(kernels)}
+    return {
+        "scenario": result["scenario"],
+        "cpu": result["cpu"],
+        "compile_cpu": compile_cpu,
+        "n_compiled": len(events),
+        "n_kernels": len(kernels),
+        "kernels": dict(kernels),
+    }
 
 
 def _print_summary(summary, top):
-    print(f"\n== {summary['scenario']}: {summary['cpu']:.1f} s CPU in all, "
-          f"{summary['compile_cpu']:.1f} s compiling {summary['n_compiled']} specialisations "
-          f"of {summary['n_kernels']} kernels")
+    print(
+        f"\n== {summary['scenario']}: {summary['cpu']:.1f} s CPU in all, "
+        f"{summary['compile_cpu']:.1f} s compiling {summary['n_compiled']} specialisations "
+        f"of {summary['n_kernels']} kernels"
+    )
     rows = sorted(summary["kernels"].items(), key=lambda kv: -kv[1]["exclusive"])
     print(f"   {'kernel':<58} {'CPU s':>6} {'sigs':>4}")
     for name, k in rows[:top]:
@@ -225,8 +265,9 @@ def _print_summary(summary, top):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scenarios", nargs="*", default=["demo", "all"],
-                        choices=SCENARIOS + ("warmup",))
+    parser.add_argument(
+        "--scenarios", nargs="*", default=["demo", "all"], choices=SCENARIOS + ("warmup",)
+    )
     parser.add_argument("--no-import", action="store_true", help="skip the import timing")
     parser.add_argument("--top", type=int, default=25, help="kernels listed per scenario")
     parser.add_argument("--json", help="also write the results to this file")
@@ -242,8 +283,10 @@ def main(argv=None):
     if not args.no_import:
         report["import"] = measure_import()
         for statement, t in report["import"].items():
-            print(f"{statement}: {t['cpu']:.2f} s CPU, {t['wall']:.2f} s wall "
-                  "(best of 5, fresh processes)")
+            print(
+                f"{statement}: {t['cpu']:.2f} s CPU, {t['wall']:.2f} s wall "
+                "(best of 5, fresh processes)"
+            )
     report["scenarios"] = []
     for scenario in args.scenarios:
         summary = summarize(measure_scenario(scenario))

@@ -47,15 +47,21 @@ def jsp_mixed():
 
 def make_imputer(model, n_draws=1000, n_between=20, n_burn=1000, seed=0):
     """The imputer of ``model`` (see the module docstring), 2 chains."""
-    common = dict(covariate_cols=["sex"], n_burn=n_burn, n_between=n_between,
-                  n_imputations=2 * n_draws, n_chains=2, n_jobs=1, random_state=seed)
+    common = dict(
+        covariate_cols=["sex"],
+        n_burn=n_burn,
+        n_between=n_between,
+        n_imputations=2 * n_draws,
+        n_chains=2,
+        n_jobs=1,
+        random_state=seed,
+    )
     if model == "single":
         return JointModelImputer(exclude_cols=["school"], **common)
     if model == "common":
         return MultilevelJointImputer(cluster_col="school", **common)
     if model in ("fixed", "random"):
-        return HeteroscedasticMultilevelImputer(cluster_col="school", cov_method=model,
-                                                **common)
+        return HeteroscedasticMultilevelImputer(cluster_col="school", cov_method=model, **common)
     raise ValueError(f"unknown model {model!r}; expected one of {MODELS}")
 
 
@@ -64,9 +70,11 @@ def thinned_chains(imputer):
     (the iterations whose state is kept as an imputation)."""
     chains = imputer.chains_
     step = imputer.n_between
-    return ChainSet({g: chains[g][:, step - 1::step] for g in chains.group_names},
-                    {g: chains.labels(g) for g in chains.group_names},
-                    symmetric=list(chains.symmetric))
+    return ChainSet(
+        {g: chains[g][:, step - 1 :: step] for g in chains.group_names},
+        {g: chains.labels(g) for g in chains.group_names},
+        symmetric=list(chains.symmetric),
+    )
 
 
 def measure(model, n_draws=1000, n_between=20, n_burn=1000, seed=0):
@@ -96,8 +104,12 @@ def measure(model, n_draws=1000, n_between=20, n_burn=1000, seed=0):
                 "worst": str(sub["ess_bulk"].idxmin()),
                 "ess_per_second": float(sub["ess_bulk"].min() / seconds),
             }
-    return {"model": model, "seconds": seconds, "groups": groups,
-            "ess_bulk_min": min(g["ess_bulk_min"] for g in groups.values())}
+    return {
+        "model": model,
+        "seconds": seconds,
+        "groups": groups,
+        "ess_bulk_min": min(g["ess_bulk_min"] for g in groups.values()),
+    }
 
 
 def main(argv=None):
@@ -115,11 +127,12 @@ def main(argv=None):
     for model in args.models.split(","):
         result = measure(model, args.draws, args.between, args.burn, args.seed)
         results.append(result)
-        print(f"{model}: {result['seconds']:.1f} s, smallest bulk ESS "
-              f"{result['ess_bulk_min']:.0f}")
+        print(f"{model}: {result['seconds']:.1f} s, smallest bulk ESS {result['ess_bulk_min']:.0f}")
         for group, row in result["groups"].items():
-            print(f"  {group:<7} ESS {row['ess_bulk_min']:7.0f}  Rhat {row['rhat_max']:.3f}  "
-                  f"ESS/s {row['ess_per_second']:7.1f}  worst {row['worst']}")
+            print(
+                f"  {group:<7} ESS {row['ess_bulk_min']:7.0f}  Rhat {row['rhat_max']:.3f}  "
+                f"ESS/s {row['ess_per_second']:7.1f}  worst {row['worst']}"
+            )
     if args.json:
         with open(args.json, "w") as handle:
             json.dump(results, handle, indent=1)

@@ -21,9 +21,16 @@ from skjomo.datasets import load_jspmiss
 
 
 def fit_seconds(data, n_chains, n_jobs, iterations):
-    imputer = MultilevelJointImputer(cluster_col="school", covariate_cols=["sex"],
-                                     n_burn=iterations, n_between=10, n_imputations=n_chains,
-                                     n_chains=n_chains, n_jobs=n_jobs, random_state=0)
+    imputer = MultilevelJointImputer(
+        cluster_col="school",
+        covariate_cols=["sex"],
+        n_burn=iterations,
+        n_between=10,
+        n_imputations=n_chains,
+        n_chains=n_chains,
+        n_jobs=n_jobs,
+        random_state=0,
+    )
     start = time.perf_counter()
     imputer.fit(data)
     return time.perf_counter() - start, imputer
@@ -39,8 +46,10 @@ def main(argv=None):
     sequential, one = fit_seconds(data, args.chains, 1, args.iterations)
     parallel, many = fit_seconds(data, args.chains, args.chains, args.iterations)
     assert np.array_equal(one._chains.imputed, many._chains.imputed)
-    print(f"{args.chains} chains x {args.iterations} iterations: sequential {sequential:.2f} s, "
-          f"parallel {parallel:.2f} s, ratio {parallel / sequential:.2f}")
+    print(
+        f"{args.chains} chains x {args.iterations} iterations: sequential {sequential:.2f} s, "
+        f"parallel {parallel:.2f} s, ratio {parallel / sequential:.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -39,9 +39,16 @@ def sldata():
 
 def cpu_ms_per_iteration(frame, formula, model, categorical, excluded, n_iter):
     def run(n_burn):
-        imputer = SubstantiveModelImputer(formula, model=model, categorical_cols=categorical,
-                                          exclude_cols=excluded, n_burn=n_burn, n_between=1,
-                                          n_imputations=1, random_state=0)
+        imputer = SubstantiveModelImputer(
+            formula,
+            model=model,
+            categorical_cols=categorical,
+            exclude_cols=excluded,
+            n_burn=n_burn,
+            n_between=1,
+            n_imputations=1,
+            random_state=0,
+        )
         start = time.process_time()
         imputer.fit(frame)
         return time.process_time() - start
@@ -56,13 +63,17 @@ def main():
     parser.add_argument("--no-r", action="store_true")
     args = parser.parse_args()
     frame = sldata()
-    ours = {name: cpu_ms_per_iteration(frame, *spec, args.iterations)
-            for name, spec in MODELS.items()}
+    ours = {
+        name: cpu_ms_per_iteration(frame, *spec, args.iterations) for name, spec in MODELS.items()
+    }
     jomo = {}
     if not args.no_r and shutil.which("Rscript"):
-        out = subprocess.run(["Rscript", str(HERE / "r" / "time_jomo_smc.R"),
-                              str(args.iterations)], capture_output=True, text=True,
-                             check=True)
+        out = subprocess.run(
+            ["Rscript", str(HERE / "r" / "time_jomo_smc.R"), str(args.iterations)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         jomo = json.loads(out.stdout.strip().splitlines()[-1])
     table = pd.DataFrame({"skjomo_ms": ours, "jomo_ms": pd.Series(jomo, dtype=float)})
     table["skjomo/jomo"] = table.skjomo_ms / table.jomo_ms

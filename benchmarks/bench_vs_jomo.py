@@ -39,8 +39,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from skjomo import (HeteroscedasticMultilevelImputer, JointModelImputer,
-                    MultilevelJointImputer)
+from skjomo import HeteroscedasticMultilevelImputer, JointModelImputer, MultilevelJointImputer
 from skjomo._gibbs._chain import dimensions, empty_trace, initial_state, run_chain
 from skjomo.datasets import load_examscores, load_jspmiss, load_studentratings
 
@@ -53,8 +52,12 @@ def big_data(mix, n_rows=50_000, n_clusters=200, seed=0):
     cluster = rng.integers(0, n_clusters, n_rows)
     x = rng.standard_normal(n_rows)
     u = rng.multivariate_normal([0, 0, 0, 0], 0.3 * np.eye(4) + 0.1, n_clusters)
-    latent = (np.array([1.0, -0.5, 0.2, -0.3]) + 0.5 * x[:, None] + u[cluster]
-              + rng.multivariate_normal(np.zeros(4), 0.5 * np.eye(4) + 0.5, n_rows))
+    latent = (
+        np.array([1.0, -0.5, 0.2, -0.3])
+        + 0.5 * x[:, None]
+        + u[cluster]
+        + rng.multivariate_normal(np.zeros(4), 0.5 * np.eye(4) + 0.5, n_rows)
+    )
     frame = pd.DataFrame({"cluster": cluster, "x": x, "y1": latent[:, 0], "y2": latent[:, 1]})
     if mix:
         frame["c1"] = pd.Categorical(np.digitize(latent[:, 2], [-0.5, 0.5]).astype(str))
@@ -66,36 +69,68 @@ def big_data(mix, n_rows=50_000, n_clusters=200, seed=0):
 
 def models():
     """name -> (frame builder, imputer factory)."""
-    jsp = lambda cols: (lambda: load_jspmiss()[cols])  # noqa: E731
+    jsp = lambda cols: lambda: load_jspmiss()[cols]
     con = ["school", "english", "ravens", "sex"]
     mix = ["school", "english", "ravens", "fluent", "sex"]
     return {
         "jsp_single_con": (jsp(con[1:]), lambda: JointModelImputer(covariate_cols=["sex"])),
         "jsp_single_mix": (jsp(mix[1:]), lambda: JointModelImputer(covariate_cols=["sex"])),
-        "jsp_ml_slope": (jsp(con), lambda: MultilevelJointImputer(
-            cluster_col="school", covariate_cols=["sex"], random_slope_cols=["sex"])),
-        "jsp_ml_mix": (jsp(mix), lambda: MultilevelJointImputer(
-            cluster_col="school", covariate_cols=["sex"])),
-        "exam_ml_l2": (lambda: load_examscores()[["school", "normexam", "standlrt", "avslrt"]],
-                       lambda: MultilevelJointImputer(cluster_col="school",
-                                                      level2_cols=["avslrt"])),
-        "sr_ml_con": (lambda: load_studentratings()[["ID", "ReadAchiev", "ReadDis",
-                                                     "SchClimate"]],
-                      lambda: MultilevelJointImputer(cluster_col="ID")),
-        "jsp_hr_fixed": (jsp(con), lambda: HeteroscedasticMultilevelImputer(
-            cluster_col="school", covariate_cols=["sex"], cov_method="fixed")),
-        "jsp_hr_random": (jsp(con), lambda: HeteroscedasticMultilevelImputer(
-            cluster_col="school", covariate_cols=["sex"], cov_method="random")),
-        "jsp_hr_fixed_mix": (jsp(mix), lambda: HeteroscedasticMultilevelImputer(
-            cluster_col="school", covariate_cols=["sex"], cov_method="fixed")),
-        "jsp_hr_random_mix": (jsp(mix), lambda: HeteroscedasticMultilevelImputer(
-            cluster_col="school", covariate_cols=["sex"], cov_method="random")),
-        "big_hr_fixed": (lambda: big_data(True), lambda: HeteroscedasticMultilevelImputer(
-            cluster_col="cluster", covariate_cols=["x"], cov_method="fixed")),
-        "big_con": (lambda: big_data(False), lambda: MultilevelJointImputer(
-            cluster_col="cluster", covariate_cols=["x"])),
-        "big_mix": (lambda: big_data(True), lambda: MultilevelJointImputer(
-            cluster_col="cluster", covariate_cols=["x"])),
+        "jsp_ml_slope": (
+            jsp(con),
+            lambda: MultilevelJointImputer(
+                cluster_col="school", covariate_cols=["sex"], random_slope_cols=["sex"]
+            ),
+        ),
+        "jsp_ml_mix": (
+            jsp(mix),
+            lambda: MultilevelJointImputer(cluster_col="school", covariate_cols=["sex"]),
+        ),
+        "exam_ml_l2": (
+            lambda: load_examscores()[["school", "normexam", "standlrt", "avslrt"]],
+            lambda: MultilevelJointImputer(cluster_col="school", level2_cols=["avslrt"]),
+        ),
+        "sr_ml_con": (
+            lambda: load_studentratings()[["ID", "ReadAchiev", "ReadDis", "SchClimate"]],
+            lambda: MultilevelJointImputer(cluster_col="ID"),
+        ),
+        "jsp_hr_fixed": (
+            jsp(con),
+            lambda: HeteroscedasticMultilevelImputer(
+                cluster_col="school", covariate_cols=["sex"], cov_method="fixed"
+            ),
+        ),
+        "jsp_hr_random": (
+            jsp(con),
+            lambda: HeteroscedasticMultilevelImputer(
+                cluster_col="school", covariate_cols=["sex"], cov_method="random"
+            ),
+        ),
+        "jsp_hr_fixed_mix": (
+            jsp(mix),
+            lambda: HeteroscedasticMultilevelImputer(
+                cluster_col="school", covariate_cols=["sex"], cov_method="fixed"
+            ),
+        ),
+        "jsp_hr_random_mix": (
+            jsp(mix),
+            lambda: HeteroscedasticMultilevelImputer(
+                cluster_col="school", covariate_cols=["sex"], cov_method="random"
+            ),
+        ),
+        "big_hr_fixed": (
+            lambda: big_data(True),
+            lambda: HeteroscedasticMultilevelImputer(
+                cluster_col="cluster", covariate_cols=["x"], cov_method="fixed"
+            ),
+        ),
+        "big_con": (
+            lambda: big_data(False),
+            lambda: MultilevelJointImputer(cluster_col="cluster", covariate_cols=["x"]),
+        ),
+        "big_mix": (
+            lambda: big_data(True),
+            lambda: MultilevelJointImputer(cluster_col="cluster", covariate_cols=["x"]),
+        ),
     }
 
 
@@ -120,10 +155,14 @@ def time_skjomo(frame, imputer, seconds):
 
 # Models that R reads from a CSV: R's model name and its column options.
 _CSV_MODELS = {
-    "jsp_hr_fixed_mix": ("big_mix", ["--clus=school", "--y=english,ravens", "--cat=fluent",
-                                     "--x=sex", "--meth=fixed"]),
-    "jsp_hr_random_mix": ("big_mix", ["--clus=school", "--y=english,ravens", "--cat=fluent",
-                                      "--x=sex", "--meth=random"]),
+    "jsp_hr_fixed_mix": (
+        "big_mix",
+        ["--clus=school", "--y=english,ravens", "--cat=fluent", "--x=sex", "--meth=fixed"],
+    ),
+    "jsp_hr_random_mix": (
+        "big_mix",
+        ["--clus=school", "--y=english,ravens", "--cat=fluent", "--x=sex", "--meth=random"],
+    ),
     "big_hr_fixed": ("big_mix", ["--meth=fixed"]),
     "big_con": ("big_con", []),
     "big_mix": ("big_mix", []),
@@ -171,8 +210,7 @@ def _slowest_ess_per_second(draws, seconds):
 def ess_comparison(name, n_iter=20000, burn=1000):
     """ESS per second of the slowest covariance element, skjomo and jomo."""
     build, factory = models()[name]
-    imputer = factory().set_params(n_burn=burn, n_between=n_iter, n_imputations=1,
-                                   random_state=0)
+    imputer = factory().set_params(n_burn=burn, n_between=n_iter, n_imputations=1, random_state=0)
     frame = build()
     ms, _ = time_skjomo(frame, factory(), 0.5)
     imputer.fit(frame)
@@ -181,33 +219,48 @@ def ess_comparison(name, n_iter=20000, burn=1000):
     if shutil.which("Rscript") is not None:
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "chain.csv"
-            subprocess.run(["Rscript", str(HERE / "r" / "jomo_chain.R"), name,
-                            str(n_iter + burn), str(out)], check=True, capture_output=True)
+            subprocess.run(
+                ["Rscript", str(HERE / "r" / "jomo_chain.R"), name, str(n_iter + burn), str(out)],
+                check=True,
+                capture_output=True,
+            )
             with open(out) as fh:
                 seconds = float(fh.readline().split("=")[1])
             draws = np.loadtxt(out, delimiter=",", comments="#")
         p = int(round(np.sqrt(draws.shape[1])))
-        theirs = _slowest_ess_per_second(draws[burn:].reshape(-1, p, p),
-                                         seconds * n_iter / (n_iter + burn))
-        row.update(jomo_min_ess=theirs[1], jomo_min_ess_per_s=theirs[0],
-                   ess_per_s_ratio=ours[0] / theirs[0])
+        theirs = _slowest_ess_per_second(
+            draws[burn:].reshape(-1, p, p), seconds * n_iter / (n_iter + burn)
+        )
+        row.update(
+            jomo_min_ess=theirs[1],
+            jomo_min_ess_per_s=theirs[0],
+            ess_per_s_ratio=ours[0] / theirs[0],
+        )
     return row
 
 
 def compile_seconds():
     """Seconds to import skjomo and fit a small model with an empty numba cache."""
-    code = ("import time; t=time.perf_counter();"
-            "from skjomo import MultilevelJointImputer;"
-            "from skjomo.datasets import load_jspmiss;"
-            "MultilevelJointImputer(cluster_col='school', covariate_cols=['sex'], n_burn=5,"
-            " n_between=2, n_imputations=1).fit(load_jspmiss()[['school','english','ravens',"
-            "'fluent','sex']]); print(time.perf_counter()-t)")
+    code = (
+        "import time; t=time.perf_counter();"
+        "from skjomo import MultilevelJointImputer;"
+        "from skjomo.datasets import load_jspmiss;"
+        "MultilevelJointImputer(cluster_col='school', covariate_cols=['sex'], n_burn=5,"
+        " n_between=2, n_imputations=1).fit(load_jspmiss()[['school','english','ravens',"
+        "'fluent','sex']]); print(time.perf_counter()-t)"
+    )
     with tempfile.TemporaryDirectory() as cache:
         env = dict(os.environ, NUMBA_CACHE_DIR=cache)
-        cold = float(subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                                    text=True, check=True).stdout.split()[-1])
-        warm = float(subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                                    text=True, check=True).stdout.split()[-1])
+        cold = float(
+            subprocess.run(
+                [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+            ).stdout.split()[-1]
+        )
+        warm = float(
+            subprocess.run(
+                [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+            ).stdout.split()[-1]
+        )
     return cold, warm
 
 
@@ -218,8 +271,9 @@ def main(argv=None):
     parser.add_argument("--no-r", action="store_true")
     parser.add_argument("--compile", action="store_true")
     parser.add_argument("--json", default=None)
-    parser.add_argument("--ess", default=None,
-                        help="models for the ESS-per-second comparison, e.g. jsp_single_mix")
+    parser.add_argument(
+        "--ess", default=None, help="models for the ESS-per-second comparison, e.g. jsp_single_mix"
+    )
     args = parser.parse_args(argv)
     table = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -243,8 +297,10 @@ def main(argv=None):
     print(frame.round(4).to_string())
     if args.compile:
         cold, warm = compile_seconds()
-        print(f"\nimport + first fit: {cold:.1f} s with an empty numba cache, "
-              f"{warm:.1f} s with the cache filled (compilation ~{cold - warm:.1f} s).")
+        print(
+            f"\nimport + first fit: {cold:.1f} s with an empty numba cache, "
+            f"{warm:.1f} s with the cache filled (compilation ~{cold - warm:.1f} s)."
+        )
     if args.ess:
         print()
         for name in args.ess.split(","):

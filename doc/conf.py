@@ -43,9 +43,16 @@ extensions = [
 ]
 
 templates_path = ["_templates"]
-exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "auto_examples/*.ipynb",
-                    "auto_examples/*.py", "auto_examples/*.zip",
-                    "auto_examples/*.md5", "auto_examples/*.codeobj.json"]
+exclude_patterns = [
+    "_build",
+    "Thumbs.db",
+    ".DS_Store",
+    "auto_examples/*.ipynb",
+    "auto_examples/*.py",
+    "auto_examples/*.zip",
+    "auto_examples/*.md5",
+    "auto_examples/*.codeobj.json",
+]
 # Pages that other branches add (catalogue, ...) are picked up by globs in
 # the toctrees; a page not in any toctree is an error under -W.
 root_doc = "index"
@@ -63,7 +70,6 @@ numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 numpydoc_attributes_as_param_list = True
 numpydoc_xref_param_type = False
-
 
 
 def _skip_member(app, what, name, obj, skip, options):
@@ -175,7 +181,9 @@ def _check_api_page():
         if public - shown:
             problems.append(f"{mod.__name__}: not in doc/api.rst: {sorted(public - shown)}")
         if shown - public:
-            problems.append(f"{mod.__name__}: in doc/api.rst but not public: {sorted(shown - public)}")
+            problems.append(
+                f"{mod.__name__}: in doc/api.rst but not public: {sorted(shown - public)}"
+            )
     if problems:
         raise RuntimeError("doc/api.rst is out of date:\n" + "\n".join(problems))
 

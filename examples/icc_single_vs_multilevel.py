@@ -72,11 +72,15 @@ def random_intercept_reml(y, X, cluster):
 
     def criterion(log_gamma):
         _, a, rss = pieces(log_gamma)
-        return (np.sum(np.log1p(n_j * np.exp(log_gamma))) + np.linalg.slogdet(a)[1]
-                + (n - k) * np.log(rss)) / 2
+        return (
+            np.sum(np.log1p(n_j * np.exp(log_gamma)))
+            + np.linalg.slogdet(a)[1]
+            + (n - k) * np.log(rss)
+        ) / 2
 
-    log_gamma = minimize_scalar(criterion, bounds=(-15, 8), method="bounded",
-                                options={"xatol": 1e-10}).x
+    log_gamma = minimize_scalar(
+        criterion, bounds=(-15, 8), method="bounded", options={"xatol": 1e-10}
+    ).x
     beta, _, rss = pieces(log_gamma)
     s2 = rss / (n - k)
     return beta, np.exp(log_gamma) * s2, s2
@@ -96,12 +100,19 @@ def analyse(datasets):
 
 
 def one_replicate(seed):
-    data = make_multilevel_data(n_clusters=50, cluster_size=20, missing_fraction=0.25,
-                                random_state=seed)
-    single = JointModelImputer(covariate_cols=["x"], exclude_cols=["cluster"],
-                               random_state=seed, **SETTINGS)
-    multilevel = MultilevelJointImputer(cluster_col="cluster", covariate_cols=["x"],
-                                        level2_cols=["w", "g"], random_state=seed, **SETTINGS)
+    data = make_multilevel_data(
+        n_clusters=50, cluster_size=20, missing_fraction=0.25, random_state=seed
+    )
+    single = JointModelImputer(
+        covariate_cols=["x"], exclude_cols=["cluster"], random_state=seed, **SETTINGS
+    )
+    multilevel = MultilevelJointImputer(
+        cluster_col="cluster",
+        covariate_cols=["x"],
+        level2_cols=["w", "g"],
+        random_state=seed,
+        **SETTINGS,
+    )
     return {
         "complete data": analyse([data.complete]),
         "single-level imputation": analyse(single.fit(data.frame).sample()),
@@ -111,8 +122,9 @@ def one_replicate(seed):
 
 def _format(table, template):
     """Format every number of a DataFrame; NaN becomes an empty string."""
-    return table.apply(lambda column: column.map(
-        lambda v: "" if np.isnan(v) else template.format(v)))
+    return table.apply(
+        lambda column: column.map(lambda v: "" if np.isnan(v) else template.format(v))
+    )
 
 
 def main(argv=None):
@@ -133,11 +145,14 @@ def main(argv=None):
         values = np.array([r[method] for r, _ in results])
         rows[method] = values.mean(axis=0)
         mc_se[method] = values.std(axis=0, ddof=1) / np.sqrt(n_replicates)
-    formatted = (_format(pd.DataFrame(rows, index=columns).T, "{:.3f}")
-                 + _format(pd.DataFrame(mc_se, index=columns).T, " ({:.3f})"))
+    formatted = _format(pd.DataFrame(rows, index=columns).T, "{:.3f}") + _format(
+        pd.DataFrame(mc_se, index=columns).T, " ({:.3f})"
+    )
 
-    print(f"Averages over {n_replicates} replicates (Monte Carlo standard errors); "
-          f"50 clusters of 20 rows, m = {SETTINGS['n_imputations']}\n")
+    print(
+        f"Averages over {n_replicates} replicates (Monte Carlo standard errors); "
+        f"50 clusters of 20 rows, m = {SETTINGS['n_imputations']}\n"
+    )
     print(formatted.to_string())
     complete = np.array([r["complete data"] for r, _ in results])
     shifts, shift_se = {}, {}
@@ -145,10 +160,10 @@ def main(argv=None):
         diff = np.array([r[method] for r, _ in results]) - complete
         shifts[method] = diff.mean(axis=0)
         shift_se[method] = diff.std(axis=0, ddof=1) / np.sqrt(n_replicates)
-    shifted = (_format(pd.DataFrame(shifts, index=columns).T, "{:+.3f}")
-               + _format(pd.DataFrame(shift_se, index=columns).T, " ({:.3f})"))
-    print("\nShift from the complete data (paired differences, Monte Carlo standard "
-          "errors):\n")
+    shifted = _format(pd.DataFrame(shifts, index=columns).T, "{:+.3f}") + _format(
+        pd.DataFrame(shift_se, index=columns).T, " ({:.3f})"
+    )
+    print("\nShift from the complete data (paired differences, Monte Carlo standard errors):\n")
     print(shifted.to_string())
     print(f"\n({elapsed:.1f} s)")
 

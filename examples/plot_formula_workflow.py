@@ -25,8 +25,13 @@ from skjomo import MultilevelJointImputer
 from skjomo.datasets import load_jspmiss
 
 data = load_jspmiss()
-imputer = MultilevelJointImputer(formula="english + ravens + fluent ~ sex + (1 | school)",
-                                 n_burn=300, n_between=30, n_imputations=5, random_state=1)
+imputer = MultilevelJointImputer(
+    formula="english + ravens + fluent ~ sex + (1 | school)",
+    n_burn=300,
+    n_between=30,
+    n_imputations=5,
+    random_state=1,
+)
 implist = imputer.fit(data).sample()
 
 # %%
@@ -47,10 +52,18 @@ print("imputed cells:", int(implist.imputed_mask.to_numpy().sum()))
 # the variance components. Powell's optimiser reaches lme4's REML optimum.
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # MixedLM optimiser chatter
-    full = implist.fit("english ~ ravens + sex + C(fluent)", model=smf.mixedlm,
-                       groups="school", fit_kwargs={"reml": False, "method": "powell"})
-    small = implist.fit("english ~ ravens + sex", model=smf.mixedlm, groups="school",
-                        fit_kwargs={"reml": False, "method": "powell"})
+    full = implist.fit(
+        "english ~ ravens + sex + C(fluent)",
+        model=smf.mixedlm,
+        groups="school",
+        fit_kwargs={"reml": False, "method": "powell"},
+    )
+    small = implist.fit(
+        "english ~ ravens + sex",
+        model=smf.mixedlm,
+        groups="school",
+        fit_kwargs={"reml": False, "method": "powell"},
+    )
 print(full.pool(extra_params=True))
 
 # %%

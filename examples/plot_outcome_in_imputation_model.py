@@ -28,16 +28,15 @@ from skjomo import JointModelImputer, MultipleImputationPipeline, StatsmodelsMod
 rng = np.random.default_rng(1)
 n = 500
 x = rng.standard_normal(n)
-z = rng.standard_normal(n)                     # an auxiliary covariate
+z = rng.standard_normal(n)  # an auxiliary covariate
 y = 1.0 + 2.0 * x + 0.5 * z + rng.standard_normal(n)
-p_missing = 1 / (1 + np.exp(-(y - 1.5)))        # larger y, more often missing
+p_missing = 1 / (1 + np.exp(-(y - 1.5)))  # larger y, more often missing
 x_obs = np.where(rng.uniform(size=n) < 0.8 * p_missing, np.nan, x)
 X = pd.DataFrame({"x": x_obs, "z": z})
 y = pd.Series(y, name="y")
 print(f"x missing in {X['x'].isna().mean():.0%} of the rows")
 
-imputer = JointModelImputer(covariate_cols=["z"], n_burn=200, n_between=20,
-                            random_state=0)
+imputer = JointModelImputer(covariate_cols=["z"], n_burn=200, n_between=20, random_state=0)
 
 # %%
 # A plain scikit-learn pipeline: the imputer never sees ``y``
@@ -51,8 +50,9 @@ print("slope of x, plain Pipeline:", plain[-1].coef_[0].round(3))
 # The analysis is a statsmodels OLS fit, so that the pooled table has
 # standard errors, degrees of freedom and the fraction of missing
 # information.
-pipe = MultipleImputationPipeline(imputer, StatsmodelsModel("y ~ x + z"), n_imputations=10,
-                                  random_state=0).fit(X, y)
+pipe = MultipleImputationPipeline(
+    imputer, StatsmodelsModel("y ~ x + z"), n_imputations=10, random_state=0
+).fit(X, y)
 print(pipe.pooled_)
 
 # %%

@@ -39,9 +39,15 @@ from skjomo.pooling import pool_estimates
 
 data = load_studentratings()
 columns = ["ID", "ReadAchiev", "ReadDis", "SchClimate"]
-imputer = MultilevelJointImputer(cluster_col="ID", n_burn=2000, n_between=50,
-                                 n_imputations=20, n_chains=2,
-                                 keep_chains="all", random_state=1)
+imputer = MultilevelJointImputer(
+    cluster_col="ID",
+    n_burn=2000,
+    n_between=50,
+    n_imputations=20,
+    n_chains=2,
+    keep_chains="all",
+    random_state=1,
+)
 imputer.fit(data[columns])
 
 # %%
@@ -72,8 +78,11 @@ fits = []
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # optimiser chatter of MixedLM
     for d in completed:
-        fits.append(smf.mixedlm("ReadAchiev ~ 1 + ReadDis", d, groups="ID")
-                    .fit(reml=True, method=["powell", "lbfgs"]))
+        fits.append(
+            smf.mixedlm("ReadAchiev ~ 1 + ReadDis", d, groups="ID").fit(
+                reml=True, method=["powell", "lbfgs"]
+            )
+        )
 pooled = pool_estimates(fits, extra_params=True)
 print(pooled)
 
@@ -84,24 +93,40 @@ print(pooled)
 # last column is the Monte Carlo standard error of our pooled estimate,
 # ``sqrt(B / m)`` with ``B`` the between-imputation variance: a second run
 # with another seed would move our estimate by about that much.
-vignette = pd.DataFrame({"Estimate": [582.186, -35.689],
-                         "Std.Error": [14.501, 5.231],
-                         "FMI": [0.152, 0.175]},
-                        index=["Intercept", "ReadDis"])
+vignette = pd.DataFrame(
+    {"Estimate": [582.186, -35.689], "Std.Error": [14.501, 5.231], "FMI": [0.152, 0.175]},
+    index=["Intercept", "ReadDis"],
+)
 ours = pooled.to_frame()
 estimates = np.array([f.fe_params.to_numpy() for f in fits])
 mc_error = estimates.std(axis=0, ddof=1) / np.sqrt(len(fits))
-side = pd.concat({"mitml vignette": vignette,
-                  "skjomo": ours.loc[:, ["Estimate", "Std.Error", "FMI"]]
-                  .set_axis(vignette.index)}, axis=1)
+side = pd.concat(
+    {
+        "mitml vignette": vignette,
+        "skjomo": ours.loc[:, ["Estimate", "Std.Error", "FMI"]].set_axis(vignette.index),
+    },
+    axis=1,
+)
 side[("skjomo", "MC error")] = mc_error
 print(side.round(3).to_string())
 
 # %%
 # Variance components, averaged over the imputations as mitml does:
-print(pd.concat({"mitml vignette": pd.Series(
-    {"Intercept~~Intercept|ID": 902.868, "Residual~~Residual": 6996.303,
-     "ICC|ID": 0.114}), "skjomo": pooled.extra}, axis=1).round(3))
+print(
+    pd.concat(
+        {
+            "mitml vignette": pd.Series(
+                {
+                    "Intercept~~Intercept|ID": 902.868,
+                    "Residual~~Residual": 6996.303,
+                    "ICC|ID": 0.114,
+                }
+            ),
+            "skjomo": pooled.extra,
+        },
+        axis=1,
+    ).round(3)
+)
 
 # %%
 # Reading the comparison

@@ -30,8 +30,8 @@ from pathlib import Path
 import pandas as pd
 
 import skjomo
-from skjomo.datasets import load_jspmiss
 from skjomo import MultipleImputationPipeline, StatsmodelsModel
+from skjomo.datasets import load_jspmiss
 
 # Table of the article (mitml section; the same fits as its MIcombine output):
 # lme4 on 5 data sets imputed by jomoImpute(english + ravens + fluent ~ sex + (1|school),
@@ -65,7 +65,9 @@ def mitml_rerun():
         return None
     raw = pd.read_csv(FIXTURE, keep_default_na=False, dtype={"value": float})
     est = raw[raw["block"] == "jsp_estimates"].pivot(index="row", columns="column", values="value")
-    est = est.rename(index={"(Intercept)": "Intercept", "fluent1": "fluent[T.1]", "fluent2": "fluent[T.2]"})
+    est = est.rename(
+        index={"(Intercept)": "Intercept", "fluent1": "fluent[T.1]", "fluent2": "fluent[T.2]"}
+    )
     extra = raw[raw["block"] == "jsp_extra"].set_index("row")["value"].rename("Estimate")
     return est.loc[ARTICLE.index, ["Estimate", "Std.Error", "df", "FMI"]], extra
 
@@ -74,10 +76,15 @@ def make_imputer(quick):
     n_burn, n_between = (200, 50) if quick else (1000, 200)
     multilevel = getattr(skjomo, "MultilevelJointImputer", None)
     if multilevel is not None:
-        imputer = multilevel(cluster_col="school", covariate_cols=["sex"], n_burn=n_burn, n_between=n_between)
+        imputer = multilevel(
+            cluster_col="school", covariate_cols=["sex"], n_burn=n_burn, n_between=n_between
+        )
         return imputer, "MultilevelJointImputer (random school intercepts)"
     imputer = skjomo.JointModelImputer(
-        covariate_cols=["sex", "school"], categorical_cols=["school"], n_burn=n_burn, n_between=n_between
+        covariate_cols=["sex", "school"],
+        categorical_cols=["school"],
+        n_burn=n_burn,
+        n_between=n_between,
     )
     return imputer, "JointModelImputer with school dummies (fallback)"
 
@@ -99,7 +106,9 @@ def main(quick=False):
         pipe.fit(X, y)
 
     print(f"Imputation model: {label}")
-    print("Analysis model: english ~ ravens + sex + fluent, random intercept per school (MixedLM, REML)\n")
+    print(
+        "Analysis model: english ~ ravens + sex + fluent, random intercept per school (MixedLM, REML)\n"
+    )
     print(pipe.pooled_)
     print("\nSide by side with the article (mitml testEstimates on lme4 fits):\n")
     ours = pipe.pooled_.to_frame()

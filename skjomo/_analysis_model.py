@@ -69,8 +69,9 @@ class Term:
                 if not powers[column]:
                     del powers[column]
                 if column in groups:
-                    raise ValueError(f"Term {':'.join(self.labels)!r} repeats the "
-                                     f"categorical {column!r}.")
+                    raise ValueError(
+                        f"Term {':'.join(self.labels)!r} repeats the categorical {column!r}."
+                    )
                 groups.append(column)
                 kinds[index] = True
         bad = [c for c in powers if c in categorical]
@@ -78,9 +79,11 @@ class Term:
             raise ValueError(
                 f"Column {bad[0]!r} is categorical; in the analysis formula it enters "
                 "through its dummies (a main effect or an interaction), not through "
-                f"I() or a power (term {':'.join(self.labels)!r}).")
-        return Term(tuple(powers.items()), tuple(groups), self.labels, tuple(kinds),
-                    self.label_columns)
+                f"I() or a power (term {':'.join(self.labels)!r})."
+            )
+        return Term(
+            tuple(powers.items()), tuple(groups), self.labels, tuple(kinds), self.label_columns
+        )
 
 
 @dataclass(frozen=True)
@@ -127,16 +130,22 @@ def _monomial(node, label):
         for column, power in right.items():
             left[column] = left.get(column, 0) + power
         return left
-    if (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow)
-            and isinstance(node.right, ast.Constant) and isinstance(node.right.value, int)
-            and not isinstance(node.right.value, bool) and node.right.value >= 1):
+    if (
+        isinstance(node, ast.BinOp)
+        and isinstance(node.op, ast.Pow)
+        and isinstance(node.right, ast.Constant)
+        and isinstance(node.right.value, int)
+        and not isinstance(node.right.value, bool)
+        and node.right.value >= 1
+    ):
         return {c: p * node.right.value for c, p in _monomial(node.left, label).items()}
     raise ValueError(
         f"The analysis formula term {label!r} is not a product of positive integer powers "
         "of columns. Terms are recomputed from every imputed value, so only column names, "
         "C(column) and I(...) of products and integer powers (e.g. I(x1**2), "
         "I(x1*x2)) are supported; compute other transformations beforehand (they are then "
-        "imputed as variables of their own, not recomputed).")
+        "imputed as variables of their own, not recomputed)."
+    )
 
 
 def _factor(expr, label):
@@ -168,11 +177,13 @@ def parse_analysis_formula(formula, family):
     if family not in FAMILIES:
         raise ValueError(f"model must be one of {sorted(FAMILIES)}; got {family!r}.")
     if not isinstance(formula, str) or "~" not in formula:
-        raise ValueError("formula must be a string 'outcome ~ terms' naming the analysis "
-                         f"model; got {formula!r}.")
+        raise ValueError(
+            "formula must be a string 'outcome ~ terms' naming the analysis "
+            f"model; got {formula!r}."
+        )
     try:
         parsed = Formula(formula)
-    except Exception as exc:  # noqa: BLE001 - formulaic's parse errors have many types
+    except Exception as exc:
         raise ValueError(f"The analysis formula {formula!r} cannot be parsed: {exc}") from None
     lhs = list(parsed.lhs)
     if len(lhs) != 1 or len(lhs[0].factors) != 1 or lhs[0].factors[0].eval_method.value != "lookup":
@@ -185,8 +196,7 @@ def parse_analysis_formula(formula, family):
         for factor in factors:
             monomial, group = _factor(factor.expr, str(term))
             bare = factor.eval_method.value == "lookup"
-            label_columns.append(group if group is not None
-                                 else factor.expr if bare else None)
+            label_columns.append(group if group is not None else factor.expr if bare else None)
             if group is not None:
                 if group in categorical:
                     raise ValueError(f"Term {str(term)!r} repeats the categorical {group!r}.")
@@ -198,17 +208,26 @@ def parse_analysis_formula(formula, family):
             kinds.append(group is not None)
         overlap = set(powers) & set(categorical)
         if overlap:
-            raise ValueError(f"Term {str(term)!r} uses {sorted(overlap)} both as categorical "
-                             "(C()) and as a number.")
+            raise ValueError(
+                f"Term {str(term)!r} uses {sorted(overlap)} both as categorical "
+                "(C()) and as a number."
+            )
         if outcome in powers or outcome in categorical:
-            raise ValueError(f"The outcome {outcome!r} also appears on the right-hand side "
-                             f"of {formula!r}.")
-        terms.append(Term(tuple(powers.items()), tuple(categorical), tuple(labels),
-                          tuple(kinds), tuple(label_columns)))
+            raise ValueError(
+                f"The outcome {outcome!r} also appears on the right-hand side of {formula!r}."
+            )
+        terms.append(
+            Term(
+                tuple(powers.items()),
+                tuple(categorical),
+                tuple(labels),
+                tuple(kinds),
+                tuple(label_columns),
+            )
+        )
     if not terms:
         raise ValueError(f"The analysis formula {formula!r} has no terms.")
-    return AnalysisFormula(formula, family, outcome, tuple(terms),
-                           tuple(dict.fromkeys(declared)))
+    return AnalysisFormula(formula, family, outcome, tuple(terms), tuple(dict.fromkeys(declared)))
 
 
 # --------------------------------------------------------------------- data
@@ -222,13 +241,17 @@ def _binary_levels(series, column):
         else:
             levels = _sorted_categories(observed.to_numpy())
         if len(levels) != 2:
-            raise ValueError(f"The outcome {column!r} of a logistic model must take two "
-                             f"values; it takes {len(levels)}: {levels[:10]}.")
+            raise ValueError(
+                f"The outcome {column!r} of a logistic model must take two "
+                f"values; it takes {len(levels)}: {levels[:10]}."
+            )
         return list(levels)
     values = _float_values(series, column, "outcome")
     if not np.isin(values[~np.isnan(values)], (0.0, 1.0)).all():
-        raise ValueError(f"The outcome {column!r} of a logistic model must be 0/1, boolean "
-                         "or take two categories.")
+        raise ValueError(
+            f"The outcome {column!r} of a logistic model must be 0/1, boolean "
+            "or take two categories."
+        )
     return None
 
 
@@ -251,17 +274,20 @@ class AnalysisLayout:
         columns = list(frame.columns)
         for column in (analysis.outcome,) + analysis.columns:
             if column not in columns:
-                raise ValueError(f"Column {column!r} of the analysis formula is not in the "
-                                 "data.")
+                raise ValueError(f"Column {column!r} of the analysis formula is not in the data.")
             if column in excluded:
-                raise ValueError(f"Column {column!r} of the analysis formula is also in "
-                                 "exclude_cols.")
+                raise ValueError(
+                    f"Column {column!r} of the analysis formula is also in exclude_cols."
+                )
         self.outcome = analysis.outcome
         self.variables = analysis.columns
         self.categorical = tuple(
-            c for c in self.variables
-            if c in analysis.declared_categorical or c in categorical
-            or _is_categorical_dtype(frame[c]))
+            c
+            for c in self.variables
+            if c in analysis.declared_categorical
+            or c in categorical
+            or _is_categorical_dtype(frame[c])
+        )
         self.terms = tuple(term.resolve(self.categorical) for term in analysis.terms)
         self._check_hierarchy()
         series = frame[self.outcome]
@@ -272,8 +298,11 @@ class AnalysisLayout:
         else:
             self.outcome_levels = None
             _float_values(series, self.outcome, "outcome of the linear model")
-        aux = [c for c in columns if c != self.outcome and c not in self.variables
-               and c not in excluded]
+        aux = [
+            c
+            for c in columns
+            if c != self.outcome and c not in self.variables and c not in excluded
+        ]
         joint = [c for c in columns if c in self.variables or c in aux]
         self.joint_outcomes = tuple(c for c in joint if frame[c].isna().any())
         self.joint_covariates = tuple(c for c in joint if c not in self.joint_outcomes)
@@ -281,7 +310,8 @@ class AnalysisLayout:
             raise ValueError(
                 "No covariate of the analysis formula has missing values, so there is no "
                 "covariate to impute compatibly; rows missing only the outcome add no "
-                "information to the analysis model (analyse the complete cases).")
+                "information to the analysis model (analyse the complete cases)."
+            )
         self._schema = None
 
     def _check_hierarchy(self):
@@ -293,17 +323,26 @@ class AnalysisLayout:
                     raise ValueError(
                         f"Term {':'.join(term.labels)!r} codes {label} with treatment "
                         f"dummies, which needs the term {margin!r} in the formula too "
-                        "(and the intercept for a categorical main effect).")
+                        "(and the intercept for a categorical main effect)."
+                    )
 
     # ------------------------------------------------------------ roles
     def joint_spec(self, spec):
         """The joint model's spec: partially observed covariates (and auxiliary
         columns) are its outcomes, fully observed ones its predictors."""
-        categorical = tuple(dict.fromkeys(tuple(spec.categorical) + tuple(
-            c for c in self.categorical if c not in spec.categorical)))
-        return replace(spec, outcomes=self.joint_outcomes, covariates=self.joint_covariates,
-                       categorical=categorical,
-                       excluded=tuple(spec.excluded) + (self.outcome,))
+        categorical = tuple(
+            dict.fromkeys(
+                tuple(spec.categorical)
+                + tuple(c for c in self.categorical if c not in spec.categorical)
+            )
+        )
+        return replace(
+            spec,
+            outcomes=self.joint_outcomes,
+            covariates=self.joint_covariates,
+            categorical=categorical,
+            excluded=tuple(spec.excluded) + (self.outcome,),
+        )
 
     def bind(self, schema):
         """Categories, sources and the term table, once the joint schema exists."""
@@ -338,13 +377,15 @@ class AnalysisLayout:
         for term in self.terms:
             combos = [()]
             for column in term.categorical:
-                combos = [c + ((column, lev),) for c in combos
-                          for lev in range(1, len(self.categories[column]))]
+                combos = [
+                    c + ((column, lev),)
+                    for c in combos
+                    for lev in range(1, len(self.categories[column]))
+                ]
             for combo in combos:
                 chosen = dict(combo)
                 parts = []
-                for label, categorical, column in zip(term.labels, term.kinds,
-                                                      term.label_columns):
+                for label, categorical, column in zip(term.labels, term.kinds, term.label_columns):
                     if categorical:
                         parts.append(f"{label}[T.{self.categories[column][chosen[column]]}]")
                     else:
@@ -373,8 +414,7 @@ class AnalysisLayout:
         series = frame[self.outcome]
         if self.outcome_levels is None:
             y = _float_values(series, self.outcome, "outcome")
-            if self.analysis.family == "logit" and not np.isin(y[~np.isnan(y)],
-                                                               (0.0, 1.0)).all():
+            if self.analysis.family == "logit" and not np.isin(y[~np.isnan(y)], (0.0, 1.0)).all():
                 raise ValueError(f"The outcome {self.outcome!r} must be 0/1.")
         else:
             y = np.full(len(frame), np.nan)
@@ -383,8 +423,10 @@ class AnalysisLayout:
             lookup = {c: float(i) for i, c in enumerate(self.outcome_levels)}
             unknown = {v for v in values[observed] if v not in lookup}
             if unknown:
-                raise ValueError(f"The outcome {self.outcome!r} has values "
-                                 f"{sorted(map(str, unknown))} not seen in fit.")
+                raise ValueError(
+                    f"The outcome {self.outcome!r} has values "
+                    f"{sorted(map(str, unknown))} not seen in fit."
+                )
             y[observed] = [lookup[v] for v in values[observed]]
         xvars = np.full((len(frame), len(self.variables)), np.nan)
         for v, column in enumerate(self.variables):
@@ -418,8 +460,14 @@ class AnalysisLayout:
     def sampler_arrays(self, encoded_analysis):
         """Keyword arguments of the sampler's analysis model."""
         y = encoded_analysis["y"]
-        return {"family": FAMILIES[self.analysis.family], "y": y,
-                    "xvars": encoded_analysis["xvars"], "var_col": self.var_col,
-                    "var_block": self.var_block, "term_ptr": self.term_ptr,
-                    "factor_var": self.factor_var, "factor_power": self.factor_power,
-                    "factor_level": self.factor_level}
+        return {
+            "family": FAMILIES[self.analysis.family],
+            "y": y,
+            "xvars": encoded_analysis["xvars"],
+            "var_col": self.var_col,
+            "var_block": self.var_block,
+            "term_ptr": self.term_ptr,
+            "factor_var": self.factor_var,
+            "factor_power": self.factor_power,
+            "factor_level": self.factor_level,
+        }

@@ -19,19 +19,29 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import (_check_feature_names_in, check_array, check_is_fitted,
-                                      validate_data)
+from sklearn.utils.validation import (
+    _check_feature_names_in,
+    check_array,
+    check_is_fitted,
+    validate_data,
+)
 
 from ._checks import draw_seed, wrap_output
 from ._codec import FrameCodec
 from ._gibbs._compile import prepare_chain
-from ._gibbs._driver import (check_warm_start, continue_chains, fit_chains, impute_new_rows,
-                             segments_per_chain, start_states)
+from ._gibbs._driver import (
+    check_warm_start,
+    continue_chains,
+    fit_chains,
+    impute_new_rows,
+    segments_per_chain,
+    start_states,
+)
 from ._grouped import fit_groups, groups_summary, sample_groups, transform_groups
-from ._role_sources import group_column
 from ._imputation_list import ImputationList
 from ._priors import data_scales
 from ._progress import progress as _progress
+from ._role_sources import group_column
 from ._roles import role_report, warn_suspicious_outcomes
 from ._sampler_config import sampler_model, sampler_starts
 from ._summaries import acceptance_table, chain_groups, model_description, posterior_means
@@ -139,9 +149,11 @@ class Encoded:
     @property
     def has_missing(self):
         """Whether some cell of either level is missing."""
-        return bool(self.frame.missing.any() or (self.missing2 is not None
-                                                  and self.missing2.any())
-                    or self.model.analysis.missing_rows.size)
+        return bool(
+            self.frame.missing.any()
+            or (self.missing2 is not None and self.missing2.any())
+            or self.model.analysis.missing_rows.size
+        )
 
 
 def _check_n_imputations(value):
@@ -169,8 +181,7 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
         if isinstance(X, pd.DataFrame):
             validate_data(self, X, reset=reset, skip_check_array=True)
             return X, False
-        array = check_array(X, dtype="numeric", ensure_all_finite="allow-nan",
-                            ensure_min_samples=1)
+        array = check_array(X, dtype="numeric", ensure_all_finite="allow-nan", ensure_min_samples=1)
         validate_data(self, array, reset=reset, skip_check_array=True)
         return pd.DataFrame(array), True
 
@@ -222,19 +233,31 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
             states, rngs = check_warm_start(self._chains, encoded.model, n_chains)
         else:
             self.random_seed_ = draw_seed(self.random_state)
-            states = start_states(encoded.model, encoded.values, encoded.values2,
-                                  encoded.missing_dynamic,
-                                  sampler_starts(spec, encoded.model,
-                                                 data_scales(spec, codec, encoded.frame)),
-                                  [self._seed(_START_KEY, c) for c in range(1, n_chains)])
+            states = start_states(
+                encoded.model,
+                encoded.values,
+                encoded.values2,
+                encoded.missing_dynamic,
+                sampler_starts(spec, encoded.model, data_scales(spec, codec, encoded.frame)),
+                [self._seed(_START_KEY, c) for c in range(1, n_chains)],
+            )
             rngs = [self._seed(_CHAIN_KEY, c) for c in range(n_chains)]
         total = n_chains * (self.n_burn + n_between * segments)
         prepare_chain(encoded.model, states[0], self.verbose, type(self).__name__)
         with _progress(self.verbose, total, type(self).__name__) as progress:
-            self._chains = fit_chains(encoded.model, states, rngs, self.n_burn, n_between,
-                                      segments, encoded.incomplete, encoded.incomplete2,
-                                      keep_burn_in=self.keep_chains == "all",
-                                      progress=progress, n_jobs=self.n_jobs)
+            self._chains = fit_chains(
+                encoded.model,
+                states,
+                rngs,
+                self.n_burn,
+                n_between,
+                segments,
+                encoded.incomplete,
+                encoded.incomplete2,
+                keep_burn_in=self.keep_chains == "all",
+                progress=progress,
+                n_jobs=self.n_jobs,
+            )
             if n_chains > 1 and progress is not None:
                 progress(total)
         self.n_iter_ = (self.n_iter_ if warm else 0) + self.n_burn + n_between * segments
@@ -248,8 +271,10 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
 
         warn_if_not_converged(self.chains_, type(self).__name__, stacklevel=4)
         if self.verbose:
-            print(f"{type(self).__name__}: {n_chains} chain(s), {self.n_iter_} iterations "
-                  f"each, {self.n_imputations} imputations {n_between} iterations apart.")
+            print(
+                f"{type(self).__name__}: {n_chains} chain(s), {self.n_iter_} iterations "
+                f"each, {self.n_imputations} imputations {n_between} iterations apart."
+            )
         return self
 
     def _fit_groups(self, X):
@@ -306,8 +331,7 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
             again gives the same data sets.
         """
         check_is_fitted(self)
-        m = _check_n_imputations(self.n_imputations if n_imputations is None
-                                 else n_imputations)
+        m = _check_n_imputations(self.n_imputations if n_imputations is None else n_imputations)
         if X is None:
             frame, array_input = self._train_frame, self._train_array_input
         else:
@@ -315,16 +339,20 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
         if hasattr(self, "groups_"):
             datasets = sample_groups(self, m, None if X is None else frame)
         elif X is not None:
-            datasets = [self._impute_new(frame, draw, k)
-                        for k, draw in enumerate(self._draw_indices(m))]
+            datasets = [
+                self._impute_new(frame, draw, k) for k, draw in enumerate(self._draw_indices(m))
+            ]
         else:
             imputed, imputed2, outcome = self._training_imputations(m)
-            datasets = [self._completed(frame, self._encoded, imputed[k], imputed2[k],
-                                        outcome[k])
-                        for k in range(m)]
+            datasets = [
+                self._completed(frame, self._encoded, imputed[k], imputed2[k], outcome[k])
+                for k in range(m)
+            ]
         if array_input:  # as transform does, in the container set_output chose
-            return [wrap_output(self, self._output(data, True),
-                                self._train_frame if X is None else X) for data in datasets]
+            return [
+                wrap_output(self, self._output(data, True), self._train_frame if X is None else X)
+                for data in datasets
+            ]
         return ImputationList(datasets, original=frame.copy())
 
     def _draw_indices(self, m):
@@ -339,10 +367,19 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
         if m <= run.n_draws:
             return run.imputed[:m], run.imputed2[:m], run.imputed_outcome[:m]
         seeds = [self._seed(_EXTEND_KEY, c) for c in range(run.n_chains)]
-        more = continue_chains(encoded.model, run, self.n_between, m - run.n_draws,
-                               encoded.incomplete, encoded.incomplete2, seeds)
-        return tuple(np.concatenate([stored, extra]) for stored, extra in
-                     zip((run.imputed, run.imputed2, run.imputed_outcome), more))
+        more = continue_chains(
+            encoded.model,
+            run,
+            self.n_between,
+            m - run.n_draws,
+            encoded.incomplete,
+            encoded.incomplete2,
+            seeds,
+        )
+        return tuple(
+            np.concatenate([stored, extra])
+            for stored, extra in zip((run.imputed, run.imputed2, run.imputed_outcome), more)
+        )
 
     def fit_transform(self, X, y=None):
         """Fit, then return the first completed data set of the training data.
@@ -390,17 +427,27 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
             return frame.copy()
         rng = np.random.default_rng(self._seed(_TRANSFORM_KEY, draw, imputation))
         imputed = impute_new_rows(
-            encoded.model, encoded.values, encoded.values2, encoded.missing_dynamic,
-            encoded.incomplete, encoded.incomplete2, self._chains.draws, draw, rng,
-            encoded.frame.n_known_clusters)
+            encoded.model,
+            encoded.values,
+            encoded.values2,
+            encoded.missing_dynamic,
+            encoded.incomplete,
+            encoded.incomplete2,
+            self._chains.draws,
+            draw,
+            rng,
+            encoded.frame.n_known_clusters,
+        )
         return self._completed(frame, encoded, *imputed)
 
     # ------------------------------------------------------- diagnostics
     def _check_single_model(self, name):
         if hasattr(self, "groups_"):
-            raise ValueError(f"This imputer was fitted within the groups of "
-                             f"{group_column(self)!r}, one model each: use "
-                             f"groups_[label].{name}.")
+            raise ValueError(
+                f"This imputer was fitted within the groups of "
+                f"{group_column(self)!r}, one model each: use "
+                f"groups_[label].{name}."
+            )
 
     @property
     def chains_(self):
@@ -425,8 +472,13 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
                 draws = np.concatenate([run.burn_in_trace[key], draws], axis=1)
             groups[name] = draws
             labels[name] = axes
-        return ChainSet(groups, labels, symmetric=[g for g in ("omega", "sigma") if g in groups],
-                        n_burn=self.n_burn_kept_, n_iter=self.n_between)
+        return ChainSet(
+            groups,
+            labels,
+            symmetric=[g for g in ("omega", "sigma") if g in groups],
+            n_burn=self.n_burn_kept_,
+            n_iter=self.n_between,
+        )
 
     @property
     def acceptance_rates_(self):
@@ -492,20 +544,28 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
         run = self._chains
         n_draws = run.trace["beta"].shape[1]
         lines = [type(self).__name__, ""]
-        lines += [f"{name + ':':<26}{value}"
-                  for name, value in model_description(self._spec, self._codec)]
+        lines += [
+            f"{name + ':':<26}{value}" for name, value in model_description(self._spec, self._codec)
+        ]
         lines += [""] + role_report(self._spec, self._codec, design=False)
-        lines += ["", f"{run.n_chains} chain(s) of {self.n_iter_} iterations; "
-                      f"{run.n_draws} imputations stored, "
-                      f"{self.n_between} iterations apart; diagnostics on the "
-                      f"{n_draws} draws after burn-in of each chain.", ""]
+        lines += [
+            "",
+            f"{run.n_chains} chain(s) of {self.n_iter_} iterations; "
+            f"{run.n_draws} imputations stored, "
+            f"{self.n_between} iterations apart; diagnostics on the "
+            f"{n_draws} draws after burn-in of each chain.",
+            "",
+        ]
         lines.append(str(conv))
         acceptance = acceptance_table(run.acceptance)
         if acceptance:
             lines += [""] + acceptance
         missing = self._train_frame.isna().mean() * 100
-        lines += ["", "Missing data per variable (%):",
-                  missing.round(1).to_frame("MD%").T.to_string()]
+        lines += [
+            "",
+            "Missing data per variable (%):",
+            missing.round(1).to_frame("MD%").T.to_string(),
+        ]
         return "\n".join(lines)
 
     def plot_trace(self, params=None, **kwargs):

@@ -39,7 +39,8 @@ def check_design(design, names, what="covariates"):
     if design.shape[0] < design.shape[1]:
         raise ValueError(
             f"The {what} need {design.shape[1]} rows at least (one per design column "
-            f"{list(names)}); got {design.shape[0]}.")
+            f"{list(names)}); got {design.shape[0]}."
+        )
     lengths = np.linalg.norm(design, axis=0)
     lengths[lengths == 0] = 1.0
     _, singular, vt = np.linalg.svd(design / lengths, full_matrices=False)
@@ -52,7 +53,8 @@ def check_design(design, names, what="covariates"):
         f"The {what} are {kind} (with each other or with the intercept): "
         f"{involved} (condition number {singular[0] / max(singular[-1], 1e-300):.3g} "
         f"after scaling each column to unit length; at most {MAX_CONDITION:.0e} is "
-        "usable). Drop or combine some of them.")
+        "usable). Drop or combine some of them."
+    )
 
 
 def draw_seed(random_state):
@@ -68,12 +70,15 @@ def draw_seed(random_state):
     """
     if isinstance(random_state, np.random.Generator):
         return int(random_state.integers(2**31 - 1))
-    if random_state is not None and not isinstance(
-            random_state, (numbers.Integral, np.random.RandomState)) or isinstance(
-            random_state, bool):
+    if (
+        random_state is not None
+        and not isinstance(random_state, (numbers.Integral, np.random.RandomState))
+        or isinstance(random_state, bool)
+    ):
         raise ValueError(
             "random_state must be None, an int, a numpy.random.RandomState or a "
-            f"numpy.random.Generator; got {random_state!r}.")
+            f"numpy.random.Generator; got {random_state!r}."
+        )
     return int(check_random_state(random_state).randint(2**31 - 1))
 
 

@@ -16,8 +16,17 @@ import pandas as pd
 
 from ._analysis_model import AnalysisLayout
 from ._formula import FormulaDesign
-from ._schema import (Schema, _fill, check_frame_shape, _float_values, _is_continuous_dtype, _plain,
-                      argmax_category, cluster_codes, cluster_level_frame)
+from ._schema import (
+    Schema,
+    _fill,
+    _float_values,
+    _is_continuous_dtype,
+    _plain,
+    argmax_category,
+    check_frame_shape,
+    cluster_codes,
+    cluster_level_frame,
+)
 
 
 @dataclass
@@ -75,22 +84,28 @@ class FrameCodec:
         check_frame_shape(frame)
         self.analysis = None
         if spec.analysis is not None:  # compatible imputation: roles from the data
-            self.analysis = AnalysisLayout(spec.analysis, frame, spec.categorical,
-                                           spec.excluded)
+            self.analysis = AnalysisLayout(spec.analysis, frame, spec.categorical, spec.excluded)
             spec = self.analysis.joint_spec(spec)
         self.spec = spec
         if spec.formula is not None:
             spec.formula.check_columns(frame)
         reserved = self._check_roles(frame) if spec.multilevel else {}
-        self.schema = Schema(frame, outcome_cols=spec.outcomes,
-                             covariate_cols=list(spec.fixed_effects),
-                             categorical_cols=list(spec.categorical),
-                             exclude_cols=list(spec.excluded), reserved=reserved)
+        self.schema = Schema(
+            frame,
+            outcome_cols=spec.outcomes,
+            covariate_cols=list(spec.fixed_effects),
+            categorical_cols=list(spec.categorical),
+            exclude_cols=list(spec.excluded),
+            reserved=reserved,
+        )
         if self.analysis is not None:
             self.analysis.bind(self.schema)
         # derived fixed-effect terms of a formula, materialised by formulaic
-        self.formula_design = (FormulaDesign(spec.formula.design, frame)
-                               if spec.formula is not None and spec.formula.design else None)
+        self.formula_design = (
+            FormulaDesign(spec.formula.design, frame)
+            if spec.formula is not None and spec.formula.design
+            else None
+        )
         self.cluster_labels = None
         self.schema2 = None
         self._level2_fit = None
@@ -99,13 +114,16 @@ class FrameCodec:
             if spec.has_level2:
                 cluster_frame = self._cluster_frame(frame, codes, self.cluster_labels)
                 # observed level-2 values of the clusters of fit (data in transform)
-                self._level2_fit = {c: cluster_frame[c].to_numpy(dtype=object, copy=True)
-                                    for c in spec.level2_outcomes}
+                self._level2_fit = {
+                    c: cluster_frame[c].to_numpy(dtype=object, copy=True)
+                    for c in spec.level2_outcomes
+                }
                 self.schema2 = Schema(
-                    cluster_frame, outcome_cols=list(spec.level2_outcomes),
+                    cluster_frame,
+                    outcome_cols=list(spec.level2_outcomes),
                     covariate_cols=list(spec.level2_covariates),
-                    categorical_cols=[c for c in spec.categorical
-                                      if c in spec.level2_outcomes])
+                    categorical_cols=[c for c in spec.categorical if c in spec.level2_outcomes],
+                )
 
     # ------------------------------------------------------------- roles
     def _check_roles(self, frame):
@@ -115,30 +133,39 @@ class FrameCodec:
         if spec.cluster not in frame.columns:
             raise ValueError(f"Column {spec.cluster!r} given as cluster is not in the data.")
         if frame.shape[1] == 1:
-            raise ValueError("The data has 1 feature(s), the cluster column; a minimum of 2 is "
-                             "required (the cluster column and an outcome).")
+            raise ValueError(
+                "The data has 1 feature(s), the cluster column; a minimum of 2 is "
+                "required (the cluster column and an outcome)."
+            )
         if spec.level2_covariates and not spec.level2_outcomes:
-            raise ValueError("level2_covariate_cols needs level2_cols: they predict "
-                             "level-2 outcomes.")
+            raise ValueError(
+                "level2_covariate_cols needs level2_cols: they predict level-2 outcomes."
+            )
         for column in spec.random_slopes:
             if column not in frame.columns:
                 raise ValueError(f"Column {column!r} given as random slope is not in the data.")
             if frame[column].isna().any():
                 raise ValueError(
                     f"Random-slope covariate {column!r} has missing values; random-slope "
-                    "covariates must be fully observed.")
+                    "covariates must be fully observed."
+                )
             if not _is_continuous_dtype(frame[column]):
-                raise TypeError(f"Random-slope covariate {column!r} must be numeric; got dtype "
-                                f"{frame[column].dtype}.")
+                raise TypeError(
+                    f"Random-slope covariate {column!r} must be numeric; got dtype "
+                    f"{frame[column].dtype}."
+                )
             _float_values(frame[column], column, "random slope")
         reserved = {spec.cluster: "cluster"}
         level2_only = [c for c in spec.level2_covariates if c not in spec.covariates]
-        for role, names in (("level-2 outcome", spec.level2_outcomes),
-                            ("level-2 covariate", level2_only)):
+        for role, names in (
+            ("level-2 outcome", spec.level2_outcomes),
+            ("level-2 covariate", level2_only),
+        ):
             for column in names:
                 if column in reserved:
-                    raise ValueError(f"Column {column!r} is given two roles: "
-                                     f"{reserved[column]} and {role}.")
+                    raise ValueError(
+                        f"Column {column!r} is given two roles: {reserved[column]} and {role}."
+                    )
                 reserved[column] = role
         return reserved
 
@@ -187,31 +214,51 @@ class FrameCodec:
         if not fit:
             schema.check_frame(frame)
         if spec.multilevel:
-            codes, labels = cluster_codes(frame[spec.cluster],
-                                          known=None if fit else self.cluster_labels)
+            codes, labels = cluster_codes(
+                frame[spec.cluster], known=None if fit else self.cluster_labels
+            )
         else:
             codes, labels = np.zeros(len(frame), dtype=np.int64), [None]
         n_clusters = len(labels)
         values, missing, cat_codes = schema.encode_outcomes(frame)
-        z = np.column_stack([np.ones(len(frame))]
-                            + [_float_values(frame[c], c, "random slope")
-                               for c in spec.random_slopes]) if spec.multilevel else None
+        z = (
+            np.column_stack(
+                [np.ones(len(frame))]
+                + [_float_values(frame[c], c, "random slope") for c in spec.random_slopes]
+            )
+            if spec.multilevel
+            else None
+        )
         cat_start, cat_size = schema.categorical_layout()
-        x = (schema.design(frame) if self.formula_design is None
-             else self.formula_design.matrix(frame))
+        x = (
+            schema.design(frame)
+            if self.formula_design is None
+            else self.formula_design.matrix(frame)
+        )
         return EncodedFrame(
-            x=x, z=z, values=values, missing=missing, codes=cat_codes,
-            cat_start=cat_start, cat_size=cat_size, cluster=codes, n_clusters=n_clusters,
-            n_known_clusters=n_clusters if fit or not spec.multilevel
-            else len(self.cluster_labels),
+            x=x,
+            z=z,
+            values=values,
+            missing=missing,
+            codes=cat_codes,
+            cat_start=cat_start,
+            cat_size=cat_size,
+            cluster=codes,
+            n_clusters=n_clusters,
+            n_known_clusters=n_clusters if fit or not spec.multilevel else len(self.cluster_labels),
             level2=self._encode_level2(frame, codes, labels) if spec.has_level2 else None,
-            analysis=None if self.analysis is None else self.analysis.encode(frame))
+            analysis=None if self.analysis is None else self.analysis.encode(frame),
+        )
 
     def _cluster_frame(self, frame, codes, labels):
         spec = self.spec
         cluster_frame = cluster_level_frame(
-            frame, list(spec.level2_outcomes) + list(spec.level2_covariates), codes, labels,
-            "Level-2")
+            frame,
+            list(spec.level2_outcomes) + list(spec.level2_covariates),
+            codes,
+            labels,
+            "Level-2",
+        )
         present = np.unique(codes)
         for column in spec.level2_covariates:
             unobserved = present[cluster_frame[column].isna().to_numpy()[present]]
@@ -219,7 +266,8 @@ class FrameCodec:
                 raise ValueError(
                     f"Level-2 covariate {column!r} is missing on every row of cluster "
                     f"{_plain(labels[unobserved[0]])!r}; level-2 covariates must be observed "
-                    "for every cluster.")
+                    "for every cluster."
+                )
         return cluster_frame
 
     def _encode_level2(self, frame, codes, labels):
@@ -237,8 +285,14 @@ class FrameCodec:
         else:
             x2 = np.ones((n_clusters, 1))
         cat2_start, cat2_size = self.schema2.categorical_layout()
-        return dict(x2=x2, values2=values2, missing2=missing2, codes2=codes2,
-                    cat2_start=cat2_start, cat2_size=cat2_size)
+        return dict(
+            x2=x2,
+            values2=values2,
+            missing2=missing2,
+            codes2=codes2,
+            cat2_start=cat2_start,
+            cat2_size=cat2_size,
+        )
 
     # ----------------------------------------------------------- decoding
     def with_known_level2(self, frame):
@@ -293,5 +347,5 @@ class FrameCodec:
             return completed2[:, position]
         starts, sizes = self.schema2.categorical_layout()
         index = [c.name for c in self.schema2.categorical].index(column.name)
-        latents = completed2[:, starts[index]:starts[index] + sizes[index]]
+        latents = completed2[:, starts[index] : starts[index] + sizes[index]]
         return np.asarray(column.categories, dtype=object)[argmax_category(latents)]

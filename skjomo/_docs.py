@@ -185,9 +185,11 @@ def fill_docstring(cls):
     Under ``python -OO`` docstrings are stripped and there is nothing to fill.
     """
     if cls.__doc__ is not None:
-        for marker, text in (("run_parameters", RUN_PARAMETERS),
-                             ("multilevel_parameters", MULTILEVEL_PARAMETERS),
-                             ("multilevel_attributes", MULTILEVEL_ATTRIBUTES),
-                             ("group_parameter", GROUP_PARAMETER)):
+        for marker, text in (
+            ("run_parameters", RUN_PARAMETERS),
+            ("multilevel_parameters", MULTILEVEL_PARAMETERS),
+            ("multilevel_attributes", MULTILEVEL_ATTRIBUTES),
+            ("group_parameter", GROUP_PARAMETER),
+        ):
             cls.__doc__ = cls.__doc__.replace(f"    %({marker})s", text)
     return cls

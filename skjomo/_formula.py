@@ -44,8 +44,9 @@ def _parser():
 
         def __init__(self, effects, groups):
             self.effects, self.groups = tuple(effects), tuple(groups)
-            text = "({} | {})".format(" + ".join(map(str, self.effects)),
-                                      " + ".join(map(str, self.groups)))
+            text = "({} | {})".format(
+                " + ".join(map(str, self.effects)), " + ".join(map(str, self.groups))
+            )
             super().__init__([Factor(text, eval_method="lookup")])
 
     def in_parentheses(context):
@@ -54,10 +55,18 @@ def _parser():
     class Resolver(DefaultOperatorResolver):
         @property
         def operators(self):
-            return super().operators + [Operator(
-                "|", arity=2, precedence=-40, associativity=None,
-                to_terms=lambda effects, groups: OrderedSet([RandomEffectsTerm(effects, groups)]),
-                accepts_context=in_parentheses)]
+            return super().operators + [
+                Operator(
+                    "|",
+                    arity=2,
+                    precedence=-40,
+                    associativity=None,
+                    to_terms=lambda effects, groups: OrderedSet(
+                        [RandomEffectsTerm(effects, groups)]
+                    ),
+                    accepts_context=in_parentheses,
+                )
+            ]
 
     parser = DefaultFormulaParser(operator_resolver=Resolver(), feature_flags={"twosided"})
     return parser, RandomEffectsTerm
@@ -68,8 +77,10 @@ def _terms(text, what):
     from formulaic.errors import FormulaicError
 
     if not isinstance(text, str):
-        raise TypeError(f"{what} must be a string such as 'y1 + y2 ~ x + (1 | cluster)'; "
-                        f"got {type(text).__name__}.")
+        raise TypeError(
+            f"{what} must be a string such as 'y1 + y2 ~ x + (1 | cluster)'; "
+            f"got {type(text).__name__}."
+        )
     parser, random_term = _parser()
     try:
         tree = parser.get_ast(text)
@@ -79,10 +90,14 @@ def _terms(text, what):
         if "`|`" in message:
             message = "'|' is valid only in a random-effects term in parentheses, (1 | cluster)."
         raise ValueError(f"Bad {what} {text!r}: {message}") from None
-    if getattr(tree, "operator", None) is None or tree.operator.symbol != "~" \
-            or len(tree.args) != 2:
-        raise ValueError(f"Bad {what} {text!r}: the left side must list the outcomes "
-                         "(e.g. 'y1 + y2 ~ x').")
+    if (
+        getattr(tree, "operator", None) is None
+        or tree.operator.symbol != "~"
+        or len(tree.args) != 2
+    ):
+        raise ValueError(
+            f"Bad {what} {text!r}: the left side must list the outcomes (e.g. 'y1 + y2 ~ x')."
+        )
     return terms.lhs, terms.rhs, tree, random_term
 
 
@@ -118,9 +133,14 @@ def _categorical_column(term):
         call = ast.parse(term.factors[0].expr, mode="eval").body
     except SyntaxError:
         return None
-    if (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "C"
-            and len(call.args) == 1 and not call.keywords
-            and isinstance(call.args[0], ast.Name)):
+    if (
+        isinstance(call, ast.Call)
+        and isinstance(call.func, ast.Name)
+        and call.func.id == "C"
+        and len(call.args) == 1
+        and not call.keywords
+        and isinstance(call.args[0], ast.Name)
+    ):
         return call.args[0].id
     return None
 
@@ -135,8 +155,10 @@ def _outcomes(lhs, text, what):
     for term in lhs:
         column = _column(term) or _categorical_column(term)
         if column is None:
-            raise ValueError(f"Bad {what} {text!r}: the left side lists outcome columns "
-                             f"(optionally as C(column)); {str(term)!r} is not a column.")
+            raise ValueError(
+                f"Bad {what} {text!r}: the left side lists outcome columns "
+                f"(optionally as C(column)); {str(term)!r} is not a column."
+            )
         if _categorical_column(term) is not None:
             categorical.append(column)
         outcomes.append(column)
@@ -182,26 +204,39 @@ class ImputationFormula:
     @property
     def variables(self):
         """Every column the formula names."""
-        names = (self.outcomes + self.covariates + self.random_slopes + self.level2_outcomes
-                 + self.level2_covariates + ((self.cluster,) if self.cluster is not None
-                                             else ()))
+        names = (
+            self.outcomes
+            + self.covariates
+            + self.random_slopes
+            + self.level2_outcomes
+            + self.level2_covariates
+            + ((self.cluster,) if self.cluster is not None else ())
+        )
         return tuple(dict.fromkeys(names))
 
     def roles(self):
         """Role arguments of :meth:`ModelSpec.from_parameters`."""
-        return dict(outcomes=self.outcomes, covariates=self.covariates,
-                    categorical=self.categorical, cluster=self.cluster,
-                    random_slopes=self.random_slopes, level2_outcomes=self.level2_outcomes,
-                    level2_covariates=self.level2_covariates, formula=self)
+        return dict(
+            outcomes=self.outcomes,
+            covariates=self.covariates,
+            categorical=self.categorical,
+            cluster=self.cluster,
+            random_slopes=self.random_slopes,
+            level2_outcomes=self.level2_outcomes,
+            level2_covariates=self.level2_covariates,
+            formula=self,
+        )
 
     def check_columns(self, frame):
         """Every named column must be in ``frame``."""
         unknown = [c for c in self.variables if c not in frame.columns]
         if unknown:
-            raise ValueError(f"Column {unknown[0]!r} named in the formula "
-                             f"{str(self)!r} is not in the data"
-                             + (f" (also unknown: {unknown[1:]})" if unknown[1:] else "")
-                             + f"; the columns are {list(frame.columns)}.")
+            raise ValueError(
+                f"Column {unknown[0]!r} named in the formula "
+                f"{str(self)!r} is not in the data"
+                + (f" (also unknown: {unknown[1:]})" if unknown[1:] else "")
+                + f"; the columns are {list(frame.columns)}."
+            )
 
     def __str__(self):
         return " ; ".join(self.text)
@@ -212,11 +247,15 @@ def _random_part(terms, tree, text, random_term):
     random = [t for t in terms if isinstance(t, random_term)]
     for node in _random_nodes(tree):
         if _removes_intercept(node.args[0]):
-            raise ValueError(f"Bad formula {text!r}: the random intercept cannot be removed "
-                             "(0 + x | g or -1); the model always has one.")
+            raise ValueError(
+                f"Bad formula {text!r}: the random intercept cannot be removed "
+                "(0 + x | g or -1); the model always has one."
+            )
     if len(random) > 1:
-        raise ValueError(f"Bad formula {text!r}: one random-effects term (... | cluster) is "
-                         "allowed; the model has a single grouping factor (two levels).")
+        raise ValueError(
+            f"Bad formula {text!r}: one random-effects term (... | cluster) is "
+            "allowed; the model has a single grouping factor (two levels)."
+        )
     if not random:
         return None, ()
     term = random[0]
@@ -225,7 +264,8 @@ def _random_part(terms, tree, text, random_term):
         raise ValueError(
             f"Bad formula {text!r}: the random-effects term must name one cluster column "
             f"after '|'; got {[str(g) for g in groups]} (two grouping factors or nested "
-            "clusters are not supported).")
+            "clusters are not supported)."
+        )
     slopes = []
     for effect in term.effects:
         if str(effect) == _INTERCEPT:
@@ -234,7 +274,8 @@ def _random_part(terms, tree, text, random_term):
         if column is None:
             raise ValueError(
                 f"Bad formula {text!r}: random slopes must be columns of the data; "
-                f"{str(effect)!r} is not (add it as a column first).")
+                f"{str(effect)!r} is not (add it as a column first)."
+            )
         slopes.append(column)
     return _column(groups[0]), tuple(slopes)
 
@@ -247,11 +288,15 @@ def parse_level1(text):
     fixed = [t for t in rhs if not isinstance(t, random_term)]
     for term in fixed:
         if any(f.expr.startswith("(") and "|" in f.expr for f in term.factors):
-            raise ValueError(f"Bad formula {text!r}: a random-effects term (... | cluster) "
-                             "cannot be multiplied or transformed.")
+            raise ValueError(
+                f"Bad formula {text!r}: a random-effects term (... | cluster) "
+                "cannot be multiplied or transformed."
+            )
     if _INTERCEPT not in [str(t) for t in fixed]:
-        raise ValueError(f"Bad formula {text!r}: the imputation model always has an "
-                         "intercept; remove '- 1' / '0 +'.")
+        raise ValueError(
+            f"Bad formula {text!r}: the imputation model always has an "
+            "intercept; remove '- 1' / '0 +'."
+        )
     fixed = [t for t in fixed if str(t) != _INTERCEPT]
     covariates, derived = [], False
     for term in fixed:
@@ -260,7 +305,7 @@ def parse_level1(text):
             derived = True
         elif _categorical_column(term) is not None:
             categorical.append(column)
-        for name in ([column] if column is not None else _variables(term)):
+        for name in [column] if column is not None else _variables(term):
             if name not in covariates:
                 covariates.append(name)
     design = None
@@ -268,8 +313,14 @@ def parse_level1(text):
         extra = [c for c in slopes if c not in covariates]
         design = " + ".join(["1"] + [str(t) for t in fixed] + [f"`{c}`" for c in extra])
     parsed = ImputationFormula(
-        text=(text,), outcomes=tuple(outcomes), categorical=tuple(dict.fromkeys(categorical)),
-        covariates=tuple(covariates), design=design, cluster=cluster, random_slopes=slopes)
+        text=(text,),
+        outcomes=tuple(outcomes),
+        categorical=tuple(dict.fromkeys(categorical)),
+        covariates=tuple(covariates),
+        design=design,
+        cluster=cluster,
+        random_slopes=slopes,
+    )
     _check_distinct_roles(parsed)
     return parsed
 
@@ -282,18 +333,18 @@ def _check_distinct_roles(parsed):
         if column in seen:
             raise ValueError(f"Column {column!r} is an outcome of both formulas.")
         seen.add(column)
-    predictors = set(parsed.covariates) | set(parsed.random_slopes) \
-        | set(parsed.level2_covariates)
+    predictors = set(parsed.covariates) | set(parsed.random_slopes) | set(parsed.level2_covariates)
     both = [c for c in outcomes if c in predictors]
     if both:
         raise ValueError(
             f"Column {both[0]!r} is both an outcome (left side) and a predictor (right side) "
             f"in {str(parsed)!r}; predictors must be fully observed, outcomes are imputed: "
-            "give it one role.")
-    if parsed.cluster is not None and (parsed.cluster in seen
-                                       or parsed.cluster in predictors):
-        raise ValueError(f"The cluster column {parsed.cluster!r} cannot also be an outcome "
-                         "or a predictor.")
+            "give it one role."
+        )
+    if parsed.cluster is not None and (parsed.cluster in seen or parsed.cluster in predictors):
+        raise ValueError(
+            f"The cluster column {parsed.cluster!r} cannot also be an outcome or a predictor."
+        )
 
 
 def parse_level2(text):
@@ -305,12 +356,16 @@ def parse_level2(text):
         if str(term) == _INTERCEPT:
             continue
         if isinstance(term, random_term):
-            raise ValueError(f"Bad level-2 formula {text!r}: the cluster is named in the "
-                             "level-1 formula; the level-2 formula has no (... | cluster).")
+            raise ValueError(
+                f"Bad level-2 formula {text!r}: the cluster is named in the "
+                "level-1 formula; the level-2 formula has no (... | cluster)."
+            )
         column = _column(term)
         if column is None:
-            raise ValueError(f"Bad level-2 formula {text!r}: its predictors must be columns "
-                             f"measured on clusters; {str(term)!r} is not a column.")
+            raise ValueError(
+                f"Bad level-2 formula {text!r}: its predictors must be columns "
+                f"measured on clusters; {str(term)!r} is not a column."
+            )
         covariates.append(column)
     if _INTERCEPT not in [str(t) for t in rhs]:
         raise ValueError(f"Bad level-2 formula {text!r}: the model always has an intercept.")
@@ -335,24 +390,35 @@ def parse_formula(formula):
     try:
         pair = list(formula)
     except TypeError:
-        raise TypeError("formula must be a string or a pair of strings (level 1, level 2); "
-                        f"got {type(formula).__name__}.") from None
+        raise TypeError(
+            "formula must be a string or a pair of strings (level 1, level 2); "
+            f"got {type(formula).__name__}."
+        ) from None
     if len(pair) == 1:
         return parse_level1(pair[0])
     if len(pair) != 2:
-        raise ValueError("formula must be one string or a pair (level-1 formula, level-2 "
-                         f"formula); got {len(pair)} formulas.")
+        raise ValueError(
+            "formula must be one string or a pair (level-1 formula, level-2 "
+            f"formula); got {len(pair)} formulas."
+        )
     level1 = parse_level1(pair[0])
     if level1.cluster is None:
-        raise ValueError(f"The level-1 formula {pair[0]!r} must name the cluster, "
-                         "(1 | cluster), when a level-2 formula is given.")
+        raise ValueError(
+            f"The level-1 formula {pair[0]!r} must name the cluster, "
+            "(1 | cluster), when a level-2 formula is given."
+        )
     outcomes2, categorical2, covariates2 = parse_level2(pair[1])
     parsed = ImputationFormula(
-        text=(pair[0], pair[1]), outcomes=level1.outcomes,
+        text=(pair[0], pair[1]),
+        outcomes=level1.outcomes,
         categorical=tuple(dict.fromkeys(level1.categorical + categorical2)),
-        covariates=level1.covariates, design=level1.design, cluster=level1.cluster,
-        random_slopes=level1.random_slopes, level2_outcomes=outcomes2,
-        level2_covariates=covariates2)
+        covariates=level1.covariates,
+        design=level1.design,
+        cluster=level1.cluster,
+        random_slopes=level1.random_slopes,
+        level2_outcomes=outcomes2,
+        level2_covariates=covariates2,
+    )
     _check_distinct_roles(parsed)
     return parsed
 
@@ -374,8 +440,7 @@ class FormulaDesign:
     def __init__(self, design, frame):
         from formulaic import model_matrix
 
-        matrix = self._materialise(lambda: model_matrix(design, frame, na_action="raise"),
-                                   design)
+        matrix = self._materialise(lambda: model_matrix(design, frame, na_action="raise"), design)
         self.model_spec = matrix.model_spec
         names = list(matrix.model_spec.column_names)
         self.names = ["(Intercept)" if n == "Intercept" else n for n in names]
@@ -391,23 +456,30 @@ class FormulaDesign:
             try:
                 return build()
             except DataMismatchWarning as exc:
-                raise ValueError(f"A categorical predictor in {design!r} has values not "
-                                 f"seen in fit: {_first_line(exc)}") from None
+                raise ValueError(
+                    f"A categorical predictor in {design!r} has values not "
+                    f"seen in fit: {_first_line(exc)}"
+                ) from None
             except (FormulaicError, ValueError, NameError, TypeError) as exc:
-                raise ValueError(f"The predictors {design!r} cannot be computed (they must "
-                                 f"be fully observed): {_first_line(exc)}") from None
+                raise ValueError(
+                    f"The predictors {design!r} cannot be computed (they must "
+                    f"be fully observed): {_first_line(exc)}"
+                ) from None
 
     def _check(self, matrix):
         values = np.asarray(matrix, dtype=np.float64)
         bad = ~np.isfinite(values).all(axis=0)
         if bad.any():
-            raise ValueError(f"Predictor {self.names[int(np.flatnonzero(bad)[0])]!r} has "
-                             "non-finite values (NaN or infinite) in the data.")
+            raise ValueError(
+                f"Predictor {self.names[int(np.flatnonzero(bad)[0])]!r} has "
+                "non-finite values (NaN or infinite) in the data."
+            )
         return values
 
     def matrix(self, frame):
         """The design of ``frame`` (float64, intercept first)."""
         matrix = self._materialise(
             lambda: self.model_spec.get_model_matrix(frame, na_action="raise"),
-            str(self.model_spec.formula))
+            str(self.model_spec.formula),
+        )
         return self._check(matrix)

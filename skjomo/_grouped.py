@@ -30,12 +30,14 @@ def _group_rows(frame, column):
     series = frame[column]
     if series.isna().any():
         rows = series.index[series.isna()][:5].tolist()
-        raise ValueError(f"Group column {column!r} has missing labels (e.g. at index {rows}); "
-                         "every row must belong to a group.")
+        raise ValueError(
+            f"Group column {column!r} has missing labels (e.g. at index {rows}); "
+            "every row must belong to a group."
+        )
     codes, labels = cluster_codes(series)
     order = np.argsort(codes, kind="stable")
     bounds = np.searchsorted(codes[order], np.arange(len(labels) + 1))
-    return labels, [order[bounds[g]:bounds[g + 1]] for g in range(len(labels))]
+    return labels, [order[bounds[g] : bounds[g + 1]] for g in range(len(labels))]
 
 
 def _clone_for_group(estimator, seed):
@@ -51,8 +53,10 @@ def _clone_for_group(estimator, seed):
         from ._formula import parse_formula
 
         if column in parse_formula(formula).variables:
-            raise ValueError(f"The group column {column!r} cannot also be in the formula: "
-                             "the model is fitted separately within each group.")
+            raise ValueError(
+                f"The group column {column!r} cannot also be in the formula: "
+                "the model is fitted separately within each group."
+            )
     else:
         excluded = as_tuple(estimator.exclude_cols, "exclude_cols")
         params["exclude_cols"] = list(excluded) + ([column] if column not in excluded else [])
@@ -69,11 +73,15 @@ def fit_groups(estimator, frame):
     warm = bool(estimator.warm_start) and hasattr(estimator, "groups_")
     if warm:
         if list(labels) != list(estimator.groups_):
-            raise ValueError("warm_start needs the groups of the previous fit; got "
-                             f"{[_plain(g) for g in labels]}.")
-        shared = {k: v for k, v in estimator.get_params().items()
-                  if k not in ("group_col", "roles", "random_state", "verbose", "n_jobs",
-                               "exclude_cols")}
+            raise ValueError(
+                "warm_start needs the groups of the previous fit; got "
+                f"{[_plain(g) for g in labels]}."
+            )
+        shared = {
+            k: v
+            for k, v in estimator.get_params().items()
+            if k not in ("group_col", "roles", "random_state", "verbose", "n_jobs", "exclude_cols")
+        }
         models = [m.set_params(**shared) for m in estimator.groups_.values()]
     else:
         models = []
@@ -81,7 +89,8 @@ def fit_groups(estimator, frame):
             seed = np.random.SeedSequence(estimator.random_seed_, spawn_key=(_GROUP_KEY, g))
             models.append(_clone_for_group(estimator, int(seed.generate_state(1)[0] >> 1)))
     fitted = Parallel(n_jobs=estimator.n_jobs)(
-        delayed(_fit_one)(model, frame.iloc[rows]) for model, rows in zip(models, positions))
+        delayed(_fit_one)(model, frame.iloc[rows]) for model, rows in zip(models, positions)
+    )
     return labels, positions, fitted
 
 
@@ -108,8 +117,7 @@ def transform_groups(estimator, frame):
     """``frame`` imputed, each row by its group's model (one stored draw)."""
     imputers = list(estimator.groups_.values())
     positions, members = _route(estimator, frame)
-    return reassemble([imputers[g].transform(frame.iloc[rows]) for g, rows in members],
-                      positions)
+    return reassemble([imputers[g].transform(frame.iloc[rows]) for g, rows in members], positions)
 
 
 def _route(estimator, frame):
@@ -120,18 +128,24 @@ def _route(estimator, frame):
     index = known.get_indexer(labels)
     if (index < 0).any():
         unseen = [_plain(g) for g in labels[index < 0]]
-        raise ValueError(f"Group(s) {unseen} of {column!r} were not seen in fit; there is "
-                         "no model for them.")
+        raise ValueError(
+            f"Group(s) {unseen} of {column!r} were not seen in fit; there is no model for them."
+        )
     return positions, list(zip(index.tolist(), positions))
 
 
 def groups_summary(estimator, warn):
     """The summaries of the groups' models, one after the other."""
     column = group_column(estimator)
-    lines = [f"{type(estimator).__name__}: a separate model within each of the "
-             f"{len(estimator.groups_)} groups of {column!r}."]
+    lines = [
+        f"{type(estimator).__name__}: a separate model within each of the "
+        f"{len(estimator.groups_)} groups of {column!r}."
+    ]
     for label, imputer in estimator.groups_.items():
         rows = len(imputer._train_frame)
-        lines += ["", f"=== Group {column} = {_plain(label)!r} ({rows} rows) ===",
-                  imputer.summary(warn=warn)]
+        lines += [
+            "",
+            f"=== Group {column} = {_plain(label)!r} ({rows} rows) ===",
+            imputer.summary(warn=warn),
+        ]
     return "\n".join(lines)

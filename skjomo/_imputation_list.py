@@ -57,13 +57,21 @@ class ImputationList(list):
         super().__init__(datasets)
         for k, data in enumerate(self):
             if not isinstance(data, pd.DataFrame):
-                raise TypeError(f"Data set {k} is a {type(data).__name__}; an ImputationList "
-                                "holds DataFrames.")
-            if k and (not data.columns.equals(self[0].columns)
-                      or not data.index.equals(self[0].index)):
+                raise TypeError(
+                    f"Data set {k} is a {type(data).__name__}; an ImputationList holds DataFrames."
+                )
+            if k and (
+                not data.columns.equals(self[0].columns) or not data.index.equals(self[0].index)
+            ):
                 raise ValueError(f"Data set {k} has other columns or rows than data set 0.")
-        if original is not None and self and (not original.columns.equals(self[0].columns)
-                                              or not original.index.equals(self[0].index)):
+        if (
+            original is not None
+            and self
+            and (
+                not original.columns.equals(self[0].columns)
+                or not original.index.equals(self[0].index)
+            )
+        ):
             raise ValueError("original must have the columns and rows of the data sets.")
         self.original = original
         self._token = next(_TOKENS)
@@ -75,8 +83,10 @@ class ImputationList(list):
 
     def _need_original(self, what):
         if self.original is None:
-            raise ValueError(f"{what} needs the original data: build the list with "
-                             "ImputationList(datasets, original=data).")
+            raise ValueError(
+                f"{what} needs the original data: build the list with "
+                "ImputationList(datasets, original=data)."
+            )
 
     @property
     def imputed_mask(self):
@@ -116,8 +126,9 @@ class ImputationList(list):
         if include_original:
             self._need_original("include_original")
             frames, first = [self.original] + frames, 0
-        return pd.concat([data.assign(**{IMPUTATION: k}) for k, data in
-                          enumerate(frames, start=first)])[[IMPUTATION, *self[0].columns]]
+        return pd.concat(
+            [data.assign(**{IMPUTATION: k}) for k, data in enumerate(frames, start=first)]
+        )[[IMPUTATION, *self[0].columns]]
 
     def transform(self, function):
         """Apply ``function`` to every data set (mitml's ``within``).
@@ -135,15 +146,17 @@ class ImputationList(list):
             The transformed data sets; models fitted on them compare with
             models fitted on this list (the same imputations).
         """
+
         def apply(data):
             out = function(data.copy())
             if not isinstance(out, pd.DataFrame):
-                raise TypeError("function must return a DataFrame; got "
-                                f"{type(out).__name__}.")
+                raise TypeError(f"function must return a DataFrame; got {type(out).__name__}.")
             return out
 
-        out = ImputationList([apply(d) for d in self],
-                             original=None if self.original is None else apply(self.original))
+        out = ImputationList(
+            [apply(d) for d in self],
+            original=None if self.original is None else apply(self.original),
+        )
         out._token = self._token
         return out
 
@@ -179,21 +192,21 @@ class ImputationList(list):
                 import statsmodels.formula.api as smf
 
                 model = smf.ols
-            fits = [model(analysis, data=data, **kwargs).fit(**(fit_kwargs or {}))
-                    for data in self]
+            fits = [model(analysis, data=data, **kwargs).fit(**(fit_kwargs or {})) for data in self]
         elif hasattr(analysis, "fit") and hasattr(analysis, "get_params"):
             from sklearn.base import clone
 
             if y is None:
                 raise ValueError("A scikit-learn estimator needs y=, the target column.")
-            columns = [c for c in self[0].columns if c != y] if features is None \
-                else list(features)
+            columns = [c for c in self[0].columns if c != y] if features is None else list(features)
             fits = [clone(analysis).fit(data[columns], data[y]) for data in self]
         elif callable(analysis):
             fits = [analysis(data.copy()) for data in self]
         else:
-            raise TypeError("analysis must be a formula string, a function of the data or a "
-                            f"scikit-learn estimator; got {type(analysis).__name__}.")
+            raise TypeError(
+                "analysis must be a formula string, a function of the data or a "
+                f"scikit-learn estimator; got {type(analysis).__name__}."
+            )
         return AnalysisList(fits, self._token)
 
     # ------------------------------------------------------------ export
@@ -230,13 +243,16 @@ class ImputationList(list):
             The files written.
         """
         if "{}" not in str(pattern):
-            raise ValueError(f"pattern must contain '{{}}' for the imputation number; "
-                             f"got {pattern!r}.")
+            raise ValueError(
+                f"pattern must contain '{{}}' for the imputation number; got {pattern!r}."
+            )
         suffix = Path(str(pattern).format(1)).suffix.lower()
-        writers = {".csv": lambda d, p: d.to_csv(p, **kwargs),
-                   ".dta": lambda d, p: d.to_stata(p, **kwargs),
-                   ".parquet": lambda d, p: d.to_parquet(p, **kwargs),
-                   ".sav": _write_sav}
+        writers = {
+            ".csv": lambda d, p: d.to_csv(p, **kwargs),
+            ".dta": lambda d, p: d.to_stata(p, **kwargs),
+            ".parquet": lambda d, p: d.to_parquet(p, **kwargs),
+            ".sav": _write_sav,
+        }
         if suffix not in writers:
             raise ValueError(f"Unknown file type {suffix!r}; use one of {sorted(writers)}.")
         paths = [Path(str(pattern).format(k)) for k in range(1, self.m + 1)]
@@ -249,8 +265,9 @@ def _write_sav(data, path):
     try:
         import pyreadstat
     except ImportError:
-        raise ImportError("Writing SPSS .sav files needs pyreadstat "
-                          "(pip install pyreadstat).") from None
+        raise ImportError(
+            "Writing SPSS .sav files needs pyreadstat (pip install pyreadstat)."
+        ) from None
     pyreadstat.write_sav(data, str(path))
 
 
@@ -353,11 +370,15 @@ class AnalysisList(list):
 def _check_same_imputations(*analyses):
     for analysis in analyses:
         if not isinstance(analysis, AnalysisList):
-            raise TypeError("Models to compare must be AnalysisList objects from "
-                            f"ImputationList.fit; got {type(analysis).__name__}.")
+            raise TypeError(
+                "Models to compare must be AnalysisList objects from "
+                f"ImputationList.fit; got {type(analysis).__name__}."
+            )
     if len({a._token for a in analyses}) > 1:
-        raise ValueError("The models were fitted on different imputations; nested models are "
-                         "compared on the same imputed data sets.")
+        raise ValueError(
+            "The models were fitted on different imputations; nested models are "
+            "compared on the same imputed data sets."
+        )
 
 
 def anova(*analyses, method="D1", **kwargs):
@@ -386,6 +407,11 @@ def anova(*analyses, method="D1", **kwargs):
     rows = {}
     for k in range(len(analyses) - 1):
         test = analyses[k].compare(analyses[k + 1], method=method, **kwargs)
-        rows[f"{k + 1} vs {k + 2}"] = {"F.value": test.F, "df1": test.df1, "df2": test.df2,
-                                       "P(>F)": test.p_value, "RIV": test.riv}
+        rows[f"{k + 1} vs {k + 2}"] = {
+            "F.value": test.F,
+            "df1": test.df1,
+            "df2": test.df2,
+            "P(>F)": test.p_value,
+            "RIV": test.riv,
+        }
     return pd.DataFrame.from_dict(rows, orient="index")

@@ -23,17 +23,27 @@ class _TwoLevelParameters:
 
     def _model_spec(self):
         if self.cluster_col is None and self.formula is None and self.roles is None:
-            raise ValueError("cluster_col is required: name the column holding the clusters "
-                             "(or give a formula with a (1 | cluster) term).")
+            raise ValueError(
+                "cluster_col is required: name the column holding the clusters "
+                "(or give a formula with a (1 | cluster) term)."
+            )
         roles, excluded = role_arguments(self)
         return ModelSpec.from_parameters(
-            **roles, excluded=excluded, cov_method=self.cov_method,
-            prior_df=self.prior_df, prior_scale=self.prior_scale,
-            level2_prior_df=self.level2_prior_df, level2_prior_scale=self.level2_prior_scale,
-            a_prior=self.a_prior, beta_start=self.beta_start, cov_start=self.cov_start,
+            **roles,
+            excluded=excluded,
+            cov_method=self.cov_method,
+            prior_df=self.prior_df,
+            prior_scale=self.prior_scale,
+            level2_prior_df=self.level2_prior_df,
+            level2_prior_scale=self.level2_prior_scale,
+            a_prior=self.a_prior,
+            beta_start=self.beta_start,
+            cov_start=self.cov_start,
             level2_cov_start=self.level2_cov_start,
-            random_effects_start=self.random_effects_start, a_start=self.a_start,
-            latent_bounds=self.latent_bounds)
+            random_effects_start=self.random_effects_start,
+            a_start=self.a_start,
+            latent_bounds=self.latent_bounds,
+        )
 
 
 @fill_docstring
@@ -95,13 +105,40 @@ class MultilevelJointImputer(_TwoLevelParameters, BaseJointImputer):
     (47, 2)
     """
 
-    def __init__(self, cluster_col=None, *, formula=None, roles=None, group_col=None,
-                 cov_method="common", outcome_cols=None, covariate_cols=None,
-                 random_slope_cols=None, level2_cols=None, level2_covariate_cols=None,
-                 categorical_cols=None, exclude_cols=None, n_burn=1000, n_between=100,
-                 n_imputations=5, prior_df=None, prior_scale=None, level2_prior_df=None,
-                 level2_prior_scale=None, beta_start=None, cov_start=None,
-                 level2_cov_start=None, random_effects_start=None, a_start=None, a_prior=None,
-                 latent_bounds=None, n_chains=1, keep_chains="imputation", warm_start=False,
-                 verbose=0, random_state=None, n_jobs=None):
+    def __init__(
+        self,
+        cluster_col=None,
+        *,
+        formula=None,
+        roles=None,
+        group_col=None,
+        cov_method="common",
+        outcome_cols=None,
+        covariate_cols=None,
+        random_slope_cols=None,
+        level2_cols=None,
+        level2_covariate_cols=None,
+        categorical_cols=None,
+        exclude_cols=None,
+        n_burn=1000,
+        n_between=100,
+        n_imputations=5,
+        prior_df=None,
+        prior_scale=None,
+        level2_prior_df=None,
+        level2_prior_scale=None,
+        beta_start=None,
+        cov_start=None,
+        level2_cov_start=None,
+        random_effects_start=None,
+        a_start=None,
+        a_prior=None,
+        latent_bounds=None,
+        n_chains=1,
+        keep_chains="imputation",
+        warm_start=False,
+        verbose=0,
+        random_state=None,
+        n_jobs=None,
+    ):
         self._store(locals())

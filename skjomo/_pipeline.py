@@ -46,9 +46,13 @@ def _formula_function(model):
 
         name = model.lower()
         if name not in _SM_MODELS:
-            raise ValueError(f"model must be one of {_SM_MODELS}, a statsmodels model class or a formula function; got {model!r}")
+            raise ValueError(
+                f"model must be one of {_SM_MODELS}, a statsmodels model class or a formula function; got {model!r}"
+            )
         return getattr(smf, name)
-    raise TypeError(f"model must be a name, a statsmodels model class or a formula function; got {type(model).__name__}")
+    raise TypeError(
+        f"model must be a name, a statsmodels model class or a formula function; got {type(model).__name__}"
+    )
 
 
 def _is_binary_model(model, family):
@@ -169,7 +173,17 @@ class StatsmodelsModel(BaseEstimator):
     0.97
     """
 
-    def __init__(self, formula, model="ols", *, groups=None, re_formula=None, family=None, fit_kwargs=None, model_kwargs=None):
+    def __init__(
+        self,
+        formula,
+        model="ols",
+        *,
+        groups=None,
+        re_formula=None,
+        family=None,
+        fit_kwargs=None,
+        model_kwargs=None,
+    ):
         self.formula = formula
         self.model = model
         self.groups = groups
@@ -241,13 +255,17 @@ class StatsmodelsModel(BaseEstimator):
             del self.classes_
         values = y if isinstance(y, pd.Series) else pd.Series(np.asarray(y))
         if _is_binary_model(self.model, self.family):
-            if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
+            if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(
+                values.dtype
+            ):
                 return values.to_numpy(dtype=float, na_value=np.nan)
             coded, self.classes_ = _binary_codes(values, name)
             return coded
         if pd.api.types.is_bool_dtype(values.dtype):
             return values.to_numpy(dtype=float, na_value=np.nan)
-        if not pd.api.types.is_numeric_dtype(values.dtype) or isinstance(values.dtype, pd.CategoricalDtype):
+        if not pd.api.types.is_numeric_dtype(values.dtype) or isinstance(
+            values.dtype, pd.CategoricalDtype
+        ):
             raise ValueError(
                 f"the outcome {name!r} is categorical or text (dtype {values.dtype}), but the model "
                 f"{self.model!r} needs a numeric outcome; for two categories use model='logit' "
@@ -280,7 +298,9 @@ class StatsmodelsModel(BaseEstimator):
             Names, estimates, covariance, residual df, extra parameters and the fit's convergence.
         """
         check_is_fitted(self, "results_")
-        return read_statsmodels(self.results_, group=self.groups if isinstance(self.groups, str) else None)
+        return read_statsmodels(
+            self.results_, group=self.groups if isinstance(self.groups, str) else None
+        )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -315,12 +335,14 @@ def _fit_one(estimator, X, y, fit_params, i, m):
     try:
         return estimator.fit(X, y, **fit_params)
     except Exception as exc:  # any failure is re-raised with the number of the data set
-        message = f"fitting {type(estimator).__name__} on imputed data set {i + 1} of {m} failed: {exc}"
+        message = (
+            f"fitting {type(estimator).__name__} on imputed data set {i + 1} of {m} failed: {exc}"
+        )
         try:
             new = type(exc)(message)
-        except Exception:  # noqa: BLE001 - an exception type that takes other arguments
+        except Exception:  # an exception type that takes other arguments
             exc.add_note(message)
-            raise exc
+            raise exc from None
         raise new from exc
 
 
@@ -328,10 +350,12 @@ def _categorical_columns(frame, imputer):
     """Columns of ``frame`` that are pandas categoricals or declared categorical to the imputer."""
     try:
         declared = imputer.get_params(deep=False).get("categorical_cols") or []
-    except Exception:  # noqa: BLE001  # pragma: no cover - not a scikit-learn estimator
+    except Exception:  # pragma: no cover - not a scikit-learn estimator
         declared = []
     declared = {declared} if isinstance(declared, str) else set(declared)
-    return [c for c in frame.columns if isinstance(frame[c].dtype, pd.CategoricalDtype) or c in declared]
+    return [
+        c for c in frame.columns if isinstance(frame[c].dtype, pd.CategoricalDtype) or c in declared
+    ]
 
 
 def _encodes_categories(estimator):
@@ -350,14 +374,18 @@ def _encodes_categories(estimator):
     if isinstance(estimator, (StatsmodelsModel, ColumnTransformer, FunctionTransformer)):
         return True
     if isinstance(estimator, Pipeline):
-        steps = [step for _, step in estimator.steps if step is not None and not isinstance(step, str)]
+        steps = [
+            step for _, step in estimator.steps if step is not None and not isinstance(step, str)
+        ]
         return bool(steps) and _encodes_categories(steps[0])
-    if isinstance(getattr(estimator, "categorical_features", None), str) \
-            and estimator.categorical_features == "from_dtype":
+    if (
+        isinstance(getattr(estimator, "categorical_features", None), str)
+        and estimator.categorical_features == "from_dtype"
+    ):
         return True
     try:
         return bool(get_tags(estimator).input_tags.categorical)
-    except Exception:  # noqa: BLE001  # pragma: no cover - no tags
+    except Exception:  # pragma: no cover - no tags
         return False
 
 
@@ -520,8 +548,19 @@ class MultipleImputationPipeline(MetaEstimatorMixin, BaseEstimator):
     ['Intercept', 'ravens', 'sex']
     """
 
-    def __init__(self, imputer, estimator, n_imputations=5, *, target_name=None, df_com=None, extra_params=True,
-                 keep_imputations=False, n_jobs=None, random_state=None):
+    def __init__(
+        self,
+        imputer,
+        estimator,
+        n_imputations=5,
+        *,
+        target_name=None,
+        df_com=None,
+        extra_params=True,
+        keep_imputations=False,
+        n_jobs=None,
+        random_state=None,
+    ):
         self.imputer = imputer
         self.estimator = estimator
         self.n_imputations = n_imputations
@@ -536,14 +575,18 @@ class MultipleImputationPipeline(MetaEstimatorMixin, BaseEstimator):
     def _check_m(self):
         m = self.n_imputations
         if isinstance(m, bool) or not isinstance(m, numbers.Integral) or m < 2:
-            raise ValueError(f"n_imputations must be an integer of at least 2 (pooling needs m ≥ 2), got {m!r}")
+            raise ValueError(
+                f"n_imputations must be an integer of at least 2 (pooling needs m ≥ 2), got {m!r}"
+            )
         return int(m)
 
     def _as_frame(self, X, reset):
         if isinstance(X, pd.DataFrame):
             frame = X
         else:
-            arr = np.asarray(X, dtype=object if not np.issubdtype(np.asarray(X).dtype, np.number) else float)
+            arr = np.asarray(
+                X, dtype=object if not np.issubdtype(np.asarray(X).dtype, np.number) else float
+            )
             if arr.ndim != 2:
                 raise ValueError(f"X must be 2-D, got shape {arr.shape}")
             names = [f"x{i}" for i in range(arr.shape[1])]
@@ -563,7 +606,9 @@ class MultipleImputationPipeline(MetaEstimatorMixin, BaseEstimator):
 
     def _target(self, X, y):
         if y is None:
-            raise ValueError("MultipleImputationPipeline needs the outcome y: it is imputed together with X")
+            raise ValueError(
+                "MultipleImputationPipeline needs the outcome y: it is imputed together with X"
+            )
         name = self.target_name
         if name is None:
             name = y.name if isinstance(y, pd.Series) and isinstance(y.name, str) else "target"
@@ -633,8 +678,11 @@ class MultipleImputationPipeline(MetaEstimatorMixin, BaseEstimator):
         imputer = clone(self.imputer)
         if _has_param(imputer, "n_imputations"):
             imputer.set_params(n_imputations=m)
-        if self.random_state is not None and _has_param(imputer, "random_state") \
-                and imputer.get_params(deep=False)["random_state"] is None:
+        if (
+            self.random_state is not None
+            and _has_param(imputer, "random_state")
+            and imputer.get_params(deep=False)["random_state"] is None
+        ):
             imputer.set_params(random_state=int(rng.randint(np.iinfo(np.int32).max)))
         imputer.fit(data)
         datasets = imputer.sample(n_imputations=m)
@@ -642,12 +690,17 @@ class MultipleImputationPipeline(MetaEstimatorMixin, BaseEstimator):
             raise ValueError(f"the imputer returned {len(datasets)} data sets instead of {m}")
         self.imputer_ = imputer
 
-        seeds = rng.randint(np.iinfo(np.int32).max, size=m) if self.random_state is not None else None
+        seeds = (
+            rng.randint(np.iinfo(np.int32).max, size=m) if self.random_state is not None else None
+        )
         estimators = []
         for i in range(m):
             est = clone(self.estimator)
-            if seeds is not None and _has_param(est, "random_state") \
-                    and est.get_params(deep=False)["random_state"] is None:
+            if (
+                seeds is not None
+                and _has_param(est, "random_state")
+                and est.get_params(deep=False)["random_state"] is None
+            ):
                 est.set_params(random_state=int(seeds[i]))
             estimators.append(est)
         jobs = []
@@ -655,7 +708,11 @@ class MultipleImputationPipeline(MetaEstimatorMixin, BaseEstimator):
             d = pd.DataFrame(d, columns=data.columns) if not isinstance(d, pd.DataFrame) else d
             yi = d[target]
             if classifier and isinstance(yi.dtype, pd.CategoricalDtype):
-                yi = pd.Series(np.asarray(yi.cat.categories)[yi.cat.codes.to_numpy()], index=yi.index, name=target)
+                yi = pd.Series(
+                    np.asarray(yi.cat.categories)[yi.cat.codes.to_numpy()],
+                    index=yi.index,
+                    name=target,
+                )
             jobs.append((est, d[self._columns], yi))
         self.estimators_ = Parallel(n_jobs=self.n_jobs)(
             delayed(_fit_one)(est, Xi, yi, fit_params, i, m) for i, (est, Xi, yi) in enumerate(jobs)
@@ -701,7 +758,9 @@ class MultipleImputationPipeline(MetaEstimatorMixin, BaseEstimator):
         """
         check_is_fitted(self, "estimators_")
         first = read_fit(self.estimators_[0])
-        return pool_estimates(self.estimators_, df_com=df_com, extra_params=bool(extra_params and first.extra))
+        return pool_estimates(
+            self.estimators_, df_com=df_com, extra_params=bool(extra_params and first.extra)
+        )
 
     def summary(self):
         """Text table of the pooled estimates (mitml's ``testEstimates`` layout).
@@ -742,8 +801,12 @@ class MultipleImputationPipeline(MetaEstimatorMixin, BaseEstimator):
             completed = self.imputer_.sample(n_imputations=m, X=data)
         else:
             completed = [self.imputer_.transform(data)] * m
-        return [pd.DataFrame(c, columns=data.columns, index=data.index)[self._columns]
-                if not isinstance(c, pd.DataFrame) else c[self._columns] for c in completed]
+        return [
+            pd.DataFrame(c, columns=data.columns, index=data.index)[self._columns]
+            if not isinstance(c, pd.DataFrame)
+            else c[self._columns]
+            for c in completed
+        ]
 
     def _is_classifier(self):
         return get_tags(self.estimator).estimator_type == "classifier"
@@ -765,7 +828,9 @@ class MultipleImputationPipeline(MetaEstimatorMixin, BaseEstimator):
         frames = self._completed_new(X)
         if self._is_classifier():
             if all(hasattr(e, "predict_proba") for e in self.estimators_):
-                proba = np.mean([e.predict_proba(f) for e, f in zip(self.estimators_, frames)], axis=0)
+                proba = np.mean(
+                    [e.predict_proba(f) for e, f in zip(self.estimators_, frames)], axis=0
+                )
                 return self.classes_[np.argmax(proba, axis=1)]
             votes = np.array([e.predict(f) for e, f in zip(self.estimators_, frames)])
             index = {c: i for i, c in enumerate(self.classes_)}
@@ -773,7 +838,10 @@ class MultipleImputationPipeline(MetaEstimatorMixin, BaseEstimator):
             for row in votes:
                 counts[np.arange(votes.shape[1]), [index[v] for v in row]] += 1
             return self.classes_[np.argmax(counts, axis=1)]
-        return np.mean([np.asarray(e.predict(f), dtype=float) for e, f in zip(self.estimators_, frames)], axis=0)
+        return np.mean(
+            [np.asarray(e.predict(f), dtype=float) for e, f in zip(self.estimators_, frames)],
+            axis=0,
+        )
 
     @available_if(_estimator_has("predict_proba"))
     def predict_proba(self, X):
@@ -813,7 +881,11 @@ class MultipleImputationPipeline(MetaEstimatorMixin, BaseEstimator):
         -------
         score : float
         """
-        yv = pd.Series(np.asarray(y, dtype=object) if not pd.api.types.is_numeric_dtype(np.asarray(y)) else np.asarray(y))
+        yv = pd.Series(
+            np.asarray(y, dtype=object)
+            if not pd.api.types.is_numeric_dtype(np.asarray(y))
+            else np.asarray(y)
+        )
         keep = ~pd.isna(yv).to_numpy()
         if not keep.any():
             raise ValueError("y has no observed values to score against")
@@ -821,8 +893,13 @@ class MultipleImputationPipeline(MetaEstimatorMixin, BaseEstimator):
         sw = None if sample_weight is None else np.asarray(sample_weight)[keep]
         truth = yv.to_numpy()[keep]
         if self._is_classifier():
-            return float(accuracy_score(truth.astype(self.classes_.dtype) if self.classes_.dtype != object else truth,
-                                        pred, sample_weight=sw))
+            return float(
+                accuracy_score(
+                    truth.astype(self.classes_.dtype) if self.classes_.dtype != object else truth,
+                    pred,
+                    sample_weight=sw,
+                )
+            )
         classes = getattr(self.estimators_[0], "classes_", None)
         if classes is not None:  # a binary StatsmodelsModel predicts P(classes_[1])
             truth = (truth == classes[1]).astype(float)
@@ -839,4 +916,3 @@ class MultipleImputationPipeline(MetaEstimatorMixin, BaseEstimator):
         tags.input_tags.string = True
         tags.target_tags.required = True
         return tags
-

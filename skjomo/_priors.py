@@ -63,7 +63,7 @@ def column_variances(values):
     filled = np.where(observed, values, 0.0)
     mean = filled.sum(axis=0) / np.maximum(count, 1)
     centred = np.where(observed, values - mean, 0.0)
-    variance = (centred ** 2).sum(axis=0) / np.maximum(count - 1, 1)
+    variance = (centred**2).sum(axis=0) / np.maximum(count - 1, 1)
     magnitude = np.abs(filled).max(axis=0, initial=0.0)
     return _floored(variance, magnitude)
 
@@ -107,8 +107,7 @@ def level1_scale(values, n_continuous):
     return np.diag(diagonal)
 
 
-def level2_scale(values, n_continuous, cluster, n_clusters, z, values2=None,
-                 n_continuous2=0):
+def level2_scale(values, n_continuous, cluster, n_clusters, z, values2=None, n_continuous2=0):
     """Default scale of the level-2 covariance prior (diagonal).
 
     Parameters
@@ -132,8 +131,7 @@ def level2_scale(values, n_continuous, cluster, n_clusters, z, values2=None,
     """
     p, q = values.shape[1], z.shape[1]
     intercept = np.ones(p)
-    intercept[:n_continuous] = cluster_mean_variances(values[:, :n_continuous], cluster,
-                                                      n_clusters)
+    intercept[:n_continuous] = cluster_mean_variances(values[:, :n_continuous], cluster, n_clusters)
     z_variance = np.ones(q)
     z_variance[1:] = column_variances(z[:, 1:])
     effects = intercept[:, None] / z_variance[None, :]  # outcome t, predictor k
@@ -143,8 +141,17 @@ def level2_scale(values, n_continuous, cluster, n_clusters, z, values2=None,
     return np.diag(np.concatenate([effects.ravel(), level2]))
 
 
-def default_scales(values, n_continuous, cluster=None, n_clusters=1, z=None, values2=None,
-                   n_continuous2=0, hyperprior=False, names=None):
+def default_scales(
+    values,
+    n_continuous,
+    cluster=None,
+    n_clusters=1,
+    z=None,
+    values2=None,
+    n_continuous2=0,
+    hyperprior=False,
+    names=None,
+):
     """Data-based default prior scales and starting covariances of one fit.
 
     Parameters
@@ -174,8 +181,9 @@ def default_scales(values, n_continuous, cluster=None, n_clusters=1, z=None, val
         prior[:n_continuous, :n_continuous] *= HYPER * n_continuous
     scales = {"prior": prior, "cov": cov}
     if z is not None:
-        scales["sigma"] = level2_scale(values, n_continuous, cluster, n_clusters, z, values2,
-                                       n_continuous2)
+        scales["sigma"] = level2_scale(
+            values, n_continuous, cluster, n_clusters, z, values2, n_continuous2
+        )
     return scales
 
 
@@ -183,8 +191,7 @@ def _check_not_constant(values, names):
     """With cluster covariances drawn from ``IW(a, A)``, a column constant in
     every cluster has an improper posterior: all ``Omega_j`` and ``A``
     shrink towards 0 together, whatever the prior of ``A``."""
-    spread = np.nanmax(values, axis=0, initial=-np.inf) - np.nanmin(values, axis=0,
-                                                                     initial=np.inf)
+    spread = np.nanmax(values, axis=0, initial=-np.inf) - np.nanmin(values, axis=0, initial=np.inf)
     # one observed value is left to the checks on the number of rows
     constant = np.flatnonzero((spread == 0) & ((~np.isnan(values)).sum(axis=0) > 1))
     if constant.size:
@@ -192,7 +199,8 @@ def _check_not_constant(values, names):
         raise ValueError(
             f"Column {name!r} is constant where observed; with cov_method='random' its "
             "cluster covariances have no proper posterior. Exclude it (exclude_cols) or "
-            "use cov_method='fixed'.")
+            "use cov_method='fixed'."
+        )
 
 
 def data_scales(spec, codec, encoded):
@@ -209,7 +217,13 @@ def data_scales(spec, codec, encoded):
         return default_scales(encoded.values, n_continuous)
     level2 = encoded.level2
     return default_scales(
-        encoded.values, n_continuous, encoded.cluster, encoded.n_clusters, encoded.z,
+        encoded.values,
+        n_continuous,
+        encoded.cluster,
+        encoded.n_clusters,
+        encoded.z,
         level2["values2"] if level2 else None,
         len(codec.schema2.continuous) if level2 else 0,
-        hyperprior=spec.cov_method == "random", names=codec.latent_labels)
+        hyperprior=spec.cov_method == "random",
+        names=codec.latent_labels,
+    )

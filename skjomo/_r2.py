@@ -29,8 +29,9 @@ MEASURES = ("RB1", "RB2", "SB", "MVP")
 def _intercept_column(names, exog):
     constant = [k for k in range(exog.shape[1]) if np.ptp(exog[:, k]) == 0 and exog[0, k] == 1]
     if not constant:
-        raise ValueError(f"multilevel R2 needs a model with an intercept; the fixed effects "
-                         f"are {list(names)}.")
+        raise ValueError(
+            f"multilevel R2 needs a model with an intercept; the fixed effects are {list(names)}."
+        )
     return constant[0]
 
 
@@ -47,8 +48,9 @@ def _null_fit(result):
 def multilevel_r2_one(result, measures=MEASURES):
     """The measures of one fitted ``MixedLM`` (a Series)."""
     if not hasattr(result, "cov_re") or not hasattr(result.model, "exog_re"):
-        raise TypeError("multilevel R2 needs statsmodels MixedLM fits; got "
-                        f"{type(result).__name__}.")
+        raise TypeError(
+            f"multilevel R2 needs statsmodels MixedLM fits; got {type(result).__name__}."
+        )
     unknown = [m for m in measures if m.upper() not in MEASURES]
     if unknown:
         raise ValueError(f"Unknown measures {unknown}; choose from {list(MEASURES)}.")
@@ -64,14 +66,18 @@ def multilevel_r2_one(result, measures=MEASURES):
     v_total = v_fixed + tau00 + sigma2
     if z.shape[1]:
         mu = z.mean(axis=0)
-        v_total += 2 * mu @ tau10 + mu @ t11 @ mu + np.trace(t11 @ np.atleast_2d(
-            np.cov(z, rowvar=False)))
+        v_total += (
+            2 * mu @ tau10 + mu @ t11 @ mu + np.trace(t11 @ np.atleast_2d(np.cov(z, rowvar=False)))
+        )
     values = {"MVP": v_fixed / v_total}
     if {m.upper() for m in measures} & {"RB1", "RB2", "SB"}:
         null = _null_fit(result)
         sigma2_0, tau00_0 = float(null.scale), float(np.asarray(null.cov_re)[0, 0])
-        values.update(RB1=1 - sigma2 / sigma2_0, RB2=1 - tau00 / tau00_0,
-                      SB=1 - (sigma2 + tau00) / (sigma2_0 + tau00_0))
+        values.update(
+            RB1=1 - sigma2 / sigma2_0,
+            RB2=1 - tau00 / tau00_0,
+            SB=1 - (sigma2 + tau00) / (sigma2_0 + tau00_0),
+        )
     return pd.Series({m.upper(): values[m.upper()] for m in measures}, dtype=np.float64)
 
 

@@ -12,8 +12,15 @@ any way gives the same imputations.
 
 from ._formula import parse_formula
 
-ROLE_PARAMETERS = ("outcome_cols", "covariate_cols", "categorical_cols", "cluster_col",
-                   "random_slope_cols", "level2_cols", "level2_covariate_cols")
+ROLE_PARAMETERS = (
+    "outcome_cols",
+    "covariate_cols",
+    "categorical_cols",
+    "cluster_col",
+    "random_slope_cols",
+    "level2_cols",
+    "level2_covariate_cols",
+)
 
 # role name -> (role argument, two-level only)
 ROLES = {
@@ -47,30 +54,48 @@ def _from_mapping(estimator):
     """Role arguments of a ``roles`` mapping."""
     roles = estimator.roles
     if not hasattr(roles, "items"):
-        raise TypeError("roles must be a mapping from column to role, e.g. {'y': 'outcome', "
-                        f"'x': 'predictor', 'g': 'cluster'}}; got {type(roles).__name__}.")
+        raise TypeError(
+            "roles must be a mapping from column to role, e.g. {'y': 'outcome', "
+            f"'x': 'predictor', 'g': 'cluster'}}; got {type(roles).__name__}."
+        )
     multilevel = hasattr(estimator, "cluster_col")
-    out = {name: [] for name in ("outcomes", "covariates", "random_slopes", "level2_outcomes",
-                                 "level2_covariates", "categorical", "cluster", "group",
-                                 "excluded")}
+    out = {
+        name: []
+        for name in (
+            "outcomes",
+            "covariates",
+            "random_slopes",
+            "level2_outcomes",
+            "level2_covariates",
+            "categorical",
+            "cluster",
+            "group",
+            "excluded",
+        )
+    }
     for column, role in roles.items():
         if role not in ROLES:
-            raise ValueError(f"Unknown role {role!r} of column {column!r}; roles are "
-                             f"{sorted(ROLES)}.")
+            raise ValueError(
+                f"Unknown role {role!r} of column {column!r}; roles are {sorted(ROLES)}."
+            )
         argument, two_level = ROLES[role]
         if two_level and not multilevel:
-            raise ValueError(f"Role {role!r} of column {column!r} needs a two-level model: "
-                             "use MultilevelJointImputer.")
+            raise ValueError(
+                f"Role {role!r} of column {column!r} needs a two-level model: "
+                "use MultilevelJointImputer."
+            )
         out[argument].append(column)
         if role.startswith("categorical"):
             out["categorical"].append(column)
     for single in ("cluster", "group"):
         if len(out[single]) > 1:
-            raise ValueError(f"roles names {len(out[single])} {single} columns "
-                             f"{out[single]}; one is allowed.")
+            raise ValueError(
+                f"roles names {len(out[single])} {single} columns {out[single]}; one is allowed."
+            )
     if multilevel and not out["cluster"]:
-        raise ValueError("roles must name the cluster column of a two-level model "
-                         "({column: 'cluster'}).")
+        raise ValueError(
+            "roles must name the cluster column of a two-level model ({column: 'cluster'})."
+        )
     if not out["outcomes"]:
         raise ValueError("roles names no outcome.")
     cluster = out.pop("cluster")
@@ -84,27 +109,39 @@ def role_arguments(estimator):
     routes = _set_routes(estimator)
     excluded = getattr(estimator, "exclude_cols", None)
     if len(routes) > 1:
-        raise ValueError(f"The roles are set twice ({' and '.join(routes)}): a formula, a roles "
-                         "mapping and the role parameters are alternatives; use one.")
+        raise ValueError(
+            f"The roles are set twice ({' and '.join(routes)}): a formula, a roles "
+            "mapping and the role parameters are alternatives; use one."
+        )
     if getattr(estimator, "roles", None) is not None:
         arguments, mapped = _from_mapping(estimator)
-        return arguments, mapped + ([] if excluded is None else list(
-            [excluded] if isinstance(excluded, str) else excluded))
+        return arguments, mapped + (
+            [] if excluded is None else list([excluded] if isinstance(excluded, str) else excluded)
+        )
     if getattr(estimator, "formula", None) is None:
         get = lambda name: getattr(estimator, name, None)
-        return dict(outcomes=get("outcome_cols"), covariates=get("covariate_cols"),
-                    categorical=get("categorical_cols"), cluster=get("cluster_col"),
-                    random_slopes=get("random_slope_cols"), level2_outcomes=get("level2_cols"),
-                    level2_covariates=get("level2_covariate_cols")), excluded
+        return dict(
+            outcomes=get("outcome_cols"),
+            covariates=get("covariate_cols"),
+            categorical=get("categorical_cols"),
+            cluster=get("cluster_col"),
+            random_slopes=get("random_slope_cols"),
+            level2_outcomes=get("level2_cols"),
+            level2_covariates=get("level2_covariate_cols"),
+        ), excluded
     parsed = parse_formula(estimator.formula)
     multilevel = hasattr(estimator, "cluster_col")
     if parsed.cluster is not None and not multilevel:
-        raise ValueError(f"The formula {str(parsed)!r} names a cluster ({parsed.cluster!r}); "
-                         f"{type(estimator).__name__} is single-level: use "
-                         "MultilevelJointImputer for clustered data.")
+        raise ValueError(
+            f"The formula {str(parsed)!r} names a cluster ({parsed.cluster!r}); "
+            f"{type(estimator).__name__} is single-level: use "
+            "MultilevelJointImputer for clustered data."
+        )
     if multilevel and parsed.cluster is None:
-        raise ValueError(f"The formula {str(parsed)!r} names no cluster; a two-level model "
-                         "needs a random-effects term such as (1 | cluster).")
+        raise ValueError(
+            f"The formula {str(parsed)!r} names no cluster; a two-level model "
+            "needs a random-effects term such as (1 | cluster)."
+        )
     return parsed.roles(), excluded
 
 

@@ -36,16 +36,20 @@ def role_report(spec, codec, design=True):
     schema = codec.schema
     continuous = [c.name for c in schema.continuous]
     categorical = [f"{c.name} ({len(c.categories)} categories)" for c in schema.categorical]
-    found = [f"{_count(len(continuous), 'continuous outcome')}"
-             + (f" ({_names(continuous)})" if continuous else "")]
+    found = [
+        f"{_count(len(continuous), 'continuous outcome')}"
+        + (f" ({_names(continuous)})" if continuous else "")
+    ]
     if categorical:
         found.append(f"{len(categorical)} categorical ({_names(categorical)})")
     lines = ["Found " + " and ".join(found) + "."]
     if spec.formula is not None:
         source = f"the formula {str(spec.formula)!r}"
     elif spec.analysis is not None:
-        source = (f"the analysis formula {spec.analysis.formula!r}: its partially observed "
-                  "covariates and the other columns with missing values are the outcomes")
+        source = (
+            f"the analysis formula {spec.analysis.formula!r}: its partially observed "
+            "covariates and the other columns with missing values are the outcomes"
+        )
     elif spec.outcomes is None:
         source = "the role parameters; every column without a role is an outcome"
     else:
@@ -70,14 +74,19 @@ def role_report(spec, codec, design=True):
 def _design_lines(spec, codec):
     lines = []
     predictors = list(codec.design_names[1:])
-    lines.append("Fixed-effect predictors: " + (_names(predictors) or "none (intercept only)")
-                 + ".")
+    lines.append(
+        "Fixed-effect predictors: " + (_names(predictors) or "none (intercept only)") + "."
+    )
     if spec.multilevel:
-        lines.append(f"Cluster: {spec.cluster} ({len(codec.cluster_labels)} clusters); "
-                     f"random effects: {_names(codec.random_effect_predictors)}.")
+        lines.append(
+            f"Cluster: {spec.cluster} ({len(codec.cluster_labels)} clusters); "
+            f"random effects: {_names(codec.random_effect_predictors)}."
+        )
         if spec.has_level2:
-            lines.append(f"Level-2 outcomes: {_names(codec.schema2.outcome_names)}; "
-                         f"predictors: {_names(codec.level2_design_names)}.")
+            lines.append(
+                f"Level-2 outcomes: {_names(codec.schema2.outcome_names)}; "
+                f"predictors: {_names(codec.level2_design_names)}."
+            )
     return lines
 
 
@@ -95,32 +104,48 @@ def _suspicion(spec, column, series, codes):
     """Why an outcome column looks wrong, or ``None``."""
     observed = series.dropna()
     n_distinct = observed.nunique()
-    numeric = pd.api.types.is_numeric_dtype(series.dtype) \
-        and not pd.api.types.is_bool_dtype(series.dtype)
+    numeric = pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(
+        series.dtype
+    )
     values = observed.to_numpy(dtype=np.float64) if numeric else None
     if n_distinct == 1:
-        return (f"is constant (every observed value is {_plain(observed.iloc[0])!r}); it "
-                "carries no information: leave it out of the model")
+        return (
+            f"is constant (every observed value is {_plain(observed.iloc[0])!r}); it "
+            "carries no information: leave it out of the model"
+        )
     labels = values is None or _integer_valued(values)
     if labels and len(observed) >= _MIN_ROWS_IDENTIFIER and n_distinct == len(observed):
-        return ("has a different value on every row, like an identifier; an identifier is "
-                "not an outcome: leave it out of the model")
+        return (
+            "has a different value on every row, like an identifier; an identifier is "
+            "not an outcome: leave it out of the model"
+        )
     if spec.multilevel and codes is not None and not observed.empty:
         rows = series.notna().to_numpy()
         within = pd.Series(series.to_numpy(dtype=object)[rows]).groupby(codes[rows])
         sizes, distinct = within.size(), within.nunique()
         if (sizes > 1).any() and (distinct <= 1).all():
-            return ("is constant within every cluster, like a variable measured on clusters; "
-                    "make it a level-2 outcome (level2_cols, or the left side of a level-2 "
-                    "formula) so that it is imputed once per cluster")
-    if (not spec.multilevel and spec.outcomes is None and spec.formula is None and numeric
-            and series.notna().all() and labels and 3 <= n_distinct < len(observed)
-            and _in_blocks(values, n_distinct)):
-        return (f"is fully observed, with {n_distinct} integer values each on one block of "
-                "consecutive rows like cluster labels, and became a continuous outcome only "
-                "because no role was given; if it labels clusters use "
-                f"MultilevelJointImputer(cluster_col={column!r}), if it is a predictor "
-                "covariate_cols, else exclude_cols (or state the model with formula=)")
+            return (
+                "is constant within every cluster, like a variable measured on clusters; "
+                "make it a level-2 outcome (level2_cols, or the left side of a level-2 "
+                "formula) so that it is imputed once per cluster"
+            )
+    if (
+        not spec.multilevel
+        and spec.outcomes is None
+        and spec.formula is None
+        and numeric
+        and series.notna().all()
+        and labels
+        and 3 <= n_distinct < len(observed)
+        and _in_blocks(values, n_distinct)
+    ):
+        return (
+            f"is fully observed, with {n_distinct} integer values each on one block of "
+            "consecutive rows like cluster labels, and became a continuous outcome only "
+            "because no role was given; if it labels clusters use "
+            f"MultilevelJointImputer(cluster_col={column!r}), if it is a predictor "
+            "covariate_cols, else exclude_cols (or state the model with formula=)"
+        )
     return None
 
 
@@ -130,5 +155,6 @@ def warn_suspicious_outcomes(spec, codec, frame, cluster_codes=None, stacklevel=
     for column in columns:
         reason = _suspicion(spec, column, frame[column], cluster_codes)
         if reason:
-            warnings.warn(f"Outcome column {column!r} {reason}.", UserWarning,
-                          stacklevel=stacklevel)
+            warnings.warn(
+                f"Outcome column {column!r} {reason}.", UserWarning, stacklevel=stacklevel
+            )

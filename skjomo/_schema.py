@@ -12,8 +12,8 @@ user's order, ``K - 1`` latent normals, latent ``l`` standing for category
 category corresponds to a positive latent.
 """
 
-from dataclasses import dataclass, field
 import warnings
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -118,8 +118,15 @@ class Schema:
         they are neither outcomes nor covariates.
     """
 
-    def __init__(self, frame, outcome_cols=None, covariate_cols=None,
-                 categorical_cols=None, exclude_cols=None, reserved=None):
+    def __init__(
+        self,
+        frame,
+        outcome_cols=None,
+        covariate_cols=None,
+        categorical_cols=None,
+        exclude_cols=None,
+        reserved=None,
+    ):
         check_frame_shape(frame)
         self.columns = list(frame.columns)
         reserved = dict(reserved or {})
@@ -130,15 +137,16 @@ class Schema:
         outcomes = _as_list(outcome_cols, "outcome_cols")
 
         roles = {}
-        for role, names in (("covariate", covariates), ("excluded", excluded),
-                            ("outcome", outcomes)):
+        for role, names in (
+            ("covariate", covariates),
+            ("excluded", excluded),
+            ("outcome", outcomes),
+        ):
             for name in names:
                 self._check_present(name, role)
                 if name in roles or name in reserved:
                     other = roles.get(name, reserved.get(name))
-                    raise ValueError(
-                        f"Column {name!r} is given two roles: {other} and {role}."
-                    )
+                    raise ValueError(f"Column {name!r} is given two roles: {other} and {role}.")
                 roles[name] = role
         for name, role in reserved.items():
             self._check_present(name, role)
@@ -152,8 +160,7 @@ class Schema:
         self.covariate_names = covariates
         self.excluded = excluded
         self.outcomes = [
-            self._outcome_column(frame[name], name, name in forced_categorical)
-            for name in outcomes
+            self._outcome_column(frame[name], name, name in forced_categorical) for name in outcomes
         ]
         self.covariate_design_names, self._covariate_levels = self._covariate_layout(
             frame, forced_categorical
@@ -190,8 +197,7 @@ class Schema:
                     categories = _sorted_categories(observed.to_numpy())
                 except TypeError as exc:  # unhashable values
                     raise TypeError(
-                        f"Column {name!r} holds values that cannot be used as "
-                        f"categories: {exc}."
+                        f"Column {name!r} holds values that cannot be used as categories: {exc}."
                     ) from None
             if len(categories) < 2:
                 raise ValueError(
@@ -217,8 +223,9 @@ class Schema:
                 )
             if column in forced_categorical or _is_categorical_dtype(series):
                 if isinstance(series.dtype, pd.CategoricalDtype):
-                    cats = [c for c in series.dtype.categories
-                            if c in set(series.unique().tolist())]
+                    cats = [
+                        c for c in series.dtype.categories if c in set(series.unique().tolist())
+                    ]
                 else:
                     cats = _sorted_categories(series.to_numpy())
                 if len(cats) < 2:
@@ -232,8 +239,7 @@ class Schema:
                 values = _float_values(series, column, "covariate")
                 if np.ptp(values) == 0:
                     raise ValueError(
-                        f"Covariate {column!r} is constant; the intercept is "
-                        "already in the model."
+                        f"Covariate {column!r} is constant; the intercept is already in the model."
                     )
                 names.append(column)
         return names, levels
@@ -305,7 +311,7 @@ class Schema:
         starts, sizes = self.categorical_layout()
         for k, col in enumerate(self.categorical):
             codes[:, k] = self._category_codes(frame[col.name], col)
-            missing[:, starts[k]:starts[k] + sizes[k]] = (codes[:, k] < 0)[:, None]
+            missing[:, starts[k] : starts[k] + sizes[k]] = (codes[:, k] < 0)[:, None]
         return values, missing, codes
 
     def _category_codes(self, series, col):
@@ -364,10 +370,11 @@ class Schema:
         for k, col in enumerate(self.categorical):
             rows = missing[:, starts[k]]
             if rows.any():
-                latents = completed[rows, starts[k]:starts[k] + sizes[k]]
+                latents = completed[rows, starts[k] : starts[k] + sizes[k]]
                 chosen = argmax_category(latents)
-                out[col.name] = _fill(frame[col.name], rows,
-                                      np.asarray(col.categories, dtype=object)[chosen])
+                out[col.name] = _fill(
+                    frame[col.name], rows, np.asarray(col.categories, dtype=object)[chosen]
+                )
         return out
 
 

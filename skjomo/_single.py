@@ -121,12 +121,31 @@ class JointModelImputer(BaseJointImputer):
 
     _parameter_constraints = RUN_CONSTRAINTS
 
-    def __init__(self, outcome_cols=None, *, formula=None, roles=None, group_col=None,
-                 covariate_cols=None, categorical_cols=None, exclude_cols=None, n_burn=1000,
-                 n_between=100, n_imputations=5, prior_df=None, prior_scale=None,
-                 beta_start=None, cov_start=None, latent_bounds=None, n_chains=1,
-                 keep_chains="imputation", warm_start=False, verbose=0, random_state=None,
-                 n_jobs=None):
+    def __init__(
+        self,
+        outcome_cols=None,
+        *,
+        formula=None,
+        roles=None,
+        group_col=None,
+        covariate_cols=None,
+        categorical_cols=None,
+        exclude_cols=None,
+        n_burn=1000,
+        n_between=100,
+        n_imputations=5,
+        prior_df=None,
+        prior_scale=None,
+        beta_start=None,
+        cov_start=None,
+        latent_bounds=None,
+        n_chains=1,
+        keep_chains="imputation",
+        warm_start=False,
+        verbose=0,
+        random_state=None,
+        n_jobs=None,
+    ):
         self.outcome_cols = outcome_cols
         self.formula = formula
         self.roles = roles
@@ -152,6 +171,11 @@ class JointModelImputer(BaseJointImputer):
     def _model_spec(self):
         roles, excluded = role_arguments(self)
         return ModelSpec.from_parameters(
-            **roles, excluded=excluded, prior_df=self.prior_df,
-            prior_scale=self.prior_scale, beta_start=self.beta_start,
-            cov_start=self.cov_start, latent_bounds=self.latent_bounds)
+            **roles,
+            excluded=excluded,
+            prior_df=self.prior_df,
+            prior_scale=self.prior_scale,
+            beta_start=self.beta_start,
+            cov_start=self.cov_start,
+            latent_bounds=self.latent_bounds,
+        )

@@ -100,9 +100,17 @@ class ModelSpec:
     analysis: object = None
 
     @classmethod
-    def from_parameters(cls, outcomes=None, covariates=None, categorical=None, excluded=None,
-                        random_slopes=None, level2_outcomes=None, level2_covariates=None,
-                        **settings):
+    def from_parameters(
+        cls,
+        outcomes=None,
+        covariates=None,
+        categorical=None,
+        excluded=None,
+        random_slopes=None,
+        level2_outcomes=None,
+        level2_covariates=None,
+        **settings,
+    ):
         """A spec from estimator parameters (role lists may be ``None`` or a label)."""
         return cls(
             outcomes=None if outcomes is None else as_tuple(outcomes, "outcome_cols"),
@@ -112,7 +120,8 @@ class ModelSpec:
             random_slopes=as_tuple(random_slopes, "random_slope_cols"),
             level2_outcomes=as_tuple(level2_outcomes, "level2_cols"),
             level2_covariates=as_tuple(level2_covariates, "level2_covariate_cols"),
-            **settings)
+            **settings,
+        )
 
     @property
     def multilevel(self):
@@ -128,8 +137,7 @@ class ModelSpec:
     def fixed_effects(self):
         """Predictors with fixed effects: the covariates, then the random
         slopes not among them."""
-        return self.covariates + tuple(c for c in self.random_slopes
-                                       if c not in self.covariates)
+        return self.covariates + tuple(c for c in self.random_slopes if c not in self.covariates)
 
     @property
     def cov_method_code(self):
@@ -140,7 +148,9 @@ class ModelSpec:
         """One line saying what the model fits."""
         if not self.multilevel:
             return "single-level joint model"
-        covariance = {"common": "a common level-1 covariance",
-                      "fixed": "one level-1 covariance per cluster",
-                      "random": "cluster level-1 covariances drawn from IW(a, A)"}
+        covariance = {
+            "common": "a common level-1 covariance",
+            "fixed": "one level-1 covariance per cluster",
+            "random": "cluster level-1 covariances drawn from IW(a, A)",
+        }
         return f"two-level joint model with {covariance[self.cov_method]}"

@@ -132,16 +132,35 @@ class SubstantiveModelImputer(BaseJointImputer):
     """
 
     _parameter_constraints: ClassVar[dict] = {
-        **{k: v for k, v in RUN_CONSTRAINTS.items()
-           if k not in ("outcome_cols", "covariate_cols", "beta_start", "cov_start")},
+        **{
+            k: v
+            for k, v in RUN_CONSTRAINTS.items()
+            if k not in ("outcome_cols", "covariate_cols", "beta_start", "cov_start")
+        },
         "formula": [str],
         "model": [StrOptions(set(FAMILIES))],
     }
 
-    def __init__(self, formula, *, model="lm", categorical_cols=None, exclude_cols=None,
-                 n_burn=1000, n_between=100, n_imputations=5, prior_df=None,
-                 prior_scale=None, latent_bounds=None, n_chains=1, keep_chains="imputation",
-                 warm_start=False, verbose=0, random_state=None, n_jobs=None):
+    def __init__(
+        self,
+        formula,
+        *,
+        model="lm",
+        categorical_cols=None,
+        exclude_cols=None,
+        n_burn=1000,
+        n_between=100,
+        n_imputations=5,
+        prior_df=None,
+        prior_scale=None,
+        latent_bounds=None,
+        n_chains=1,
+        keep_chains="imputation",
+        warm_start=False,
+        verbose=0,
+        random_state=None,
+        n_jobs=None,
+    ):
         self.formula = formula
         self.model = model
         self.categorical_cols = categorical_cols
@@ -161,10 +180,13 @@ class SubstantiveModelImputer(BaseJointImputer):
 
     def _model_spec(self):
         return ModelSpec.from_parameters(
-            categorical=self.categorical_cols, excluded=self.exclude_cols,
-            prior_df=self.prior_df, prior_scale=self.prior_scale,
+            categorical=self.categorical_cols,
+            excluded=self.exclude_cols,
+            prior_df=self.prior_df,
+            prior_scale=self.prior_scale,
             latent_bounds=self.latent_bounds,
-            analysis=parse_analysis_formula(self.formula, self.model))
+            analysis=parse_analysis_formula(self.formula, self.model),
+        )
 
     def fit(self, X, y=None):
         """Run the sampler to stationarity and keep the draws.
@@ -188,5 +210,7 @@ class SubstantiveModelImputer(BaseJointImputer):
                 f"The Metropolis-Hastings step of the {step} accepted {rate:.1%} of its "
                 f"proposals (outside [{low:.0%}, {high:.0%}]); the chain mixes slowly: "
                 "raise n_between and n_burn and check chains_ (doc/smc.rst).",
-                UserWarning, stacklevel=2)
+                UserWarning,
+                stacklevel=2,
+            )
         return self

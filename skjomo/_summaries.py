@@ -8,7 +8,6 @@ cluster-specific covariance methods add ``cluster_covariances_``, and
 ``theta_`` and, for the linear model, ``residual_variance_``.
 """
 
-import numpy as np
 import pandas as pd
 
 
@@ -21,8 +20,9 @@ def posterior_means(spec, codec, run):
         "omega_": pd.DataFrame(trace["cov"].mean(axis=(0, 1)), index=labels, columns=labels),
     }
     if codec.analysis is not None:
-        out["theta_"] = pd.Series(trace["theta"].mean(axis=(0, 1)),
-                                  index=codec.analysis.term_names, name="theta")
+        out["theta_"] = pd.Series(
+            trace["theta"].mean(axis=(0, 1)), index=codec.analysis.term_names, name="theta"
+        )
         if spec.analysis.family == "lm":
             out["residual_variance_"] = float(trace["sigma2"].mean())
     if not spec.multilevel:
@@ -30,15 +30,18 @@ def posterior_means(spec, codec, run):
     u_labels = codec.random_effect_labels
     level2_labels = codec.level2_labels
     sigma_labels = u_labels + level2_labels
-    out["sigma_"] = pd.DataFrame(trace["sigma"].mean(axis=(0, 1)), index=sigma_labels,
-                                 columns=sigma_labels)
+    out["sigma_"] = pd.DataFrame(
+        trace["sigma"].mean(axis=(0, 1)), index=sigma_labels, columns=sigma_labels
+    )
     out["beta2_"] = None
     if spec.has_level2:
-        out["beta2_"] = pd.DataFrame(trace["beta2"].mean(axis=(0, 1)),
-                                     index=codec.level2_design_names, columns=level2_labels)
+        out["beta2_"] = pd.DataFrame(
+            trace["beta2"].mean(axis=(0, 1)), index=codec.level2_design_names, columns=level2_labels
+        )
     u_mean = run.random_effects_mean
-    out["random_effects_"] = pd.DataFrame(u_mean.reshape(u_mean.shape[0], -1),
-                                          index=codec.cluster_labels, columns=u_labels)
+    out["random_effects_"] = pd.DataFrame(
+        u_mean.reshape(u_mean.shape[0], -1), index=codec.cluster_labels, columns=u_labels
+    )
     out["cluster_labels_"] = codec.cluster_labels
     if spec.cov_method != "common":
         out["cluster_covariances_"] = run.covariance_mean
@@ -50,8 +53,7 @@ def posterior_means(spec, codec, run):
 def chain_groups(spec, codec):
     """Traced parameter groups: public name -> (trace key, axis labels)."""
     labels = codec.latent_labels
-    groups = {"beta": ("beta", [codec.design_names, labels]),
-              "omega": ("cov", [labels, labels])}
+    groups = {"beta": ("beta", [codec.design_names, labels]), "omega": ("cov", [labels, labels])}
     if spec.multilevel:
         sigma_labels = codec.random_effect_labels + codec.level2_labels
         groups["sigma"] = ("sigma", [sigma_labels, sigma_labels])
@@ -70,37 +72,47 @@ def chain_groups(spec, codec):
 def model_description(spec, codec):
     """Rows (name, value) describing the fitted model for ``summary()``."""
     schema = codec.schema
-    kinds = [f"{c.name}" + ("" if c.kind == "continuous"
-                            else f" ({len(c.categories)} categories)")
-             for c in schema.outcomes]
+    kinds = [
+        f"{c.name}" + ("" if c.kind == "continuous" else f" ({len(c.categories)} categories)")
+        for c in schema.outcomes
+    ]
     rows = []
     if codec.analysis is not None:
         analysis = codec.analysis
         family = {"lm": "linear", "logit": "logistic"}[spec.analysis.family]
-        rows += [("Analysis model", f"{spec.analysis.formula} ({family})"),
-                 ("Imputed compatibly", ", ".join(
-                     map(str, [c for c in analysis.variables
-                               if c in analysis.joint_outcomes])))]
+        rows += [
+            ("Analysis model", f"{spec.analysis.formula} ({family})"),
+            (
+                "Imputed compatibly",
+                ", ".join(
+                    map(str, [c for c in analysis.variables if c in analysis.joint_outcomes])
+                ),
+            ),
+        ]
     if spec.multilevel:
-        rows.append(("Cluster variable",
-                     f"{spec.cluster} ({len(codec.cluster_labels)} clusters)"))
-    rows += [("Outcomes", ", ".join(map(str, kinds))),
-             ("Fixed effect predictors", " ".join(map(str, codec.design_names)))]
+        rows.append(("Cluster variable", f"{spec.cluster} ({len(codec.cluster_labels)} clusters)"))
+    rows += [
+        ("Outcomes", ", ".join(map(str, kinds))),
+        ("Fixed effect predictors", " ".join(map(str, codec.design_names))),
+    ]
     if spec.multilevel:
         rows.append(("Random effect predictors", " ".join(codec.random_effect_predictors)))
         if spec.has_level2:
-            rows += [("Level-2 outcomes", " ".join(map(str, codec.schema2.outcome_names))),
-                     ("Level-2 predictors", " ".join(map(str, codec.level2_design_names)))]
+            rows += [
+                ("Level-2 outcomes", " ".join(map(str, codec.schema2.outcome_names))),
+                ("Level-2 predictors", " ".join(map(str, codec.level2_design_names))),
+            ]
         if spec.cov_method != "common":
-            rows.append(("Level-1 covariance",
-                         f"one per cluster, cov_method={spec.cov_method!r}"))
+            rows.append(("Level-1 covariance", f"one per cluster, cov_method={spec.cov_method!r}"))
     return rows
 
 
 # Acceptance rates of the compatible-imputation steps outside this range are
 # reported as a warning (doc/smc.rst, "Acceptance rates").
-ACCEPTANCE_RANGE = {"analysis-model covariates": (0.1, 1.0),
-                    "analysis-model coefficients": (0.2, 1.0)}
+ACCEPTANCE_RANGE = {
+    "analysis-model covariates": (0.1, 1.0),
+    "analysis-model coefficients": (0.2, 1.0),
+}
 
 
 def acceptance_table(acceptance):
@@ -114,8 +126,9 @@ def acceptance_table(acceptance):
 
 def low_acceptance(acceptance):
     """Steps whose acceptance rate falls outside :data:`ACCEPTANCE_RANGE`."""
-    return {step: rate for step, rate in acceptance.items()
-            if step in ACCEPTANCE_RANGE
-            and not ACCEPTANCE_RANGE[step][0] <= rate <= ACCEPTANCE_RANGE[step][1]}
-
-
+    return {
+        step: rate
+        for step, rate in acceptance.items()
+        if step in ACCEPTANCE_RANGE
+        and not ACCEPTANCE_RANGE[step][0] <= rate <= ACCEPTANCE_RANGE[step][1]
+    }

@@ -37,17 +37,16 @@ def _fit_every_kind():
     jsp = load_jspmiss()
     single = jsp[["english", "ravens", "fluent", "sex"]]
     JointModelImputer(covariate_cols=["sex"], **short).fit(single).transform(single.head(20))
-    exam = load_examscores()[["school", "normexam", "standlrt", "vrband", "sex", "avslrt",
-                              "schav"]]
+    exam = load_examscores()[["school", "normexam", "standlrt", "vrband", "sex", "avslrt", "schav"]]
     known = exam["school"].isin(exam["school"].unique()[:40])
-    MultilevelJointImputer(cluster_col="school", covariate_cols=["sex"],
-                           level2_cols=["avslrt", "schav"], **short).fit(
-        exam[known]).transform(exam[~known].head(50))
+    MultilevelJointImputer(
+        cluster_col="school", covariate_cols=["sex"], level2_cols=["avslrt", "schav"], **short
+    ).fit(exam[known]).transform(exam[~known].head(50))
     two_level = jsp[["school", "english", "ravens", "fluent", "sex"]]
     known = two_level["school"].isin(two_level["school"].unique()[:40])
-    HeteroscedasticMultilevelImputer(cluster_col="school", cov_method="random",
-                                     covariate_cols=["sex"], **short).fit(
-        two_level[known]).transform(two_level[~known].head(50))
+    HeteroscedasticMultilevelImputer(
+        cluster_col="school", cov_method="random", covariate_cols=["sex"], **short
+    ).fit(two_level[known]).transform(two_level[~known].head(50))
 
 
 def warmup(verbose=True):
@@ -80,7 +79,10 @@ def warmup(verbose=True):
             where = "nothing was cached: numba found no writable cache directory"
         else:
             where = f"cache: {cache_directory(run_chain)}"
-        what = (f"compiled {counter.compiled} kernel specialisations" if counter.compiled
-                else "every kernel was already compiled")
+        what = (
+            f"compiled {counter.compiled} kernel specialisations"
+            if counter.compiled
+            else "every kernel was already compiled"
+        )
         print(f"skjomo warmup: {what} in {cpu:.1f} s CPU ({wall:.1f} s wall); {where}")
     return counter.compiled

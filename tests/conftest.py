@@ -32,8 +32,10 @@ def pytest_sessionstart(session):
     compiled = warmup(verbose=False)
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
-        reporter.write_line(f"skjomo warmup before the workers start: {compiled} numba kernel "
-                            f"specialisations compiled in {time.perf_counter() - start:.0f} s")
+        reporter.write_line(
+            f"skjomo warmup before the workers start: {compiled} numba kernel "
+            f"specialisations compiled in {time.perf_counter() - start:.0f} s"
+        )
 
 
 def pytest_collection_modifyitems(config, items):

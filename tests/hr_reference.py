@@ -107,6 +107,7 @@ def _draw_a_grid(rng, target, p):
 
 def _draw_a_jomo(rng, target, p, a_old):
     """jomo's a update as documented (jomo-samplers.md §8.1), exponent -2."""
+
     def f(u):
         a = math.exp(u) - p
         if not a > 0:
@@ -151,8 +152,21 @@ def _draw_a_jomo(rng, target, p, a_old):
     return a_old
 
 
-def run_reference(y, x, cluster, method, n_iter, seed, prior_df=None, eta=None, a_start=None,
-                  jomo=False, pattern_cache=False, record_from=0, impute_at=()):
+def run_reference(
+    y,
+    x,
+    cluster,
+    method,
+    n_iter,
+    seed,
+    prior_df=None,
+    eta=None,
+    a_start=None,
+    jomo=False,
+    pattern_cache=False,
+    record_from=0,
+    impute_at=(),
+):
     """Run the reference sampler; return dict of draws after ``record_from``.
 
     ``out["imputations"]`` holds copies of the completed ``y`` after the
@@ -206,8 +220,13 @@ def run_reference(y, x, cluster, method, n_iter, seed, prior_df=None, eta=None, 
     first_cluster = {k: cluster[v[0]] for k, v in patterns.items()}
 
     keep = n_iter - record_from
-    out = {"beta": np.empty((keep, m, p)), "omega": np.empty((keep, J, p, p)),
-           "sigma": np.empty((keep, p, p)), "a": np.empty(keep), "imputations": []}
+    out = {
+        "beta": np.empty((keep, m, p)),
+        "omega": np.empty((keep, J, p, p)),
+        "sigma": np.empty((keep, p, p)),
+        "a": np.empty(keep),
+        "imputations": [],
+    }
     impute_at = set(impute_at)
     for it in range(n_iter):
         prec = np.linalg.inv(omega)
@@ -241,10 +260,16 @@ def run_reference(y, x, cluster, method, n_iter, seed, prior_df=None, eta=None, 
             target = _ATarget(p, J, eta, gamma, logdets.sum(), np.linalg.slogdet(M)[1])
             m_inv = np.linalg.inv(M)
             chol_minv = np.linalg.cholesky(0.5 * (m_inv + m_inv.T))[None]
-            draw_a = _draw_a_jomo if "a_step" in quirks else (
-                lambda rng_, target_, p_, a_old: _draw_a_grid(rng_, target_, p_))
-            a_df = (lambda v: math.floor(J * v + gamma)) if "A_df" in quirks else (
-                lambda v: gamma + J * v)
+            draw_a = (
+                _draw_a_jomo
+                if "a_step" in quirks
+                else (lambda rng_, target_, p_, a_old: _draw_a_grid(rng_, target_, p_))
+            )
+            a_df = (
+                (lambda v: math.floor(J * v + gamma))
+                if "A_df" in quirks
+                else (lambda v: gamma + J * v)
+            )
             if "A_first" in quirks:
                 A = _wishart_stack(rng, a_df(a), chol_minv)[0]
                 a = draw_a(rng, target, p, a)
@@ -258,8 +283,11 @@ def run_reference(y, x, cluster, method, n_iter, seed, prior_df=None, eta=None, 
         for pat, rows in patterns.items():
             mset = np.array(pat)
             oset = ~mset
-            cov_rows = (omega[np.full(rows.size, first_cluster[pat])] if pattern_cache
-                        else omega[cluster[rows]])
+            cov_rows = (
+                omega[np.full(rows.size, first_cluster[pat])]
+                if pattern_cache
+                else omega[cluster[rows]]
+            )
             Smm = cov_rows[:, mset][:, :, mset]
             if oset.any():
                 Smo = cov_rows[:, mset][:, :, oset]
@@ -270,8 +298,9 @@ def run_reference(y, x, cluster, method, n_iter, seed, prior_df=None, eta=None, 
                 ccov = Smm - K @ np.swapaxes(Smo, 1, 2)
             else:
                 cmean, ccov = means[rows][:, mset], Smm
-            draw = cmean + np.einsum("rij,rj->ri", np.linalg.cholesky(ccov),
-                                     rng.standard_normal(cmean.shape))
+            draw = cmean + np.einsum(
+                "rij,rj->ri", np.linalg.cholesky(ccov), rng.standard_normal(cmean.shape)
+            )
             block = y[rows]
             block[:, mset] = draw
             y[rows] = block

@@ -9,7 +9,6 @@ with batch-means Monte Carlo standard errors. See tests/r/README.md.
 import json
 
 import numpy as np
-
 from conftest import FIXTURES
 
 
@@ -35,7 +34,9 @@ def assert_pooled_agree(pooled, fixture, names, n_sd=4.0, se_tol=0.10):
     mc_ours = np.sqrt(np.diag(pooled.between.loc[names, names].to_numpy()) / pooled.m)
     limit = n_sd * np.sqrt(mc_ref**2 + mc_ours**2)
     diff = np.abs(ours - np.asarray(ref["estimate"]))
-    report = dict(zip(ref["terms"], zip(ours, ref["estimate"], diff / np.sqrt(mc_ref**2 + mc_ours**2))))
+    report = dict(
+        zip(ref["terms"], zip(ours, ref["estimate"], diff / np.sqrt(mc_ref**2 + mc_ours**2)))
+    )
     assert np.all(diff <= limit), f"estimates (ours, jomo, z): {report}"
     se_ratio = pooled.std_error[names].to_numpy() / np.asarray(ref["std_error"])
     assert np.all(np.abs(se_ratio - 1) <= se_tol), f"SE ratios {dict(zip(ref['terms'], se_ratio))}"
@@ -101,8 +102,9 @@ def random_intercept_reml(y, X, cluster):
         beta, a, rss, logdet_v = pieces(log_gamma)
         return (logdet_v + np.linalg.slogdet(a)[1] + (n - m) * np.log(rss)) / 2
 
-    log_gamma = minimize_scalar(criterion, bounds=(-15, 8), method="bounded",
-                                options={"xatol": 1e-10}).x
+    log_gamma = minimize_scalar(
+        criterion, bounds=(-15, 8), method="bounded", options={"xatol": 1e-10}
+    ).x
     beta, a, rss, _ = pieces(log_gamma)
     s2 = rss / (n - m)
     return beta, s2 * np.linalg.inv(a), np.exp(log_gamma) * s2, s2

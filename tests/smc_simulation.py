@@ -66,15 +66,30 @@ def logistic(rng, n=1000):
 
 
 SCENARIOS = {
-    "interaction": {"data": interaction, "formula": "y ~ x1 * x2", "model": "lm",
-                        "truth": [1.0, 1.0, 1.0, 1.0], "observed": ["x2"],
-                        "run": {"n_burn": 1000, "n_between": 100}},
-    "quadratic": {"data": quadratic, "formula": "y ~ x + I(x**2) + z", "model": "lm",
-                      "truth": [1.0, 1.0, 0.5, 0.5], "observed": ["z"],
-                      "run": {"n_burn": 1500, "n_between": 100}},
-    "logistic": {"data": logistic, "formula": "y ~ x1 * x2", "model": "logit",
-                     "truth": [-0.5, 0.5, 0.5, 0.5], "observed": ["x2"],
-                     "run": {"n_burn": 300, "n_between": 30}},
+    "interaction": {
+        "data": interaction,
+        "formula": "y ~ x1 * x2",
+        "model": "lm",
+        "truth": [1.0, 1.0, 1.0, 1.0],
+        "observed": ["x2"],
+        "run": {"n_burn": 1000, "n_between": 100},
+    },
+    "quadratic": {
+        "data": quadratic,
+        "formula": "y ~ x + I(x**2) + z",
+        "model": "lm",
+        "truth": [1.0, 1.0, 0.5, 0.5],
+        "observed": ["z"],
+        "run": {"n_burn": 1500, "n_between": 100},
+    },
+    "logistic": {
+        "data": logistic,
+        "formula": "y ~ x1 * x2",
+        "model": "logit",
+        "truth": [-0.5, 0.5, 0.5, 0.5],
+        "observed": ["x2"],
+        "run": {"n_burn": 300, "n_between": 30},
+    },
 }
 
 
@@ -124,12 +139,18 @@ def replicate(scenario, seed, n_imputations=10, n_burn=None, n_between=None):
     n_between = setup["run"]["n_between"] if n_between is None else n_between
     rng = np.random.default_rng(seed)
     frame, full = setup["data"](rng)
-    run = {"n_burn": n_burn, "n_between": n_between, "n_imputations": n_imputations,
-               "random_state": seed}
+    run = {
+        "n_burn": n_burn,
+        "n_between": n_between,
+        "n_imputations": n_imputations,
+        "random_state": seed,
+    }
     smc = SubstantiveModelImputer(setup["formula"], model=setup["model"], **run).fit(frame)
-    plain = JointModelImputer(covariate_cols=setup["observed"],
-                              categorical_cols=["y"] if setup["model"] == "logit" else None,
-                              **run).fit(frame)
+    plain = JointModelImputer(
+        covariate_cols=setup["observed"],
+        categorical_cols=["y"] if setup["model"] == "logit" else None,
+        **run,
+    ).fit(frame)
     model = setup["model"]
     beta, cov = _fit(_design(full, scenario), full.y.to_numpy(dtype=float), model)
     df = len(full) - len(beta) if model == "lm" else np.inf
@@ -154,12 +175,19 @@ def study(scenario, reps, seed=0, **kwargs):
         covered = np.abs(est - truth) <= half
         paired = est - np.array([r["full"][0] for r in results])
         for t, term in enumerate(_terms(scenario)):
-            rows.append({"method": method, "term": term, "bias": est[:, t].mean() - truth[t],
-                             "mcse": est[:, t].std(ddof=1) / np.sqrt(reps),
-                             "vs_full": paired[:, t].mean(),
-                             "mcse_vs_full": paired[:, t].std(ddof=1) / np.sqrt(reps),
-                             "emp_se": est[:, t].std(ddof=1), "mean_se": se[:, t].mean(),
-                             "coverage": covered[:, t].mean()})
+            rows.append(
+                {
+                    "method": method,
+                    "term": term,
+                    "bias": est[:, t].mean() - truth[t],
+                    "mcse": est[:, t].std(ddof=1) / np.sqrt(reps),
+                    "vs_full": paired[:, t].mean(),
+                    "mcse_vs_full": paired[:, t].std(ddof=1) / np.sqrt(reps),
+                    "emp_se": est[:, t].std(ddof=1),
+                    "mean_se": se[:, t].mean(),
+                    "coverage": covered[:, t].mean(),
+                }
+            )
     table = pd.DataFrame(rows)
     table.attrs["missing"] = float(np.mean([r["missing"] for r in results]))
     table.attrs["acceptance"] = float(np.nanmean([r["acceptance"] for r in results]))
@@ -184,9 +212,11 @@ def main():
     for scenario in args.scenarios:
         start = time.time()
         table = study(scenario, args.reps, args.seed)
-        print(f"\n{scenario}: {args.reps} replicates, mean fraction missing "
-              f"{table.attrs['missing']:.3f}, covariate acceptance "
-              f"{table.attrs['acceptance']:.3f}, {time.time() - start:.0f} s")
+        print(
+            f"\n{scenario}: {args.reps} replicates, mean fraction missing "
+            f"{table.attrs['missing']:.3f}, covariate acceptance "
+            f"{table.attrs['acceptance']:.3f}, {time.time() - start:.0f} s"
+        )
         print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
 
 

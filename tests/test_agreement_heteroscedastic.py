@@ -35,9 +35,9 @@ Carlo error, and its direction follows the first school in the data
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import FIXTURES
 from jomo_compare import batch_means_se, load_fixture, pool_random_intercept
+
 from skjomo import HeteroscedasticMultilevelImputer
 from skjomo.datasets import load_jspmiss
 
@@ -71,9 +71,14 @@ def jomoright():
 
 
 def _imputer(method, **kw):
-    return HeteroscedasticMultilevelImputer(cluster_col="school", covariate_cols=["sex"],
-                                            exclude_cols=["id"], cov_method=method,
-                                            **SETTINGS[method], **kw)
+    return HeteroscedasticMultilevelImputer(
+        cluster_col="school",
+        covariate_cols=["sex"],
+        exclude_cols=["id"],
+        cov_method=method,
+        **SETTINGS[method],
+        **kw,
+    )
 
 
 def _pooled_z(pooled, fixture):
@@ -86,25 +91,31 @@ def _pooled_z(pooled, fixture):
 
 def test_derived_data_leave_no_room_for_the_pattern_cache(jomoright):
     """Each missingness pattern occurs in one school; rows sorted by school."""
-    pattern = (jomoright["english"].isna().map({True: "E", False: ""})
-               + jomoright["ravens"].isna().map({True: "R", False: ""}))
+    pattern = jomoright["english"].isna().map({True: "E", False: ""}) + jomoright[
+        "ravens"
+    ].isna().map({True: "R", False: ""})
     schools = jomoright[pattern != ""].groupby(pattern[pattern != ""])["school"].unique()
     assert {k: list(v) for k, v in schools.items()} == {"E": [31], "R": [48], "ER": [42]}
     assert jomoright["school"].is_monotonic_increasing
     fixture = load_fixture("jsp_hr_fixed_jomoright")
     assert fixture["data"]["n_rows"] == len(jomoright) == 717
-    assert fixture["model"]["cluster_order"] == [str(s) for s in sorted(jomoright["school"].unique())]
+    assert fixture["model"]["cluster_order"] == [
+        str(s) for s in sorted(jomoright["school"].unique())
+    ]
 
 
 @pytest.mark.parametrize("method", ["fixed", "random"])
 def test_pooled_analysis_matches_jomo(jomoright, method):
     fixture = load_fixture(f"jsp_hr_{method}_jomoright")
     imputer = _imputer(method, n_burn=1000, n_between=100, n_imputations=M, random_state=21)
-    pooled, components = pool_random_intercept(imputer.fit(jomoright).sample(), "english",
-                                               ["ravens", "sex"], "school")
+    pooled, components = pool_random_intercept(
+        imputer.fit(jomoright).sample(), "english", ["ravens", "sex"], "school"
+    )
     z = _pooled_z(pooled, fixture)
     assert np.all(np.abs(z) <= 4), f"z = {z}"
-    se_ratio = pooled.std_error[NAMES].to_numpy() / np.asarray(fixture["pooled"]["fixed"]["std_error"])
+    se_ratio = pooled.std_error[NAMES].to_numpy() / np.asarray(
+        fixture["pooled"]["fixed"]["std_error"]
+    )
     assert np.all(np.abs(se_ratio - 1) <= 0.10), f"SE ratios {se_ratio}"
     ref_components = np.asarray(fixture["pooled"]["extra_pars"]["estimate"])  # tau2, s2, ICC
     assert np.allclose(components, ref_components, rtol=0.10), (components, ref_components)
@@ -121,8 +132,9 @@ def posterior_runs(jomoright):
     """Long chains (30000 draws after 2000 burn-in), every draw kept."""
     runs = {}
     for method in ("fixed", "random"):
-        imputer = _imputer(method, n_burn=2000, n_between=1, n_imputations=30000,
-                           random_state=22).fit(jomoright)
+        imputer = _imputer(
+            method, n_burn=2000, n_between=1, n_imputations=30000, random_state=22
+        ).fit(jomoright)
         runs[method] = imputer
     return runs
 
@@ -132,8 +144,9 @@ def _in_fixture_order(imputer, fixture):
     outcomes ordered as jomo's (english, ravens) and clusters as jomo's."""
     labels = list(imputer.omega_.index)
     order = [labels.index(c) for c in fixture["posterior"]["beta"]["cols"]]
-    clusters = [list(imputer.cluster_labels_).index(int(c))
-                for c in fixture["model"]["cluster_order"]]
+    clusters = [
+        list(imputer.cluster_labels_).index(int(c)) for c in fixture["model"]["cluster_order"]
+    ]
     cov = imputer._chains.draws["cov"][:, clusters][:, :, order][:, :, :, order]
     return {
         "beta": imputer.chains_["beta"][0][:, :, order],
@@ -184,8 +197,9 @@ def test_posterior_means_match_jomo(jomoright, posterior_runs, method):
         n_j = _cluster_sizes(jomoright, fixture)
         factor = np.repeat((n_j + a - 3) / (n_j + np.floor(a) - 3), 2)[:, None]
     ours = draws["clusters"].mean(axis=0) * factor
-    se = np.sqrt((batch_means_se(draws["clusters"]) * factor) ** 2
-                 + np.asarray(post["l1cov"]["mcse"]) ** 2)
+    se = np.sqrt(
+        (batch_means_se(draws["clusters"]) * factor) ** 2 + np.asarray(post["l1cov"]["mcse"]) ** 2
+    )
     z = (ours - np.asarray(post["l1cov"]["mean"])) / se
     z = z.reshape(n_clusters, 2, 2)[:, [0, 0, 1], [0, 1, 1]]  # var E, cov, var R
     assert np.max(np.abs(z)) <= 4.5, f"cluster covariances: max |z| {np.max(np.abs(z))}"
@@ -219,10 +233,18 @@ def full_jsp_pooled():
     out = {}
     for method in ("fixed", "random"):
         imputer = HeteroscedasticMultilevelImputer(
-            cluster_col="school", covariate_cols=["sex"], cov_method=method,
-            n_burn=1000, n_between=100, n_imputations=M, random_state=23, **SETTINGS[method])
-        out[method] = pool_random_intercept(imputer.fit(data).sample(), "english",
-                                            ["ravens", "sex"], "school")[0]
+            cluster_col="school",
+            covariate_cols=["sex"],
+            cov_method=method,
+            n_burn=1000,
+            n_between=100,
+            n_imputations=M,
+            random_state=23,
+            **SETTINGS[method],
+        )
+        out[method] = pool_random_intercept(
+            imputer.fit(data).sample(), "english", ["ravens", "sex"], "school"
+        )[0]
     return out
 
 
@@ -284,14 +306,17 @@ def test_reference_sampler_explains_jomo(jomoright, posterior_runs):
         out = run_reference(y, x, codes, "random", 101000, seed=5, jomo=quirks, record_from=1000)
         runs[name] = out["omega"].mean(axis=1)
     exact, jomo_like = runs["exact"], runs["jomo"]
-    z_exact = (exact.mean(0) - ours.mean(0)) / np.sqrt(batch_means_se(exact) ** 2
-                                                       + batch_means_se(ours) ** 2)
+    z_exact = (exact.mean(0) - ours.mean(0)) / np.sqrt(
+        batch_means_se(exact) ** 2 + batch_means_se(ours) ** 2
+    )
     assert np.all(np.abs(z_exact) <= 4), z_exact
     post = fixture["posterior"]["l1cov_average"]
     z_jomo = (jomo_like.mean(0) - np.asarray(post["mean"])) / np.sqrt(
-        batch_means_se(jomo_like) ** 2 + np.asarray(post["mcse"]) ** 2)
+        batch_means_se(jomo_like) ** 2 + np.asarray(post["mcse"]) ** 2
+    )
     assert np.all(np.abs(z_jomo) <= 4), z_jomo
     shift = jomo_like.mean(0) - exact.mean(0)
     shift_se = np.sqrt(batch_means_se(jomo_like) ** 2 + batch_means_se(exact) ** 2)
-    assert np.all(np.abs(shift - RANDOM_JOMO_SHIFT)
-                  <= 4 * np.sqrt(shift_se**2 + RANDOM_JOMO_SHIFT_SE**2)), shift
+    assert np.all(
+        np.abs(shift - RANDOM_JOMO_SHIFT) <= 4 * np.sqrt(shift_se**2 + RANDOM_JOMO_SHIFT_SE**2)
+    ), shift

@@ -10,8 +10,8 @@ skjomo's data-based default replaces, doc/model.rst "Priors").
 
 import numpy as np
 import pytest
+from jomo_compare import assert_posterior_agree, load_fixture, pool_random_intercept
 
-from jomo_compare import (assert_posterior_agree, load_fixture, pool_random_intercept)
 from skjomo import MultilevelJointImputer
 from skjomo.datasets import load_examscores, load_jspmiss, load_studentratings
 
@@ -51,8 +51,9 @@ CASES = {
 def test_pooled_analysis_matches_jomo(name):
     case = CASES[name]
     fixture = load_fixture(name)
-    imputer = MultilevelJointImputer(n_burn=1000, n_between=100, n_imputations=M,
-                                     random_state=21, **case["imputer"])
+    imputer = MultilevelJointImputer(
+        n_burn=1000, n_between=100, n_imputations=M, random_state=21, **case["imputer"]
+    )
     datasets = imputer.fit(case["data"]()).sample()
     pooled, components = pool_random_intercept(datasets, *case["analysis"])
     ref = fixture["pooled"]["fixed"]
@@ -79,10 +80,16 @@ def test_posterior_means_match_jomo(name):
     case = CASES[name]
     posterior = load_fixture(name)["posterior"]
     p, d = POSTERIOR[name]
-    imputer = MultilevelJointImputer(n_burn=1000, n_between=20000, n_imputations=1,
-                                     prior_df=-1, prior_scale=np.eye(p),
-                                     level2_prior_scale=np.eye(d), random_state=22,
-                                     **case["imputer"])
+    imputer = MultilevelJointImputer(
+        n_burn=1000,
+        n_between=20000,
+        n_imputations=1,
+        prior_df=-1,
+        prior_scale=np.eye(p),
+        level2_prior_scale=np.eye(d),
+        random_state=22,
+        **case["imputer"],
+    )
     imputer.fit(case["data"]())
     assert_posterior_agree(imputer.chains_["beta"][0], posterior["beta"])
     assert_posterior_agree(imputer.chains_["omega"][0], posterior["l1cov"])

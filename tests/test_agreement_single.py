@@ -16,8 +16,8 @@ shows what the truncation does on JSPmiss.
 import numpy as np
 import pytest
 import statsmodels.formula.api as smf
-
 from jomo_compare import assert_pooled_agree, assert_posterior_agree, load_fixture
+
 from skjomo import JointModelImputer
 from skjomo.datasets import load_jspmiss
 from skjomo.pooling import pool_estimates
@@ -37,16 +37,23 @@ def _pool(datasets, formula):
 def test_continuous_model_pooled_matches_jomo(jsp):
     fixture = load_fixture("jsp_single_con")
     data = jsp[["english", "ravens", "sex"]]
-    imputer = JointModelImputer(covariate_cols=["sex"], n_burn=1000, n_between=100,
-                                n_imputations=M, random_state=11)
+    imputer = JointModelImputer(
+        covariate_cols=["sex"], n_burn=1000, n_between=100, n_imputations=M, random_state=11
+    )
     pooled = _pool(imputer.fit(data).sample(), "english ~ ravens + sex")
     assert_pooled_agree(pooled, fixture, ["Intercept", "ravens", "sex"])
 
 
 def test_continuous_model_posterior_means_match_jomo(jsp):
     fixture = load_fixture("jsp_single_con")["posterior"]
-    imputer = JointModelImputer(covariate_cols=["sex"], n_burn=1000, n_between=40000,
-                                n_imputations=1, prior_df=-1, random_state=12)
+    imputer = JointModelImputer(
+        covariate_cols=["sex"],
+        n_burn=1000,
+        n_between=40000,
+        n_imputations=1,
+        prior_df=-1,
+        random_state=12,
+    )
     imputer.fit(jsp[["english", "ravens", "sex"]])
     assert_posterior_agree(imputer.chains_["beta"][0], fixture["beta"])
     assert_posterior_agree(imputer.chains_["omega"][0], fixture["l1cov"])
@@ -55,8 +62,14 @@ def test_continuous_model_posterior_means_match_jomo(jsp):
 def test_mixed_model_pooled_matches_jomo(jsp):
     fixture = load_fixture("jsp_single_mix")
     data = jsp[["english", "ravens", "fluent", "sex"]]
-    imputer = JointModelImputer(covariate_cols=["sex"], n_burn=1000, n_between=100,
-                                n_imputations=M, latent_bounds=(-3, 4), random_state=13)
+    imputer = JointModelImputer(
+        covariate_cols=["sex"],
+        n_burn=1000,
+        n_between=100,
+        n_imputations=M,
+        latent_bounds=(-3, 4),
+        random_state=13,
+    )
     datasets = imputer.fit(data).sample()
     for d in datasets:
         assert set(d["fluent"].unique()) <= {0, 1, 2}
@@ -68,14 +81,22 @@ def test_mixed_model_pooled_matches_jomo(jsp):
 def test_mixed_model_posterior_means_match_jomo(jsp):
     fixture = load_fixture("jsp_single_mix")["posterior"]
     p = 4
-    imputer = JointModelImputer(covariate_cols=["sex"], n_burn=1000, n_between=20000,
-                                n_imputations=1, prior_df=-(p + 1), latent_bounds=(-3, 4),
-                                prior_scale=1e-8 * np.eye(p), random_state=14)
+    imputer = JointModelImputer(
+        covariate_cols=["sex"],
+        n_burn=1000,
+        n_between=20000,
+        n_imputations=1,
+        prior_df=-(p + 1),
+        latent_bounds=(-3, 4),
+        prior_scale=1e-8 * np.eye(p),
+        random_state=14,
+    )
     imputer.fit(jsp[["english", "ravens", "fluent", "sex"]])
     assert_posterior_agree(imputer.chains_["beta"][0], fixture["beta"])
     # the continuous block of the covariance
-    assert_posterior_agree(imputer.chains_["omega"][0], fixture["l1cov"], rows=slice(0, 2),
-                           cols=slice(0, 2))
+    assert_posterior_agree(
+        imputer.chains_["omega"][0], fixture["l1cov"], rows=slice(0, 2), cols=slice(0, 2)
+    )
 
 
 def test_box_truncation_changes_the_model(jsp):
@@ -84,8 +105,9 @@ def test_box_truncation_changes_the_model(jsp):
     about 12% smaller (457 against 517): the box, not Monte Carlo error,
     separates skjomo's default from jomo on this model."""
     fixture = load_fixture("jsp_single_mix")["posterior"]
-    imputer = JointModelImputer(covariate_cols=["sex"], n_burn=500, n_between=5000,
-                                n_imputations=1, random_state=15)
+    imputer = JointModelImputer(
+        covariate_cols=["sex"], n_burn=500, n_between=5000, n_imputations=1, random_state=15
+    )
     imputer.fit(jsp[["english", "ravens", "fluent", "sex"]])
     ours = imputer.beta_.to_numpy()
     jomo = np.asarray(fixture["beta"]["mean"])

@@ -18,12 +18,14 @@ FAST = dict(n_burn=5, n_between=2, n_imputations=2, random_state=0)
 @pytest.fixture
 def frame():
     rng = np.random.default_rng(0)
-    data = pd.DataFrame({
-        "y": rng.normal(size=30),
-        "z": rng.normal(size=30),
-        "c": pd.Categorical(rng.choice(["a", "b", "c"], size=30)),
-        "x": rng.normal(size=30),
-    })
+    data = pd.DataFrame(
+        {
+            "y": rng.normal(size=30),
+            "z": rng.normal(size=30),
+            "c": pd.Categorical(rng.choice(["a", "b", "c"], size=30)),
+            "x": rng.normal(size=30),
+        }
+    )
     data.loc[::4, "y"] = np.nan
     return data
 

@@ -58,13 +58,26 @@ CHILD = textwrap.dedent("""
 
 
 def _install_read_only(target):
-    command = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
-               "--target", str(target), str(ROOT)]
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--no-deps",
+        "--target",
+        str(target),
+        str(ROOT),
+    ]
     # build with the installed setuptools when it can, else in pip's isolated
     # build environment (which fetches the build requirements)
-    if importlib.util.find_spec("setuptools") is None or subprocess.run(
-            command[:4] + ["--no-build-isolation"] + command[4:],
-            capture_output=True).returncode != 0:
+    if (
+        importlib.util.find_spec("setuptools") is None
+        or subprocess.run(
+            command[:4] + ["--no-build-isolation"] + command[4:], capture_output=True
+        ).returncode
+        != 0
+    ):
         shutil.rmtree(target, ignore_errors=True)
         subprocess.run(command, check=True, capture_output=True, text=True)
     for path in [target, *target.rglob("*")]:
@@ -77,8 +90,14 @@ def _run(target, cache_home):
     env.update(PYTHONPATH=str(target), XDG_CACHE_HOME=str(cache_home), HOME=str(cache_home))
     command = [sys.executable, "-c", CHILD]
     if os.geteuid() == 0:  # file modes do not stop root: mount the install read-only
-        command = ["unshare", "--mount", "sh", "-c",
-                   f'mount --bind -o ro "{target}" "{target}" && exec "$0" "$@"', *command]
+        command = [
+            "unshare",
+            "--mount",
+            "sh",
+            "-c",
+            f'mount --bind -o ro "{target}" "{target}" && exec "$0" "$@"',
+            *command,
+        ]
     out = subprocess.run(command, env=env, capture_output=True, text=True, cwd=target.parent)
     assert out.returncode == 0, out.stderr[-3000:]
     return json.loads(out.stdout.strip().splitlines()[-1])

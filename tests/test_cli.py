@@ -25,9 +25,19 @@ def csv(tmp_path):
 
 def test_impute_end_to_end_and_read_back(csv, tmp_path, capsys):
     out = tmp_path / "imputed.csv"
-    code = main(["impute", str(csv), "--formula",
-                 "english + ravens + C(fluent) ~ sex + (1 | school)", "-m", "3",
-                 "--out", str(out), *FAST])
+    code = main(
+        [
+            "impute",
+            str(csv),
+            "--formula",
+            "english + ravens + C(fluent) ~ sex + (1 | school)",
+            "-m",
+            "3",
+            "--out",
+            str(out),
+            *FAST,
+        ]
+    )
     assert code == 0
     printed = capsys.readouterr().out
     assert "Found 2 continuous outcomes (english, ravens) and 1 categorical" in printed
@@ -37,8 +47,8 @@ def test_impute_end_to_end_and_read_back(csv, tmp_path, capsys):
     assert list(long.columns) == ["imputation", *original.columns]
     assert sorted(long["imputation"].unique()) == [0, 1, 2, 3]
     pd.testing.assert_frame_equal(
-        long[long["imputation"] == 0].drop(columns="imputation").reset_index(drop=True),
-        original)
+        long[long["imputation"] == 0].drop(columns="imputation").reset_index(drop=True), original
+    )
     observed = original.notna().to_numpy()
     for k in (1, 2, 3):
         data = long[long["imputation"] == k].drop(columns="imputation").reset_index(drop=True)
@@ -49,18 +59,37 @@ def test_impute_end_to_end_and_read_back(csv, tmp_path, capsys):
 
 def test_group_and_single_level(csv, tmp_path, capsys):
     out = tmp_path / "grouped.csv"
-    assert main(["impute", str(csv), "--formula", "english + ravens ~ sex", "-m", "2",
-                 "--group", "behaviour", "--out", str(out), *FAST]) == 0
+    assert (
+        main(
+            [
+                "impute",
+                str(csv),
+                "--formula",
+                "english + ravens ~ sex",
+                "-m",
+                "2",
+                "--group",
+                "behaviour",
+                "--out",
+                str(out),
+                *FAST,
+            ]
+        )
+        == 0
+    )
     assert "=== Group behaviour = 'upper'" in capsys.readouterr().out
     long = pd.read_csv(out)
     assert long.shape == (3 * 1119, 9)
 
 
-@pytest.mark.parametrize("args, message", [
-    (["missing.csv", "--formula", "y ~ x"], "data file 'missing.csv' not found"),
-    (["{csv}", "--formula", "english ~ foo"], "Column 'foo' named in the formula"),
-    (["{csv}", "--formula", "english ~ sex +"], "Bad formula 'english ~ sex +'"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["missing.csv", "--formula", "y ~ x"], "data file 'missing.csv' not found"),
+        (["{csv}", "--formula", "english ~ foo"], "Column 'foo' named in the formula"),
+        (["{csv}", "--formula", "english ~ sex +"], "Bad formula 'english ~ sex +'"),
+    ],
+)
 def test_errors_are_one_line_with_exit_code_1(csv, capsys, args, message):
     args = [a.format(csv=csv) for a in args]
     assert main(["impute", *args, *FAST]) == 1
@@ -71,8 +100,11 @@ def test_errors_are_one_line_with_exit_code_1(csv, capsys, args, message):
 
 def test_command_line_exit_codes(csv, capsys):
     """As a shell user runs it: exit 1 with one line for bad data, 2 for bad usage."""
-    bad = subprocess.run([sys.executable, "-m", "skjomo", "impute", str(csv), "--formula",
-                          "english ~ nope"], capture_output=True, text=True)
+    bad = subprocess.run(
+        [sys.executable, "-m", "skjomo", "impute", str(csv), "--formula", "english ~ nope"],
+        capture_output=True,
+        text=True,
+    )
     assert bad.returncode == 1 and bad.stdout == ""
     assert bad.stderr.strip().splitlines() == [bad.stderr.strip()]
     with pytest.raises(SystemExit) as usage:

@@ -43,8 +43,15 @@ TWO_LEVEL = (MultilevelJointImputer, HeteroscedasticMultilevelImputer)
 CLASSES = (JointModelImputer,) + TWO_LEVEL
 FLOATS = ("x", "y1", "y2", "w", "z2")
 LEVEL2 = ["w", "g"]
-POSTERIOR_MEANS = ("beta_", "omega_", "sigma_", "beta2_", "random_effects_",
-                   "cluster_covariances_", "a_")
+POSTERIOR_MEANS = (
+    "beta_",
+    "omega_",
+    "sigma_",
+    "beta2_",
+    "random_effects_",
+    "cluster_covariances_",
+    "a_",
+)
 
 
 # ---------------------------------------------------------------- data
@@ -57,25 +64,29 @@ def mixed_frame(seed=0, n_clusters=15, cluster_size=8):
     clusters): ``w`` (float), ``g`` (object strings), covariate ``z2``.
     Cluster labels are strings; rows are shuffled under a string index.
     """
-    data = make_multilevel_data(n_clusters=n_clusters, cluster_size=cluster_size,
-                                missing_fraction=0.2, random_state=seed).frame
+    data = make_multilevel_data(
+        n_clusters=n_clusters, cluster_size=cluster_size, missing_fraction=0.2, random_state=seed
+    ).frame
     rng = np.random.default_rng(seed)
     n = len(data)
     codes = data["cluster"].to_numpy()
-    frame = pd.DataFrame({
-        "cluster": pd.array([f"s{c:02d}" for c in codes], dtype=object),
-        "y1": data["y1"],
-        "x": data["x"],
-        "b": data["b"],
-        "w": data["w"],
-        "flag": pd.array(data["x"] + rng.normal(size=n) > 0, dtype="boolean"),
-        "g": pd.array(data["g"].astype(object), dtype=object),
-        "count": pd.array(np.round(2 * data["x"] + rng.normal(size=n)).astype(int),
-                          dtype="Int64"),
-        "y2": data["y2"],
-        "note": pd.array(["kept"] * n, dtype=object),
-        "z2": rng.normal(size=n_clusters)[codes],
-    })
+    frame = pd.DataFrame(
+        {
+            "cluster": pd.array([f"s{c:02d}" for c in codes], dtype=object),
+            "y1": data["y1"],
+            "x": data["x"],
+            "b": data["b"],
+            "w": data["w"],
+            "flag": pd.array(data["x"] + rng.normal(size=n) > 0, dtype="boolean"),
+            "g": pd.array(data["g"].astype(object), dtype=object),
+            "count": pd.array(
+                np.round(2 * data["x"] + rng.normal(size=n)).astype(int), dtype="Int64"
+            ),
+            "y2": data["y2"],
+            "note": pd.array(["kept"] * n, dtype=object),
+            "z2": rng.normal(size=n_clusters)[codes],
+        }
+    )
     frame.loc[rng.uniform(size=n) < 0.15, "flag"] = pd.NA
     frame.loc[rng.uniform(size=n) < 0.15, "count"] = pd.NA
     frame.loc[rng.uniform(size=n) < 0.2, "note"] = None
@@ -95,11 +106,16 @@ class Config:
 
     @property
     def id(self):
-        name = {JointModelImputer: "single", MultilevelJointImputer: "multilevel",
-                HeteroscedasticMultilevelImputer: "hetero"}[self.cls]
+        name = {
+            JointModelImputer: "single",
+            MultilevelJointImputer: "multilevel",
+            HeteroscedasticMultilevelImputer: "hetero",
+        }[self.cls]
         parts = [name, self.params.get("cov_method")]
-        parts += ["level2" if self.level2 else None,
-                  "slope" if self.params.get("random_slope_cols") else None]
+        parts += [
+            "level2" if self.level2 else None,
+            "slope" if self.params.get("random_slope_cols") else None,
+        ]
         return "-".join(p for p in parts if p)
 
     @property
@@ -137,10 +153,16 @@ class Config:
 
 
 CONFIGS = [Config(JointModelImputer)]
-CONFIGS += [Config(cls, {"cov_method": m}, level2) for cls in TWO_LEVEL
-            for m in COV_METHODS for level2 in (False, True)]
-CONFIGS += [Config(MultilevelJointImputer, {"cov_method": m, "random_slope_cols": ["x"]},
-                   level2=True) for m in COV_METHODS]
+CONFIGS += [
+    Config(cls, {"cov_method": m}, level2)
+    for cls in TWO_LEVEL
+    for m in COV_METHODS
+    for level2 in (False, True)
+]
+CONFIGS += [
+    Config(MultilevelJointImputer, {"cov_method": m, "random_slope_cols": ["x"]}, level2=True)
+    for m in COV_METHODS
+]
 IDS = [c.id for c in CONFIGS]
 
 
@@ -169,8 +191,9 @@ def assert_observed_identical(out, original):
         got = out[column].to_numpy(dtype=object)[observed]
         want = original[column].to_numpy(dtype=object)[observed]
         if column in FLOATS:
-            assert np.array_equal(np.asarray(got, float).view(np.int64),
-                                  np.asarray(want, float).view(np.int64)), column
+            assert np.array_equal(
+                np.asarray(got, float).view(np.int64), np.asarray(want, float).view(np.int64)
+            ), column
         else:
             assert list(got) == list(want), column
 
@@ -199,8 +222,11 @@ def assert_complete(out, config, original):
 
 
 def posterior_means(imputer):
-    return {name: getattr(imputer, name) for name in POSTERIOR_MEANS
-            if getattr(imputer, name, None) is not None}
+    return {
+        name: getattr(imputer, name)
+        for name in POSTERIOR_MEANS
+        if getattr(imputer, name, None) is not None
+    }
 
 
 def assert_same_posterior_means(a, b, exact=True):
@@ -322,7 +348,7 @@ def test_posterior_means_do_not_depend_on_keep_chains(config, frame, fitted):
     for name in fitted.chains_:
         kept = everything.chains_[name]
         assert kept.shape[1] == fitted.chains_[name].shape[1] + FAST["n_burn"]
-        np.testing.assert_array_equal(kept[:, FAST["n_burn"]:], fitted.chains_[name])
+        np.testing.assert_array_equal(kept[:, FAST["n_burn"] :], fitted.chains_[name])
 
 
 def test_warm_start_continues_like_one_longer_run(config, frame):
@@ -411,8 +437,10 @@ def _array_config(cls, cov_method=None):
     """Numeric array: cluster code, x, y1, b coded 0/1 (categorical), w;
     the cluster column and w as level-2 outcome for the two-level classes."""
     frame = mixed_frame()[["cluster", "x", "y1", "b", "w"]]
-    frame = frame.assign(cluster=frame["cluster"].str[1:].astype(float),
-                         b=(frame["b"] == "yes").astype(float).where(frame["b"].notna()))
+    frame = frame.assign(
+        cluster=frame["cluster"].str[1:].astype(float),
+        b=(frame["b"] == "yes").astype(float).where(frame["b"].notna()),
+    )
     X = frame.to_numpy(dtype=float)
     params = dict(covariate_cols=[1], categorical_cols=[3], random_state=0, **FAST)
     if cls is not JointModelImputer:
@@ -420,12 +448,12 @@ def _array_config(cls, cov_method=None):
     return X, cls(**params)
 
 
-ARRAY_CONFIGS = [(JointModelImputer, None)] + [(cls, m) for cls in TWO_LEVEL
-                                               for m in COV_METHODS]
+ARRAY_CONFIGS = [(JointModelImputer, None)] + [(cls, m) for cls in TWO_LEVEL for m in COV_METHODS]
 
 
-@pytest.mark.parametrize("cls, cov_method", ARRAY_CONFIGS,
-                         ids=[f"{c.__name__}-{m}" for c, m in ARRAY_CONFIGS])
+@pytest.mark.parametrize(
+    "cls, cov_method", ARRAY_CONFIGS, ids=[f"{c.__name__}-{m}" for c, m in ARRAY_CONFIGS]
+)
 def test_array_input_gives_array_output_and_set_output(cls, cov_method):
     X, imputer = _array_config(cls, cov_method)
     out = imputer.fit_transform(X)
@@ -452,20 +480,27 @@ EXEMPTIONS = {
         "with allow_nan the check writes NaN into random cells of every column, the "
         "cluster column (column 0) included, and a row without a cluster label is an "
         "error (a row must belong to a cluster); pickling is tested in "
-        "test_pickle_roundtrip"),
+        "test_pickle_roundtrip",
+    ),
 }
 
 
 def expected_failed_checks(estimator):
-    return {check: reason for check, (classes, reason) in EXEMPTIONS.items()
-            if isinstance(estimator, classes)}
+    return {
+        check: reason
+        for check, (classes, reason) in EXEMPTIONS.items()
+        if isinstance(estimator, classes)
+    }
 
 
 # The generic checks feed random numeric arrays: column 0 is the cluster, so
 # every row is a cluster of its own (which must work too).
 CHECKED = [JointModelImputer(random_state=0, n_burn=20, n_between=5, n_imputations=2)]
-CHECKED += [cls(cluster_col=0, cov_method=m, random_state=0, n_burn=20, n_between=5,
-                n_imputations=2) for cls in TWO_LEVEL for m in COV_METHODS]
+CHECKED += [
+    cls(cluster_col=0, cov_method=m, random_state=0, n_burn=20, n_between=5, n_imputations=2)
+    for cls in TWO_LEVEL
+    for m in COV_METHODS
+]
 
 
 @parametrize_with_checks(CHECKED, expected_failed_checks=expected_failed_checks)
@@ -498,8 +533,9 @@ def test_every_estimator_rejects_a_bad_run_parameter_alike(name, value):
     messages = set()
     for cls in CLASSES:
         imputer = _base_estimator(cls).set_params(**{name: value})
-        with pytest.raises(InvalidParameterError,
-                           match=rf"The '{name}' parameter of {cls.__name__} must be") as err:
+        with pytest.raises(
+            InvalidParameterError, match=rf"The '{name}' parameter of {cls.__name__} must be"
+        ) as err:
             imputer.fit(frame)
         assert isinstance(err.value, ValueError)
         messages.add(str(err.value).replace(cls.__name__, "<imputer>"))
@@ -558,9 +594,12 @@ def test_grid_search_over_imputer_settings(cls):
     else:
         imputer = cls(cluster_col=0, covariate_cols=[1], level2_cols=[3], **settings)
         grid = {"impute__cov_method": list(COV_METHODS)}
-    search = GridSearchCV(Pipeline([("impute", imputer), ("ridge", Ridge())]),
-                          {**grid, "ridge__alpha": [0.1, 10.0]}, cv=folds,
-                          error_score="raise")
+    search = GridSearchCV(
+        Pipeline([("impute", imputer), ("ridge", Ridge())]),
+        {**grid, "ridge__alpha": [0.1, 10.0]},
+        cv=folds,
+        error_score="raise",
+    )
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Clusters .* have fewer rows")
         search.fit(X, y)
@@ -579,8 +618,9 @@ def _fit_bad(config, frame, match, error=ValueError, **kw):
         config.make(n_burn=2, n_between=1, n_imputations=1, **kw).fit(frame)
 
 
-BAD_DATA_CONFIGS = [c for c in CONFIGS if c.cov_method == "common"
-                    and not c.params.get("random_slope_cols")]
+BAD_DATA_CONFIGS = [
+    c for c in CONFIGS if c.cov_method == "common" and not c.params.get("random_slope_cols")
+]
 
 
 @pytest.mark.parametrize("config", BAD_DATA_CONFIGS, ids=[c.id for c in BAD_DATA_CONFIGS])
@@ -610,8 +650,12 @@ def test_bad_data_gets_a_clear_error_naming_the_column(config):
     frame = config.frame()
     _fit_bad(config, frame.iloc[:0], "empty")
     _fit_bad(config, frame.iloc[:, :0], "no columns|0 feature")
-    _fit_bad(config, frame, r"Column 'nope' given as covariate is not in the data",
-             covariate_cols=["nope"])
+    _fit_bad(
+        config,
+        frame,
+        r"Column 'nope' given as covariate is not in the data",
+        covariate_cols=["nope"],
+    )
     _fit_bad(config, frame, r"Column 'x' is given two roles", exclude_cols=["x"])
     # an excluded column of any dtype passes through untouched
     frame["when"] = pd.date_range("2020-01-01", periods=len(frame))
@@ -631,4 +675,3 @@ def test_transform_with_an_unknown_category(config):
         imputer.transform(new)
     with pytest.raises(ValueError, match="empty|0 sample"):
         imputer.transform(frame.iloc[:0])
-

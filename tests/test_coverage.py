@@ -24,8 +24,9 @@ N_REPLICATES = 200
 
 def _one_replicate(seed):
     data = make_mixed_data(n_samples=300, missing_fraction=0.3, random_state=seed)
-    imputer = JointModelImputer(covariate_cols=["x"], n_burn=200, n_between=20,
-                                n_imputations=10, random_state=seed)
+    imputer = JointModelImputer(
+        covariate_cols=["x"], n_burn=200, n_between=20, n_imputations=10, random_state=seed
+    )
     fits = [smf.ols("y1 ~ x + y2", data=d).fit() for d in imputer.fit(data.frame).sample()]
     pooled = pool_estimates(fits)
     ci = pooled.conf_int()

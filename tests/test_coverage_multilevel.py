@@ -26,9 +26,9 @@ true coverage of 95%, 37 or fewer covered has a probability below 0.2%
 
 import numpy as np
 import pytest
+from jomo_compare import pool_random_intercept
 from scipy import stats
 
-from jomo_compare import pool_random_intercept
 from skjomo import MultilevelJointImputer
 from skjomo.datasets import make_multilevel_data
 
@@ -37,25 +37,37 @@ TERMS = ("Intercept", "x", "w")
 
 
 def _one_replicate(seed):
-    data = make_multilevel_data(n_clusters=40, cluster_size=10, missing_fraction=0.25,
-                                random_state=seed)
-    imputer = MultilevelJointImputer(cluster_col="cluster", covariate_cols=["x"],
-                                     level2_cols=["w", "g"], n_burn=300, n_between=30,
-                                     n_imputations=10, random_state=seed)
+    data = make_multilevel_data(
+        n_clusters=40, cluster_size=10, missing_fraction=0.25, random_state=seed
+    )
+    imputer = MultilevelJointImputer(
+        cluster_col="cluster",
+        covariate_cols=["x"],
+        level2_cols=["w", "g"],
+        n_burn=300,
+        n_between=30,
+        n_imputations=10,
+        random_state=seed,
+    )
     datasets = imputer.fit(data.frame).sample()
     pooled, _ = pool_random_intercept(datasets, "y1", ["x", "w"], "cluster")
     ci = pooled.conf_int()
     truth = data.truth["coef"]
-    return {name: bool(ci.loc[name].iloc[0] <= truth[name] <= ci.loc[name].iloc[1])
-            for name in TERMS}
+    return {
+        name: bool(ci.loc[name].iloc[0] <= truth[name] <= ci.loc[name].iloc[1]) for name in TERMS
+    }
 
 
 @pytest.mark.slow
 def test_coverage_of_pooled_intervals_multilevel():
     results = [_one_replicate(seed) for seed in range(N_REPLICATES)]
     coverage = {name: np.mean([r[name] for r in results]) for name in TERMS}
-    print("coverage of 95% intervals over", N_REPLICATES, "replicates:",
-          {name: round(float(value), 3) for name, value in coverage.items()})
+    print(
+        "coverage of 95% intervals over",
+        N_REPLICATES,
+        "replicates:",
+        {name: round(float(value), 3) for name, value in coverage.items()},
+    )
     # binomial sd of a coverage estimate near 0.95 is about 1.4 percentage points;
     # the level-1 fixed effect of x and the level-2 coefficient of w are checked
     for name in ("x", "w"):

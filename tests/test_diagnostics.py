@@ -55,7 +55,9 @@ def _read_fixtures(directory=FIXTURES):
             chains[row["chain"]].append(_num(row["value"]))
     chains = {k: np.array(v) for k, v in chains.items()}
     with open(directory / "rhat.csv") as fh:
-        rhat_rows = [(r["chain"], int(r["n_segments"]), _num(r["rhat"])) for r in csv.DictReader(fh)]
+        rhat_rows = [
+            (r["chain"], int(r["n_segments"]), _num(r["rhat"])) for r in csv.DictReader(fh)
+        ]
     with open(directory / "acf.csv") as fh:
         acf_rows = [
             (r["chain"], int(r["lag"]), int(r["smooth"]), _num(r["acf"]))
@@ -98,7 +100,9 @@ def test_mitml_rhat_spec_reference_values():
     assert mitml_rhat(SPEC_CHAIN, 4) == pytest.approx(1.9152265493569913, rel=1e-12)
 
 
-@pytest.mark.parametrize("chain,n_segments,ref", RHAT_ROWS, ids=[f"{c}-S{s}" for c, s, _ in RHAT_ROWS])
+@pytest.mark.parametrize(
+    "chain,n_segments,ref", RHAT_ROWS, ids=[f"{c}-S{s}" for c, s, _ in RHAT_ROWS]
+)
 def test_mitml_rhat_matches_r_fixture(chain, n_segments, ref):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no RuntimeWarnings leak out
@@ -149,15 +153,23 @@ def test_acf_spec_reference_values():
     assert mitml_smoothed_acf(SPEC_CHAIN, 20) == pytest.approx(-0.14646281434699412, rel=1e-12)
     np.testing.assert_allclose(
         moving_average(SPEC_CHAIN, 2)[:6],
-        [0.10983341664682815, 0.218007651367743, 0.32257336700321654,
-         0.42553517835285798, 0.52464484964138391, 0.61901202648902065],
+        [
+            0.10983341664682815,
+            0.218007651367743,
+            0.32257336700321654,
+            0.42553517835285798,
+            0.52464484964138391,
+            0.61901202648902065,
+        ],
         rtol=1e-13,
     )
 
 
 @pytest.mark.parametrize("chain,lag,smooth,ref", ACF_ROWS)
 def test_smoothed_acf_matches_r_fixture(chain, lag, smooth, ref):
-    assert mitml_smoothed_acf(CHAINS[chain], lag, smooth) == pytest.approx(ref, rel=1e-10, abs=1e-13)
+    assert mitml_smoothed_acf(CHAINS[chain], lag, smooth) == pytest.approx(
+        ref, rel=1e-10, abs=1e-13
+    )
 
 
 @pytest.mark.parametrize("key", sorted(MOVAVG))
@@ -366,18 +378,28 @@ def test_chainset_defaults_padding_and_validation():
     beta = rng.normal(size=(1, 30, 3, 2))
     beta[:, :, 2, 1] = np.nan  # padding
     sigma = rng.normal(size=(1, 30, 2, 2))
-    cs = ChainSet({"beta": beta, "sigma": sigma, "v": rng.normal(size=(1, 30, 2))},
-                  labels={"v": ["x", "y"]})
+    cs = ChainSet(
+        {"beta": beta, "sigma": sigma, "v": rng.normal(size=(1, 30, 2))}, labels={"v": ["x", "y"]}
+    )
     assert cs.param_names("beta") == [
-        "beta[0, 0]", "beta[0, 1]", "beta[1, 0]", "beta[1, 1]", "beta[2, 0]"
+        "beta[0, 0]",
+        "beta[0, 1]",
+        "beta[1, 0]",
+        "beta[1, 1]",
+        "beta[2, 0]",
     ]
     assert cs.param_names("sigma") == ["sigma[0, 0]", "sigma[1, 0]", "sigma[1, 1]"]
     assert cs.param_names("v") == ["v[x]", "v[y]"]
     assert ChainSet({"sigma": sigma}, symmetric=()).param_names() == [
-        "sigma[0, 0]", "sigma[0, 1]", "sigma[1, 0]", "sigma[1, 1]"
+        "sigma[0, 0]",
+        "sigma[0, 1]",
+        "sigma[1, 0]",
+        "sigma[1, 1]",
     ]
     assert ChainSet({"k": sigma}, symmetric=["k"]).param_names() == [
-        "k[0, 0]", "k[1, 0]", "k[1, 1]"
+        "k[0, 0]",
+        "k[1, 0]",
+        "k[1, 1]",
     ]
     with pytest.raises(ValueError, match="same|expected"):
         ChainSet({"a": np.zeros((2, 10)), "b": np.zeros((2, 11))})
@@ -403,7 +425,15 @@ def test_summarize_convergence_table_and_groups():
     assert isinstance(s, ConvergenceSummary)
     t = s.table
     assert list(t.columns) == [
-        "group", "mean", "sd", "q2.5", "q97.5", "rhat", "rhat_mitml", "ess_bulk", "ess_tail"
+        "group",
+        "mean",
+        "sd",
+        "q2.5",
+        "q97.5",
+        "rhat",
+        "rhat_mitml",
+        "ess_bulk",
+        "ess_tail",
     ]
     assert list(t.index) == cs.param_names()
     x = cs.flatten()
@@ -423,9 +453,7 @@ def test_summarize_convergence_table_and_groups():
     # one chain, mitml statistic: exactly mitml's per-parameter Rhat
     one = ChainSet({"beta": cs["beta"][:1]}, n_burn=20)
     s1 = summarize_convergence(one, statistic="rhat_mitml", n_segments=4)
-    np.testing.assert_array_equal(
-        s1.table["rhat_mitml"], mitml_rhat(one.flatten()[0], 4)
-    )
+    np.testing.assert_array_equal(s1.table["rhat_mitml"], mitml_rhat(one.flatten()[0], 4))
     assert s1.by_group.loc["beta", "Max"] == s1.table["rhat_mitml"].max()
 
 
@@ -556,7 +584,9 @@ def test_to_inference_data_without_arviz(monkeypatch):
 def test_r_script_reproduces_fixtures(tmp_path):
     res = subprocess.run(
         [shutil.which("Rscript") or "Rscript", str(R_SCRIPT), str(tmp_path)],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     if res.returncode != 0 and "mitml" in res.stderr and "no package" in res.stderr:
         pytest.skip("R package mitml is not installed")

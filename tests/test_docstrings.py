@@ -89,9 +89,7 @@ def public_objects():
 
 def _case(name):
     if any(name.startswith(prefix) for prefix in XFAIL_PREFIXES):
-        return pytest.param(
-            name, marks=pytest.mark.xfail(reason=XFAIL_REASON, strict=False)
-        )
+        return pytest.param(name, marks=pytest.mark.xfail(reason=XFAIL_REASON, strict=False))
     return name
 
 
@@ -108,9 +106,5 @@ def test_public_objects_found():
 @pytest.mark.parametrize("name", [_case(name) for name in public_objects()])
 def test_docstring(name):
     result = numpydoc_validate.validate(name)
-    errors = [
-        (code, message) for code, message in result["errors"] if code not in IGNORE
-    ]
-    assert not errors, f"{name}:\n" + "\n".join(
-        f"  {code}: {msg}" for code, msg in errors
-    )
+    errors = [(code, message) for code, message in result["errors"] if code not in IGNORE]
+    assert not errors, f"{name}:\n" + "\n".join(f"  {code}: {msg}" for code, msg in errors)

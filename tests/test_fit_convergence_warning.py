@@ -17,9 +17,14 @@ def data():
 
 
 def test_short_chain_from_a_bad_start_warns_and_recommends_two_chains(data):
-    imputer = JointModelImputer(covariate_cols=["sex"], n_burn=0, n_between=15,
-                                n_imputations=4, cov_start=np.diag([1e5, 1e4]),
-                                random_state=0)
+    imputer = JointModelImputer(
+        covariate_cols=["sex"],
+        n_burn=0,
+        n_between=15,
+        n_imputations=4,
+        cov_start=np.diag([1e5, 1e4]),
+        random_state=0,
+    )
     with pytest.warns(ConvergenceWarning, match=r"Rhat > 1\.05.*n_chains >= 2") as record:
         imputer.fit(data)
     assert record[0].filename == __file__  # points at the caller of fit
@@ -27,8 +32,14 @@ def test_short_chain_from_a_bad_start_warns_and_recommends_two_chains(data):
 
 
 def test_converged_chains_do_not_warn(data):
-    imputer = JointModelImputer(covariate_cols=["sex"], n_burn=300, n_between=100,
-                                n_imputations=4, n_chains=2, random_state=0)
+    imputer = JointModelImputer(
+        covariate_cols=["sex"],
+        n_burn=300,
+        n_between=100,
+        n_imputations=4,
+        n_chains=2,
+        random_state=0,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         imputer.fit(data)
@@ -36,8 +47,14 @@ def test_converged_chains_do_not_warn(data):
 
 
 def test_several_chains_advise_the_trace_plots(data):
-    imputer = JointModelImputer(covariate_cols=["sex"], n_burn=0, n_between=10,
-                                n_imputations=4, n_chains=2, cov_start=np.diag([1e5, 1e4]),
-                                random_state=0)
+    imputer = JointModelImputer(
+        covariate_cols=["sex"],
+        n_burn=0,
+        n_between=10,
+        n_imputations=4,
+        n_chains=2,
+        cov_start=np.diag([1e5, 1e4]),
+        random_state=0,
+    )
     with pytest.warns(ConvergenceWarning, match="plot_trace"):
         imputer.fit(data)

@@ -30,32 +30,76 @@ def _same_imputations(a, b, frame):
 
 
 CASES = [
-    ("jspmiss single", load_jspmiss, JointModelImputer,
-     "english + ravens + fluent ~ sex", dict(outcome_cols=["english", "ravens", "fluent"],
-                                            covariate_cols=["sex"])),
-    ("jspmiss single C()", load_jspmiss, JointModelImputer,
-     "english + ravens ~ C(sex) + behaviour", dict(outcome_cols=["english", "ravens"],
-                                                   covariate_cols=["sex", "behaviour"],
-                                                   categorical_cols=["sex"])),
-    ("jspmiss two-level", load_jspmiss, MultilevelJointImputer,
-     "english + ravens + fluent ~ sex + (1 | school)",
-     dict(cluster_col="school", outcome_cols=["english", "ravens", "fluent"],
-          covariate_cols=["sex"])),
-    ("studentratings mitml vignette", load_studentratings, MultilevelJointImputer,
-     "ReadAchiev + ReadDis + SchClimate ~ 1 + (1|ID)",
-     dict(cluster_col="ID", outcome_cols=["ReadAchiev", "ReadDis", "SchClimate"])),
-    ("studentratings random slope", load_studentratings, MultilevelJointImputer,
-     "MathAchiev + ReadDis ~ Sex + (1 + CognAbility | ID)",
-     dict(cluster_col="ID", outcome_cols=["MathAchiev", "ReadDis"], covariate_cols=["Sex"],
-          random_slope_cols=["CognAbility"])),
-    ("studentratings heteroscedastic", load_studentratings, HeteroscedasticMultilevelImputer,
-     "ReadDis + MathAchiev ~ ReadAchiev + (1 | ID)",
-     dict(cluster_col="ID", outcome_cols=["ReadDis", "MathAchiev"],
-          covariate_cols=["ReadAchiev"])),
-    ("examscores level 2", load_examscores, MultilevelJointImputer,
-     ("normexam + standlrt ~ sex + (1 | school)", "avslrt ~ schgend"),
-     dict(cluster_col="school", outcome_cols=["normexam", "standlrt"], covariate_cols=["sex"],
-          level2_cols=["avslrt"], level2_covariate_cols=["schgend"])),
+    (
+        "jspmiss single",
+        load_jspmiss,
+        JointModelImputer,
+        "english + ravens + fluent ~ sex",
+        dict(outcome_cols=["english", "ravens", "fluent"], covariate_cols=["sex"]),
+    ),
+    (
+        "jspmiss single C()",
+        load_jspmiss,
+        JointModelImputer,
+        "english + ravens ~ C(sex) + behaviour",
+        dict(
+            outcome_cols=["english", "ravens"],
+            covariate_cols=["sex", "behaviour"],
+            categorical_cols=["sex"],
+        ),
+    ),
+    (
+        "jspmiss two-level",
+        load_jspmiss,
+        MultilevelJointImputer,
+        "english + ravens + fluent ~ sex + (1 | school)",
+        dict(
+            cluster_col="school",
+            outcome_cols=["english", "ravens", "fluent"],
+            covariate_cols=["sex"],
+        ),
+    ),
+    (
+        "studentratings mitml vignette",
+        load_studentratings,
+        MultilevelJointImputer,
+        "ReadAchiev + ReadDis + SchClimate ~ 1 + (1|ID)",
+        dict(cluster_col="ID", outcome_cols=["ReadAchiev", "ReadDis", "SchClimate"]),
+    ),
+    (
+        "studentratings random slope",
+        load_studentratings,
+        MultilevelJointImputer,
+        "MathAchiev + ReadDis ~ Sex + (1 + CognAbility | ID)",
+        dict(
+            cluster_col="ID",
+            outcome_cols=["MathAchiev", "ReadDis"],
+            covariate_cols=["Sex"],
+            random_slope_cols=["CognAbility"],
+        ),
+    ),
+    (
+        "studentratings heteroscedastic",
+        load_studentratings,
+        HeteroscedasticMultilevelImputer,
+        "ReadDis + MathAchiev ~ ReadAchiev + (1 | ID)",
+        dict(
+            cluster_col="ID", outcome_cols=["ReadDis", "MathAchiev"], covariate_cols=["ReadAchiev"]
+        ),
+    ),
+    (
+        "examscores level 2",
+        load_examscores,
+        MultilevelJointImputer,
+        ("normexam + standlrt ~ sex + (1 | school)", "avslrt ~ schgend"),
+        dict(
+            cluster_col="school",
+            outcome_cols=["normexam", "standlrt"],
+            covariate_cols=["sex"],
+            level2_cols=["avslrt"],
+            level2_covariate_cols=["schgend"],
+        ),
+    ),
 ]
 
 
@@ -70,23 +114,34 @@ def test_derived_terms_equal_precomputed_columns():
     compute by hand, and new rows reuse the fitted design."""
     frame = load_jspmiss()
     by_hand = frame.assign(upper=(frame["behaviour"] == "upper").astype(float))
-    by_hand = by_hand.assign(sex_upper=by_hand["sex"] * by_hand["upper"],
-                             id2=(by_hand["id"] / 100.0) ** 2)
+    by_hand = by_hand.assign(
+        sex_upper=by_hand["sex"] * by_hand["upper"], id2=(by_hand["id"] / 100.0) ** 2
+    )
     formula = MultilevelJointImputer(
-        formula="english + fluent ~ sex * behaviour + I((id / 100.0)**2) + (1 | school)", **RUN)
-    roles = MultilevelJointImputer("school", outcome_cols=["english", "fluent"],
-                                   covariate_cols=["sex", "upper", "id2", "sex_upper"], **RUN)
+        formula="english + fluent ~ sex * behaviour + I((id / 100.0)**2) + (1 | school)", **RUN
+    )
+    roles = MultilevelJointImputer(
+        "school",
+        outcome_cols=["english", "fluent"],
+        covariate_cols=["sex", "upper", "id2", "sex_upper"],
+        **RUN,
+    )
     first, second = formula.fit(frame).sample(), roles.fit(by_hand).sample()
     for x, y in zip(first, second):
         pd.testing.assert_frame_equal(x, y[frame.columns], check_exact=True)
     assert formula.beta_.index.tolist() == [
-        "(Intercept)", "sex", "behaviour[T.upper]", "I((id / 100.0) ** 2)",
-        "sex:behaviour[T.upper]"]
+        "(Intercept)",
+        "sex",
+        "behaviour[T.upper]",
+        "I((id / 100.0) ** 2)",
+        "sex:behaviour[T.upper]",
+    ]
     np.testing.assert_array_equal(formula.beta_.to_numpy(), roles.beta_.to_numpy())
     # transform materialises the same design for new rows
     rows = frame.iloc[::7]
-    pd.testing.assert_frame_equal(formula.transform(rows), roles.transform(by_hand.iloc[::7])
-                                  [frame.columns], check_exact=True)
+    pd.testing.assert_frame_equal(
+        formula.transform(rows), roles.transform(by_hand.iloc[::7])[frame.columns], check_exact=True
+    )
 
 
 def test_transform_refuses_unseen_category_of_a_derived_term():
@@ -168,8 +223,10 @@ def test_errors_at_fit():
         MultilevelJointImputer(formula="english ~ sex", **RUN).fit(frame)
     with pytest.raises(ValueError, match="Covariate 'ravens' has missing values"):
         JointModelImputer(formula="english ~ I(ravens * 2)", **RUN).fit(frame)
-    with np.errstate(divide="ignore"), \
-            pytest.raises(ValueError, match=r"'np.log\(sex\)' has non-finite values"):
+    with (
+        np.errstate(divide="ignore"),
+        pytest.raises(ValueError, match=r"'np.log\(sex\)' has non-finite values"),
+    ):
         JointModelImputer(formula="english ~ np.log(sex)", **RUN).fit(frame)
     with pytest.raises(ValueError, match="cannot be computed"):
         JointModelImputer(formula="english ~ sex.no_such_method()", **RUN).fit(frame)
@@ -180,37 +237,59 @@ def test_errors_at_fit():
 # ------------------------------------------------------- the roles mapping
 def test_roles_mapping_equals_formula():
     frame = load_examscores()
-    roles = {"normexam": "outcome", "standlrt": "outcome", "sex": "predictor",
-             "school": "cluster", "avslrt": "level-2 outcome", "schgend": "level-2 predictor"}
+    roles = {
+        "normexam": "outcome",
+        "standlrt": "outcome",
+        "sex": "predictor",
+        "school": "cluster",
+        "avslrt": "level-2 outcome",
+        "schgend": "level-2 predictor",
+    }
     _same_imputations(
         MultilevelJointImputer(roles=roles, **RUN),
-        MultilevelJointImputer(formula=("normexam + standlrt ~ sex + (1 | school)",
-                                        "avslrt ~ schgend"), **RUN), frame)
+        MultilevelJointImputer(
+            formula=("normexam + standlrt ~ sex + (1 | school)", "avslrt ~ schgend"), **RUN
+        ),
+        frame,
+    )
     jsp = load_jspmiss()
     _same_imputations(
-        JointModelImputer(roles={"english": "outcome", "sex": "categorical outcome",
-                                 "behaviour": "predictor"}, **RUN),
-        JointModelImputer(formula="english + C(sex) ~ behaviour", **RUN), jsp)
+        JointModelImputer(
+            roles={"english": "outcome", "sex": "categorical outcome", "behaviour": "predictor"},
+            **RUN,
+        ),
+        JointModelImputer(formula="english + C(sex) ~ behaviour", **RUN),
+        jsp,
+    )
 
 
 def test_roles_mapping_with_random_slope_and_group():
     frame = load_studentratings()
-    roles = {"MathAchiev": "outcome", "ReadDis": "outcome", "CognAbility": "random predictor",
-             "ID": "cluster", "FedState": "group"}
+    roles = {
+        "MathAchiev": "outcome",
+        "ReadDis": "outcome",
+        "CognAbility": "random predictor",
+        "ID": "cluster",
+        "FedState": "group",
+    }
     by_roles = MultilevelJointImputer(roles=roles, **RUN).fit(frame)
-    by_formula = MultilevelJointImputer(formula="MathAchiev + ReadDis ~ (1 + CognAbility | ID)",
-                                        group_col="FedState", **RUN).fit(frame)
+    by_formula = MultilevelJointImputer(
+        formula="MathAchiev + ReadDis ~ (1 + CognAbility | ID)", group_col="FedState", **RUN
+    ).fit(frame)
     assert list(by_roles.groups_) == list(by_formula.groups_)
     for a, b in zip(by_roles.sample(), by_formula.sample()):
         pd.testing.assert_frame_equal(a, b, check_exact=True)
 
 
-@pytest.mark.parametrize("roles, message", [
-    ({"y": "target"}, "Unknown role 'target' of column 'y'"),
-    ({"english": "outcome", "school": "cluster"}, "needs a two-level model"),
-    ({"english": "predictor"}, "roles names no outcome"),
-    ("english", "roles must be a mapping"),
-])
+@pytest.mark.parametrize(
+    "roles, message",
+    [
+        ({"y": "target"}, "Unknown role 'target' of column 'y'"),
+        ({"english": "outcome", "school": "cluster"}, "needs a two-level model"),
+        ({"english": "predictor"}, "roles names no outcome"),
+        ("english", "roles must be a mapping"),
+    ],
+)
 def test_roles_mapping_errors(roles, message):
     with pytest.raises((ValueError, TypeError), match=message):
         JointModelImputer(roles=roles, **RUN).fit(load_jspmiss())
@@ -221,8 +300,10 @@ def test_roles_mapping_errors_two_level():
     with pytest.raises(ValueError, match="must name the cluster column"):
         MultilevelJointImputer(roles={"english": "outcome"}, **RUN).fit(frame)
     with pytest.raises(ValueError, match="2 cluster columns"):
-        MultilevelJointImputer(roles={"english": "outcome", "school": "cluster",
-                                      "id": "cluster"}, **RUN).fit(frame)
+        MultilevelJointImputer(
+            roles={"english": "outcome", "school": "cluster", "id": "cluster"}, **RUN
+        ).fit(frame)
     with pytest.raises(ValueError, match=r"set twice \(formula and roles\)"):
-        MultilevelJointImputer(formula="english ~ 1 + (1 | school)",
-                               roles={"english": "outcome"}, **RUN).fit(frame)
+        MultilevelJointImputer(
+            formula="english ~ 1 + (1 | school)", roles={"english": "outcome"}, **RUN
+        ).fit(frame)

@@ -43,17 +43,20 @@ def _assert_agree(pooled, fits, reference, names, extra_reference=None):
 def _mixed_fits(implist, formula, cluster):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # MixedLM optimiser chatter
-        return implist.fit(formula, model=smf.mixedlm, groups=cluster,
-                           fit_kwargs={"reml": True})
+        return implist.fit(formula, model=smf.mixedlm, groups=cluster, fit_kwargs={"reml": True})
 
 
 @pytest.mark.slow
 def test_mitml_vignette_workflow_matches_r():
     reference = load_fixture("sr_ml_con")["jomoImpute"]["pooled"]  # mitml's jomoImpute
     # --- the user's code
-    imputer = MultilevelJointImputer(formula="ReadAchiev + ReadDis + SchClimate ~ 1 + (1|ID)",
-                                     n_burn=1000, n_between=100, n_imputations=M,
-                                     random_state=31)
+    imputer = MultilevelJointImputer(
+        formula="ReadAchiev + ReadDis + SchClimate ~ 1 + (1|ID)",
+        n_burn=1000,
+        n_between=100,
+        n_imputations=M,
+        random_state=31,
+    )
     implist = imputer.fit(load_studentratings()).sample()
     fits = _mixed_fits(implist, "ReadAchiev ~ ReadDis", "ID")
     pooled = fits.pool(extra_params=True)
@@ -65,12 +68,21 @@ def test_mitml_vignette_workflow_matches_r():
 def test_jomo_article_workflow_matches_r():
     fixture = load_fixture("jsp_ml_mix")
     # --- the user's code (latent_bounds reproduces jomo's truncated latents)
-    imputer = MultilevelJointImputer(formula="english + ravens + fluent ~ sex + (1 | school)",
-                                     latent_bounds=(-3, 4), n_burn=1000, n_between=100,
-                                     n_imputations=M, random_state=32)
+    imputer = MultilevelJointImputer(
+        formula="english + ravens + fluent ~ sex + (1 | school)",
+        latent_bounds=(-3, 4),
+        n_burn=1000,
+        n_between=100,
+        n_imputations=M,
+        random_state=32,
+    )
     implist = imputer.fit(load_jspmiss()).sample()
     fits = _mixed_fits(implist, "english ~ ravens + sex + C(fluent)", "school")
     pooled = fits.pool(extra_params=True)
     # ---
-    _assert_agree(pooled, fits, fixture["pooled"],
-                  ["Intercept", "ravens", "sex", "C(fluent)[T.1]", "C(fluent)[T.2]"])
+    _assert_agree(
+        pooled,
+        fits,
+        fixture["pooled"],
+        ["Intercept", "ravens", "sex", "C(fluent)[T.1]", "C(fluent)[T.2]"],
+    )

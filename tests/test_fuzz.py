@@ -29,13 +29,18 @@ from joblib import parallel_config
 
 from skjomo import HeteroscedasticMultilevelImputer, JointModelImputer, MultilevelJointImputer
 
-settings.register_profile("fuzz-default", max_examples=25, deadline=None, derandomize=True,
-                          suppress_health_check=list(HealthCheck))
-settings.register_profile("fuzz-big", max_examples=20_000, deadline=None,
-                          suppress_health_check=list(HealthCheck))
+settings.register_profile(
+    "fuzz-default",
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=list(HealthCheck),
+)
+settings.register_profile(
+    "fuzz-big", max_examples=20_000, deadline=None, suppress_health_check=list(HealthCheck)
+)
 _NAME = os.environ.get("HYPOTHESIS_PROFILE", "")
-PROFILE = settings.get_profile(_NAME if _NAME in ("fuzz-default", "fuzz-big")
-                               else "fuzz-default")
+PROFILE = settings.get_profile(_NAME if _NAME in ("fuzz-default", "fuzz-big") else "fuzz-default")
 
 # worker processes cost seconds to start on a loaded machine: the small
 # budget runs the chains in threads (same code path and seeding; the
@@ -71,8 +76,7 @@ def frames(draw):
     seed = draw(st.integers(0, 2**32 - 1))
     rng = np.random.default_rng(seed)
     n_clusters = draw(st.integers(2, 6))
-    cluster = np.concatenate([np.arange(n_clusters),
-                              rng.integers(0, n_clusters, n - n_clusters)])
+    cluster = np.concatenate([np.arange(n_clusters), rng.integers(0, n_clusters, n - n_clusters)])
     rng.shuffle(cluster)
     data = {"cl": cluster}
     params = {}
@@ -122,9 +126,12 @@ def frames(draw):
 
 
 def _make(estimator, params, **kw):
-    cls = {"single": JointModelImputer, "common": MultilevelJointImputer,
-           "fixed": HeteroscedasticMultilevelImputer,
-           "random": HeteroscedasticMultilevelImputer}[estimator]
+    cls = {
+        "single": JointModelImputer,
+        "common": MultilevelJointImputer,
+        "fixed": HeteroscedasticMultilevelImputer,
+        "random": HeteroscedasticMultilevelImputer,
+    }[estimator]
     return cls(**params, **TINY, **kw)
 
 
@@ -139,10 +146,12 @@ def _check_completed(frame, completed):
         assert after.dtype == expected, (column, before.dtype, after.dtype)
         assert not after.isna().any(), column
         observed = before.notna().to_numpy()
-        assert (after[observed].to_numpy(dtype=object)
-                == before[observed].to_numpy(dtype=object)).all(), column
+        assert (
+            after[observed].to_numpy(dtype=object) == before[observed].to_numpy(dtype=object)
+        ).all(), column
         if not pd.api.types.is_float_dtype(before.dtype) and not isinstance(
-                before.dtype, pd.Int64Dtype):
+            before.dtype, pd.Int64Dtype
+        ):
             assert set(after) <= set(before.dropna()), column
 
 
@@ -169,8 +178,7 @@ def test_same_seed_any_n_jobs(case):
     frame, estimator, params = case
     serial = _fit(frame, estimator, params, n_chains=2, n_jobs=1, random_state=3).sample()
     with parallel_config(backend=BACKEND):
-        parallel = _fit(frame, estimator, params, n_chains=2, n_jobs=2,
-                        random_state=3).sample()
+        parallel = _fit(frame, estimator, params, n_chains=2, n_jobs=2, random_state=3).sample()
     for a, b in zip(serial, parallel):
         pd.testing.assert_frame_equal(a, b)
 
@@ -180,7 +188,7 @@ def test_every_kind_round_trips(kind):
     """Each dtype once, deterministically (the fuzzing may not draw all)."""
     rng = np.random.default_rng(1)
     n = 24
-    values = (rng.integers(0, 3, n) if kind in CATEGORICAL else rng.normal(size=n) * 5)
+    values = rng.integers(0, 3, n) if kind in CATEGORICAL else rng.normal(size=n) * 5
     missing = np.zeros(n, dtype=bool)
     missing[::5] = True
     if kind in CATEGORICAL:

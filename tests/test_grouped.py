@@ -50,8 +50,11 @@ def test_each_group_is_the_clone_fitted_on_its_rows():
     combined = imputer.sample()
     for label, model in imputer.groups_.items():
         rows = frame["group"] == label
-        alone = JointModelImputer(random_state=model.random_state, exclude_cols=["group"],
-                                  **{k: v for k, v in RUN.items() if k != "random_state"})
+        alone = JointModelImputer(
+            random_state=model.random_state,
+            exclude_cols=["group"],
+            **{k: v for k, v in RUN.items() if k != "random_state"},
+        )
         for ours, theirs in zip(combined, alone.fit(frame[rows]).sample()):
             pd.testing.assert_frame_equal(ours[rows.to_numpy()], theirs, check_exact=True)
     seeds = [m.random_state for m in imputer.groups_.values()]
@@ -84,8 +87,9 @@ def test_transform_routes_new_rows_to_their_group():
 
 def test_two_level_model_with_formula_within_groups():
     frame = load_jspmiss()
-    imputer = MultilevelJointImputer(formula="english + ravens ~ sex + (1 | school)",
-                                     group_col="behaviour", **RUN).fit(frame)
+    imputer = MultilevelJointImputer(
+        formula="english + ravens ~ sex + (1 | school)", group_col="behaviour", **RUN
+    ).fit(frame)
     data = imputer.sample(1)[0]
     assert data.index.equals(frame.index)
     assert data[["english", "ravens"]].notna().all().all()
@@ -112,5 +116,9 @@ def test_array_input_with_group_position():
     out = JointModelImputer(group_col=2, **RUN).fit(frame.to_numpy()).sample(1)[0]
     assert isinstance(out, np.ndarray) and not np.isnan(out).any()
     missing = frame["y"].isna().to_numpy()
-    assert np.abs(out[:, 0] - _expected(frame.assign(
-        group=np.where(frame["group"] == 1, "b", "a"))))[missing].max() < 1.0
+    assert (
+        np.abs(out[:, 0] - _expected(frame.assign(group=np.where(frame["group"] == 1, "b", "a"))))[
+            missing
+        ].max()
+        < 1.0
+    )

@@ -15,8 +15,8 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-
 from jomo_compare import batch_means_se
+
 from skjomo import HeteroscedasticMultilevelImputer
 from skjomo.datasets import load_jspmiss
 from skjomo.diagnostics import ConvergenceWarning
@@ -36,9 +36,13 @@ def jsp():
 
 def _imputer(method, **kw):
     settings = {**FAST, "random_state": 0, **kw}
-    return HeteroscedasticMultilevelImputer(cluster_col="school", covariate_cols=["sex"],
-                                            exclude_cols=["note"], cov_method=method,
-                                            **settings)
+    return HeteroscedasticMultilevelImputer(
+        cluster_col="school",
+        covariate_cols=["sex"],
+        exclude_cols=["note"],
+        cov_method=method,
+        **settings,
+    )
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -47,8 +51,9 @@ def test_fitted_attributes(jsp, method):
     n_clusters = jsp["school"].nunique()
     assert list(imputer.cluster_labels_) == sorted(jsp["school"].unique())
     assert imputer.cluster_covariances_.shape == (n_clusters, 2, 2)
-    assert np.allclose(imputer.cluster_covariances_,
-                       np.swapaxes(imputer.cluster_covariances_, 1, 2))
+    assert np.allclose(
+        imputer.cluster_covariances_, np.swapaxes(imputer.cluster_covariances_, 1, 2)
+    )
     assert np.all(np.linalg.eigvalsh(imputer.cluster_covariances_) > 0)
     # omega_ is the posterior mean of the average cluster covariance
     assert np.allclose(imputer.omega_.to_numpy(), imputer.cluster_covariances_.mean(axis=0))
@@ -63,8 +68,9 @@ def test_fitted_attributes(jsp, method):
 def _posterior(frame, method, seed):
     """Posterior means and batch-means MC errors of beta, the average
     covariance and the cluster covariances (by cluster label)."""
-    imputer = _imputer(method, n_burn=500, n_between=2, n_imputations=2500,
-                       random_state=seed).fit(frame)
+    imputer = _imputer(method, n_burn=500, n_between=2, n_imputations=2500, random_state=seed).fit(
+        frame
+    )
     beta = imputer.chains_["beta"][0]
     average = imputer.chains_["omega"][0]
     clusters = imputer._chains.draws["cov"]
@@ -104,8 +110,15 @@ def test_row_order_does_not_matter(jsp, method):
 
 # ------------------------------------------------------------------ bad input
 def _with_tiny_cluster(jsp):
-    tiny = pd.DataFrame({"school": ["tiny-school"], "english": [30.0], "ravens": [np.nan],
-                         "sex": [1], "note": [None]})
+    tiny = pd.DataFrame(
+        {
+            "school": ["tiny-school"],
+            "english": [30.0],
+            "ravens": [np.nan],
+            "sex": [1],
+            "note": [None],
+        }
+    )
     return pd.concat([jsp, tiny.astype(jsp.dtypes.to_dict())], ignore_index=True)
 
 
@@ -169,8 +182,9 @@ def test_random_imputes_new_cluster(jsp):
 @pytest.mark.parametrize("method", ["random", "fixed"])
 def test_two_categorical_outcomes(method):
     data = load_jspmiss()[["school", "english", "ravens", "fluent", "behaviour", "sex"]]
-    imputer = HeteroscedasticMultilevelImputer(cluster_col="school", covariate_cols=["sex"],
-                                               cov_method=method, random_state=0, **FAST)
+    imputer = HeteroscedasticMultilevelImputer(
+        cluster_col="school", covariate_cols=["sex"], cov_method=method, random_state=0, **FAST
+    )
     completed = imputer.fit(data).sample(1)[0]
     for column in ("fluent", "behaviour"):
         assert completed[column].dtype == data[column].dtype
@@ -193,16 +207,20 @@ def test_two_categorical_outcomes(method):
 
 def test_random_with_categorical_outcomes_needs_a_positive_prior_df():
     data = load_jspmiss()[["school", "english", "fluent", "behaviour"]]
-    imputer = HeteroscedasticMultilevelImputer(cluster_col="school", cov_method="random",
-                                               prior_df=-1, **FAST)
+    imputer = HeteroscedasticMultilevelImputer(
+        cluster_col="school", cov_method="random", prior_df=-1, **FAST
+    )
     with pytest.raises(ValueError, match="prior_df.*positive"):
         imputer.fit(data)
 
 
-@pytest.mark.parametrize("settings, message", [
-    (dict(cov_method="random", a_start=2.0), "a_start must exceed p = 2"),
-    (dict(cov_method="fixed", cov_start=np.eye(3)), "cov_start must have shape"),
-])
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        (dict(cov_method="random", a_start=2.0), "a_start must exceed p = 2"),
+        (dict(cov_method="fixed", cov_start=np.eye(3)), "cov_start must have shape"),
+    ],
+)
 def test_bad_settings(jsp, settings, message):
     method = settings.pop("cov_method")
     with pytest.raises(ValueError, match=message):
@@ -231,8 +249,8 @@ def test_level2_outcomes_and_random_slopes(method):
 
     data = load_examscores()[["school", "normexam", "standlrt", "avslrt"]]
     imputer = HeteroscedasticMultilevelImputer(
-        cluster_col="school", level2_cols=["avslrt"], cov_method=method, random_state=0,
-        **FAST).fit(data)
+        cluster_col="school", level2_cols=["avslrt"], cov_method=method, random_state=0, **FAST
+    ).fit(data)
     for frame in imputer.sample():
         assert frame.groupby("school")["avslrt"].nunique().max() == 1
         observed = data["avslrt"].notna()
@@ -244,8 +262,17 @@ def test_level2_outcomes_and_random_slopes(method):
 
     jsp = load_jspmiss()[["school", "english", "ravens", "sex"]]
     sloped = HeteroscedasticMultilevelImputer(
-        cluster_col="school", covariate_cols=["sex"], random_slope_cols=["sex"],
-        cov_method=method, random_state=0, **FAST).fit(jsp)
+        cluster_col="school",
+        covariate_cols=["sex"],
+        random_slope_cols=["sex"],
+        cov_method=method,
+        random_state=0,
+        **FAST,
+    ).fit(jsp)
     assert sloped.random_effects_.shape == (47, 4)
-    assert list(sloped.sigma_.index) == ["english|(Intercept)", "english|sex",
-                                         "ravens|(Intercept)", "ravens|sex"]
+    assert list(sloped.sigma_.index) == [
+        "english|(Intercept)",
+        "english|sex",
+        "ravens|(Intercept)",
+        "ravens|sex",
+    ]

@@ -29,8 +29,12 @@ def _restricted_draws(a, scale, latent_blocks, rng):
     out = np.empty((len(latent_blocks), p2 + p1, p2 + p1))
     for j, omega11 in enumerate(latent_blocks):
         cond = np.atleast_2d(stats.invwishart(df=a, scale=s22_1).rvs(random_state=rng))
-        beta = b + np.linalg.cholesky(np.linalg.inv(s11)) @ rng.standard_normal((p1, p2)) @ \
-            np.linalg.cholesky(cond).T
+        beta = (
+            b
+            + np.linalg.cholesky(np.linalg.inv(s11))
+            @ rng.standard_normal((p1, p2))
+            @ np.linalg.cholesky(cond).T
+        )
         out[j, p2:, p2:] = omega11
         out[j, p2:, :p2] = omega11 @ beta
         out[j, :p2, p2:] = (omega11 @ beta).T
@@ -47,8 +51,9 @@ def _run_hyperparameter_step(covs, n_free, n_iter=3000, burn=500):
     gen = np.random.default_rng(1)
     draws_a, draws_scale = [], []
     for k in range(n_iter):
-        draw_covariance_hyperparameters(gen, covs, chol, precision, np.eye(p), float(p),
-                                        n_free, a, scale)
+        draw_covariance_hyperparameters(
+            gen, covs, chol, precision, np.eye(p), float(p), n_free, a, scale
+        )
         if k >= burn:
             draws_a.append(a[0])
             draws_scale.append(scale.copy())
@@ -69,8 +74,9 @@ def test_hyperparameters_recovered_with_a_latent_block():
     b_mean = np.mean([s[2:, :2] / s[2, 2] for s in draws_scale], axis=0)
     assert np.allclose(b_mean, b_true, atol=0.08), (b_mean, b_true)
     cond_true = scale_true[:2, :2] - scale_true[:2, 2:] @ b_true
-    cond_mean = np.mean([s[:2, :2] - s[:2, 2:] @ (s[2:, :2] / s[2, 2]) for s in draws_scale],
-                        axis=0)
+    cond_mean = np.mean(
+        [s[:2, :2] - s[:2, 2:] @ (s[2:, :2] / s[2, 2]) for s in draws_scale], axis=0
+    )
     assert np.allclose(cond_mean, cond_true, rtol=0.2), (cond_mean, cond_true)
     assert abs(draws_scale[:, 2, 2].mean() / scale_true[2, 2] - 1) < 0.35
 
@@ -81,8 +87,9 @@ def test_hyperparameters_recovered_with_two_latent_blocks():
     are still recovered from the regressions on the latents."""
     rng = np.random.default_rng(3)
     a_true = 7.0
-    scale_true = np.array([[5.0, 1.0, 0.8, -0.6], [1.0, 4.0, 0.5, 0.4],
-                           [0.8, 0.5, 3.0, 0.9], [-0.6, 0.4, 0.9, 3.5]])
+    scale_true = np.array(
+        [[5.0, 1.0, 0.8, -0.6], [1.0, 4.0, 0.5, 0.4], [0.8, 0.5, 3.0, 0.9], [-0.6, 0.4, 0.9, 3.5]]
+    )
     correlations = rng.uniform(-0.6, 0.8, 400)
     blocks = np.array([[[1.0, r], [r, 1.0]] for r in correlations])
     covs = _restricted_draws(a_true, scale_true, blocks, rng)
@@ -99,9 +106,15 @@ def test_hyperparameters_recovered_with_two_latent_blocks():
 
 def test_random_method_runs_with_a_categorical_outcome():
     data = load_jspmiss()[["school", "english", "ravens", "fluent", "sex"]]
-    imputer = HeteroscedasticMultilevelImputer(cluster_col="school", covariate_cols=["sex"],
-                                               cov_method="random", n_burn=200, n_between=20,
-                                               n_imputations=3, random_state=0).fit(data)
+    imputer = HeteroscedasticMultilevelImputer(
+        cluster_col="school",
+        covariate_cols=["sex"],
+        cov_method="random",
+        n_burn=200,
+        n_between=20,
+        n_imputations=3,
+        random_state=0,
+    ).fit(data)
     covariances = imputer.cluster_covariances_
     assert covariances.shape == (47, 4, 4)
     assert np.allclose(covariances[:, 2:, 2:], [[1.0, 0.5], [0.5, 1.0]])

@@ -32,9 +32,9 @@ import time
 
 import numpy as np
 import pytest
+from jomo_compare import batch_means_se
 from scipy import stats
 
-from jomo_compare import batch_means_se
 from skjomo import HeteroscedasticMultilevelImputer, MultilevelJointImputer
 from skjomo.datasets import make_hierarchical_covariance_data, make_ipd_data
 from skjomo.pooling import pool_estimates
@@ -65,13 +65,15 @@ def within_study_slope(frame):
 def _imputer(method, seed):
     if method == "common":
         return MultilevelJointImputer(cluster_col="study", random_state=seed, **SAMPLER)
-    return HeteroscedasticMultilevelImputer(cluster_col="study", cov_method=method,
-                                            random_state=seed, **SAMPLER)
+    return HeteroscedasticMultilevelImputer(
+        cluster_col="study", cov_method=method, random_state=seed, **SAMPLER
+    )
 
 
 def _interval(estimates, variances):
-    pooled = pool_estimates(estimates=[[e] for e in estimates],
-                            covariances=[[v] for v in variances], names=["slope"])
+    pooled = pool_estimates(
+        estimates=[[e] for e in estimates], covariances=[[v] for v in variances], names=["slope"]
+    )
     est, se, df = pooled.estimate.iloc[0], pooled.std_error.iloc[0], pooled.df.iloc[0]
     half = stats.t.ppf(0.975, df) * se
     return est, est - half, est + half
@@ -101,8 +103,11 @@ def run_ipd_study(n_replicates, seed=2024):
         cover = np.mean((rows[:, 1] <= truth) & (truth <= rows[:, 2]))
         width = np.mean(rows[:, 2] - rows[:, 1])
         summary[name] = dict(bias=bias, mcse=mcse, coverage=cover, width=width)
-        print(f"\n{name:15s} bias {bias:+.4f} (mcse {mcse:.4f}, relative {bias / truth:+.1%}) "
-              f"coverage {cover:.3f} mean width {width:.3f}", end="")
+        print(
+            f"\n{name:15s} bias {bias:+.4f} (mcse {mcse:.4f}, relative {bias / truth:+.1%}) "
+            f"coverage {cover:.3f} mean width {width:.3f}",
+            end="",
+        )
     print(f"\n{n_replicates} replicates x 3 imputation models in {seconds:.0f} s")
     return truth, summary
 
@@ -149,16 +154,25 @@ def test_posterior_of_a_concentrates_near_the_truth():
     """150 clusters of 30 rows, covariances from IW(a = 8, A), 20% of each
     outcome missing at random: the posterior of a covers 8 and is narrow."""
     a_true = 8.0
-    data = make_hierarchical_covariance_data(n_clusters=150, cluster_size=30, a=a_true,
-                                             random_state=7)
+    data = make_hierarchical_covariance_data(
+        n_clusters=150, cluster_size=30, a=a_true, random_state=7
+    )
     imputer = HeteroscedasticMultilevelImputer(
-        cluster_col="cluster", covariate_cols=["x"], cov_method="random",
-        n_burn=500, n_between=3000, n_imputations=1, random_state=3).fit(data.frame)
+        cluster_col="cluster",
+        covariate_cols=["x"],
+        cov_method="random",
+        n_burn=500,
+        n_between=3000,
+        n_imputations=1,
+        random_state=3,
+    ).fit(data.frame)
     draws = imputer.chains_["a"][0]
     lower, upper = np.quantile(draws, [0.025, 0.975])
-    print(f"\na: truth {a_true}, posterior mean {draws.mean():.2f} "
-          f"(mcse {batch_means_se(draws[:, None])[0]:.3f}), 95% interval "
-          f"[{lower:.2f}, {upper:.2f}]")
+    print(
+        f"\na: truth {a_true}, posterior mean {draws.mean():.2f} "
+        f"(mcse {batch_means_se(draws[:, None])[0]:.3f}), 95% interval "
+        f"[{lower:.2f}, {upper:.2f}]"
+    )
     assert lower <= a_true <= upper
     assert abs(draws.mean() - a_true) <= 0.1 * a_true
     assert upper - lower <= 0.5 * a_true
@@ -166,21 +180,29 @@ def test_posterior_of_a_concentrates_near_the_truth():
     true_covs = data.truth["cluster_covariances"]
     err = imputer.cluster_covariances_ - true_covs
     assert np.mean(np.abs(err[:, 0, 0])) < 0.25 * np.mean(true_covs[:, 0, 0])
-    assert np.allclose(imputer.cluster_covariances_.mean(axis=0), true_covs.mean(axis=0),
-                       atol=0.1)
+    assert np.allclose(imputer.cluster_covariances_.mean(axis=0), true_covs.mean(axis=0), atol=0.1)
 
 
 @pytest.mark.parametrize("a_true", [5.0, 12.0])
 def test_posterior_of_a_other_values(a_true):
-    data = make_hierarchical_covariance_data(n_clusters=100, cluster_size=30, a=a_true,
-                                             missing_fraction=0.1, random_state=11)
+    data = make_hierarchical_covariance_data(
+        n_clusters=100, cluster_size=30, a=a_true, missing_fraction=0.1, random_state=11
+    )
     imputer = HeteroscedasticMultilevelImputer(
-        cluster_col="cluster", covariate_cols=["x"], cov_method="random",
-        n_burn=300, n_between=2000, n_imputations=1, random_state=4).fit(data.frame)
+        cluster_col="cluster",
+        covariate_cols=["x"],
+        cov_method="random",
+        n_burn=300,
+        n_between=2000,
+        n_imputations=1,
+        random_state=4,
+    ).fit(data.frame)
     draws = imputer.chains_["a"][0]
     lower, upper = np.quantile(draws, [0.025, 0.975])
-    print(f"\na: truth {a_true}, posterior mean {draws.mean():.2f}, "
-          f"95% interval [{lower:.2f}, {upper:.2f}]")
+    print(
+        f"\na: truth {a_true}, posterior mean {draws.mean():.2f}, "
+        f"95% interval [{lower:.2f}, {upper:.2f}]"
+    )
     assert lower <= a_true <= upper
     # within 2 posterior sd (one data set: the distance is mostly sampling
     # variation). Measured, a = 5: posterior mean 5.77, sd 0.46 with the default
@@ -202,6 +224,7 @@ def test_a_then_A_update_has_the_exact_conditional():
     stationary distribution and would fail the mean check.
     """
     from hr_reference import _ATarget
+
     from skjomo._gibbs._hierarchical import draw_covariance_hyperparameters
 
     rng = np.random.default_rng(0)
@@ -212,8 +235,14 @@ def test_a_then_A_update_has_the_exact_conditional():
     chol = np.linalg.cholesky(covs)
     prior_scale_inv = np.eye(p)
     m_matrix = prior_scale_inv + precision.sum(axis=0)
-    target = _ATarget(p, n_clusters, eta, p + 1.0, np.linalg.slogdet(covs)[1].sum(),
-                      np.linalg.slogdet(m_matrix)[1])
+    target = _ATarget(
+        p,
+        n_clusters,
+        eta,
+        p + 1.0,
+        np.linalg.slogdet(covs)[1].sum(),
+        np.linalg.slogdet(m_matrix)[1],
+    )
     v = np.linspace(-12, 5, 200001)
     a_grid = p + np.exp(v)
     logf = target.log_a(a_grid) + v
@@ -230,8 +259,9 @@ def test_a_then_A_update_has_the_exact_conditional():
     a_draws = np.empty(n_draws)
     A_sum = np.zeros((p, p))
     for k in range(n_draws):
-        draw_covariance_hyperparameters(gen, covs, chol, precision, np.linalg.inv(prior_scale_inv),
-                                        eta, p, a, scale_out)
+        draw_covariance_hyperparameters(
+            gen, covs, chol, precision, np.linalg.inv(prior_scale_inv), eta, p, a, scale_out
+        )
         a_draws[k] = a[0]
         A_sum += scale_out
     a_draws = a_draws[1000:]
@@ -251,11 +281,16 @@ def test_a_keeps_moving_with_few_clusters():
     of 20000 iterations, and its average covariance was 13% too large (1.58
     against 1.40 for the variance of y1); the chain must now move and find
     the posterior."""
-    data = make_hierarchical_covariance_data(n_clusters=20, cluster_size=15, a=6.0,
-                                             random_state=2)
+    data = make_hierarchical_covariance_data(n_clusters=20, cluster_size=15, a=6.0, random_state=2)
     imputer = HeteroscedasticMultilevelImputer(
-        cluster_col="cluster", covariate_cols=["x"], cov_method="random",
-        n_burn=1000, n_between=5000, n_imputations=1, random_state=0).fit(data.frame)
+        cluster_col="cluster",
+        covariate_cols=["x"],
+        cov_method="random",
+        n_burn=1000,
+        n_between=5000,
+        n_imputations=1,
+        random_state=0,
+    ).fit(data.frame)
     draws = imputer.chains_["a"][0]
     runs = np.diff(np.flatnonzero(np.diff(np.r_[np.nan, draws, np.nan]) != 0))
     assert runs.max() < 200, f"a stayed at one value for {runs.max()} iterations"

@@ -70,8 +70,7 @@ def simulate(rng, study_size, missing_fraction=0.3):
         b1 = (e[:, 1] > t1).astype(int)
         b2 = (e[:, 2] > t2).astype(float)
         share = missing_fraction * (0.4 + 1.2 * j / (n_studies - 1))
-        logit = (np.log(share / (1 - share)) + 0.8 * (b1 - b1.mean())
-                 + 0.5 * (y - y.mean()))
+        logit = np.log(share / (1 - share)) + 0.8 * (b1 - b1.mean()) + 0.5 * (y - y.mean())
         b2[rng.random(study_size) < 1 / (1 + np.exp(-logit))] = np.nan
         frames.append(pd.DataFrame({"study": j, "y": y, "b1": b1, "b2": b2}))
     return pd.concat(frames, ignore_index=True)
@@ -89,16 +88,23 @@ def risk_difference(frame):
 
 
 def _interval(estimates, variances):
-    pooled = pool_estimates(estimates=[[e] for e in estimates],
-                            covariances=[[v] for v in variances], names=["rd"])
+    pooled = pool_estimates(
+        estimates=[[e] for e in estimates], covariances=[[v] for v in variances], names=["rd"]
+    )
     est, se, df = pooled.estimate.iloc[0], pooled.std_error.iloc[0], pooled.df.iloc[0]
     half = stats.t.ppf(0.975, df) * se
     return est, est - half, est + half
 
 
 def _imputer(method, seed):
-    settings = dict(cluster_col="study", categorical_cols=["b1", "b2"], n_burn=200,
-                    n_between=20, n_imputations=5, random_state=seed)
+    settings = dict(
+        cluster_col="study",
+        categorical_cols=["b1", "b2"],
+        n_burn=200,
+        n_between=20,
+        n_imputations=5,
+        random_state=seed,
+    )
     if method == "common":
         return MultilevelJointImputer(**settings)
     return HeteroscedasticMultilevelImputer(cov_method=method, **settings)
@@ -121,8 +127,11 @@ def run_study(n_replicates, study_size, methods, seed=11):
         mcse = results[:, 0].std(ddof=1) / np.sqrt(n_replicates)
         cover = np.mean((results[:, 1] <= truth) & (truth <= results[:, 2]))
         summary[method] = dict(bias=bias, mcse=mcse, coverage=cover)
-        print(f"\n{study_size} per study, {method:7s} bias {bias:+.4f} (mcse {mcse:.4f}) "
-              f"coverage {cover:.3f}", end="")
+        print(
+            f"\n{study_size} per study, {method:7s} bias {bias:+.4f} (mcse {mcse:.4f}) "
+            f"coverage {cover:.3f}",
+            end="",
+        )
     print(f"\n{n_replicates} replicates in {time.perf_counter() - start:.0f} s")
     return truth, summary
 

@@ -23,8 +23,8 @@ times their Monte Carlo error at that size.
 
 import numpy as np
 import pytest
-
 from jomo_compare import pool_random_intercept, random_intercept_reml
+
 from skjomo import JointModelImputer, MultilevelJointImputer
 from skjomo.datasets import make_multilevel_data
 
@@ -44,16 +44,25 @@ def _imputed_icc(datasets):
 
 
 def _one_replicate(seed):
-    data = make_multilevel_data(n_clusters=50, cluster_size=20, missing_fraction=0.25,
-                                random_state=seed)
-    single = JointModelImputer(covariate_cols=["x"], exclude_cols=["cluster"],
-                               random_state=seed, **SETTINGS)
-    multilevel = MultilevelJointImputer(cluster_col="cluster", covariate_cols=["x"],
-                                        level2_cols=["w", "g"], random_state=seed, **SETTINGS)
-    return (_complete_icc(data.complete),
-            _imputed_icc(single.fit(data.frame).sample()),
-            _imputed_icc(multilevel.fit(data.frame).sample()),
-            data.truth["icc"])
+    data = make_multilevel_data(
+        n_clusters=50, cluster_size=20, missing_fraction=0.25, random_state=seed
+    )
+    single = JointModelImputer(
+        covariate_cols=["x"], exclude_cols=["cluster"], random_state=seed, **SETTINGS
+    )
+    multilevel = MultilevelJointImputer(
+        cluster_col="cluster",
+        covariate_cols=["x"],
+        level2_cols=["w", "g"],
+        random_state=seed,
+        **SETTINGS,
+    )
+    return (
+        _complete_icc(data.complete),
+        _imputed_icc(single.fit(data.frame).sample()),
+        _imputed_icc(multilevel.fit(data.frame).sample()),
+        data.truth["icc"],
+    )
 
 
 @pytest.mark.slow
@@ -62,10 +71,12 @@ def test_single_level_imputation_biases_icc_towards_zero():
     complete, single, multilevel, truth = results.mean(axis=0)
     single_shift = results[:, 1] - results[:, 0]
     multilevel_shift = results[:, 2] - results[:, 0]
-    report = (f"ICC of y1 given x over {N_REPLICATES} replicates: truth {truth:.3f}, "
-              f"complete data {complete:.3f}, single-level {single:.3f} "
-              f"(paired shift {single_shift.mean():+.3f}), multilevel {multilevel:.3f} "
-              f"(paired shift {multilevel_shift.mean():+.3f})")
+    report = (
+        f"ICC of y1 given x over {N_REPLICATES} replicates: truth {truth:.3f}, "
+        f"complete data {complete:.3f}, single-level {single:.3f} "
+        f"(paired shift {single_shift.mean():+.3f}), multilevel {multilevel:.3f} "
+        f"(paired shift {multilevel_shift.mean():+.3f})"
+    )
     print(report)
     # paired shifts: Monte Carlo se about 0.004 (single) and 0.003 (multilevel)
     assert single_shift.mean() < -0.05, report
@@ -80,8 +91,10 @@ def test_single_level_imputation_biases_icc_towards_zero_few_replicates():
     results = np.array([_one_replicate(seed) for seed in range(100, 104)])
     single_shift = results[:, 1] - results[:, 0]
     multilevel_shift = results[:, 2] - results[:, 0]
-    print(f"paired shifts of the ICC: single-level {single_shift.mean():+.3f}, "
-          f"multilevel {multilevel_shift.mean():+.3f}")
+    print(
+        f"paired shifts of the ICC: single-level {single_shift.mean():+.3f}, "
+        f"multilevel {multilevel_shift.mean():+.3f}"
+    )
     # Monte Carlo se of the mean paired shift over 4 replicates: about 0.011
     # (single) and 0.008 (multilevel)
     assert single_shift.mean() < -0.04

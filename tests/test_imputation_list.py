@@ -6,9 +6,8 @@ import pytest
 import statsmodels.formula.api as smf
 from sklearn.linear_model import LinearRegression
 
-from skjomo import JointModelImputer, MultilevelJointImputer
+from skjomo import AnalysisList, ImputationList, JointModelImputer, MultilevelJointImputer, anova
 from skjomo.datasets import load_jspmiss, load_studentratings
-from skjomo import AnalysisList, ImputationList, anova
 from skjomo.pooling import compare_models, pool_estimates
 
 RUN = dict(n_burn=30, n_between=5, n_imputations=4, random_state=11)
@@ -26,8 +25,9 @@ def test_sample_returns_an_imputation_list_that_is_a_list(jsp):
     assert isinstance(implist, ImputationList) and isinstance(implist, list)
     assert implist.m == 4 and implist == list(implist)
     pd.testing.assert_frame_equal(implist.original, data)
-    assert not isinstance(JointModelImputer(**RUN).fit(data[["english", "sex"]].to_numpy())
-                          .sample(), ImputationList)
+    assert not isinstance(
+        JointModelImputer(**RUN).fit(data[["english", "sex"]].to_numpy()).sample(), ImputationList
+    )
 
 
 def test_long_format_with_the_original_as_imputation_0(jsp):
@@ -36,11 +36,11 @@ def test_long_format_with_the_original_as_imputation_0(jsp):
     assert list(long.columns) == ["imputation", *data.columns]
     assert long.shape == (5 * len(data), data.shape[1] + 1)
     assert long["imputation"].tolist() == np.repeat(np.arange(5), len(data)).tolist()
-    pd.testing.assert_frame_equal(long[long["imputation"] == 0].drop(columns="imputation"),
-                                  data)
+    pd.testing.assert_frame_equal(long[long["imputation"] == 0].drop(columns="imputation"), data)
     for k in range(1, 5):
-        pd.testing.assert_frame_equal(long[long["imputation"] == k].drop(columns="imputation"),
-                                      implist[k - 1])
+        pd.testing.assert_frame_equal(
+            long[long["imputation"] == k].drop(columns="imputation"), implist[k - 1]
+        )
     assert implist.complete("long", include_original=False)["imputation"].min() == 1
     plain = implist.complete("list")
     assert type(plain) is list and plain[0] is not implist[0] and plain[0].equals(implist[0])
@@ -68,14 +68,16 @@ def test_fit_and_pool_equal_pooling_the_fits_by_hand(jsp):
     # a function and a scikit-learn estimator give the same point estimates
     via_function = implist.fit(lambda d: smf.ols("english ~ ravens + sex", data=d).fit())
     sk = implist.fit(LinearRegression(), y="english", features=["ravens", "sex"]).pool()
-    np.testing.assert_allclose(sk.to_frame()["Estimate"].to_numpy(),
-                               via_function.pool().to_frame()["Estimate"].to_numpy())
+    np.testing.assert_allclose(
+        sk.to_frame()["Estimate"].to_numpy(), via_function.pool().to_frame()["Estimate"].to_numpy()
+    )
 
 
 def test_transform_like_within_and_compare_nested_models(jsp):
     data, implist = jsp
     means = implist.transform(
-        lambda d: d.assign(school_ravens=d.groupby("school")["ravens"].transform("mean")))
+        lambda d: d.assign(school_ravens=d.groupby("school")["ravens"].transform("mean"))
+    )
     assert "school_ravens" in means[0] and "school_ravens" not in implist[0]
     assert means.original["school_ravens"].notna().all()
     full = means.fit("english ~ ravens + school_ravens + sex")
@@ -88,8 +90,11 @@ def test_transform_like_within_and_compare_nested_models(jsp):
     pd.testing.assert_frame_equal(table, full.anova(middle, small))
     assert table.index.tolist() == ["1 vs 2", "2 vs 3"]
     assert table.loc["2 vs 3", "F.value"] == pytest.approx(small_test(middle, small).F)
-    other = JointModelImputer(formula="english + ravens + fluent ~ sex",
-                              **{**RUN, "random_state": 12}).fit(data).sample()
+    other = (
+        JointModelImputer(formula="english + ravens + fluent ~ sex", **{**RUN, "random_state": 12})
+        .fit(data)
+        .sample()
+    )
     with pytest.raises(ValueError, match="different imputations"):
         full.compare(other.fit("english ~ ravens + sex"))
     with pytest.raises(TypeError, match="AnalysisList"):
@@ -124,11 +129,17 @@ def test_mitml_vignette_workflow_in_a_few_lines():
     """studentratings: ReadAchiev + ReadDis + SchClimate ~ 1 + (1|ID), then a
     random-intercept model pooled with its variance components."""
     data = load_studentratings()
-    imputer = MultilevelJointImputer(formula="ReadAchiev + ReadDis + SchClimate ~ 1 + (1|ID)",
-                                     n_burn=200, n_between=20, n_imputations=5, random_state=1)
+    imputer = MultilevelJointImputer(
+        formula="ReadAchiev + ReadDis + SchClimate ~ 1 + (1|ID)",
+        n_burn=200,
+        n_between=20,
+        n_imputations=5,
+        random_state=1,
+    )
     implist = imputer.fit(data).sample()
-    fits = implist.fit("ReadAchiev ~ ReadDis", model=smf.mixedlm, groups="ID",
-                       fit_kwargs={"reml": False})
+    fits = implist.fit(
+        "ReadAchiev ~ ReadDis", model=smf.mixedlm, groups="ID", fit_kwargs={"reml": False}
+    )
     pooled = fits.pool(extra_params=True)
     table = pooled.to_frame()
     assert table.index.tolist() == ["Intercept", "ReadDis"]

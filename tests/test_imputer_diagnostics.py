@@ -19,8 +19,15 @@ def jsp():
 
 
 def _multilevel(**kw):
-    settings = dict(cluster_col="school", covariate_cols=["sex"], n_burn=100,
-                    n_between=20, n_imputations=4, n_chains=2, random_state=3)
+    settings = dict(
+        cluster_col="school",
+        covariate_cols=["sex"],
+        n_burn=100,
+        n_between=20,
+        n_imputations=4,
+        n_chains=2,
+        random_state=3,
+    )
     settings.update(kw)
     return MultilevelJointImputer(**settings)
 
@@ -42,14 +49,27 @@ def test_chains_have_groups_labels_and_burn_in(jsp):
 
 def test_rhat_flags_short_chain_from_bad_start_and_not_long_run(jsp):
     data = jsp[["english", "ravens", "sex"]]
-    bad = JointModelImputer(covariate_cols=["sex"], n_burn=0, n_between=15, n_imputations=4,
-                            n_chains=4, cov_start=np.diag([1e5, 1e4]), random_state=0).fit(data)
+    bad = JointModelImputer(
+        covariate_cols=["sex"],
+        n_burn=0,
+        n_between=15,
+        n_imputations=4,
+        n_chains=4,
+        cov_start=np.diag([1e5, 1e4]),
+        random_state=0,
+    ).fit(data)
     with pytest.warns(ConvergenceWarning):
         report = bad.summary()
     assert "Largest potential scale reduction" in report
     assert bad.convergence_summary().table["rhat"].max() > 1.05
-    good = JointModelImputer(covariate_cols=["sex"], n_burn=500, n_between=500, n_imputations=4,
-                             n_chains=4, random_state=0).fit(data)
+    good = JointModelImputer(
+        covariate_cols=["sex"],
+        n_burn=500,
+        n_between=500,
+        n_imputations=4,
+        n_chains=4,
+        random_state=0,
+    ).fit(data)
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         report = good.summary()
@@ -68,8 +88,11 @@ def test_different_seeds_and_chains_differ(jsp):
 
 def test_plots_render_to_png(jsp, tmp_path):
     imputer = _multilevel(keep_chains="all").fit(jsp)
-    for method, params in (("plot_trace", ["beta"]), ("plot_autocorrelation", "omega"),
-                           ("plot_density", ["sigma[english|(Intercept), english|(Intercept)]"])):
+    for method, params in (
+        ("plot_trace", ["beta"]),
+        ("plot_autocorrelation", "omega"),
+        ("plot_density", ["sigma[english|(Intercept), english|(Intercept)]"]),
+    ):
         figure = getattr(imputer, method)(params)
         path = tmp_path / f"{method}.png"
         figure.savefig(path)
@@ -91,9 +114,14 @@ def test_warm_start_continues_the_chains(jsp):
 
 def test_heteroscedastic_random_traces_a(jsp):
     data = jsp[["school", "english", "ravens", "sex"]]
-    imputer = HeteroscedasticMultilevelImputer(cluster_col="school", covariate_cols=["sex"],
-                                               n_burn=50, n_between=10, n_imputations=2,
-                                               random_state=0).fit(data)
+    imputer = HeteroscedasticMultilevelImputer(
+        cluster_col="school",
+        covariate_cols=["sex"],
+        n_burn=50,
+        n_between=10,
+        n_imputations=2,
+        random_state=0,
+    ).fit(data)
     assert "a" in imputer.chains_
     assert np.all(imputer.chains_["a"] > 2)
 
@@ -106,26 +134,36 @@ def test_inference_data_export(jsp):
 
 def test_verbose_reports_the_sampler_and_quiet_by_default(jsp, capsys):
     data = jsp[["english", "ravens", "sex"]]
-    JointModelImputer(covariate_cols=["sex"], n_burn=10, n_between=5, n_imputations=2,
-                      random_state=0).fit(data)
+    JointModelImputer(
+        covariate_cols=["sex"], n_burn=10, n_between=5, n_imputations=2, random_state=0
+    ).fit(data)
     assert capsys.readouterr().out == ""
-    JointModelImputer(covariate_cols=["sex"], n_burn=10, n_between=5, n_imputations=2,
-                      verbose=1, random_state=0).fit(data)
+    JointModelImputer(
+        covariate_cols=["sex"], n_burn=10, n_between=5, n_imputations=2, verbose=1, random_state=0
+    ).fit(data)
     out = capsys.readouterr().out
     assert "JointModelImputer: 1 chain(s), 20 iterations" in out
     assert "2 imputations 5 iterations apart" in out
 
 
 def _random_slope(**kw):
-    settings = dict(cluster_col="school", covariate_cols=["sex"], random_slope_cols=["sex"],
-                    n_burn=100, n_between=5, n_imputations=10, random_state=11)
+    settings = dict(
+        cluster_col="school",
+        covariate_cols=["sex"],
+        random_slope_cols=["sex"],
+        n_burn=100,
+        n_between=5,
+        n_imputations=10,
+        random_state=11,
+    )
     settings.update(kw)
     return settings
 
 
-@pytest.mark.parametrize("cls, extra", [(MultilevelJointImputer, {}),
-                                        (HeteroscedasticMultilevelImputer,
-                                         {"cov_method": "fixed"})])
+@pytest.mark.parametrize(
+    "cls, extra",
+    [(MultilevelJointImputer, {}), (HeteroscedasticMultilevelImputer, {"cov_method": "fixed"})],
+)
 def test_posterior_means_average_only_the_draws_after_burn_in(jsp, cls, extra):
     """random_effects_ are on the scale of the random intercepts with
     keep_chains="all" and after a warm start (they were about 9x and 2x too

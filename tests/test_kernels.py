@@ -87,18 +87,31 @@ def _scale(p, seed):
 # truncated normal
 
 INTERVALS = [
-    (-INF, INF), (0.0, INF), (2.0, INF), (8.0, INF), (40.0, INF),
-    (-INF, -5.0), (-0.1, 0.1), (1.0, 1.01), (3.0, 5.0), (-2.0, 3.0),
-    (5.0, 5.0001), (-INF, 0.5), (-3.0, -2.5), (0.0, 0.5), (0.1, 10.0),
-    (-40.0, -39.0), (-0.5, INF), (-7.0, 8.0),
+    (-INF, INF),
+    (0.0, INF),
+    (2.0, INF),
+    (8.0, INF),
+    (40.0, INF),
+    (-INF, -5.0),
+    (-0.1, 0.1),
+    (1.0, 1.01),
+    (3.0, 5.0),
+    (-2.0, 3.0),
+    (5.0, 5.0001),
+    (-INF, 0.5),
+    (-3.0, -2.5),
+    (0.0, 0.5),
+    (0.1, 10.0),
+    (-40.0, -39.0),
+    (-0.5, INF),
+    (-7.0, 8.0),
 ]
 
 
 @pytest.mark.parametrize("lower, upper", INTERVALS)
 def test_truncated_standard_normal_ks(lower, upper):
     rng = np.random.default_rng(12345)
-    draws = np.array([truncated_standard_normal(rng, lower, upper)
-                      for _ in range(4000)])
+    draws = np.array([truncated_standard_normal(rng, lower, upper) for _ in range(4000)])
     assert np.all(draws > lower) and np.all(draws < upper)
     pvalue = stats.kstest(draws, stats.truncnorm(lower, upper).cdf).pvalue
     assert pvalue > 1e-3
@@ -108,39 +121,48 @@ def test_truncated_standard_normal_ks(lower, upper):
 def test_truncated_standard_normal_extreme_tail_mean(lower):
     rng = np.random.default_rng(7)
     n = 20000
-    draws = np.array([truncated_standard_normal(rng, lower, INF)
-                      for _ in range(n)])
+    draws = np.array([truncated_standard_normal(rng, lower, INF) for _ in range(n)])
     assert draws.min() > lower
     # E[Z | Z > a] = a + 1/a - 2/a^3 + ..., sd about 1/a
     expected = lower + 1 / lower - 2 / lower**3
     _close(draws.mean(), expected, 1 / lower / np.sqrt(n))
-    mirrored = np.array([truncated_standard_normal(rng, -INF, -lower)
-                         for _ in range(n)])
+    mirrored = np.array([truncated_standard_normal(rng, -INF, -lower) for _ in range(n)])
     _close(mirrored.mean(), -expected, 1 / lower / np.sqrt(n))
 
 
-@pytest.mark.parametrize("mean, sd, lower, upper", [
-    (0.3, 2.0, -1.0, 4.0), (-5.0, 0.5, 2.0, INF), (10.0, 3.0, -INF, 1.0),
-    (1.0, 1e-3, 1.0, 1.0005), (0.0, 1.0, -INF, INF),
-])
+@pytest.mark.parametrize(
+    "mean, sd, lower, upper",
+    [
+        (0.3, 2.0, -1.0, 4.0),
+        (-5.0, 0.5, 2.0, INF),
+        (10.0, 3.0, -INF, 1.0),
+        (1.0, 1e-3, 1.0, 1.0005),
+        (0.0, 1.0, -INF, INF),
+    ],
+)
 def test_truncated_normal_affine(mean, sd, lower, upper):
     rng = np.random.default_rng(99)
-    draws = np.array([truncated_normal(rng, mean, sd, lower, upper)
-                      for _ in range(4000)])
+    draws = np.array([truncated_normal(rng, mean, sd, lower, upper) for _ in range(4000)])
     assert np.all(draws >= lower) and np.all(draws <= upper)
-    dist = stats.truncnorm((lower - mean) / sd, (upper - mean) / sd,
-                           loc=mean, scale=sd)
+    dist = stats.truncnorm((lower - mean) / sd, (upper - mean) / sd, loc=mean, scale=sd)
     assert stats.kstest(draws, dist.cdf).pvalue > 1e-3
 
 
-@pytest.mark.parametrize("lower, upper", [
-    (1e10, INF), (1e200, INF), (1e308, INF), (-INF, -1e300),
-    (5.0, np.nextafter(5.0, INF)), (1e8, 1e8 + 1e-8), (-1e-300, 1e-300),
-])
+@pytest.mark.parametrize(
+    "lower, upper",
+    [
+        (1e10, INF),
+        (1e200, INF),
+        (1e308, INF),
+        (-INF, -1e300),
+        (5.0, np.nextafter(5.0, INF)),
+        (1e8, 1e8 + 1e-8),
+        (-1e-300, 1e-300),
+    ],
+)
 def test_truncated_standard_normal_terminates_at_extreme_bounds(lower, upper):
     rng = np.random.default_rng(3)
-    draws = np.array([truncated_standard_normal(rng, lower, upper)
-                      for _ in range(200)])
+    draws = np.array([truncated_standard_normal(rng, lower, upper) for _ in range(200)])
     assert np.all(draws >= lower) and np.all(draws <= upper)
 
 
@@ -183,8 +205,9 @@ def test_inverse_wishart_moments(df):
     draws = _draws(inverse_wishart, df, scale, 30000, 4)
     _assert_symmetric_pd(draws)
     d = np.diag(scale)
-    var = (((df - p + 1) * scale**2 + (df - p - 1) * np.outer(d, d))
-           / ((df - p) * (df - p - 1) ** 2 * (df - p - 3)))
+    var = ((df - p + 1) * scale**2 + (df - p - 1) * np.outer(d, d)) / (
+        (df - p) * (df - p - 1) ** 2 * (df - p - 3)
+    )
     _mean_and_var_close(draws, scale / (df - p - 1), var)
 
 
@@ -198,12 +221,12 @@ def test_inverse_wishart_small_df(df):
     _assert_symmetric_pd(draws)
     sigma = np.linalg.inv(scale)
     d = np.diag(sigma)
-    _mean_and_var_close(np.linalg.inv(draws), df * sigma,
-                        df * (sigma**2 + np.outer(d, d)))
+    _mean_and_var_close(np.linalg.inv(draws), df * sigma, df * (sigma**2 + np.outer(d, d)))
     k = df - np.arange(p)
     log_ratio = np.linalg.slogdet(scale)[1] - np.linalg.slogdet(draws)[1]
-    _mean_and_var_close(log_ratio, np.sum(special.digamma(k / 2) + np.log(2)),
-                        np.sum(special.polygamma(1, k / 2)))
+    _mean_and_var_close(
+        log_ratio, np.sum(special.digamma(k / 2) + np.log(2)), np.sum(special.polygamma(1, k / 2))
+    )
     inv_gamma = stats.invgamma((df - p + 1) / 2, scale=scale[0, 0] / 2)
     assert stats.kstest(draws[:, 0, 0], inv_gamma.cdf).pvalue > 1e-3
 
@@ -226,21 +249,20 @@ def test_invalid_arguments_raise():
     with pytest.raises(ValueError):
         inverse_wishart(rng, 5.0, -np.eye(3), out)
     with pytest.raises(ValueError):
-        constrained_inverse_wishart(rng, 5.0, np.eye(3), 1,
-                                    np.array([2, 3]), np.eye(3), out, 2.0)
+        constrained_inverse_wishart(rng, 5.0, np.eye(3), 1, np.array([2, 3]), np.eye(3), out, 2.0)
 
 
 def test_log_multigamma_and_iw_logpdf():
     for p, x in [(1, 0.7), (3, 2.1), (5, 7.25)]:
-        assert log_multigamma(p, x) == pytest.approx(
-            special.multigammaln(x, p), rel=1e-12)
+        assert log_multigamma(p, x) == pytest.approx(special.multigammaln(x, p), rel=1e-12)
     rng = np.random.default_rng(11)
     scale = _scale(4, 12)
     w = np.empty((4, 4))
     for df in [3.5, 4.0, 9.9]:
         inverse_wishart(rng, df, scale, w)
         assert iw_logpdf(w, df, scale) == pytest.approx(
-            stats.invwishart(df, scale).logpdf(w), rel=1e-10, abs=1e-10)
+            stats.invwishart(df, scale).logpdf(w), rel=1e-10, abs=1e-10
+        )
     not_pd = np.eye(4)
     not_pd[0, 1] = not_pd[1, 0] = 1.5
     assert iw_logpdf(not_pd, 6.0, scale) == -np.inf
@@ -278,8 +300,9 @@ def test_inverse_wishart_partition_degrees_of_freedom():
     def iw_var(df, s):
         q = s.shape[0]
         d = np.diag(s)
-        return (((df - q + 1) * s**2 + (df - q - 1) * np.outer(d, d))
-                / ((df - q) * (df - q - 1) ** 2 * (df - q - 3)))
+        return ((df - q + 1) * s**2 + (df - q - 1) * np.outer(d, d)) / (
+            (df - q) * (df - q - 1) ** 2 * (df - q - 3)
+        )
 
     _mean_and_var_close(o11, psi11 / (nu - p2 - p1 - 1), iw_var(nu - p2, psi11))
     _mean_and_var_close(o22_1, psi22_1 / (nu - p2 - 1), iw_var(nu, psi22_1))
@@ -348,8 +371,9 @@ def _batched_cholesky(m):
     return lower
 
 
-def _reference_restricted_iw(nu, psi, n_free, block_ptr, seed,
-                             n_chains=3000, n_adapt=400, n_steps=400):
+def _reference_restricted_iw(
+    nu, psi, n_free, block_ptr, seed, n_chains=3000, n_adapt=400, n_steps=400
+):
     """Brute-force sampler of the restricted inverse-Wishart (pure numpy).
 
     Target: |Omega|^{-(nu+p+1)/2} exp(-tr(Psi Omega^{-1})/2) with respect to
@@ -395,8 +419,8 @@ def _reference_restricted_iw(nu, psi, n_free, block_ptr, seed,
             o11[i, j] = o11[j, i] = theta[k]
         lower = np.zeros((p, p, n))
         lower[:p1, :p1] = _batched_cholesky(o11)
-        lower[p1:, :p1] = theta[n_cross:n_cross + p2 * p1].reshape(p2, p1, n)
-        l22 = theta[n_cross + p2 * p1:]
+        lower[p1:, :p1] = theta[n_cross : n_cross + p2 * p1].reshape(p2, p1, n)
+        l22 = theta[n_cross + p2 * p1 :]
         lower[p1 + tril[0], p1 + tril[1]] = np.where(diag22[:, None], np.exp(l22), l22)
         return lower, l22[diag22]
 
@@ -407,16 +431,19 @@ def _reference_restricted_iw(nu, psi, n_free, block_ptr, seed,
         for i in range(p):
             acc = chol_psi[i][:, None] - (lower[i, :i, None, :] * solved[:i]).sum(0)
             solved[i] = acc / lower[i, i]
-        out = (-(nu + p + 1) * log_diag.sum(0) - 0.5 * (solved**2).sum(axis=(0, 1))
-               + p2 * log_diag[:p1].sum(0)
-               + ((p2 - k_diag + 1)[:, None] * log_diag22).sum(0))
+        out = (
+            -(nu + p + 1) * log_diag.sum(0)
+            - 0.5 * (solved**2).sum(axis=(0, 1))
+            + p2 * log_diag[:p1].sum(0)
+            + ((p2 - k_diag + 1)[:, None] * log_diag22).sum(0)
+        )
         return np.where(np.isnan(out), -np.inf, out)
 
     # start: Omega11 block diagonal, Omega21 = 0, Omega22 at Psi22 / (nu + p + 1)
     theta0 = np.zeros(d)
     if p2:
         l22 = np.linalg.cholesky(psi[:p2, :p2] / (nu + p + 1))[tril]
-        theta0[n_cross + p2 * p1:] = np.where(diag22, np.log(np.abs(l22)), l22)
+        theta0[n_cross + p2 * p1 :] = np.where(diag22, np.log(np.abs(l22)), l22)
     theta = theta0[:, None] + 0.05 * rng.standard_normal((d, n_chains))
     current = log_target(theta)
     assert np.all(np.isfinite(current))
@@ -445,8 +472,7 @@ def _reference_restricted_iw(nu, psi, n_free, block_ptr, seed,
     return out
 
 
-def _run_constrained(nu, psi, n_free, block_ptr, mh_scale, seed,
-                     n_chains=4000, n_calls=25):
+def _run_constrained(nu, psi, n_free, block_ptr, mh_scale, seed, n_chains=4000, n_calls=25):
     """Final states of independent chains of constrained_inverse_wishart."""
     rng = np.random.default_rng(seed)
     p = psi.shape[0]
@@ -457,7 +483,8 @@ def _run_constrained(nu, psi, n_free, block_ptr, mh_scale, seed,
         state = np.eye(p)
         for _ in range(n_calls):
             accepted += constrained_inverse_wishart(
-                rng, nu, psi, n_free, block_ptr, state, state, mh_scale)
+                rng, nu, psi, n_free, block_ptr, state, state, mh_scale
+            )
         draws[c] = state
     return draws, accepted / (n_chains * n_calls)
 
@@ -471,8 +498,7 @@ def test_constrained_without_latents_is_inverse_wishart():
     rng_a = np.random.default_rng(19)
     rng_b = np.random.default_rng(19)
     for _ in range(50):
-        n_acc = constrained_inverse_wishart(rng_a, 7.5, psi, p, bp, np.eye(p),
-                                            out_a, 2.0)
+        n_acc = constrained_inverse_wishart(rng_a, 7.5, psi, p, bp, np.eye(p), out_a, 2.0)
         inverse_wishart(rng_b, 7.5, psi, out_b)
         assert n_acc == 0
         np.testing.assert_array_equal(out_a, out_b)
@@ -483,8 +509,9 @@ def test_constrained_without_latents_is_inverse_wishart():
     for k in range(draws.shape[0]):
         constrained_inverse_wishart(rng, df, psi, p, bp, np.eye(p), draws[k], 2.0)
     d = np.diag(psi)
-    var = (((df - p + 1) * psi**2 + (df - p - 1) * np.outer(d, d))
-           / ((df - p) * (df - p - 1) ** 2 * (df - p - 3)))
+    var = ((df - p + 1) * psi**2 + (df - p - 1) * np.outer(d, d)) / (
+        (df - p) * (df - p - 1) ** 2 * (df - p - 3)
+    )
     _mean_and_var_close(draws, psi / (df - p - 1), var)
 
 
@@ -528,8 +555,11 @@ def test_constrained_inverse_wishart_matches_brute_force(p, n_free, block_ptr, n
     assert np.all(ours[:, fixed] == c[fixed])
     _assert_symmetric_pd(ours)
     n_cross = sum(
-        1 for i in range(p) for j in range(i + 1, p)
-        if i >= n_free and j >= n_free and not fixed[i, j])
+        1
+        for i in range(p)
+        for j in range(i + 1, p)
+        if i >= n_free and j >= n_free and not fixed[i, j]
+    )
     if n_cross:
         rate = acceptance / (3 * n_cross)
         print(f"Metropolis acceptance rate: {rate:.3f}")
@@ -553,8 +583,7 @@ def test_constrained_start_is_repaired_and_out_may_alias_current():
     state = np.full((p, p), 0.9)  # latent block not PD once C_k is imposed
     np.fill_diagonal(state, 3.0)
     rng = np.random.default_rng(31)
-    n_acc = constrained_inverse_wishart(rng, 20.0, psi, n_free, bp, state,
-                                        state, 2.0, 10)
+    n_acc = constrained_inverse_wishart(rng, 20.0, psi, n_free, bp, state, state, 2.0, 10)
     assert 0 < n_acc <= 10 * 2  # two cross-block pairs, ten sweeps
     c = _fixed_values(p, bp)
     fixed = _fixed_mask(p, n_free, bp)
@@ -570,8 +599,17 @@ def test_split_move_takes_each_part_from_its_own_inverse_wishart():
     latent_scale), the rest with closed forms."""
     p, n_free = 4, 2
     block_ptr = np.array([2, 3, 4], dtype=np.int64)
-    latent_df, latent_scale = 6.0, np.array([[3.0, 0.2, 0.1, 0.0], [0.2, 2.0, 0.3, 0.1],
-                                            [0.1, 0.3, 1.0, -0.7], [0.0, 0.1, -0.7, 1.2]])
+    latent_df, latent_scale = (
+        6.0,
+        np.array(
+            [
+                [3.0, 0.2, 0.1, 0.0],
+                [0.2, 2.0, 0.3, 0.1],
+                [0.1, 0.3, 1.0, -0.7],
+                [0.0, 0.1, -0.7, 1.2],
+            ]
+        ),
+    )
     df, scale = 11.0, _scale(p, 31)
     rng = np.random.default_rng(32)
     n_chains, n_calls = 4000, 25
@@ -579,11 +617,24 @@ def test_split_move_takes_each_part_from_its_own_inverse_wishart():
     for c in range(n_chains):
         state = np.eye(p)
         for _ in range(n_calls):
-            split_constrained_inverse_wishart(rng, latent_df, latent_scale, df, scale, n_free,
-                                              block_ptr, state, state, 2.0, 3, work_space(p))
+            split_constrained_inverse_wishart(
+                rng,
+                latent_df,
+                latent_scale,
+                df,
+                scale,
+                n_free,
+                block_ptr,
+                state,
+                state,
+                2.0,
+                3,
+                work_space(p),
+            )
         draws[c] = state
-    reference, _ = _run_constrained(latent_df, latent_scale, n_free, block_ptr, 2.0, 33,
-                                    n_chains=n_chains)
+    reference, _ = _run_constrained(
+        latent_df, latent_scale, n_free, block_ptr, 2.0, 33, n_chains=n_chains
+    )
     _two_sample_close(draws[:, 2, 3], reference[:, 2, 3])
     omega11 = draws[:, 2:, 2:]
     beta = np.linalg.solve(omega11, draws[:, 2:, :2])
@@ -591,8 +642,7 @@ def test_split_move_takes_each_part_from_its_own_inverse_wishart():
     b_true = np.linalg.solve(scale[2:, 2:], scale[2:, :2])
     cond_scale = scale[:2, :2] - scale[:2, 2:] @ b_true
     _close(beta.mean(axis=0), b_true, beta.std(axis=0) / np.sqrt(n_chains))
-    _close(cond.mean(axis=0), cond_scale / (df - n_free - 1),
-           cond.std(axis=0) / np.sqrt(n_chains))
+    _close(cond.mean(axis=0), cond_scale / (df - n_free - 1), cond.std(axis=0) / np.sqrt(n_chains))
     # beta does not depend on the latent block
     r = np.corrcoef(draws[:, 2, 3], beta[:, 0, 0])[0, 1]
     assert abs(r) < Z_TOL / np.sqrt(n_chains)

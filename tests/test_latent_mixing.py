@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from jomo_compare import batch_means_se
 from scipy import integrate, stats
 
-from jomo_compare import batch_means_se
 from skjomo import JointModelImputer, MultilevelJointImputer
 from skjomo._gibbs._chain import dimensions, initial_state, new_tally, new_trace, run_chain
 from skjomo._gibbs._latent_scale import log_scale_density, slice_log_scale
@@ -56,8 +56,15 @@ def test_slice_step_targets_its_density():
     s, draws = 0.0, np.empty(20000)
     for i in range(draws.size):
         # one update from 0 of the density re-centred at the current point
-        shifted = np.array([coefs[0], coefs[1] * np.exp(2 * s), coefs[2] * np.exp(s),
-                            coefs[3] * np.exp(-2 * s), coefs[4] * np.exp(-s)])
+        shifted = np.array(
+            [
+                coefs[0],
+                coefs[1] * np.exp(2 * s),
+                coefs[2] * np.exp(s),
+                coefs[3] * np.exp(-2 * s),
+                coefs[4] * np.exp(-s),
+            ]
+        )
         s += slice_log_scale(rng, shifted, np.inf)
         draws[i] = s
     grid = np.linspace(-3, 3, 4001)
@@ -94,15 +101,24 @@ def _two_level_frame(seed=0, n_clusters=12, size=12):
     cluster = np.repeat(np.arange(n_clusters), size)
     x = rng.standard_normal(cluster.size)
     u = rng.standard_normal((n_clusters, 3)) * 0.5
-    lat = (np.array([0.0, -1.0, -0.5]) + 0.5 * x[:, None] + u[cluster]
-           + rng.standard_normal((cluster.size, 3)))
+    lat = (
+        np.array([0.0, -1.0, -0.5])
+        + 0.5 * x[:, None]
+        + u[cluster]
+        + rng.standard_normal((cluster.size, 3))
+    )
     y = lat[:, 0]
-    cat = np.where((lat[:, 1:] < 0).all(axis=1), "c",
-                   np.where(lat[:, 1] > lat[:, 2], "a", "b"))
+    cat = np.where((lat[:, 1:] < 0).all(axis=1), "c", np.where(lat[:, 1] > lat[:, 2], "a", "b"))
     level2 = np.where(rng.standard_normal(n_clusters) + u[:, 0] > 0.3, "yes", "no")
-    frame = pd.DataFrame({"cluster": cluster, "x": x, "y": y,
-                          "cat": pd.Categorical(cat, categories=["a", "b", "c"]),
-                          "l2": pd.Categorical(level2[cluster], categories=["yes", "no"])})
+    frame = pd.DataFrame(
+        {
+            "cluster": cluster,
+            "x": x,
+            "y": y,
+            "cat": pd.Categorical(cat, categories=["a", "b", "c"]),
+            "l2": pd.Categorical(level2[cluster], categories=["yes", "no"]),
+        }
+    )
     frame.loc[rng.random(cluster.size) < 0.15, "y"] = np.nan
     frame.loc[rng.random(cluster.size) < 0.15, "cat"] = np.nan
     frame.loc[np.isin(cluster, [2, 7]), "l2"] = np.nan
@@ -114,9 +130,13 @@ def test_two_level_posterior_unchanged(bounds):
     """Posterior means of B, Omega, Sigma and B2 with the moves agree with
     the sampler without them (batch-means errors of both chains)."""
     frame = _two_level_frame()
-    imputer = MultilevelJointImputer(cluster_col="cluster", covariate_cols=["x"],
-                                     level2_cols=["l2"], latent_bounds=bounds,
-                                     random_state=0)
+    imputer = MultilevelJointImputer(
+        cluster_col="cluster",
+        covariate_cols=["x"],
+        level2_cols=["l2"],
+        latent_bounds=bounds,
+        random_state=0,
+    )
     new = _flat(_chain(imputer, frame, 20000, seed=11))
     old = _flat(_chain(imputer, frame, 40000, seed=12, moves=False))
     free = old.std(axis=0) > 0
@@ -136,14 +156,23 @@ def _bench():
     return module
 
 
-_NOT_YET = pytest.mark.xfail(reason="issue 16: smallest bulk ESS 256 ('fixed') and 320 "
-                                    "('random') after the scale moves (doc/benchmarks.rst)",
-                             strict=False)
+_NOT_YET = pytest.mark.xfail(
+    reason="issue 16: smallest bulk ESS 256 ('fixed') and 320 "
+    "('random') after the scale moves (doc/benchmarks.rst)",
+    strict=False,
+)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("model", ["single", "common", pytest.param("fixed", marks=_NOT_YET),
-                                   pytest.param("random", marks=_NOT_YET)])
+@pytest.mark.parametrize(
+    "model",
+    [
+        "single",
+        "common",
+        pytest.param("fixed", marks=_NOT_YET),
+        pytest.param("random", marks=_NOT_YET),
+    ],
+)
 def test_smallest_bulk_ess_on_jspmiss(model):
     """Every parameter of the JSPmiss mixed model reaches bulk ESS 400 from
     2 chains x 1,000 draws 20 iterations apart (issue 16)."""

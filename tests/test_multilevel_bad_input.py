@@ -20,7 +20,8 @@ FAST = dict(n_burn=5, n_between=2, n_imputations=2, random_state=0)
 # Without level-2 roles, the cluster-level columns w, k, z2 of the frame are
 # level-1 outcomes, which fit rightly warns about; not what is tested here.
 pytestmark = pytest.mark.filterwarnings(
-    "ignore:Outcome column .* is constant within every cluster:UserWarning")
+    "ignore:Outcome column .* is constant within every cluster:UserWarning"
+)
 
 
 @pytest.fixture
@@ -28,17 +29,19 @@ def frame():
     """Six clusters "a".."f" of five rows; level-1 y, z, c, x, s; level-2 w, k, z2."""
     rng = np.random.default_rng(0)
     clusters = np.array(list("abcdef"), dtype=object)
-    data = pd.DataFrame({
-        "school": pd.array(np.repeat(clusters, 5), dtype=object),
-        "y": rng.normal(size=30),
-        "z": rng.normal(size=30),
-        "c": pd.Categorical(rng.choice(["u", "v", "t"], size=30)),
-        "x": rng.normal(size=30),
-        "s": rng.normal(size=30),
-        "w": np.repeat(rng.normal(size=6), 5),
-        "k": pd.Categorical(np.repeat(["p", "q", "p", "q", "q", "p"], 5)),
-        "z2": np.repeat(rng.normal(size=6), 5),
-    })
+    data = pd.DataFrame(
+        {
+            "school": pd.array(np.repeat(clusters, 5), dtype=object),
+            "y": rng.normal(size=30),
+            "z": rng.normal(size=30),
+            "c": pd.Categorical(rng.choice(["u", "v", "t"], size=30)),
+            "x": rng.normal(size=30),
+            "s": rng.normal(size=30),
+            "w": np.repeat(rng.normal(size=6), 5),
+            "k": pd.Categorical(np.repeat(["p", "q", "p", "q", "q", "p"], 5)),
+            "z2": np.repeat(rng.normal(size=6), 5),
+        }
+    )
     data.loc[::4, "y"] = np.nan
     data.loc[data["school"] == "b", "w"] = np.nan
     return data
@@ -68,8 +71,11 @@ def test_cluster_col_not_in_data(frame):
 @pytest.mark.parametrize("missing", [None, np.nan, pd.NA])
 def test_missing_cluster_labels(frame, missing):
     frame.loc[7, "school"] = missing
-    with pytest.raises(ValueError, match=r"Cluster column 'school' has missing labels "
-                                         r"\(e\.g\. at index \[7\]\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"Cluster column 'school' has missing labels "
+        r"\(e\.g\. at index \[7\]\)",
+    ):
         fit(frame)
 
 
@@ -78,23 +84,38 @@ def test_missing_cluster_labels_in_transform(frame):
     new = frame.iloc[:6].copy()
     new.index = list("pqrstu")
     new.loc["s", "school"] = None
-    with pytest.raises(ValueError, match=r"Cluster column 'school' has missing labels "
-                                         r"\(e\.g\. at index \['s'\]\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"Cluster column 'school' has missing labels "
+        r"\(e\.g\. at index \['s'\]\)",
+    ):
         imputer.transform(new)
 
 
 def test_cluster_column_with_another_role(frame):
-    with pytest.raises(ValueError, match=r"Column 'school' is given two roles: cluster and "
-                                         r"covariate"):
+    with pytest.raises(
+        ValueError,
+        match=r"Column 'school' is given two roles: cluster and "
+        r"covariate",
+    ):
         fit(frame, covariate_cols=["school"])
-    with pytest.raises(ValueError, match=r"Column 'school' is given two roles: cluster and "
-                                         r"level-2 outcome"):
+    with pytest.raises(
+        ValueError,
+        match=r"Column 'school' is given two roles: cluster and "
+        r"level-2 outcome",
+    ):
         fit(frame, level2_cols=["school"])
-    with pytest.raises(ValueError, match=r"Column 'school' is given two roles: cluster and "
-                                         r"level-2 covariate"):
+    with pytest.raises(
+        ValueError,
+        match=r"Column 'school' is given two roles: cluster and "
+        r"level-2 covariate",
+    ):
         fit(frame, level2_cols=["w"], level2_covariate_cols=["school"])
-    with pytest.raises(ValueError, match=r"Column 'school' is given two roles: cluster and "
-                                         r"excluded"):
+    with pytest.raises(
+        ValueError,
+        match=r"Column 'school' is given two roles: cluster and "
+        r"excluded",
+    ):
         fit(frame, exclude_cols=["school"])
 
 
@@ -108,8 +129,11 @@ def test_only_the_cluster_column(frame):
 def test_level2_value_varying_within_a_cluster(frame, column, value):
     rows = frame.index[frame["school"] == "c"]
     frame.loc[rows[3], column] = value
-    with pytest.raises(ValueError, match=rf"Level-2 column '{column}' varies within cluster "
-                                         r"'c'"):
+    with pytest.raises(
+        ValueError,
+        match=rf"Level-2 column '{column}' varies within cluster "
+        r"'c'",
+    ):
         fit(frame, **level2())
 
 
@@ -118,8 +142,11 @@ def test_level2_value_varying_within_a_new_cluster_in_transform(frame):
     new = frame[frame["school"].isin(["a", "c"])].copy()
     new["school"] = np.where(new["school"] == "a", "a", "new-school")
     new.loc[new.index[-1], "w"] = 123.0
-    with pytest.raises(ValueError, match=r"Level-2 column 'w' varies within cluster "
-                                         r"'new-school'"):
+    with pytest.raises(
+        ValueError,
+        match=r"Level-2 column 'w' varies within cluster "
+        r"'new-school'",
+    ):
         imputer.transform(new)
 
 
@@ -130,8 +157,11 @@ def test_level2_covariate_without_level2_outcomes(frame):
 
 def test_level2_covariate_missing_for_a_cluster(frame):
     frame.loc[frame["school"] == "d", "z2"] = np.nan
-    with pytest.raises(ValueError, match=r"Level-2 covariate 'z2' is missing on every row of "
-                                         r"cluster 'd'"):
+    with pytest.raises(
+        ValueError,
+        match=r"Level-2 covariate 'z2' is missing on every row of "
+        r"cluster 'd'",
+    ):
         fit(frame, **level2())
 
 
@@ -140,29 +170,47 @@ def test_level2_covariate_missing_for_a_new_cluster_in_transform(frame):
     new = frame[frame["school"] == "a"].copy()
     new["school"] = "new-school"
     new["z2"] = np.nan
-    with pytest.raises(ValueError, match=r"Level-2 covariate 'z2' is missing on every row of "
-                                         r"cluster 'new-school'"):
+    with pytest.raises(
+        ValueError,
+        match=r"Level-2 covariate 'z2' is missing on every row of "
+        r"cluster 'new-school'",
+    ):
         imputer.transform(new)
 
 
 def test_level2_column_with_two_roles(frame):
-    with pytest.raises(ValueError, match=r"Column 'w' is given two roles: level-2 outcome and "
-                                         r"covariate"):
+    with pytest.raises(
+        ValueError,
+        match=r"Column 'w' is given two roles: level-2 outcome and "
+        r"covariate",
+    ):
         fit(frame, covariate_cols=["w"], level2_cols=["w"])
-    with pytest.raises(ValueError, match=r"Column 'w' is given two roles: level-2 outcome and "
-                                         r"level-2 covariate"):
+    with pytest.raises(
+        ValueError,
+        match=r"Column 'w' is given two roles: level-2 outcome and "
+        r"level-2 covariate",
+    ):
         fit(frame, level2_cols=["w"], level2_covariate_cols=["w"])
-    with pytest.raises(ValueError, match=r"Column 'w' is given two roles: level-2 outcome and "
-                                         r"excluded"):
+    with pytest.raises(
+        ValueError,
+        match=r"Column 'w' is given two roles: level-2 outcome and "
+        r"excluded",
+    ):
         fit(frame, level2_cols=["w"], exclude_cols=["w"])
 
 
 def test_unknown_level2_columns(frame):
-    with pytest.raises(ValueError, match=r"Column 'nope' given as level-2 outcome is not in "
-                                         r"the data"):
+    with pytest.raises(
+        ValueError,
+        match=r"Column 'nope' given as level-2 outcome is not in "
+        r"the data",
+    ):
         fit(frame, level2_cols=["nope"])
-    with pytest.raises(ValueError, match=r"Column 'nope' given as level-2 covariate is not in "
-                                         r"the data"):
+    with pytest.raises(
+        ValueError,
+        match=r"Column 'nope' given as level-2 covariate is not in "
+        r"the data",
+    ):
         fit(frame, level2_cols=["w"], level2_covariate_cols=["nope"])
 
 
@@ -192,14 +240,20 @@ def test_random_slope_with_missing_values_in_transform(frame):
 
 
 def test_random_slope_not_numeric(frame):
-    with pytest.raises(TypeError, match=r"Random-slope covariate 'c' must be numeric; got "
-                                        r"dtype category"):
+    with pytest.raises(
+        TypeError,
+        match=r"Random-slope covariate 'c' must be numeric; got "
+        r"dtype category",
+    ):
         fit(frame, random_slope_cols=["c"])
 
 
 def test_random_slope_not_in_data(frame):
-    with pytest.raises(ValueError, match=r"Column 'nope' given as random slope is not in the "
-                                         r"data"):
+    with pytest.raises(
+        ValueError,
+        match=r"Column 'nope' given as random slope is not in the "
+        r"data",
+    ):
         fit(frame, random_slope_cols=["nope"])
 
 

@@ -22,10 +22,10 @@ LEVEL2 = ["w", "kind", "region", "public"]
 FLOATS = ["y", "x", "w", "z2"]
 
 # Cluster codes of the special clusters of two_level_frame.
-NO_Y = 5            # y missing on every row of the cluster
-NO_LEVEL2 = 7       # every level-2 outcome missing
-PARTIAL_W = 9       # w observed on some rows of the cluster only
-PARTIAL_KIND = 10   # kind observed on some rows of the cluster only
+NO_Y = 5  # y missing on every row of the cluster
+NO_LEVEL2 = 7  # every level-2 outcome missing
+PARTIAL_W = 9  # w observed on some rows of the cluster only
+PARTIAL_KIND = 10  # kind observed on some rows of the cluster only
 
 
 def two_level_frame(n_clusters=20, seed=0):
@@ -47,28 +47,33 @@ def two_level_frame(n_clusters=20, seed=0):
     u = 0.8 * rng.normal(size=n_clusters)
     z2 = rng.normal(size=n_clusters)
     w = 0.5 * z2 + u + 0.5 * rng.normal(size=n_clusters)
-    kind = np.array(["a", "b", "c"])[np.digitize(u + 0.5 * rng.normal(size=n_clusters),
-                                                 [-0.4, 0.4])]
+    kind = np.array(["a", "b", "c"])[
+        np.digitize(u + 0.5 * rng.normal(size=n_clusters), [-0.4, 0.4])
+    ]
     region = np.where(u + rng.normal(size=n_clusters) > 0, "north", "south")
     public = u + rng.normal(size=n_clusters) > 0
     x = rng.normal(size=n)
     latent = u[cluster, None] + 0.5 * x[:, None] + rng.normal(size=(n, 5))
-    frame = pd.DataFrame({
-        "y": 1.0 + latent[:, 0],
-        "cluster": pd.array([f"s{c:02d}" for c in cluster], dtype=object),
-        "grade": pd.Categorical(np.array(["low", "mid", "high"])[
-            np.digitize(latent[:, 1], [0.0, 1.0])], categories=["low", "mid", "high"]),
-        "x": x,
-        "w": w[cluster],
-        "label": pd.array(np.where(latent[:, 2] > 0, "hi", "lo"), dtype=object),
-        "kind": pd.Categorical(kind[cluster], categories=["c", "a", "b"]),
-        "flag": pd.array(latent[:, 3] > 0.2, dtype="boolean"),
-        "note": pd.array(["untouched"] * n, dtype=object),
-        "count": pd.array(np.round(3 * latent[:, 4]).astype(int), dtype="Int64"),
-        "region": pd.array(region[cluster], dtype=object),
-        "public": pd.array(public[cluster], dtype="boolean"),
-        "z2": z2[cluster],
-    })
+    frame = pd.DataFrame(
+        {
+            "y": 1.0 + latent[:, 0],
+            "cluster": pd.array([f"s{c:02d}" for c in cluster], dtype=object),
+            "grade": pd.Categorical(
+                np.array(["low", "mid", "high"])[np.digitize(latent[:, 1], [0.0, 1.0])],
+                categories=["low", "mid", "high"],
+            ),
+            "x": x,
+            "w": w[cluster],
+            "label": pd.array(np.where(latent[:, 2] > 0, "hi", "lo"), dtype=object),
+            "kind": pd.Categorical(kind[cluster], categories=["c", "a", "b"]),
+            "flag": pd.array(latent[:, 3] > 0.2, dtype="boolean"),
+            "note": pd.array(["untouched"] * n, dtype=object),
+            "count": pd.array(np.round(3 * latent[:, 4]).astype(int), dtype="Int64"),
+            "region": pd.array(region[cluster], dtype=object),
+            "public": pd.array(public[cluster], dtype="boolean"),
+            "z2": z2[cluster],
+        }
+    )
     frame.loc[rng.uniform(size=n) < 0.2, "y"] = np.nan
     frame.loc[cluster == NO_Y, "y"] = np.nan
     frame.loc[rng.uniform(size=n) < 0.15, "grade"] = np.nan
@@ -92,9 +97,15 @@ def label(code):
 
 
 def make_imputer(**kw):
-    settings = dict(cluster_col="cluster", covariate_cols=["x"], level2_cols=LEVEL2,
-                    level2_covariate_cols=["z2"], exclude_cols=["note"], random_state=0,
-                    **FAST)
+    settings = dict(
+        cluster_col="cluster",
+        covariate_cols=["x"],
+        level2_cols=LEVEL2,
+        level2_covariate_cols=["z2"],
+        exclude_cols=["note"],
+        random_state=0,
+        **FAST,
+    )
     settings.update(kw)
     return MultilevelJointImputer(**settings)
 
@@ -126,8 +137,9 @@ def assert_observed_identical(out, original):
         got = out[column].to_numpy(dtype=object)[observed]
         want = original[column].to_numpy(dtype=object)[observed]
         if column in FLOATS:
-            assert np.array_equal(np.asarray(got, float).view(np.int64),
-                                  np.asarray(want, float).view(np.int64)), column
+            assert np.array_equal(
+                np.asarray(got, float).view(np.int64), np.asarray(want, float).view(np.int64)
+            ), column
         else:
             assert list(got) == list(want), column
 
@@ -209,13 +221,15 @@ def _simple_frame(n_clusters=12, seed=4):
     u = rng.normal(size=n_clusters)
     w = u + 0.5 * rng.normal(size=n_clusters)
     x = rng.normal(size=n)
-    frame = pd.DataFrame({
-        "cluster": cluster,
-        "x": x,
-        "y1": u[cluster] + x + rng.normal(size=n),
-        "y2": 0.5 * u[cluster] + rng.normal(size=n),
-        "w": w[cluster],
-    })
+    frame = pd.DataFrame(
+        {
+            "cluster": cluster,
+            "x": x,
+            "y1": u[cluster] + x + rng.normal(size=n),
+            "y2": 0.5 * u[cluster] + rng.normal(size=n),
+            "w": w[cluster],
+        }
+    )
     frame.loc[rng.uniform(size=n) < 0.25, "y1"] = np.nan
     frame.loc[rng.uniform(size=n) < 0.25, "y2"] = np.nan
     frame.loc[np.isin(cluster, [2, 5]), "w"] = np.nan
@@ -226,8 +240,9 @@ LABELLINGS = {
     "strings": lambda c: pd.array([f"k{v:03d}" for v in c], dtype=object),
     "pandas strings": lambda c: pd.array([f"k{v:03d}" for v in c], dtype="string"),
     "default strings": lambda c: pd.array([f"k{v:03d}" for v in c], dtype="str"),
-    "categorical": lambda c: pd.Categorical([f"k{v:03d}" for v in c],
-                                            categories=[f"k{v:03d}" for v in range(40)]),
+    "categorical": lambda c: pd.Categorical(
+        [f"k{v:03d}" for v in c], categories=[f"k{v:03d}" for v in range(40)]
+    ),
     "floats": lambda c: c * 2.5 - 7.25,
     "large integers": lambda c: c.astype(np.int64) * 1000 + 10**12,
 }
@@ -239,17 +254,20 @@ def test_cluster_label_dtype_does_not_change_results(labelling):
     base = _simple_frame()
     relabelled = base.copy()
     relabelled["cluster"] = LABELLINGS[labelling](base["cluster"].to_numpy())
-    settings = dict(cluster_col="cluster", covariate_cols=["x"], level2_cols=["w"],
-                    random_state=3, **FAST)
+    settings = dict(
+        cluster_col="cluster", covariate_cols=["x"], level2_cols=["w"], random_state=3, **FAST
+    )
     ref = MultilevelJointImputer(**settings).fit(base)
     imputer = MultilevelJointImputer(**settings).fit(relabelled)
     for a, b in zip(ref.sample(), imputer.sample()):
-        np.testing.assert_array_equal(a[["y1", "y2", "w"]].to_numpy(),
-                                      b[["y1", "y2", "w"]].to_numpy())
+        np.testing.assert_array_equal(
+            a[["y1", "y2", "w"]].to_numpy(), b[["y1", "y2", "w"]].to_numpy()
+        )
         assert b["cluster"].dtype == relabelled["cluster"].dtype
         assert b["cluster"].equals(relabelled["cluster"])
-    np.testing.assert_array_equal(ref.random_effects_.to_numpy(),
-                                  imputer.random_effects_.to_numpy())
+    np.testing.assert_array_equal(
+        ref.random_effects_.to_numpy(), imputer.random_effects_.to_numpy()
+    )
     # one row per cluster that occurs (unused categories are not clusters)
     assert list(imputer.random_effects_.index) == list(pd.unique(relabelled["cluster"]))
     # transform: rows of a known and of a new cluster, in the labels' dtype
@@ -274,10 +292,10 @@ def test_cluster_label_dtype_does_not_change_results(labelling):
 def test_mixed_type_cluster_labels():
     base = _simple_frame()
     frame = base.copy()
-    frame["cluster"] = pd.array([c if c % 2 else f"c{c}" for c in base["cluster"]],
-                                dtype=object)
-    imputer = MultilevelJointImputer(cluster_col="cluster", level2_cols=["w"], random_state=0,
-                                     **FAST).fit(frame)
+    frame["cluster"] = pd.array([c if c % 2 else f"c{c}" for c in base["cluster"]], dtype=object)
+    imputer = MultilevelJointImputer(
+        cluster_col="cluster", level2_cols=["w"], random_state=0, **FAST
+    ).fit(frame)
     assert set(imputer.cluster_labels_) == set(frame["cluster"])
     out = imputer.sample(1)[0]
     assert not out[["y1", "y2", "w"]].isna().any().any()
@@ -286,11 +304,13 @@ def test_mixed_type_cluster_labels():
 
 def _mc_z(a, b, name):
     """Largest |difference| of posterior means over its Monte Carlo error."""
+
     def mean_se(imputer):
         draws = imputer.chains_[name]
         flat = draws.reshape(draws.shape[:2] + (-1,))
         se = flat.std(axis=(0, 1)) / np.sqrt(ess_mean(flat))
         return flat.mean(axis=(0, 1)), se
+
     (ma, sa), (mb, sb) = mean_se(a), mean_se(b)
     return np.max(np.abs(ma - mb) / np.sqrt(sa**2 + sb**2))
 
@@ -301,8 +321,16 @@ def test_row_order_does_not_change_the_posterior():
     agree within Monte Carlo error, and each output is in its input's order."""
     frame = _simple_frame(n_clusters=15, seed=8)
     shuffled = frame.sample(frac=1.0, random_state=2)
-    settings = dict(cluster_col="cluster", covariate_cols=["x"], level2_cols=["w"],
-                    n_burn=100, n_between=100, n_imputations=8, n_chains=2, random_state=5)
+    settings = dict(
+        cluster_col="cluster",
+        covariate_cols=["x"],
+        level2_cols=["w"],
+        n_burn=100,
+        n_between=100,
+        n_imputations=8,
+        n_chains=2,
+        random_state=5,
+    )
     a = MultilevelJointImputer(**settings).fit(frame)
     b = MultilevelJointImputer(**settings).fit(shuffled)
     assert a.cluster_labels_.equals(b.cluster_labels_)
@@ -320,12 +348,19 @@ def test_row_order_does_not_change_the_posterior():
 def test_every_cluster_of_size_one():
     rng = np.random.default_rng(1)
     n = 40
-    frame = pd.DataFrame({"id": rng.permutation(n) * 3.0, "x": rng.normal(size=n),
-                          "y": rng.normal(size=n), "w": rng.normal(size=n)})
+    frame = pd.DataFrame(
+        {
+            "id": rng.permutation(n) * 3.0,
+            "x": rng.normal(size=n),
+            "y": rng.normal(size=n),
+            "w": rng.normal(size=n),
+        }
+    )
     frame.loc[::4, "y"] = np.nan
     frame.loc[1::5, "w"] = np.nan
-    imputer = MultilevelJointImputer(cluster_col="id", covariate_cols=["x"], level2_cols=["w"],
-                                     random_state=0, **FAST).fit(frame)
+    imputer = MultilevelJointImputer(
+        cluster_col="id", covariate_cols=["x"], level2_cols=["w"], random_state=0, **FAST
+    ).fit(frame)
     assert imputer.random_effects_.shape == (n, 1)
     for out in imputer.sample():
         assert_observed_identical(out, frame)
@@ -342,6 +377,7 @@ def new_rows(frame):
     one new row; cluster NO_LEVEL2: missing in fit and here; "brand-new":
     all missing; "lonely": one row, level-2 values observed.
     """
+
     def rows(code, k):
         return frame[frame["cluster"] == label(code)].iloc[:k].copy()
 
@@ -402,12 +438,12 @@ def _assert_all_different(draws, new_rows):
     for i in range(len(draws)):
         for k in range(i):
             assert not draws[i]["y"].equals(draws[k]["y"]), (i, k)
-            assert (draws[i].loc[new_cluster, "w"].iloc[0]
-                    != draws[k].loc[new_cluster, "w"].iloc[0]), (i, k)
+            assert (
+                draws[i].loc[new_cluster, "w"].iloc[0] != draws[k].loc[new_cluster, "w"].iloc[0]
+            ), (i, k)
 
 
-def test_sample_on_new_rows_beyond_the_stored_draws_gives_different_imputations(
-        fitted, new_rows):
+def test_sample_on_new_rows_beyond_the_stored_draws_gives_different_imputations(fitted, new_rows):
     draws = fitted.sample(6, X=new_rows)  # 3 stored draws: some are reused
     assert len(draws) == 6
     _assert_all_different(draws, new_rows)
@@ -424,12 +460,24 @@ def slope_frame():
 
 def test_random_slopes(slope_frame):
     imputer = MultilevelJointImputer(
-        cluster_col="cluster", covariate_cols=["x"], random_slope_cols=["slope"],
-        level2_cols=["w"], level2_covariate_cols=["z2"], random_state=0, **FAST)
+        cluster_col="cluster",
+        covariate_cols=["x"],
+        random_slope_cols=["slope"],
+        level2_cols=["w"],
+        level2_covariate_cols=["z2"],
+        random_state=0,
+        **FAST,
+    )
     completed = imputer.fit(slope_frame).sample()
     n_clusters = slope_frame["cluster"].nunique()
-    u_labels = ["y|(Intercept)", "y|slope", "grade[low]|(Intercept)", "grade[low]|slope",
-                "grade[mid]|(Intercept)", "grade[mid]|slope"]
+    u_labels = [
+        "y|(Intercept)",
+        "y|slope",
+        "grade[low]|(Intercept)",
+        "grade[low]|slope",
+        "grade[mid]|(Intercept)",
+        "grade[mid]|slope",
+    ]
     assert imputer.random_effects_.shape == (n_clusters, 6)
     assert list(imputer.random_effects_.columns) == u_labels
     assert list(imputer.random_effects_.index) == sorted(slope_frame["cluster"].unique())

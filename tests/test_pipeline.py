@@ -27,7 +27,15 @@ class StochasticRegressionImputer(BaseEstimator):
     categorical columns are drawn from their observed frequencies.
     """
 
-    def __init__(self, n_burn=3, n_between=1, prior_df=None, prior_scale=None, n_imputations=5, random_state=None):
+    def __init__(
+        self,
+        n_burn=3,
+        n_between=1,
+        prior_df=None,
+        prior_scale=None,
+        n_imputations=5,
+        random_state=None,
+    ):
         self.n_burn = n_burn
         self.n_between = n_between
         self.prior_df = prior_df
@@ -48,7 +56,9 @@ class StochasticRegressionImputer(BaseEstimator):
                 continue
             col = frame[c]
             if isinstance(col.dtype, pd.CategoricalDtype):
-                parts.append(pd.get_dummies(col, prefix=str(c), drop_first=True, dtype=float).to_numpy())
+                parts.append(
+                    pd.get_dummies(col, prefix=str(c), drop_first=True, dtype=float).to_numpy()
+                )
             else:
                 parts.append(col.to_numpy(dtype=float)[:, None])
         parts.append(np.ones((len(frame), 1)))
@@ -62,7 +72,12 @@ class StochasticRegressionImputer(BaseEstimator):
             if not miss[c].any():
                 continue
             if isinstance(col.dtype, pd.CategoricalDtype):
-                freq = col.value_counts(normalize=True).reindex(col.cat.categories).fillna(0).to_numpy()
+                freq = (
+                    col.value_counts(normalize=True)
+                    .reindex(col.cat.categories)
+                    .fillna(0)
+                    .to_numpy()
+                )
                 draws = rng.choice(len(freq), size=int(miss[c].sum()), p=freq)
                 out.loc[miss[c], c] = col.cat.categories[draws]
             else:
@@ -95,7 +110,7 @@ class StochasticRegressionImputer(BaseEstimator):
         for c in self.columns_:
             if isinstance(self.train_[c].dtype, pd.CategoricalDtype):
                 both[c] = pd.Categorical(both[c], dtype=self.train_[c].dtype)
-        done = self._impute(both, rng).iloc[len(self.train_):]
+        done = self._impute(both, rng).iloc[len(self.train_) :]
         done.index = X.index
         return done
 
@@ -134,8 +149,13 @@ def numeric(X):
 
 def test_fit_pools_and_imputes_outcome():
     X, y = make_data()
-    pipe = MultipleImputationPipeline(StochasticRegressionImputer(), LinearRegression(), n_imputations=4,
-                                      keep_imputations=True, random_state=1)
+    pipe = MultipleImputationPipeline(
+        StochasticRegressionImputer(),
+        LinearRegression(),
+        n_imputations=4,
+        keep_imputations=True,
+        random_state=1,
+    )
     est = FunctionTransformer(numeric)
     pipe.set_params(estimator=Pipeline([("num", est), ("lr", LinearRegression())]))
     # a sklearn Pipeline is pooled through its final step, named by the features that step saw
@@ -144,8 +164,13 @@ def test_fit_pools_and_imputes_outcome():
     assert pipe.pooled_.names == ["Intercept", "x1", "x2"]
     pd.testing.assert_series_equal(pipe.pooled_.estimate, pool_estimates(direct).estimate)
     assert pipe.pooled_.std_error is None and "Unadjusted" not in pipe.summary()
-    pipe = MultipleImputationPipeline(StochasticRegressionImputer(), StatsmodelsModel("y ~ x1 + x2 + g"),
-                                      n_imputations=4, keep_imputations=True, random_state=1).fit(X, y)
+    pipe = MultipleImputationPipeline(
+        StochasticRegressionImputer(),
+        StatsmodelsModel("y ~ x1 + x2 + g"),
+        n_imputations=4,
+        keep_imputations=True,
+        random_state=1,
+    ).fit(X, y)
     assert len(pipe.estimators_) == 4 and pipe.target_name_ == "y"
     # rows with missing y are imputed, not dropped
     for d, e in zip(pipe.imputations_, pipe.estimators_):
@@ -157,7 +182,10 @@ def test_fit_pools_and_imputes_outcome():
     assert "Residual~~Residual" in pipe.pooled_.extra.index
     assert "Final parameter estimates" in pipe.summary()
     # D1 on the stored fits
-    null = [StatsmodelsModel("y ~ x1 + x2").fit(d[["x1", "x2", "g"]], d["y"]).results_ for d in pipe.imputations_]
+    null = [
+        StatsmodelsModel("y ~ x1 + x2").fit(d[["x1", "x2", "g"]], d["y"]).results_
+        for d in pipe.imputations_
+    ]
     assert compare_models([e.results_ for e in pipe.estimators_], null).df1 == 2
     # Barnard-Rubin df from the models
     res = pipe.pool(df_com="model")
@@ -168,18 +196,29 @@ def test_fit_pools_and_imputes_outcome():
 def test_same_results_for_any_n_jobs_and_reproducible():
     X, y = make_data()
     kw = dict(n_imputations=3, random_state=7)
-    a = MultipleImputationPipeline(StochasticRegressionImputer(), Ridge(alpha=0.1), n_jobs=1, **kw).fit(numeric(X), y)
-    b = MultipleImputationPipeline(StochasticRegressionImputer(), Ridge(alpha=0.1), n_jobs=2, **kw).fit(numeric(X), y)
-    c = MultipleImputationPipeline(StochasticRegressionImputer(), Ridge(alpha=0.1), n_jobs=1, **kw).fit(numeric(X), y)
+    a = MultipleImputationPipeline(
+        StochasticRegressionImputer(), Ridge(alpha=0.1), n_jobs=1, **kw
+    ).fit(numeric(X), y)
+    b = MultipleImputationPipeline(
+        StochasticRegressionImputer(), Ridge(alpha=0.1), n_jobs=2, **kw
+    ).fit(numeric(X), y)
+    c = MultipleImputationPipeline(
+        StochasticRegressionImputer(), Ridge(alpha=0.1), n_jobs=1, **kw
+    ).fit(numeric(X), y)
     pd.testing.assert_series_equal(a.pooled_.estimate, b.pooled_.estimate)
     pd.testing.assert_series_equal(a.pooled_.estimate, c.pooled_.estimate)
     assert a.pooled_.std_error is None  # Ridge: point estimates only
-    d = MultipleImputationPipeline(StochasticRegressionImputer(), Ridge(alpha=0.1), n_imputations=3,
-                                   random_state=8).fit(numeric(X), y)
+    d = MultipleImputationPipeline(
+        StochasticRegressionImputer(), Ridge(alpha=0.1), n_imputations=3, random_state=8
+    ).fit(numeric(X), y)
     assert not np.allclose(a.pooled_.estimate, d.pooled_.estimate)
     # estimator seeds differ across imputations
-    rf = MultipleImputationPipeline(StochasticRegressionImputer(), RandomForestRegressor(n_estimators=5),
-                                    n_imputations=3, random_state=0).fit(numeric(X), y)
+    rf = MultipleImputationPipeline(
+        StochasticRegressionImputer(),
+        RandomForestRegressor(n_estimators=5),
+        n_imputations=3,
+        random_state=0,
+    ).fit(numeric(X), y)
     seeds = {e.random_state for e in rf.estimators_}
     assert len(seeds) == 3 and rf.pooled_ is None
     assert rf.predict(numeric(X)).shape == (len(X),)
@@ -188,8 +227,9 @@ def test_same_results_for_any_n_jobs_and_reproducible():
 def test_predict_and_score_regression():
     X, y = make_data()
     Xn, yn = make_data(n=40, seed=3)
-    pipe = MultipleImputationPipeline(StochasticRegressionImputer(), LinearRegression(), n_imputations=3,
-                                      random_state=0).fit(numeric(X), y)
+    pipe = MultipleImputationPipeline(
+        StochasticRegressionImputer(), LinearRegression(), n_imputations=3, random_state=0
+    ).fit(numeric(X), y)
     pred = pipe.predict(numeric(Xn))
     assert pred.shape == (40,) and np.all(np.isfinite(pred))
     # complete rows are not imputed: the mean of the m predictions
@@ -199,12 +239,14 @@ def test_predict_and_score_regression():
     score = pipe.score(numeric(Xn), yn)
     assert -1 < score <= 1
     # an imputer whose sample() takes no new rows: transform is used
-    pipe2 = MultipleImputationPipeline(TransformOnlyImputer(), LinearRegression(), n_imputations=3,
-                                       random_state=0).fit(numeric(X), y)
+    pipe2 = MultipleImputationPipeline(
+        TransformOnlyImputer(), LinearRegression(), n_imputations=3, random_state=0
+    ).fit(numeric(X), y)
     assert np.all(np.isfinite(pipe2.predict(numeric(Xn))))
     # arrays are accepted
-    pipe3 = MultipleImputationPipeline(StochasticRegressionImputer(), LinearRegression(), n_imputations=2,
-                                       random_state=0).fit(numeric(X).to_numpy(), y.to_numpy())
+    pipe3 = MultipleImputationPipeline(
+        StochasticRegressionImputer(), LinearRegression(), n_imputations=2, random_state=0
+    ).fit(numeric(X).to_numpy(), y.to_numpy())
     assert pipe3.pooled_.names == ["Intercept", "x0", "x1"] and pipe3.target_name_ == "target"
     assert pipe3.predict(numeric(Xn).to_numpy()).shape == (40,)
 
@@ -213,8 +255,9 @@ def test_predict_and_score_regression():
 def test_classification():
     X, y = make_data(classification=True)
     Xn, yn = make_data(n=50, seed=5, classification=True)
-    pipe = MultipleImputationPipeline(StochasticRegressionImputer(), LogisticRegression(), n_imputations=3,
-                                      random_state=0).fit(numeric(X), y)
+    pipe = MultipleImputationPipeline(
+        StochasticRegressionImputer(), LogisticRegression(), n_imputations=3, random_state=0
+    ).fit(numeric(X), y)
     assert list(pipe.classes_) == ["high", "low"]
     proba = pipe.predict_proba(numeric(Xn))
     assert proba.shape == (50, 2)
@@ -225,20 +268,27 @@ def test_classification():
     assert pipe.pooled_.names == ["Intercept", "x1", "x2"]
     # integer labels come back as integers
     yi = y.cat.codes.astype(float).where(y.notna())
-    pipe = MultipleImputationPipeline(StochasticRegressionImputer(), LogisticRegression(), n_imputations=2,
-                                      random_state=0).fit(numeric(X), yi)
+    pipe = MultipleImputationPipeline(
+        StochasticRegressionImputer(), LogisticRegression(), n_imputations=2, random_state=0
+    ).fit(numeric(X), yi)
     assert set(pipe.predict(numeric(Xn))) <= {0.0, 1.0}
 
 
 def test_errors():
     X, y = make_data()
     with pytest.raises(ValueError, match="at least 2"):
-        MultipleImputationPipeline(StochasticRegressionImputer(), LinearRegression(), n_imputations=1).fit(X, y)
+        MultipleImputationPipeline(
+            StochasticRegressionImputer(), LinearRegression(), n_imputations=1
+        ).fit(X, y)
     with pytest.raises(ValueError, match="also a column"):
-        MultipleImputationPipeline(StochasticRegressionImputer(), LinearRegression()).fit(X, X["x1"].rename("x1"))
+        MultipleImputationPipeline(StochasticRegressionImputer(), LinearRegression()).fit(
+            X, X["x1"].rename("x1")
+        )
     with pytest.raises(ValueError, match="needs the outcome"):
         MultipleImputationPipeline(StochasticRegressionImputer(), LinearRegression()).fit(X, None)
-    pipe = MultipleImputationPipeline(StochasticRegressionImputer(), LinearRegression(), n_imputations=2)
+    pipe = MultipleImputationPipeline(
+        StochasticRegressionImputer(), LinearRegression(), n_imputations=2
+    )
     assert not hasattr(pipe, "predict_proba")
     with pytest.raises(AttributeError, match="predict_proba") as info:
         pipe.predict_proba(X)
@@ -249,7 +299,9 @@ def test_errors():
 
 
 def test_clone_and_params():
-    pipe = MultipleImputationPipeline(StochasticRegressionImputer(prior_df=1.0), Ridge(), n_imputations=3)
+    pipe = MultipleImputationPipeline(
+        StochasticRegressionImputer(prior_df=1.0), Ridge(), n_imputations=3
+    )
     params = pipe.get_params()
     assert params["imputer__prior_df"] == 1.0 and params["estimator__alpha"] == 1.0
     c = clone(pipe)
@@ -264,9 +316,18 @@ def test_clone_and_params():
 @pytest.mark.filterwarnings("ignore:the fits are penalised")
 def test_grid_search_over_imputer_and_estimator():
     X, y = make_data(n=90)
-    pipe = MultipleImputationPipeline(StochasticRegressionImputer(), Ridge(), n_imputations=2, random_state=0)
-    grid = GridSearchCV(pipe, {"imputer__prior_df": [None, 5.0], "imputer__n_burn": [1, 2],
-                               "estimator__alpha": [0.1, 10.0]}, cv=KFold(3))
+    pipe = MultipleImputationPipeline(
+        StochasticRegressionImputer(), Ridge(), n_imputations=2, random_state=0
+    )
+    grid = GridSearchCV(
+        pipe,
+        {
+            "imputer__prior_df": [None, 5.0],
+            "imputer__n_burn": [1, 2],
+            "estimator__alpha": [0.1, 10.0],
+        },
+        cv=KFold(3),
+    )
     grid.fit(numeric(X), y)
     assert set(grid.best_params_) == {"imputer__prior_df", "imputer__n_burn", "estimator__alpha"}
     assert np.all(np.isfinite(grid.cv_results_["mean_test_score"]))
@@ -279,8 +340,9 @@ def test_grid_search_classifier_uses_stratified_folds():
 
     X, y = make_data(n=90, classification=True)
     keep = y.notna()
-    pipe = MultipleImputationPipeline(StochasticRegressionImputer(), LogisticRegression(), n_imputations=2,
-                                      random_state=0)
+    pipe = MultipleImputationPipeline(
+        StochasticRegressionImputer(), LogisticRegression(), n_imputations=2, random_state=0
+    )
     assert is_classifier(pipe)
     grid = GridSearchCV(pipe, {"estimator__C": [0.1, 1.0]}, cv=3).fit(numeric(X)[keep], y[keep])
     assert 0 <= grid.best_score_ <= 1
@@ -288,11 +350,20 @@ def test_grid_search_classifier_uses_stratified_folds():
 
 def test_inside_sklearn_pipeline():
     X, y = make_data()
-    outer = Pipeline([
-        ("select", FunctionTransformer(numeric)),
-        ("mi", MultipleImputationPipeline(StochasticRegressionImputer(), LinearRegression(), n_imputations=2,
-                                          random_state=0)),
-    ])
+    outer = Pipeline(
+        [
+            ("select", FunctionTransformer(numeric)),
+            (
+                "mi",
+                MultipleImputationPipeline(
+                    StochasticRegressionImputer(),
+                    LinearRegression(),
+                    n_imputations=2,
+                    random_state=0,
+                ),
+            ),
+        ]
+    )
     outer.fit(X, y)
     assert outer.named_steps["mi"].pooled_.names == ["Intercept", "x1", "x2"]
     assert np.isfinite(outer.score(X, y))
@@ -317,22 +388,32 @@ def multilevel_data(n_groups=12, size=10, seed=0):
 
 def test_statsmodels_mixedlm_in_pipeline():
     X, y = multilevel_data()
-    model = StatsmodelsModel("score ~ x", "mixedlm", groups="school", fit_kwargs={"method": ["powell"]})
+    model = StatsmodelsModel(
+        "score ~ x", "mixedlm", groups="school", fit_kwargs={"method": ["powell"]}
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        pipe = MultipleImputationPipeline(StochasticRegressionImputer(), model, n_imputations=3,
-                                          random_state=0).fit(X, y)
+        pipe = MultipleImputationPipeline(
+            StochasticRegressionImputer(), model, n_imputations=3, random_state=0
+        ).fit(X, y)
     res = pipe.pooled_
     assert res.names == ["Intercept", "x"]
-    assert list(res.extra.index) == ["Intercept~~Intercept|school", "Residual~~Residual", "ICC|school"]
+    assert list(res.extra.index) == [
+        "Intercept~~Intercept|school",
+        "Residual~~Residual",
+        "ICC|school",
+    ]
     assert 0 < res.extra["ICC|school"] < 1
     assert pipe.predict(X).shape == (len(X),)
     # a null model on the same imputations: compare the two pipelines
-    null = StatsmodelsModel("score ~ 1", "mixedlm", groups="school", fit_kwargs={"method": ["powell"]})
+    null = StatsmodelsModel(
+        "score ~ 1", "mixedlm", groups="school", fit_kwargs={"method": ["powell"]}
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        pipe0 = MultipleImputationPipeline(StochasticRegressionImputer(), null, n_imputations=3,
-                                           random_state=0).fit(X, y)
+        pipe0 = MultipleImputationPipeline(
+            StochasticRegressionImputer(), null, n_imputations=3, random_state=0
+        ).fit(X, y)
         d1 = compare_models(pipe, pipe0)
         d3 = compare_models(pipe, pipe0, method="D3")
         d4 = compare_models(pipe, pipe0, method="D4")
@@ -371,13 +452,18 @@ def test_joint_model_imputer_pipeline_and_grid_search():
     data = load_jspmiss().iloc[:300]
     X, y = data[["ravens", "sex", "fluent"]], data["english"]
     imputer = JointModelImputer(covariate_cols=["sex"], n_burn=50, n_between=5)
-    pipe = MultipleImputationPipeline(imputer, StatsmodelsModel("english ~ ravens + sex + fluent"),
-                                      n_imputations=3, random_state=0).fit(X, y)
+    pipe = MultipleImputationPipeline(
+        imputer,
+        StatsmodelsModel("english ~ ravens + sex + fluent"),
+        n_imputations=3,
+        random_state=0,
+    ).fit(X, y)
     assert pipe.pooled_.names[0] == "Intercept" and np.all(np.isfinite(pipe.pooled_.std_error))
     assert pipe.predict(X).shape == (len(X),)
     grid = GridSearchCV(
         MultipleImputationPipeline(imputer, LinearRegression(), n_imputations=2, random_state=0),
-        {"imputer__prior_df": [None, 10.0], "imputer__n_burn": [20, 40]}, cv=KFold(2),
+        {"imputer__prior_df": [None, 10.0], "imputer__n_burn": [20, 40]},
+        cv=KFold(2),
     ).fit(data[["ravens", "sex"]], y)
     assert np.all(np.isfinite(grid.cv_results_["mean_test_score"]))
 
@@ -389,7 +475,11 @@ def test_jsp_example_runs():
 
     path = Path(__file__).resolve().parents[1] / "examples" / "pooling_jsp_multilevel.py"
     pipe = runpy.run_path(str(path))["main"](quick=True)
-    assert list(pipe.pooled_.extra.index) == ["Intercept~~Intercept|school", "Residual~~Residual", "ICC|school"]
+    assert list(pipe.pooled_.extra.index) == [
+        "Intercept~~Intercept|school",
+        "Residual~~Residual",
+        "ICC|school",
+    ]
 
 
 MultilevelJointImputer = getattr(skjomo, "MultilevelJointImputer", None)
@@ -402,13 +492,23 @@ def test_multilevel_imputer_with_mixedlm():
     data = load_jspmiss()
     data = data[data["school"].isin(sorted(data["school"].unique())[:15])]
     X, y = data[["school", "sex", "fluent", "ravens"]], data["english"]
-    imputer = MultilevelJointImputer(cluster_col="school", covariate_cols=["sex"], n_burn=50, n_between=5)
-    model = StatsmodelsModel("english ~ ravens + sex + fluent", "mixedlm", groups="school",
-                             fit_kwargs={"method": ["powell", "lbfgs"]})
+    imputer = MultilevelJointImputer(
+        cluster_col="school", covariate_cols=["sex"], n_burn=50, n_between=5
+    )
+    model = StatsmodelsModel(
+        "english ~ ravens + sex + fluent",
+        "mixedlm",
+        groups="school",
+        fit_kwargs={"method": ["powell", "lbfgs"]},
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         pipe = MultipleImputationPipeline(imputer, model, n_imputations=3, random_state=0).fit(X, y)
-    assert list(pipe.pooled_.extra.index) == ["Intercept~~Intercept|school", "Residual~~Residual", "ICC|school"]
+    assert list(pipe.pooled_.extra.index) == [
+        "Intercept~~Intercept|school",
+        "Residual~~Residual",
+        "ICC|school",
+    ]
     assert np.all(np.isfinite(pipe.pooled_.std_error))
 
 
@@ -419,12 +519,18 @@ def studentratings_pipeline(fit_kwargs, m, n_burn=300, n_between=20, seed=123):
     from skjomo.datasets import load_studentratings
 
     data = load_studentratings()
-    imputer = MultilevelJointImputer(cluster_col="ID", outcome_cols=["ReadDis", "SES"], covariate_cols=["ReadAchiev"],
-                                     n_burn=n_burn,
-                                     n_between=n_between)
+    imputer = MultilevelJointImputer(
+        cluster_col="ID",
+        outcome_cols=["ReadDis", "SES"],
+        covariate_cols=["ReadAchiev"],
+        n_burn=n_burn,
+        n_between=n_between,
+    )
     model = StatsmodelsModel("ReadAchiev ~ ReadDis", "mixedlm", groups="ID", fit_kwargs=fit_kwargs)
     # the vignette's imputation model: ReadDis + SES ~ ReadAchiev + (1|ID); ReadAchiev is complete
-    pipe = MultipleImputationPipeline(imputer, model, n_imputations=m, random_state=seed, keep_imputations=True)
+    pipe = MultipleImputationPipeline(
+        imputer, model, n_imputations=m, random_state=seed, keep_imputations=True
+    )
     return pipe.fit(data[["ID", "ReadDis", "SES"]], data["ReadAchiev"])
 
 
@@ -437,8 +543,12 @@ def test_studentratings_fits_that_do_not_converge_are_named():
     from statsmodels.tools.sm_exceptions import ConvergenceWarning as StatsmodelsConvergenceWarning
 
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", StatsmodelsConvergenceWarning)  # statsmodels' own, not skjomo's
-        with pytest.warns(ConvergenceWarning, match=r"imputation\(s\) \[1, 2, 3\] of 3 did not converge"):
+        warnings.simplefilter(
+            "ignore", StatsmodelsConvergenceWarning
+        )  # statsmodels' own, not skjomo's
+        with pytest.warns(
+            ConvergenceWarning, match=r"imputation\(s\) \[1, 2, 3\] of 3 did not converge"
+        ):
             bad = studentratings_pipeline({"method": "nm", "maxiter": 3}, m=3)
     assert bad.pooled_.not_converged == [1, 2, 3] and "did not converge" in bad.summary()
 
@@ -460,7 +570,9 @@ def test_studentratings_converged_fits_match_lme4(tmp_path):
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        pipe = studentratings_pipeline({"method": ["powell", "lbfgs"]}, m=100, n_burn=5000, n_between=100)
+        pipe = studentratings_pipeline(
+            {"method": ["powell", "lbfgs"]}, m=100, n_burn=5000, n_between=100
+        )
     for i, d in enumerate(pipe.imputations_):
         d.to_csv(tmp_path / f"imp{i}.csv", index=False, float_format="%.17g")
     script = tmp_path / "lme4.R"

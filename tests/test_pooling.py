@@ -47,10 +47,18 @@ def test_rubin_reference_values():
     close(res.p_value, [0.00076965063005252077, 0.0028043509662916133], rtol=1e-10)
     close(res.riv, [0.69135802469135732, 0.70707070707070674])
     close(res.fmi, [0.48774908646399417, 0.49413251926730750])
-    close(res.cov_params(), [[0.0761111111111111, -0.0034444444444444305], [-0.0034444444444444305, 0.018777777777777775]])
+    close(
+        res.cov_params(),
+        [
+            [0.0761111111111111, -0.0034444444444444305],
+            [-0.0034444444444444305, 0.018777777777777775],
+        ],
+    )
     ci = res.conf_int()
     assert list(ci.columns) == ["2.5 %", "97.5 %"]
-    close(ci, [[0.63207018591986930, 1.83459648074679738], [0.21712386688769625, 0.81620946644563697]])
+    close(
+        ci, [[0.63207018591986930, 1.83459648074679738], [0.21712386688769625, 0.81620946644563697]]
+    )
     assert list(res.conf_int(0.9).columns) == ["5 %", "95 %"]
     assert list(res.conf_int(0.999).columns) == ["0.05 %", "99.95 %"]
 
@@ -66,10 +74,14 @@ def test_rubin_reference_values_df_com():
 def test_input_shapes_agree():
     ref = pool_estimates(estimates=QA, covariances=UA, names=["a", "b"]).to_frame()
     frame = pd.DataFrame(QA, columns=["a", "b"])
-    as_lists = pool_estimates(estimates=[pd.Series(q, index=["a", "b"]) for q in QA],
-                              covariances=[pd.DataFrame(u, index=["a", "b"], columns=["a", "b"]) for u in UA])
+    as_lists = pool_estimates(
+        estimates=[pd.Series(q, index=["a", "b"]) for q in QA],
+        covariances=[pd.DataFrame(u, index=["a", "b"], columns=["a", "b"]) for u in UA],
+    )
     pd.testing.assert_frame_equal(as_lists.to_frame(), ref)
-    pd.testing.assert_frame_equal(pool_estimates(estimates=frame, covariances=list(UA)).to_frame(), ref)
+    pd.testing.assert_frame_equal(
+        pool_estimates(estimates=frame, covariances=list(UA)).to_frame(), ref
+    )
     # a reordered Series is aligned by name
     rev = [pd.Series(q[::-1], index=["b", "a"]) for q in QA]
     rev_res = pool_estimates(estimates=rev, covariances=UA[:, ::-1, ::-1])
@@ -120,7 +132,12 @@ def test_errors():
     with pytest.raises(ValueError, match="shape"):
         pool_estimates(estimates=QA, covariances=UA[:, :1, :1])
     with pytest.raises(ValueError, match="different from those"):
-        pool_estimates(estimates=[pd.Series([1.0, 2.0], index=["a", "b"]), pd.Series([1.0, 2.0], index=["a", "c"])])
+        pool_estimates(
+            estimates=[
+                pd.Series([1.0, 2.0], index=["a", "b"]),
+                pd.Series([1.0, 2.0], index=["a", "c"]),
+            ]
+        )
     with pytest.raises(ValueError, match="either"):
         pool_estimates()
     with pytest.raises(ValueError, match="at least m = 2"):
@@ -131,13 +148,24 @@ def test_errors():
     with pytest.raises(ValueError, match="singular"):
         pool_wald(QA, singular)
     with pytest.raises(ValueError, match="singular"):
-        pool_constraints(estimates=QA, covariances=singular, names=["a", "b"], constraints=["a", "b"], method="D2")
+        pool_constraints(
+            estimates=QA,
+            covariances=singular,
+            names=["a", "b"],
+            constraints=["a", "b"],
+            method="D2",
+        )
     with pytest.raises(ValueError, match="not a parameter"):
         pool_constraints(estimates=QA, covariances=UA, names=["a", "b"], constraints="a - z")
     with pytest.raises(ValueError, match="unsupported"):
         pool_constraints(estimates=QA, covariances=UA, names=["a", "b"], constraints="a.__class__")
     with pytest.raises(ValueError, match="full covariance"):
-        pool_constraints(estimates=QA, covariances=np.array([np.diag(u) for u in UA]), names=["a", "b"], constraints="a")
+        pool_constraints(
+            estimates=QA,
+            covariances=np.array([np.diag(u) for u in UA]),
+            names=["a", "b"],
+            constraints="a",
+        )
 
 
 # ------------------------------------------------------------------ reference values: D1, D2, constraints
@@ -151,7 +179,9 @@ def test_d1_d2_reference_values():
     r = pool_wald(QB, UB, df_com=30)
     close([r.F, r.df2], [10.710859123690900, 7.91730879124942])
     d = [q @ np.linalg.solve(u, q) for q, u in zip(QB, UB)]
-    close(d, [41.333333333333329, 40.625, 40.080213903743314, 47.320000000000007, 32.346491228070178])
+    close(
+        d, [41.333333333333329, 40.625, 40.080213903743314, 47.320000000000007, 32.346491228070178]
+    )
     r = pool_chi2(d, 2)
     close([r.F, r.df2, r.riv], [16.296887301869628, 82.59366878125158, 0.21765696882499888])
     # ariv="positive" clamps only the reported RIV in D2
@@ -167,19 +197,50 @@ def test_d1_df_com_warns_for_small_m():
 
 def test_constraint_reference_values():
     r = pool_constraints(estimates=QB, covariances=UB, names=["a", "b"], constraints=["a", "b"])
-    close([r.test.F, r.test.df2, r.test.p_value, r.test.riv],
-          [10.710859124909327, 18.657360222257182, 0.00079845092936933499, 0.82034759316292227], rtol=1e-10)
-    close(r.cov, [[0.081915641675349968, 0.020023823531777157], [0.020023823531777157, 0.020023823543571198]], rtol=1e-10)
+    close(
+        [r.test.F, r.test.df2, r.test.p_value, r.test.riv],
+        [10.710859124909327, 18.657360222257182, 0.00079845092936933499, 0.82034759316292227],
+        rtol=1e-10,
+    )
+    close(
+        r.cov,
+        [
+            [0.081915641675349968, 0.020023823531777157],
+            [0.020023823531777157, 0.020023823543571198],
+        ],
+        rtol=1e-10,
+    )
     r = pool_constraints(estimates=QB, covariances=UB, names=["a", "b"], constraints="a/b")
-    close([r.test.F, r.test.df2, r.test.riv, r.estimate.iloc[0], r.cov.iloc[0, 0]],
-          [10.201045131398637, 14.017291285183811, 1.1468104810771342, 2.5938888888888889, 0.65956570932048619], rtol=1e-10)
-    r = pool_constraints(estimates=QB, covariances=UB, names=["a", "b"], constraints="a/b", method="D2")
-    close([r.test.F, r.test.df2, r.test.riv], [16.65328367233128, 35.992877091053934, 0.50007421165178201], rtol=1e-10)
+    close(
+        [r.test.F, r.test.df2, r.test.riv, r.estimate.iloc[0], r.cov.iloc[0, 0]],
+        [
+            10.201045131398637,
+            14.017291285183811,
+            1.1468104810771342,
+            2.5938888888888889,
+            0.65956570932048619,
+        ],
+        rtol=1e-10,
+    )
+    r = pool_constraints(
+        estimates=QB, covariances=UB, names=["a", "b"], constraints="a/b", method="D2"
+    )
+    close(
+        [r.test.F, r.test.df2, r.test.riv],
+        [16.65328367233128, 35.992877091053934, 0.50007421165178201],
+        rtol=1e-10,
+    )
     # callables and odd names
-    r2 = pool_constraints(estimates=QB, covariances=UB, names=["x[T.1]", "(Intercept)"],
-                          constraints="x[T.1]/Intercept")
+    r2 = pool_constraints(
+        estimates=QB,
+        covariances=UB,
+        names=["x[T.1]", "(Intercept)"],
+        constraints="x[T.1]/Intercept",
+    )
     close(r2.test.F, 10.201045131398637, rtol=1e-10)
-    r3 = pool_constraints(estimates=QB, covariances=UB, names=["a", "b"], constraints=lambda th: [th["a"] / th["b"]])
+    r3 = pool_constraints(
+        estimates=QB, covariances=UB, names=["a", "b"], constraints=lambda th: [th["a"] / th["b"]]
+    )
     close(r3.test.F, 10.201045131398637, rtol=1e-10)
     assert "a/b:" in str(r)
 
@@ -246,14 +307,19 @@ def test_readers_statsmodels(datasets):
     s = read_fit(ols[0])
     assert s.names == ["Intercept", "x1", "x2"] and s.df_resid == 77
     assert list(s.extra) == ["Residual~~Residual"]
-    arr = [sm.OLS(d["y"].to_numpy(), sm.add_constant(d[["x1", "x2"]].to_numpy())).fit() for d in datasets]
+    arr = [
+        sm.OLS(d["y"].to_numpy(), sm.add_constant(d[["x1", "x2"]].to_numpy())).fit()
+        for d in datasets
+    ]
     assert read_fit(arr[0]).names == ["x0", "x1", "x2"]
     close(pool_estimates(arr).estimate, pool_estimates(ols).estimate)
     logit = [smf.logit("b ~ x1 + x2", d).fit(disp=0) for d in datasets]
     res = pool_estimates(logit)
     assert res.names == ["Intercept", "x1", "x2"]
     glm = [smf.glm("y ~ x1 + x2", d).fit() for d in datasets]
-    close(pool_estimates(glm, extra_params=True).extra, pool_estimates(ols, extra_params=True).extra)
+    close(
+        pool_estimates(glm, extra_params=True).extra, pool_estimates(ols, extra_params=True).extra
+    )
     with pytest.warns(UserWarning, match="no extra parameters"):
         pool_estimates(logit, extra_params=True)
     with pytest.warns(UserWarning, match="ignored"):
@@ -264,7 +330,10 @@ def test_reader_mixedlm_extras(datasets):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fits = [smf.mixedlm("y ~ x1 + x2", d, groups="g").fit(method=["powell"]) for d in datasets]
-        slopes = [smf.mixedlm("y ~ x1 + x2", d, groups="g", re_formula="1 + x1").fit(method=["powell"]) for d in datasets]
+        slopes = [
+            smf.mixedlm("y ~ x1 + x2", d, groups="g", re_formula="1 + x1").fit(method=["powell"])
+            for d in datasets
+        ]
     res = pool_estimates(fits, extra_params=True)
     assert res.names == ["Intercept", "x1", "x2"]
     assert list(res.extra.index) == ["Intercept~~Intercept|g", "Residual~~Residual", "ICC|g"]
@@ -273,7 +342,11 @@ def test_reader_mixedlm_extras(datasets):
     close(res.extra["ICC|g"], np.mean(tau / (tau + sig)))
     res = pool_estimates(slopes, extra_params=True)
     assert list(res.extra.index) == [
-        "Intercept~~Intercept|g", "x1~~x1|g", "Intercept~~x1|g", "Residual~~Residual", "ICC|g",
+        "Intercept~~Intercept|g",
+        "x1~~x1|g",
+        "Intercept~~x1|g",
+        "Residual~~Residual",
+        "ICC|g",
     ]
     # D1 on MixedLM fixed effects, D3/D4 with ML refits
     with warnings.catch_warnings():
@@ -313,7 +386,9 @@ def test_readers_sklearn_and_function(datasets):
     def reader(fit):
         return fit.params, fit.cov_params()
 
-    pd.testing.assert_frame_equal(pool_estimates(ols, reader=reader).to_frame(), pool_estimates(ols).to_frame())
+    pd.testing.assert_frame_equal(
+        pool_estimates(ols, reader=reader).to_frame(), pool_estimates(ols).to_frame()
+    )
     res = pool_estimates(ols, reader=lambda f: (f.params.to_numpy(), f.bse.to_numpy() ** 2))
     close(res.std_error, pool_estimates(ols).std_error)
     assert isinstance(read_fit(ols[0]), FitSummary)

@@ -34,7 +34,9 @@ def ref(block):
 
 
 def close(actual, expected, rtol=RTOL, atol=0.0):
-    np.testing.assert_allclose(np.asarray(actual, float), np.asarray(expected, float), rtol=rtol, atol=atol)
+    np.testing.assert_allclose(
+        np.asarray(actual, float), np.asarray(expected, float), rtol=rtol, atol=atol
+    )
 
 
 def check_estimates(res, block):
@@ -48,17 +50,23 @@ def check_estimates(res, block):
 
 def check_test(res, block):
     expected = ref(block).iloc[0]
-    close([res.F, res.df1, res.df2, res.p_value, res.riv],
-          expected[["F.value", "df1", "df2", "P(>F)", "RIV"]].to_numpy())
+    close(
+        [res.F, res.df1, res.df2, res.p_value, res.riv],
+        expected[["F.value", "df1", "df2", "P(>F)", "RIV"]].to_numpy(),
+    )
 
 
 @pytest.fixture(scope="module")
 def linear():
     long = pd.read_csv(FIX / "linear_imputed.csv")
-    data = [g.drop(columns="Imputation").reset_index(drop=True) for _, g in long.groupby("Imputation")]
+    data = [
+        g.drop(columns="Imputation").reset_index(drop=True) for _, g in long.groupby("Imputation")
+    ]
     full = [smf.ols("y ~ x1 + x2 + x3", d).fit() for d in data]
     null = [smf.ols("y ~ x1", d).fit() for d in data]
-    gfull = [smf.glm("b ~ x1 + x2 + x3", d, family=sm.families.Binomial()).fit(tol=1e-12) for d in data]
+    gfull = [
+        smf.glm("b ~ x1 + x2 + x3", d, family=sm.families.Binomial()).fit(tol=1e-12) for d in data
+    ]
     gnull = [smf.glm("b ~ x1", d, family=sm.families.Binomial()).fit(tol=1e-12) for d in data]
     return {"full": full, "null": null, "gfull": gfull, "gnull": gnull}
 
@@ -109,7 +117,12 @@ def lm_arrays():
     names = list(dict.fromkeys(coef["row"]))
     Q = np.array([coef[coef["imputation"] == i]["value"].to_numpy() for i in range(1, m + 1)])
     cov = raw[raw["column"] != ""]
-    U = np.array([cov[cov["imputation"] == i]["value"].to_numpy().reshape(len(names), -1) for i in range(1, m + 1)])
+    U = np.array(
+        [
+            cov[cov["imputation"] == i]["value"].to_numpy().reshape(len(names), -1)
+            for i in range(1, m + 1)
+        ]
+    )
     return names, Q, U
 
 
@@ -125,7 +138,9 @@ def test_constraints_lm_arrays(lm_arrays, block, constraints, kwargs):
     """Same per-imputation estimates as R: agreement to 1e-8 (forward differences as mitml)."""
     names, Q, U = lm_arrays
     assert names[0] == "(Intercept)"
-    res = pool_constraints(estimates=Q, covariances=U, names=names, constraints=constraints, **kwargs)
+    res = pool_constraints(
+        estimates=Q, covariances=U, names=names, constraints=constraints, **kwargs
+    )
     check_test(res.test, block)
     close(res.cov, ref(block + "_vcov"))
     close(res.estimate, ref(block + "_qbar")["Estimate"])
@@ -137,7 +152,11 @@ def test_constraints_lm_models(linear, block, constraints, kwargs):
     moves forward-difference derivatives by ~1e-8 (and D2's df2 by more)."""
     res = pool_constraints(linear["full"], constraints=constraints, **kwargs)
     expected = ref(block).iloc[0]
-    close([res.test.F, res.test.df2, res.test.riv], expected[["F.value", "df2", "RIV"]].to_numpy(), rtol=1e-5)
+    close(
+        [res.test.F, res.test.df2, res.test.riv],
+        expected[["F.value", "df2", "RIV"]].to_numpy(),
+        rtol=1e-5,
+    )
     close(res.cov, ref(block + "_vcov"), rtol=1e-6)
 
 
@@ -154,7 +173,10 @@ def test_glm(linear):
     check_estimates(pool_estimates(linear["gfull"]), "glm_estimates")
     check_test(compare_models(linear["gfull"], linear["gnull"], method="D1"), "glm_D1")
     check_test(compare_models(linear["gfull"], linear["gnull"], method="D2"), "glm_D2_wald")
-    check_test(compare_models(linear["gfull"], linear["gnull"], method="D2", use="likelihood"), "glm_D2_likelihood")
+    check_test(
+        compare_models(linear["gfull"], linear["gnull"], method="D2", use="likelihood"),
+        "glm_D2_likelihood",
+    )
     check_test(compare_models(linear["gfull"], linear["gnull"], method="D4"), "glm_D4")
 
 
@@ -189,12 +211,17 @@ def test_manual(manual):
     res = pool_estimates(estimates=Q, covariances=U, names=names)
     check_estimates(res, "manual_estimates")
     close(res.cov_params(), ref("manual_vcov"))
-    check_estimates(pool_estimates(estimates=Q, covariances=U, names=names, df_com=[10, 20, 1000]), "manual_estimates_dfcom")
+    check_estimates(
+        pool_estimates(estimates=Q, covariances=U, names=names, df_com=[10, 20, 1000]),
+        "manual_estimates_dfcom",
+    )
     V = np.array([np.diag(u) for u in U])
     check_estimates(pool_estimates(estimates=Q, covariances=V, names=names), "manual_variances")
     est_only = pool_estimates(estimates=Q, names=names)
     close(est_only.to_frame()["Estimate"], ref("manual_qhat_only")["Estimate"])
-    tc = pool_constraints(estimates=Q, covariances=U, names=names, constraints=["a*b - c", "exp(a)"])
+    tc = pool_constraints(
+        estimates=Q, covariances=U, names=names, constraints=["a*b - c", "exp(a)"]
+    )
     check_test(tc.test, "manual_constraints")
     close(tc.cov, ref("manual_constraints_vcov"))
 
@@ -211,7 +238,12 @@ def lmer_fits():
     names = list(dict.fromkeys(fe["row"]))
     Q = np.array([fe[fe["imputation"] == i]["value"].to_numpy() for i in range(1, m + 1)])
     vc = fits[fits["kind"] == "vcov"]
-    U = np.array([vc[vc["imputation"] == i]["value"].to_numpy().reshape(len(names), len(names)) for i in range(1, m + 1)])
+    U = np.array(
+        [
+            vc[vc["imputation"] == i]["value"].to_numpy().reshape(len(names), len(names))
+            for i in range(1, m + 1)
+        ]
+    )
     ex = fits[fits["kind"] == "extra"].pivot(index="imputation", columns="row", values="value")
     ll = fits[fits["kind"] == "loglik"].pivot(index="imputation", columns="row", values="value")
     return names, Q, U, ex, ll
@@ -220,7 +252,9 @@ def lmer_fits():
 def test_lmer_estimates_as_arrays(lmer_fits):
     names, Q, U, ex, _ = lmer_fits
     check_estimates(pool_estimates(estimates=Q, covariances=U, names=names), "jsp_estimates")
-    check_estimates(pool_estimates(estimates=Q, covariances=U, names=names, df_com=1000), "jsp_estimates_dfcom")
+    check_estimates(
+        pool_estimates(estimates=Q, covariances=U, names=names, df_com=1000), "jsp_estimates_dfcom"
+    )
     # variance components and ICC are averaged per imputation, as mitml does
     extra = ref("jsp_extra")["Estimate"]
     close(ex["tau00"].mean(), extra["Intercept~~Intercept|school"])
@@ -244,11 +278,23 @@ def test_lmer_tests_as_arrays(lmer_fits):
 def jsp_mixedlm():
     long = pd.read_csv(FIX / "jsp_imputed.csv")
     long["fluent"] = pd.Categorical(long["fluent"], categories=[0, 1, 2])
-    data = [g.drop(columns="Imputation").reset_index(drop=True) for _, g in long.groupby("Imputation")]
+    data = [
+        g.drop(columns="Imputation").reset_index(drop=True) for _, g in long.groupby("Imputation")
+    ]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        full = [smf.mixedlm("english ~ ravens + sex + fluent", d, groups="school").fit(method=["powell", "lbfgs"]) for d in data]
-        null = [smf.mixedlm("english ~ ravens + sex", d, groups="school").fit(method=["powell", "lbfgs"]) for d in data]
+        full = [
+            smf.mixedlm("english ~ ravens + sex + fluent", d, groups="school").fit(
+                method=["powell", "lbfgs"]
+            )
+            for d in data
+        ]
+        null = [
+            smf.mixedlm("english ~ ravens + sex", d, groups="school").fit(
+                method=["powell", "lbfgs"]
+            )
+            for d in data
+        ]
     return full, null
 
 
@@ -285,6 +331,8 @@ def test_mixedlm_d3_close_to_lme4(jsp_mixedlm):
 @pytest.mark.rjomo
 def test_r_script_reproduces_fixtures(tmp_path):
     repo = Path(__file__).parent.parent
-    subprocess.run(["Rscript", str(R_SCRIPT), str(tmp_path)], cwd=repo, check=True, capture_output=True)
+    subprocess.run(
+        ["Rscript", str(R_SCRIPT), str(tmp_path)], cwd=repo, check=True, capture_output=True
+    )
     new = pd.read_csv(tmp_path / "results.csv", keep_default_na=False, dtype={"value": float})
     pd.testing.assert_frame_equal(new, RESULTS, rtol=1e-12)

@@ -61,9 +61,13 @@ def test_all_is_what_the_api_page_lists(name):
 @pytest.mark.parametrize("name", PACKAGES)
 def test_nothing_else_is_exported(name):
     module = importlib.import_module(name)
-    extra = {attribute for attribute in dir(module)
-             if not attribute.startswith("_") and attribute not in module.__all__
-             and attribute not in SUBPACKAGES}
+    extra = {
+        attribute
+        for attribute in dir(module)
+        if not attribute.startswith("_")
+        and attribute not in module.__all__
+        and attribute not in SUBPACKAGES
+    }
     assert extra == KNOWN_LEFTOVERS.get(name, set())
     for attribute in SUBPACKAGES & set(dir(module)):
         assert isinstance(getattr(module, attribute), types.ModuleType), attribute
@@ -94,8 +98,13 @@ assert not out[1][["english", "ravens"]].isna().any().any()
 print("ok")
 """
     path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
-    result = subprocess.run([sys.executable, "-OO", "-c", script], capture_output=True,
-                            text=True, cwd=ROOT, timeout=900,
-                            env={**os.environ, "PYTHONPATH": path})
+    result = subprocess.run(
+        [sys.executable, "-OO", "-c", script],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=900,
+        env={**os.environ, "PYTHONPATH": path},
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip().endswith("ok")

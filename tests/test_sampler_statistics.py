@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
+from jomo_compare import batch_means_se
 from scipy import stats
 
-from jomo_compare import batch_means_se
 from skjomo import JointModelImputer
 from skjomo._gibbs._chain import build_model, impute_given_parameters, initial_state
 
@@ -17,7 +17,8 @@ def complete_continuous():
     n = 120
     x = rng.normal(size=n)
     y = np.column_stack([1 + 0.5 * x, -1 + 2 * x]) + rng.multivariate_normal(
-        [0, 0], [[1.0, 0.6], [0.6, 2.0]], size=n)
+        [0, 0], [[1.0, 0.6], [0.6, 2.0]], size=n
+    )
     return pd.DataFrame({"y1": y[:, 0], "y2": y[:, 1], "x": x})
 
 
@@ -28,9 +29,15 @@ def test_conjugate_draws_match_closed_form(complete_continuous):
     Var(B[a, t]) = E[Omega_tt] (X'X)^{-1}_aa."""
     frame = complete_continuous
     nu0, scale0 = 3.5, np.array([[2.0, 0.3], [0.3, 1.0]])
-    imputer = JointModelImputer(covariate_cols=["x"], n_burn=200, n_between=30000,
-                                n_imputations=1, prior_df=nu0, prior_scale=scale0,
-                                random_state=0).fit(frame)
+    imputer = JointModelImputer(
+        covariate_cols=["x"],
+        n_burn=200,
+        n_between=30000,
+        n_imputations=1,
+        prior_df=nu0,
+        prior_scale=scale0,
+        random_state=0,
+    ).fit(frame)
     beta = imputer.chains_["beta"][0]
     omega = imputer.chains_["omega"][0]
     X = np.column_stack([np.ones(len(frame)), frame["x"]])
@@ -42,9 +49,10 @@ def test_conjugate_draws_match_closed_form(complete_continuous):
     omega_mean = scale_post / (df_post - p - 1)
     # element variances of an inverse-Wishart
     d = df_post - p - 1
-    omega_var = ((df_post - p + 1) * scale_post**2
-                 + (df_post - p - 1) * np.outer(np.diag(scale_post), np.diag(scale_post))) / (
-        (df_post - p) * d**2 * (df_post - p - 3))
+    omega_var = (
+        (df_post - p + 1) * scale_post**2
+        + (df_post - p - 1) * np.outer(np.diag(scale_post), np.diag(scale_post))
+    ) / ((df_post - p) * d**2 * (df_post - p - 3))
     beta_var = np.outer(np.diag(np.linalg.inv(X.T @ X)), np.diag(omega_mean))
 
     def z(draws, target):
@@ -64,10 +72,12 @@ def test_probit_posterior_matches_maximum_likelihood():
     n = 3000
     x = rng.normal(size=n)
     yes = (0.3 + 0.8 * x + rng.normal(size=n)) > 0
-    frame = pd.DataFrame({"b": pd.Categorical(np.where(yes, "yes", "no"),
-                                              categories=["yes", "no"]), "x": x})
-    imputer = JointModelImputer(covariate_cols=["x"], n_burn=300, n_between=4000,
-                                n_imputations=1, random_state=3).fit(frame)
+    frame = pd.DataFrame(
+        {"b": pd.Categorical(np.where(yes, "yes", "no"), categories=["yes", "no"]), "x": x}
+    )
+    imputer = JointModelImputer(
+        covariate_cols=["x"], n_burn=300, n_between=4000, n_imputations=1, random_state=3
+    ).fit(frame)
     fit = sm.Probit(yes.astype(float), sm.add_constant(x)).fit(disp=0)
     draws = imputer.chains_["beta"][0][:, :, 0]
     assert np.all(np.abs(draws.mean(axis=0) - fit.params) < 4 * batch_means_se(draws) + 0.01)
@@ -84,8 +94,9 @@ def test_observed_latents_follow_truncated_conditional():
     values = np.full((n, 1), np.nan)
     missing = np.zeros((n, 1), dtype=bool)
     design = np.ones((n, 1))
-    model, dynamic = build_model(design, values, missing, codes, np.array([0]), np.array([1]),
-                                 1.0, np.eye(1), fit=False)
+    model, dynamic = build_model(
+        design, values, missing, codes, np.array([0]), np.array([1]), 1.0, np.eye(1), fit=False
+    )
     state = initial_state(model, values[dynamic], beta=np.array([[0.7]]), cov=np.eye(1))
     rng = np.random.default_rng(5)
     impute_given_parameters(rng, model, state, 3, np.zeros(1, dtype=bool))
@@ -106,9 +117,17 @@ def test_missing_values_follow_conditional_normal():
     missing = np.isnan(values)
     design = np.ones((n, 1))
     cov = np.array([[2.0, 0.8], [0.8, 1.0]])
-    model, dynamic = build_model(design, values, missing, np.zeros((n, 0), np.int64),
-                                 np.zeros(0, np.int64), np.zeros(0, np.int64), 2.0, np.eye(2),
-                                 fit=False)
+    model, dynamic = build_model(
+        design,
+        values,
+        missing,
+        np.zeros((n, 0), np.int64),
+        np.zeros(0, np.int64),
+        np.zeros(0, np.int64),
+        2.0,
+        np.eye(2),
+        fit=False,
+    )
     state = initial_state(model, values[dynamic], beta=np.array([[0.5, -1.0]]), cov=cov)
     impute_given_parameters(np.random.default_rng(7), model, state, 1, np.zeros(1, dtype=bool))
     draws = state.values[:, 1]
@@ -121,14 +140,22 @@ def test_categorical_imputations_are_valid_categories():
     rng = np.random.default_rng(2)
     n = 300
     x = rng.normal(size=n)
-    cat = pd.Categorical(rng.choice(["low", "mid", "high"], size=n),
-                         categories=["low", "mid", "high"])
-    frame = pd.DataFrame({"c": cat, "d": rng.choice(["u", "v"], size=n).astype(object),
-                          "y": x + rng.normal(size=n), "x": x})
+    cat = pd.Categorical(
+        rng.choice(["low", "mid", "high"], size=n), categories=["low", "mid", "high"]
+    )
+    frame = pd.DataFrame(
+        {
+            "c": cat,
+            "d": rng.choice(["u", "v"], size=n).astype(object),
+            "y": x + rng.normal(size=n),
+            "x": x,
+        }
+    )
     frame.loc[rng.uniform(size=n) < 0.3, "c"] = np.nan
     frame.loc[rng.uniform(size=n) < 0.3, "d"] = None
-    imputer = JointModelImputer(covariate_cols=["x"], n_burn=100, n_between=10,
-                                n_imputations=4, random_state=0).fit(frame)
+    imputer = JointModelImputer(
+        covariate_cols=["x"], n_burn=100, n_between=10, n_imputations=4, random_state=0
+    ).fit(frame)
     for completed in imputer.sample():
         assert set(completed["c"]) <= {"low", "mid", "high"}
         assert set(completed["d"]) <= {"u", "v"}

@@ -22,13 +22,16 @@ RUN = dict(n_burn=60, n_between=5, n_imputations=3, random_state=7)
 ESTIMATORS = {
     "single": (JointModelImputer, dict(exclude_cols=["cl"])),
     "common": (MultilevelJointImputer, dict(cluster_col="cl")),
-    "slope_level2": (MultilevelJointImputer, dict(cluster_col="cl", random_slope_cols=["x"],
-                                                  level2_cols=["g"])),
+    "slope_level2": (
+        MultilevelJointImputer,
+        dict(cluster_col="cl", random_slope_cols=["x"], level2_cols=["g"]),
+    ),
     "fixed": (HeteroscedasticMultilevelImputer, dict(cluster_col="cl", cov_method="fixed")),
     "random": (HeteroscedasticMultilevelImputer, dict(cluster_col="cl", cov_method="random")),
-    "random_level2": (HeteroscedasticMultilevelImputer, dict(cluster_col="cl",
-                                                             cov_method="random",
-                                                             level2_cols=["g"])),
+    "random_level2": (
+        HeteroscedasticMultilevelImputer,
+        dict(cluster_col="cl", cov_method="random", level2_cols=["g"]),
+    ),
 }
 
 
@@ -62,8 +65,10 @@ def _fit_sample(name, data, **kw):
         return model.fit(data).sample()
 
 
-SCALED = [(name, "y") for name in sorted(ESTIMATORS)] + [("slope_level2", "g"),
-                                                          ("random_level2", "g")]
+SCALED = [(name, "y") for name in sorted(ESTIMATORS)] + [
+    ("slope_level2", "g"),
+    ("random_level2", "g"),
+]
 
 
 @pytest.mark.parametrize("factor", [1e-6, 1e6])
@@ -75,11 +80,13 @@ def test_imputations_move_with_the_units(name, column, factor):
     other = _fit_sample(name, scaled)
     missing = data[column].isna()
     for a, b in zip(base, other):
-        np.testing.assert_allclose(b.loc[missing, column] / factor, a.loc[missing, column],
-                                   rtol=1e-6)
+        np.testing.assert_allclose(
+            b.loc[missing, column] / factor, a.loc[missing, column], rtol=1e-6
+        )
         rest = [c for c in a.columns if c != column]
-        np.testing.assert_allclose(b[rest].to_numpy(float), a[rest].to_numpy(float),
-                                   rtol=1e-6, atol=1e-9)
+        np.testing.assert_allclose(
+            b[rest].to_numpy(float), a[rest].to_numpy(float), rtol=1e-6, atol=1e-9
+        )
 
 
 def _issue_data(constant=False):
@@ -98,8 +105,11 @@ def _spread_ratio(name, **kw):
     missing = data["y"].isna()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        completed = _estimator(name, n_burn=200, n_between=20, n_imputations=5,
-                                     random_state=1, **kw).fit(data).sample()
+        completed = (
+            _estimator(name, n_burn=200, n_between=20, n_imputations=5, random_state=1, **kw)
+            .fit(data)
+            .sample()
+        )
     return np.mean([c.loc[missing, "y"].std() for c in completed]) / data["y"].std()
 
 
@@ -145,14 +155,19 @@ def test_small_random_intercept_variance_is_not_inflated():
         rng = np.random.default_rng(r)
         cl = np.repeat(np.arange(J), n)
         x = rng.normal(size=J * n)
-        y = (np.sqrt(tau2) * rng.normal(size=J)[cl] + 0.5 * x
-             + np.sqrt(0.7) * rng.normal(size=J * n))
+        y = np.sqrt(tau2) * rng.normal(size=J)[cl] + 0.5 * x + np.sqrt(0.7) * rng.normal(size=J * n)
         data = pd.DataFrame({"cl": cl, "x": x, "y": y})
         data.loc[rng.random(J * n) < 0.2, "y"] = np.nan
         for out, extra in ((means, {}), (identity, dict(level2_prior_scale=np.eye(1)))):
-            model = MultilevelJointImputer(cluster_col="cl", covariate_cols=["x"], n_burn=200,
-                                           n_between=1, n_imputations=2000, random_state=r,
-                                           **extra).fit(data)
+            model = MultilevelJointImputer(
+                cluster_col="cl",
+                covariate_cols=["x"],
+                n_burn=200,
+                n_between=1,
+                n_imputations=2000,
+                random_state=r,
+                **extra,
+            ).fit(data)
             out.append(model.sigma_.iloc[0, 0])
     assert abs(np.mean(means) - tau2) < 0.015, np.mean(means)
     assert np.mean(identity) > 2 * tau2

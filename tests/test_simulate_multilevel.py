@@ -3,9 +3,9 @@
 import numpy as np
 import pandas as pd
 import pytest
+from jomo_compare import random_intercept_reml
 from scipy.stats import norm
 
-from jomo_compare import random_intercept_reml
 from skjomo.datasets import make_multilevel_data
 
 
@@ -25,8 +25,10 @@ def test_layout_and_level2_constant_within_clusters():
         assert per_cluster.nunique().max() == 1
     observed = frame.notna()
     for column in frame.columns:  # deletion only: observed values are unchanged
-        assert (frame.loc[observed[column], column].astype(object)
-                == complete.loc[observed[column], column].astype(object)).all()
+        assert (
+            frame.loc[observed[column], column].astype(object)
+            == complete.loc[observed[column], column].astype(object)
+        ).all()
 
 
 def test_reproducible_and_unequal_cluster_sizes():
@@ -37,27 +39,38 @@ def test_reproducible_and_unequal_cluster_sizes():
     assert a.frame.groupby("cluster").size().tolist() == sizes.tolist()
     none = make_multilevel_data(n_clusters=20, missing_fraction=0.0, random_state=3)
     assert not none.frame.isna().any().any()
-    only_level2 = make_multilevel_data(n_clusters=20, missing_fraction=0.0,
-                                       level2_missing_fraction=0.5, random_state=3)
+    only_level2 = make_multilevel_data(
+        n_clusters=20, missing_fraction=0.0, level2_missing_fraction=0.5, random_state=3
+    )
     assert only_level2.frame[["y1", "y2", "b"]].notna().all().all()
     assert only_level2.frame[["w", "g"]].isna().any().all()
 
 
 def test_missingness_is_mar_with_the_requested_shares():
-    data = make_multilevel_data(n_clusters=2000, cluster_size=10, missing_fraction=0.25,
-                                level2_missing_fraction=0.4, random_state=1)
+    data = make_multilevel_data(
+        n_clusters=2000,
+        cluster_size=10,
+        missing_fraction=0.25,
+        level2_missing_fraction=0.4,
+        random_state=1,
+    )
     frame = data.frame
     shares = frame.isna().mean()
     np.testing.assert_allclose(shares[["y1", "y2", "b"]], 0.25, atol=0.01)
-    clusters = frame.groupby("cluster").agg(x=("x", "mean"), w=("w", "first"),
-                                            g=("g", "first"))
+    clusters = frame.groupby("cluster").agg(x=("x", "mean"), w=("w", "first"), g=("g", "first"))
     np.testing.assert_allclose(clusters[["w", "g"]].isna().mean(), 0.4, atol=0.03)
     # y1 more often missing for large x, y2 for small x; w for large cluster means of x
     x = frame["x"]
     assert x[frame["y1"].isna()].mean() > x[frame["y1"].notna()].mean() + 0.5
     assert x[frame["y2"].isna()].mean() < x[frame["y2"].notna()].mean() - 0.5
-    assert clusters["x"][clusters["w"].isna()].mean() > clusters["x"][clusters["w"].notna()].mean() + 0.3
-    assert clusters["x"][clusters["g"].isna()].mean() < clusters["x"][clusters["g"].notna()].mean() - 0.3
+    assert (
+        clusters["x"][clusters["w"].isna()].mean()
+        > clusters["x"][clusters["w"].notna()].mean() + 0.3
+    )
+    assert (
+        clusters["x"][clusters["g"].isna()].mean()
+        < clusters["x"][clusters["g"].notna()].mean() - 0.3
+    )
 
 
 def test_complete_data_agree_with_the_truth():
@@ -85,16 +98,19 @@ def test_complete_data_agree_with_the_truth():
     assert abs(complete["x"].var() - 1.0) < 0.03
 
 
-@pytest.mark.parametrize("kwargs", [
-    {"missing_fraction": 1.0},
-    {"missing_fraction": -0.1},
-    {"level2_missing_fraction": 1.5},
-    {"n_clusters": 0},
-    {"n_clusters": 2.5},
-    {"cluster_size": 0},
-    {"cluster_size": [3, 4]},
-    {"cluster_size": 2.5},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"missing_fraction": 1.0},
+        {"missing_fraction": -0.1},
+        {"level2_missing_fraction": 1.5},
+        {"n_clusters": 0},
+        {"n_clusters": 2.5},
+        {"cluster_size": 0},
+        {"cluster_size": [3, 4]},
+        {"cluster_size": 2.5},
+    ],
+)
 def test_bad_arguments(kwargs):
     params = {"n_clusters": 3, **kwargs}
     with pytest.raises(ValueError):

@@ -45,13 +45,16 @@ def test_formula_terms_and_powers():
     assert parsed.terms[0].is_intercept
 
 
-@pytest.mark.parametrize("formula, message", [
-    ("y ~ np.log(x1)", "not a product of positive integer powers"),
-    ("y ~ I(x1 ** 0.5)", "not a product of positive integer powers"),
-    ("y ~ x1 + y", "also appears on the right-hand side"),
-    ("y + z ~ x1", "must be one column"),
-    ("x1 + x2", "outcome ~ terms"),
-])
+@pytest.mark.parametrize(
+    "formula, message",
+    [
+        ("y ~ np.log(x1)", "not a product of positive integer powers"),
+        ("y ~ I(x1 ** 0.5)", "not a product of positive integer powers"),
+        ("y ~ x1 + y", "also appears on the right-hand side"),
+        ("y + z ~ x1", "must be one column"),
+        ("x1 + x2", "outcome ~ terms"),
+    ],
+)
 def test_formula_errors(formula, message):
     with pytest.raises(ValueError, match=message):
         parse_analysis_formula(formula, "lm")
@@ -76,26 +79,30 @@ def test_categorical_power_and_hierarchy_errors():
         SubstantiveModelImputer("y ~ x2", exclude_cols=["x1", "g", "aux"], **RUN).fit(frame)
 
 
-@pytest.mark.parametrize("formula", [
-    "y ~ x1 * x2 + I(x1**2)",
-    "y ~ x1 * g + x2",
-    "y ~ C(k) * x1 + I(x2 ** 3) + x1:x2",
-    "y ~ g * k + x1 + I(x1*x2)",
-    "y ~ x1 * x2 - 1",
-])
+@pytest.mark.parametrize(
+    "formula",
+    [
+        "y ~ x1 * x2 + I(x1**2)",
+        "y ~ x1 * g + x2",
+        "y ~ C(k) * x1 + I(x2 ** 3) + x1:x2",
+        "y ~ g * k + x1 + I(x1*x2)",
+        "y ~ x1 * x2 - 1",
+    ],
+)
 def test_term_table_reproduces_formulaic(formula):
     """The kernel's design rows equal formulaic's model matrix, column by column."""
     frame = _data().dropna().reset_index(drop=True)
     frame["k"] = np.arange(len(frame)) % 3
     parsed = parse_analysis_formula(formula, "lm")
-    layout = AnalysisLayout(parsed, frame.assign(x1=frame.x1.where(frame.index > 0)),
-                            (), ())
-    spec_roles = layout.joint_spec(__import__("skjomo._spec", fromlist=["ModelSpec"])
-                                   .ModelSpec())
-    schema = Schema(frame, outcome_cols=list(spec_roles.outcomes),
-                    covariate_cols=list(spec_roles.covariates),
-                    categorical_cols=list(spec_roles.categorical),
-                    exclude_cols=list(spec_roles.excluded))
+    layout = AnalysisLayout(parsed, frame.assign(x1=frame.x1.where(frame.index > 0)), (), ())
+    spec_roles = layout.joint_spec(__import__("skjomo._spec", fromlist=["ModelSpec"]).ModelSpec())
+    schema = Schema(
+        frame,
+        outcome_cols=list(spec_roles.outcomes),
+        covariate_cols=list(spec_roles.covariates),
+        categorical_cols=list(spec_roles.categorical),
+        exclude_cols=list(spec_roles.excluded),
+    )
     layout.bind(schema)
     arrays = layout.sampler_arrays(layout.encode(frame))
     _, missing, _ = schema.encode_outcomes(frame)
@@ -107,8 +114,13 @@ def test_term_table_reproduces_formulaic(formula):
     expected = model_matrix(formula.split("~")[1], frame)
     got = pd.DataFrame(w, columns=layout.term_names)
     assert sorted(got.columns) == sorted(expected.columns)
-    pd.testing.assert_frame_equal(got[expected.columns], expected.reset_index(drop=True),
-                                  check_dtype=False, check_exact=False, rtol=1e-12)
+    pd.testing.assert_frame_equal(
+        got[expected.columns],
+        expected.reset_index(drop=True),
+        check_dtype=False,
+        check_exact=False,
+        rtol=1e-12,
+    )
 
 
 # ------------------------------------------------------------- imputations
@@ -146,8 +158,14 @@ def test_logistic_outcome_as_categories():
 def test_attributes_chains_and_summary():
     frame = _data()
     imputer = SubstantiveModelImputer("y ~ x1 * g", **RUN).fit(frame)
-    assert list(imputer.theta_.index) == ["Intercept", "x1", "g[T.b]", "g[T.c]",
-                                          "x1:g[T.b]", "x1:g[T.c]"]
+    assert list(imputer.theta_.index) == [
+        "Intercept",
+        "x1",
+        "g[T.b]",
+        "g[T.c]",
+        "x1:g[T.b]",
+        "x1:g[T.c]",
+    ]
     assert imputer.residual_variance_ > 0
     chains = imputer.chains_
     assert "theta" in chains.group_names and "sigma2" in chains.group_names
@@ -186,9 +204,14 @@ def test_interaction_bias_removed_fast():
 
     def interaction(datasets):
         x = [d.x1 * d.x2 for d in datasets]
-        return np.mean([np.linalg.lstsq(np.column_stack([np.ones(n), d.x1, d.x2, xx]),
-                                        d.y, rcond=None)[0][3]
-                        for d, xx in zip(datasets, x)])
+        return np.mean(
+            [
+                np.linalg.lstsq(np.column_stack([np.ones(n), d.x1, d.x2, xx]), d.y, rcond=None)[0][
+                    3
+                ]
+                for d, xx in zip(datasets, x)
+            ]
+        )
 
     smc = interaction(SubstantiveModelImputer("y ~ x1 * x2", **run).fit(frame).sample())
     jm = interaction(JointModelImputer(covariate_cols=["x2"], **run).fit(frame).sample())
@@ -206,11 +229,20 @@ def _one_row_model(formula_terms, x_fixed, cat_size=()):
     p = int(np.sum(cat_size)) if categorical else 1
     missing = np.ones((1, p), bool)
     return build_analysis_model(
-        np.array([0]), missing, np.array([0] if categorical else [], np.int64),
-        np.array(cat_size, np.int64), family=1, y=np.array([3.0]),
-        xvars=np.array([[np.nan, x_fixed]]), var_col=[0, -1],
-        var_block=[0 if categorical else -1, -1], term_ptr=term_ptr,
-        factor_var=factor_var, factor_power=factor_power, factor_level=factor_level)
+        np.array([0]),
+        missing,
+        np.array([0] if categorical else [], np.int64),
+        np.array(cat_size, np.int64),
+        family=1,
+        y=np.array([3.0]),
+        xvars=np.array([[np.nan, x_fixed]]),
+        var_col=[0, -1],
+        var_block=[0 if categorical else -1, -1],
+        term_ptr=term_ptr,
+        factor_var=factor_var,
+        factor_power=factor_power,
+        factor_level=factor_level,
+    )
 
 
 # y ~ x1 * x2: terms 1, x1, x2, x1:x2
@@ -227,11 +259,15 @@ def _run_kernel(am, mean, cov, theta, sigma2, n_draws, seed=0):
     state = initial_analysis_state(am, values, theta=np.asarray(theta, float), sigma2=sigma2)
     rng = np.random.default_rng(seed)
     out = np.empty((n_draws, p))
-    start, size = (np.array([0], np.int64), np.array([p], np.int64)) if am.unit_block[0] >= 0 \
+    start, size = (
+        (np.array([0], np.int64), np.array([p], np.int64))
+        if am.unit_block[0] >= 0
         else (np.zeros(0, np.int64), np.zeros(0, np.int64))
+    )
     for s in range(n_draws):
-        draw_analysis_missing(rng, am, state, values, means, precision, np.zeros(1, np.int64),
-                              start, size)
+        draw_analysis_missing(
+            rng, am, state, values, means, precision, np.zeros(1, np.int64), start, size
+        )
         out[s] = values[0]
     return out, state
 
@@ -263,8 +299,10 @@ def test_binary_covariate_step_targets_exact_category_probabilities():
     draws, _ = _run_kernel(am, mean, np.array([[1.0]]), theta, sigma2, 40000)
     # latent > 0 is the first category (code 0); code 1 (latent < 0) has the dummy
     eta = {0: theta[0] + theta[2] * x2, 1: theta[0] + theta[1] + (theta[2] + theta[3]) * x2}
-    weight = {0: norm.cdf(mean) * norm.pdf(3.0, eta[0], 1.0),
-              1: norm.cdf(-mean) * norm.pdf(3.0, eta[1], 1.0)}
+    weight = {
+        0: norm.cdf(mean) * norm.pdf(3.0, eta[0], 1.0),
+        1: norm.cdf(-mean) * norm.pdf(3.0, eta[1], 1.0),
+    }
     exact = weight[1] / (weight[0] + weight[1])
     assert abs(np.mean(draws[2000:, 0] < 0) - exact) < 0.015
 
@@ -281,8 +319,9 @@ def test_logistic_coefficient_step_matches_large_sample_posterior():
     mle, _ = _starting_fit(2, w, y)
     prob = 1 / (1 + np.exp(-(w @ mle)))
     sd = np.sqrt(np.diag(np.linalg.inv((w * (prob * (1 - prob))[:, None]).T @ w)))
-    state = AnalysisState(xvars=np.zeros((n, 0)), w=w, eta=np.zeros(n), y=y,
-                          theta=np.zeros(2), sigma2=np.ones(1))
+    state = AnalysisState(
+        xvars=np.zeros((n, 0)), w=w, eta=np.zeros(n), y=y, theta=np.zeros(2), sigma2=np.ones(1)
+    )
     draws, accepted = np.empty((6000, 2)), 0
     chain_rng = np.random.default_rng(5)
     for s in range(6000):
@@ -299,9 +338,11 @@ def test_plugs_into_the_pipeline():
 
     frame = _data()
     pipe = MultipleImputationPipeline(
-        SubstantiveModelImputer("y ~ x1 * x2", exclude_cols=["g", "aux"], n_burn=100,
-                                n_between=10),
-        StatsmodelsModel("y ~ x1 * x2"), n_imputations=3, random_state=0)
+        SubstantiveModelImputer("y ~ x1 * x2", exclude_cols=["g", "aux"], n_burn=100, n_between=10),
+        StatsmodelsModel("y ~ x1 * x2"),
+        n_imputations=3,
+        random_state=0,
+    )
     pipe.fit(frame[["x1", "x2", "g", "aux"]], frame["y"])
     assert "x1:x2" in pipe.pooled_.estimate.index
 
@@ -327,8 +368,7 @@ def test_low_acceptance_warns():
     rng = np.random.default_rng(2)
     n = 300
     x = rng.normal(size=n)
-    frame = pd.DataFrame({"y": 2 * x + 0.01 * rng.normal(size=n), "x": x,
-                          "z": rng.normal(size=n)})
+    frame = pd.DataFrame({"y": 2 * x + 0.01 * rng.normal(size=n), "x": x, "z": rng.normal(size=n)})
     frame.loc[rng.random(n) < 0.3, "x"] = np.nan
     with pytest.warns(UserWarning, match="analysis-model covariates accepted"):
         imputer = SubstantiveModelImputer("y ~ x + z", **RUN).fit(frame)

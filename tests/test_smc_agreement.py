@@ -59,12 +59,16 @@ def _compare(reference, data, name, seed):
     frame = data.copy()
     columns = [c for c in frame.columns if c in formula]
     for column in spec["categorical"]:
-        frame[column] = pd.Categorical(
-            [None if pd.isna(v) else str(int(v)) for v in frame[column]])
-    imputer = SubstantiveModelImputer(formula, model=model,
-                                      exclude_cols=[c for c in frame if c not in columns],
-                                      n_burn=500, n_between=50, n_imputations=M,
-                                      random_state=seed)
+        frame[column] = pd.Categorical([None if pd.isna(v) else str(int(v)) for v in frame[column]])
+    imputer = SubstantiveModelImputer(
+        formula,
+        model=model,
+        exclude_cols=[c for c in frame if c not in columns],
+        n_burn=500,
+        n_between=50,
+        n_imputations=M,
+        random_state=seed,
+    )
     pooled = pool_estimates([_analysis(model, formula, d) for d in imputer.fit(frame).sample()])
     runs = spec["runs"]
     terms = list(runs[0]["estimate"])
@@ -76,13 +80,20 @@ def _compare(reference, data, name, seed):
     mc_ref = estimates.std(axis=0, ddof=1) / np.sqrt(len(runs))
     z = (ours - estimates.mean(axis=0)) / np.sqrt(mc_ours**2 + mc_ref**2)
     se_ratio = pooled.std_error[names].to_numpy() / ses.mean(axis=0)
-    return pd.DataFrame({"ours": ours, "jomo": estimates.mean(axis=0), "z": z,
-                         "se_ours": pooled.std_error[names].to_numpy(),
-                         "se_jomo": ses.mean(axis=0), "se_ratio": se_ratio}, index=names)
+    return pd.DataFrame(
+        {
+            "ours": ours,
+            "jomo": estimates.mean(axis=0),
+            "z": z,
+            "se_ours": pooled.std_error[names].to_numpy(),
+            "se_jomo": ses.mean(axis=0),
+            "se_ratio": se_ratio,
+        },
+        index=names,
+    )
 
 
-@pytest.mark.parametrize("name", ["lm_interaction_factor", "lm_quadratic_numeric",
-                                  "glm_binary"])
+@pytest.mark.parametrize("name", ["lm_interaction_factor", "lm_quadratic_numeric", "glm_binary"])
 def test_pooled_analysis_matches_jomo(name):
     reference = _fixture()
     table = _compare(reference, _frame(reference), name, seed=7)
@@ -95,9 +106,13 @@ def test_pooled_analysis_matches_jomo(name):
 def test_live_r_matches():
     """Rerun jomo (5 runs per model) and compare with skjomo again."""
     repo = Path(__file__).parent.parent
-    out = subprocess.run(["Rscript", str(R_SCRIPTS / "make_smc_fixtures.R"), "--stdout",
-                          "--runs", "5"], cwd=repo, check=True, capture_output=True,
-                         text=True)
+    out = subprocess.run(
+        ["Rscript", str(R_SCRIPTS / "make_smc_fixtures.R"), "--stdout", "--runs", "5"],
+        cwd=repo,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     reference = json.loads(out.stdout)
     for name in reference["models"]:
         table = _compare(reference, _frame(reference), name, seed=8)

@@ -10,22 +10,23 @@ coverage at 300 replicates, so that a correct method fails rarely).
 
 import numpy as np
 import pytest
+from smc_simulation import study
 
 pytestmark = pytest.mark.filterwarnings("ignore::skjomo.diagnostics.ConvergenceWarning")
-
-from smc_simulation import study
 
 REPS = 300
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("scenario, term", [("interaction", "x1:x2"),
-                                            ("quadratic", "I(x**2)"),
-                                            ("logistic", "x1:x2")])
+@pytest.mark.parametrize(
+    "scenario, term", [("interaction", "x1:x2"), ("quadratic", "I(x**2)"), ("logistic", "x1:x2")]
+)
 def test_compatible_imputation_unbiased_and_covers(scenario, term):
     table = study(scenario, REPS, seed=1)
-    print(f"\n{scenario}: missing {table.attrs['missing']:.3f}, covariate acceptance "
-          f"{table.attrs['acceptance']:.3f}\n{table.to_string(index=False)}")
+    print(
+        f"\n{scenario}: missing {table.attrs['missing']:.3f}, covariate acceptance "
+        f"{table.attrs['acceptance']:.3f}\n{table.to_string(index=False)}"
+    )
     smc = table[table.method == "smc"]
     jm = table[table.method == "jm"].set_index("term")
     assert np.all(np.abs(smc.bias) < 3 * smc.mcse), smc

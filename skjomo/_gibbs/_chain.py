@@ -21,78 +21,135 @@ from collections import namedtuple
 import numpy as np
 
 from ._covariance import draw_group_covariances, refresh_factors, row_scatter
+from ._hierarchical import draw_covariance_hyperparameters
+from ._jit import compile_notice, kernel
 from ._latent_scale import rescale_categorical_latents
 from ._latents import draw_observed_latents, start_observed_latents
 from ._linalg import cholesky_lower, inverse_from_cholesky
 from ._missing import draw_missing, missingness_groups
-from ._smc import (build_analysis_model, draw_analysis_missing, draw_analysis_parameters,
-                   initial_analysis_state, sync_analysis)
-from ._hierarchical import draw_covariance_hyperparameters
-from ._jit import compile_notice, kernel
-from ._regression import (draw_fixed_effects, draw_fixed_effects_heteroscedastic,
-                          draw_random_effects, fixed_effect_response,
-                          interweave_intercepts, row_means)
+from ._regression import (
+    draw_fixed_effects,
+    draw_fixed_effects_heteroscedastic,
+    draw_random_effects,
+    fixed_effect_response,
+    interweave_intercepts,
+    row_means,
+)
+from ._smc import (
+    build_analysis_model,
+    draw_analysis_missing,
+    draw_analysis_parameters,
+    initial_analysis_state,
+    sync_analysis,
+)
 from ._suffstats import refresh_statistics, residual_scatter, static_statistics
 
-Model = namedtuple("Model", [
-    # level 1, dynamic rows
-    "x", "z", "w", "cluster",  # X, Z, [X Z] and cluster of the dynamic rows
-    "codes",               # (n_d, n_cat) observed category, -1 if missing
-    "cat_start", "cat_size",  # latent columns of each categorical
-    "row_group",           # (n_d,) level-1 covariance group of each row
-    "miss_rows", "miss_ptr", "miss_cov", "miss_mask",  # see draw_missing
-    # level 1, per cluster
-    "gram", "static_h", "static_k",  # (J, r, r), (J, r, p), (J, p, p)
-    "cov_group",           # (J,) covariance group of each cluster
-    "group_size",          # (g,) rows per covariance group
-    "design_chol",         # (m, m) lower Cholesky factor of X'X
-    # level-1 prior and latent layout
-    "prior_df", "prior_scale", "n_free", "block_ptr",
-    # level 2
-    "x2", "x2_chol",       # (J, m2), (m2, m2)
-    "codes2", "cat2_start", "cat2_size",  # categorical columns of v_j
-    "miss2_rows", "miss2_ptr", "miss2_cov", "miss2_mask",
-    "prior2_df", "prior2_scale", "n_free2", "block2_ptr",
-    "n_clusters2",         # (1,) number of clusters, as the level-2 group size
-    "mh_scale",            # proposal scale between latent blocks
-    "latent_box",          # (2,) bounds on latents of observed categories
-    "cov_method",          # 0 common, 1 one covariance per cluster ("fixed"),
-                           # 2 cluster covariances from IW(a, A) ("random")
-    "a_prior",             # chi-square degrees of freedom of the prior of a
-    "latent_scale_moves",  # scale moves of categorical latents (_latent_scale.py)
-    "multilevel",          # None for one level with a common covariance, else True:
-                           # which steps are compiled (see _iteration)
-    "analysis",            # AnalysisModel of compatible imputation (family 0: none)
-])
+Model = namedtuple(
+    "Model",
+    [
+        # level 1, dynamic rows
+        "x",
+        "z",
+        "w",
+        "cluster",  # X, Z, [X Z] and cluster of the dynamic rows
+        "codes",  # (n_d, n_cat) observed category, -1 if missing
+        "cat_start",
+        "cat_size",  # latent columns of each categorical
+        "row_group",  # (n_d,) level-1 covariance group of each row
+        "miss_rows",
+        "miss_ptr",
+        "miss_cov",
+        "miss_mask",  # see draw_missing
+        # level 1, per cluster
+        "gram",
+        "static_h",
+        "static_k",  # (J, r, r), (J, r, p), (J, p, p)
+        "cov_group",  # (J,) covariance group of each cluster
+        "group_size",  # (g,) rows per covariance group
+        "design_chol",  # (m, m) lower Cholesky factor of X'X
+        # level-1 prior and latent layout
+        "prior_df",
+        "prior_scale",
+        "n_free",
+        "block_ptr",
+        # level 2
+        "x2",
+        "x2_chol",  # (J, m2), (m2, m2)
+        "codes2",
+        "cat2_start",
+        "cat2_size",  # categorical columns of v_j
+        "miss2_rows",
+        "miss2_ptr",
+        "miss2_cov",
+        "miss2_mask",
+        "prior2_df",
+        "prior2_scale",
+        "n_free2",
+        "block2_ptr",
+        "n_clusters2",  # (1,) number of clusters, as the level-2 group size
+        "mh_scale",  # proposal scale between latent blocks
+        "latent_box",  # (2,) bounds on latents of observed categories
+        "cov_method",  # 0 common, 1 one covariance per cluster ("fixed"),
+        # 2 cluster covariances from IW(a, A) ("random")
+        "a_prior",  # chi-square degrees of freedom of the prior of a
+        "latent_scale_moves",  # scale moves of categorical latents (_latent_scale.py)
+        "multilevel",  # None for one level with a common covariance, else True:
+        # which steps are compiled (see _iteration)
+        "analysis",  # AnalysisModel of compatible imputation (family 0: none)
+    ],
+)
 
-State = namedtuple("State", [
-    "values", "means",     # (n_d, p) dynamic rows: completed data and means
-    "h", "k",              # (J, r, p), (J, p, p) current statistics
-    "beta", "u",           # (m, p), (J, p, q)
-    "cov", "cov_chol", "precision", "scatter",  # (g, p, p) level 1
-    "level2", "means2",    # (J, d) v_j = (u_j, y2_j) and its mean (0, B2'x2_j)
-    "beta2",               # (m2, p2)
-    "sigma", "sigma_chol", "sigma_precision", "scatter2",  # (1, d, d)
-    "cross", "cross2",     # work arrays (m, p), (m2, p2)
-    "shift", "prior_precision",  # (J, pq), (pq, pq) random-effect prior
-    "a", "hyper_scale",    # (1,), (p, p) "random" method: IW(a, A) of Omega_j
-    "analysis",            # AnalysisState (empty without an analysis model)
-])
+State = namedtuple(
+    "State",
+    [
+        "values",
+        "means",  # (n_d, p) dynamic rows: completed data and means
+        "h",
+        "k",  # (J, r, p), (J, p, p) current statistics
+        "beta",
+        "u",  # (m, p), (J, p, q)
+        "cov",
+        "cov_chol",
+        "precision",
+        "scatter",  # (g, p, p) level 1
+        "level2",
+        "means2",  # (J, d) v_j = (u_j, y2_j) and its mean (0, B2'x2_j)
+        "beta2",  # (m2, p2)
+        "sigma",
+        "sigma_chol",
+        "sigma_precision",
+        "scatter2",  # (1, d, d)
+        "cross",
+        "cross2",  # work arrays (m, p), (m2, p2)
+        "shift",
+        "prior_precision",  # (J, pq), (pq, pq) random-effect prior
+        "a",
+        "hyper_scale",  # (1,), (p, p) "random" method: IW(a, A) of Omega_j
+        "analysis",  # AnalysisState (empty without an analysis model)
+    ],
+)
 
 # What a run of iterations adds up, apart from the chain state: sums of the
 # random effects and level-1 covariances (for their posterior means) and the
 # accepted Metropolis-Hastings moves of each step (ACCEPTANCE_STEPS order).
 # A new tally is started for every phase (burn-in, draws after burn-in).
-Tally = namedtuple("Tally", [
-    "u_sum",               # (J, p, q)
-    "cov_sum",             # (g, p, p)
-    "accepted",            # (5,) int64
-])
-ACCEPTANCE_STEPS = ("omega latent cross-covariances", "sigma latent cross-covariances", "a",
-                    "analysis-model covariates", "analysis-model coefficients")
+Tally = namedtuple(
+    "Tally",
+    [
+        "u_sum",  # (J, p, q)
+        "cov_sum",  # (g, p, p)
+        "accepted",  # (5,) int64
+    ],
+)
+ACCEPTANCE_STEPS = (
+    "omega latent cross-covariances",
+    "sigma latent cross-covariances",
+    "a",
+    "analysis-model covariates",
+    "analysis-model coefficients",
+)
 
-Trace = namedtuple("Trace", ["beta", "cov", "sigma", "beta2", "a", "u_mean", "theta",
-                             "sigma2"])
+Trace = namedtuple("Trace", ["beta", "cov", "sigma", "beta2", "a", "u_mean", "theta", "sigma2"])
 
 
 def empty_trace(model_dims):
@@ -104,9 +161,16 @@ def new_trace(n, model_dims):
     """A trace with room for ``n`` iterations (``u_mean``: the random effects
     averaged over clusters, a summary of the random effects)."""
     m, p, d, m2, p2, k = model_dims
-    return Trace(np.empty((n, m, p)), np.empty((n, p, p)), np.empty((n, d, d)),
-                 np.empty((n, m2, p2)), np.empty(n), np.empty((n, d - p2)), np.empty((n, k)),
-                 np.empty(n))
+    return Trace(
+        np.empty((n, m, p)),
+        np.empty((n, p, p)),
+        np.empty((n, d, d)),
+        np.empty((n, m2, p2)),
+        np.empty(n),
+        np.empty((n, d - p2)),
+        np.empty((n, k)),
+        np.empty(n),
+    )
 
 
 def fixed_blocks(n_free, cat_size):
@@ -127,11 +191,33 @@ def _empty_int(*shape):
     return np.zeros(shape, dtype=np.int64)
 
 
-def build_model(x, values, missing, codes, cat_start, cat_size, prior_df, prior_scale,
-                z=None, cluster=None, n_clusters=1, cov_method=0, a_prior=None,
-                x2=None, values2=None, missing2=None, codes2=None, cat2_start=None,
-                cat2_size=None, prior2_df=None, prior2_scale=None, mh_scale=2.0,
-                latent_bounds=None, fit=True, analysis=None):
+def build_model(
+    x,
+    values,
+    missing,
+    codes,
+    cat_start,
+    cat_size,
+    prior_df,
+    prior_scale,
+    z=None,
+    cluster=None,
+    n_clusters=1,
+    cov_method=0,
+    a_prior=None,
+    x2=None,
+    values2=None,
+    missing2=None,
+    codes2=None,
+    cat2_start=None,
+    cat2_size=None,
+    prior2_df=None,
+    prior2_scale=None,
+    mh_scale=2.0,
+    latent_bounds=None,
+    fit=True,
+    analysis=None,
+):
     """Assemble a ``Model`` from encoded arrays.
 
     Parameters
@@ -176,8 +262,9 @@ def build_model(x, values, missing, codes, cat_start, cat_size, prior_df, prior_
     cluster = np.zeros(n, dtype=np.int64) if cluster is None else np.asarray(cluster, np.int64)
     n_clusters = int(n_clusters)
     w = np.column_stack([x, z])
-    dynamic = np.flatnonzero(missing.any(axis=1) | np.isnan(values).any(axis=1)
-                            | (codes.shape[1] > 0))
+    dynamic = np.flatnonzero(
+        missing.any(axis=1) | np.isnan(values).any(axis=1) | (codes.shape[1] > 0)
+    )
     static_values = values.copy()
     static_values[dynamic] = np.nan
     gram, static_h, static_k = static_statistics(w, static_values, cluster, n_clusters)
@@ -198,7 +285,7 @@ def build_model(x, values, missing, codes, cat_start, cat_size, prior_df, prior_
     p2 = values2.shape[1]
     d = pq + p2
     x2 = np.asarray(x2, dtype=np.float64)
-    x2_chol = (np.linalg.cholesky(x2.T @ x2) if fit and p2 > 0 else np.eye(x2.shape[1]))
+    x2_chol = np.linalg.cholesky(x2.T @ x2) if fit and p2 > 0 else np.eye(x2.shape[1])
     miss2 = np.zeros((n_clusters, d), bool)
     miss2[:, pq:] = missing2
     n_free2 = d - int(np.sum(cat2_size))
@@ -206,9 +293,11 @@ def build_model(x, values, missing, codes, cat_start, cat_size, prior_df, prior_
         prior2_df, prior2_scale = float(d), np.eye(d)
 
     miss_rows, miss_ptr, miss_cov, miss_mask = missingness_groups(
-        missing[dynamic], row_group.astype(np.int64))
+        missing[dynamic], row_group.astype(np.int64)
+    )
     miss2_rows, miss2_ptr, miss2_cov, miss2_mask = missingness_groups(
-        miss2, np.zeros(n_clusters, np.int64))
+        miss2, np.zeros(n_clusters, np.int64)
+    )
     return Model(
         x=np.ascontiguousarray(x[dynamic], dtype=np.float64),
         z=np.ascontiguousarray(z[dynamic]),
@@ -218,8 +307,13 @@ def build_model(x, values, missing, codes, cat_start, cat_size, prior_df, prior_
         cat_start=np.asarray(cat_start, np.int64),
         cat_size=np.asarray(cat_size, np.int64),
         row_group=row_group.astype(np.int64),
-        miss_rows=miss_rows, miss_ptr=miss_ptr, miss_cov=miss_cov, miss_mask=miss_mask,
-        gram=gram, static_h=static_h, static_k=static_k,
+        miss_rows=miss_rows,
+        miss_ptr=miss_ptr,
+        miss_cov=miss_cov,
+        miss_mask=miss_mask,
+        gram=gram,
+        static_h=static_h,
+        static_k=static_k,
         cov_group=cov_group.astype(np.int64),
         group_size=group_size,
         design_chol=design_chol,
@@ -227,11 +321,14 @@ def build_model(x, values, missing, codes, cat_start, cat_size, prior_df, prior_
         prior_scale=np.asarray(prior_scale, dtype=np.float64),
         n_free=n_free,
         block_ptr=fixed_blocks(n_free, cat_size),
-        x2=x2, x2_chol=x2_chol,
+        x2=x2,
+        x2_chol=x2_chol,
         codes2=np.asarray(codes2, np.int64),
         cat2_start=np.asarray(cat2_start, np.int64) + pq,
         cat2_size=np.asarray(cat2_size, np.int64),
-        miss2_rows=miss2_rows, miss2_ptr=miss2_ptr, miss2_cov=miss2_cov,
+        miss2_rows=miss2_rows,
+        miss2_ptr=miss2_ptr,
+        miss2_cov=miss2_cov,
         miss2_mask=miss2_mask,
         prior2_df=float(prior2_df),
         prior2_scale=np.asarray(prior2_scale, dtype=np.float64),
@@ -239,14 +336,14 @@ def build_model(x, values, missing, codes, cat_start, cat_size, prior_df, prior_
         block2_ptr=fixed_blocks(n_free2, cat2_size),
         n_clusters2=np.array([float(n_clusters)]),
         mh_scale=float(mh_scale),
-        latent_box=np.array((-np.inf, np.inf) if latent_bounds is None else latent_bounds,
-                            dtype=np.float64),
+        latent_box=np.array(
+            (-np.inf, np.inf) if latent_bounds is None else latent_bounds, dtype=np.float64
+        ),
         cov_method=int(cov_method),
         a_prior=float(p if a_prior is None else a_prior),
         latent_scale_moves=True,
         multilevel=None if q == 0 and p2 == 0 and not cov_method else True,
-        analysis=build_analysis_model(dynamic, missing, cat_start, cat_size,
-                                      **(analysis or {})),
+        analysis=build_analysis_model(dynamic, missing, cat_start, cat_size, **(analysis or {})),
     ), dynamic
 
 
@@ -260,8 +357,20 @@ def dimensions(model):
     return m, p, d, m2, p2, model.analysis.term_ptr.shape[0] - 1
 
 
-def initial_state(model, values, values2=None, beta=None, cov=None, u=None, sigma=None,
-                  beta2=None, a=None, hyper_scale=None, theta=None, sigma2=None):
+def initial_state(
+    model,
+    values,
+    values2=None,
+    beta=None,
+    cov=None,
+    u=None,
+    sigma=None,
+    beta2=None,
+    a=None,
+    hyper_scale=None,
+    theta=None,
+    sigma2=None,
+):
     """Starting state (doc/sampler.rst, "Starting values").
 
     ``values`` are the dynamic rows' outcomes (NaN where missing or latent).
@@ -278,29 +387,43 @@ def initial_state(model, values, values2=None, beta=None, cov=None, u=None, sigm
     u = np.zeros((n_clusters, p, q)) if u is None else np.array(u, dtype=np.float64)
     covs = _constrained_start(cov, g, p, model.block_ptr)
     level2 = np.zeros((n_clusters, d))
-    level2[:, :p * q] = u.reshape(n_clusters, p * q)
+    level2[:, : p * q] = u.reshape(n_clusters, p * q)
     if p2 > 0:
-        level2[:, p * q:] = _start_values(values2, model.n_free2 - p * q,
-                                          model.cat2_start - p * q, model.cat2_size,
-                                          model.codes2)
+        level2[:, p * q :] = _start_values(
+            values2, model.n_free2 - p * q, model.cat2_start - p * q, model.cat2_size, model.codes2
+        )
     beta2 = np.zeros((m2, p2)) if beta2 is None else np.array(beta2, dtype=np.float64)
     means2 = np.zeros((n_clusters, d))
-    means2[:, p * q:] = model.x2 @ beta2
+    means2[:, p * q :] = model.x2 @ beta2
     sigmas = _constrained_start(sigma, 1, d, model.block2_ptr)
     state = State(
-        values=filled, means=np.empty_like(filled),
-        h=np.empty_like(model.static_h), k=np.empty_like(model.static_k),
-        beta=beta, u=u,
-        cov=covs, cov_chol=np.empty_like(covs), precision=np.empty_like(covs),
+        values=filled,
+        means=np.empty_like(filled),
+        h=np.empty_like(model.static_h),
+        k=np.empty_like(model.static_k),
+        beta=beta,
+        u=u,
+        cov=covs,
+        cov_chol=np.empty_like(covs),
+        precision=np.empty_like(covs),
         scatter=np.empty_like(covs),
-        level2=level2, means2=means2, beta2=beta2,
-        sigma=sigmas, sigma_chol=np.empty_like(sigmas),
-        sigma_precision=np.empty_like(sigmas), scatter2=np.empty_like(sigmas),
-        cross=np.empty((m, p)), cross2=np.empty((m2, p2)),
-        shift=np.zeros((n_clusters, p * q)), prior_precision=np.empty((p * q, p * q)),
+        level2=level2,
+        means2=means2,
+        beta2=beta2,
+        sigma=sigmas,
+        sigma_chol=np.empty_like(sigmas),
+        sigma_precision=np.empty_like(sigmas),
+        scatter2=np.empty_like(sigmas),
+        cross=np.empty((m, p)),
+        cross2=np.empty((m2, p2)),
+        shift=np.zeros((n_clusters, p * q)),
+        prior_precision=np.empty((p * q, p * q)),
         a=np.array([p + 50.0 if a is None else float(a)]),
-        hyper_scale=(np.array(model.prior_scale, dtype=np.float64) if hyper_scale is None
-                     else np.array(hyper_scale, dtype=np.float64)),
+        hyper_scale=(
+            np.array(model.prior_scale, dtype=np.float64)
+            if hyper_scale is None
+            else np.array(hyper_scale, dtype=np.float64)
+        ),
         analysis=initial_analysis_state(model.analysis, filled, theta, sigma2),
     )
     refresh_factors(state.cov, state.cov_chol, state.precision)
@@ -311,8 +434,9 @@ def initial_state(model, values, values2=None, beta=None, cov=None, u=None, sigm
 
 def new_tally(state):
     """An empty :data:`Tally` for the dimensions of ``state``."""
-    return Tally(np.zeros_like(state.u), np.zeros_like(state.cov),
-                 np.zeros(len(ACCEPTANCE_STEPS), np.int64))
+    return Tally(
+        np.zeros_like(state.u), np.zeros_like(state.cov), np.zeros(len(ACCEPTANCE_STEPS), np.int64)
+    )
 
 
 def _start_values(values, n_free, cat_start, cat_size, codes):
@@ -321,8 +445,9 @@ def _start_values(values, n_free, cat_start, cat_size, codes):
         column = filled[:, t]
         observed = ~np.isnan(column)
         column[~observed] = column[observed].mean() if t < n_free and observed.any() else 0.0
-    start_observed_latents(filled, np.asarray(cat_start, np.int64),
-                           np.asarray(cat_size, np.int64), codes)
+    start_observed_latents(
+        filled, np.asarray(cat_start, np.int64), np.asarray(cat_size, np.int64), codes
+    )
     return filled
 
 
@@ -395,21 +520,45 @@ def _random_effect_prior(state):
 def _draw_latents(rng, model, state, multilevel):
     """Latents of observed categories at level 1, then at level 2 (doc/sampler.rst, "Latents of observed categories")."""
     if model.cat_start.shape[0] > 0:
-        draw_observed_latents(rng, state.values, state.means, state.precision,
-                              model.row_group, model.cat_start, model.cat_size,
-                              model.codes, model.latent_box)
+        draw_observed_latents(
+            rng,
+            state.values,
+            state.means,
+            state.precision,
+            model.row_group,
+            model.cat_start,
+            model.cat_size,
+            model.codes,
+            model.latent_box,
+        )
     if multilevel is not None and model.cat2_start.shape[0] > 0:
-        draw_observed_latents(rng, state.level2, state.means2, state.sigma_precision,
-                              np.zeros(state.level2.shape[0], np.int64), model.cat2_start,
-                              model.cat2_size, model.codes2, model.latent_box)
+        draw_observed_latents(
+            rng,
+            state.level2,
+            state.means2,
+            state.sigma_precision,
+            np.zeros(state.level2.shape[0], np.int64),
+            model.cat2_start,
+            model.cat2_size,
+            model.codes2,
+            model.latent_box,
+        )
 
 
 @kernel(inline=True)
 def _draw_level2_missing(rng, model, state, multilevel):
     """Missing level-2 values given everything else."""
     if multilevel is not None and model.miss2_rows.shape[0] > 0:
-        draw_missing(rng, state.level2, state.means2, state.sigma_precision,
-                     model.miss2_rows, model.miss2_ptr, model.miss2_cov, model.miss2_mask)
+        draw_missing(
+            rng,
+            state.level2,
+            state.means2,
+            state.sigma_precision,
+            model.miss2_rows,
+            model.miss2_ptr,
+            model.miss2_cov,
+            model.miss2_mask,
+        )
 
 
 @kernel(inline=True)
@@ -444,52 +593,93 @@ def _iteration(rng, model, state, tally, multilevel):
     _draw_latents(rng, model, state, multilevel)
     if model.latent_scale_moves:
         rescale_categorical_latents(rng, model, state, multilevel)
-    refresh_statistics(model.static_h, model.static_k, model.w, state.values,
-                       model.cluster, state.h, state.k)
+    refresh_statistics(
+        model.static_h, model.static_k, model.w, state.values, model.cluster, state.h, state.k
+    )
     if multilevel is None or model.cov_method == 0:
         fixed_effect_response(model.gram, state.h, state.u, state.cross)
         draw_fixed_effects(rng, model.design_chol, state.cross, state.cov_chol[0], state.beta)
     else:
-        draw_fixed_effects_heteroscedastic(rng, model.gram, state.h, state.u, state.precision,
-                                           model.cov_group, state.beta)
+        draw_fixed_effects_heteroscedastic(
+            rng, model.gram, state.h, state.u, state.precision, model.cov_group, state.beta
+        )
     if multilevel is not None:
         if state.level2.shape[1] > state.u.shape[1] * q:
             _level2_regression(rng, model, state)
         if q > 0:
             _random_effect_prior(state)
-            draw_random_effects(rng, model.gram, state.h, state.beta, state.shift,
-                                state.prior_precision, state.precision, model.cov_group,
-                                np.ones(state.u.shape[0], np.bool_), state.u)
-            interweave_intercepts(rng, state.shift, state.prior_precision, state.beta,
-                                  state.u)
+            draw_random_effects(
+                rng,
+                model.gram,
+                state.h,
+                state.beta,
+                state.shift,
+                state.prior_precision,
+                state.precision,
+                model.cov_group,
+                np.ones(state.u.shape[0], np.bool_),
+                state.u,
+            )
+            interweave_intercepts(rng, state.shift, state.prior_precision, state.beta, state.u)
             _copy_random_effects(state)
             row_scatter(state.level2, state.means2, state.scatter2)
             tally.accepted[1] += draw_group_covariances(
-                rng, state.scatter2, model.n_clusters2, model.prior2_df, model.prior2_scale,
-                model.prior2_df, model.prior2_scale, model.n_free2, model.block2_ptr,
-                model.mh_scale, state.sigma,
-                state.sigma_chol, state.sigma_precision)
-    residual_scatter(model.gram, state.h, state.k, state.beta, state.u, model.cov_group,
-                     state.scatter)
+                rng,
+                state.scatter2,
+                model.n_clusters2,
+                model.prior2_df,
+                model.prior2_scale,
+                model.prior2_df,
+                model.prior2_scale,
+                model.n_free2,
+                model.block2_ptr,
+                model.mh_scale,
+                state.sigma,
+                state.sigma_chol,
+                state.sigma_precision,
+            )
+    residual_scatter(
+        model.gram, state.h, state.k, state.beta, state.u, model.cov_group, state.scatter
+    )
     prior_df, prior_scale = model.prior_df, model.prior_scale
     if multilevel is not None and model.cov_method == 2:
         a_before = state.a[0]
-        draw_covariance_hyperparameters(rng, state.cov, state.cov_chol, state.precision,
-                                        model.prior_scale, model.a_prior, model.n_free,
-                                        state.a, state.hyper_scale)
+        draw_covariance_hyperparameters(
+            rng,
+            state.cov,
+            state.cov_chol,
+            state.precision,
+            model.prior_scale,
+            model.a_prior,
+            model.n_free,
+            state.a,
+            state.hyper_scale,
+        )
         prior_df, prior_scale = state.a[0], state.hyper_scale
         if state.a[0] != a_before:
             tally.accepted[2] += 1
     # "random": the covariances between latents of different categorical
     # columns keep the prior of the "fixed" method (doc/model.rst)
     tally.accepted[0] += draw_group_covariances(
-        rng, state.scatter, model.group_size, prior_df, prior_scale, model.prior_df,
-        model.prior_scale, model.n_free, model.block_ptr, model.mh_scale, state.cov,
-        state.cov_chol, state.precision)
+        rng,
+        state.scatter,
+        model.group_size,
+        prior_df,
+        prior_scale,
+        model.prior_df,
+        model.prior_scale,
+        model.n_free,
+        model.block_ptr,
+        model.mh_scale,
+        state.cov,
+        state.cov_chol,
+        state.precision,
+    )
     row_means(model.x, model.z, model.cluster, state.beta, state.u, state.means)
     if model.analysis.family > 0:  # compatible imputation (doc/smc.rst)
-        tally.accepted[4] += draw_analysis_parameters(rng, model.analysis, state.analysis,
-                                                      state.values)
+        tally.accepted[4] += draw_analysis_parameters(
+            rng, model.analysis, state.analysis, state.values
+        )
     tally.accepted[3] += _draw_level1_missing(rng, model, state)
     _draw_level2_missing(rng, model, state, multilevel)
 
@@ -500,12 +690,28 @@ def _draw_level1_missing(rng, model, state):
     model the compatible Metropolis-Hastings steps and the missing outcomes
     (returns their accepted moves)."""
     if model.analysis.family == 0:
-        draw_missing(rng, state.values, state.means, state.precision,
-                     model.miss_rows, model.miss_ptr, model.miss_cov, model.miss_mask)
+        draw_missing(
+            rng,
+            state.values,
+            state.means,
+            state.precision,
+            model.miss_rows,
+            model.miss_ptr,
+            model.miss_cov,
+            model.miss_mask,
+        )
         return 0
-    return draw_analysis_missing(rng, model.analysis, state.analysis, state.values,
-                                 state.means, state.precision, model.row_group,
-                                 model.cat_start, model.cat_size)
+    return draw_analysis_missing(
+        rng,
+        model.analysis,
+        state.analysis,
+        state.values,
+        state.means,
+        state.precision,
+        model.row_group,
+        model.cat_start,
+        model.cat_size,
+    )
 
 
 def run_chain(rng, model, state, tally, n_iter, trace, trace_start):
@@ -547,7 +753,9 @@ def _run_chain(rng, model, state, tally, n_iter, trace, trace_start, multilevel)
             for j in range(state.u.shape[0]):
                 for t in range(state.u.shape[1]):
                     for c in range(state.u.shape[2]):
-                        trace.u_mean[k, t * state.u.shape[2] + c] += state.u[j, t, c] / state.u.shape[0]
+                        trace.u_mean[k, t * state.u.shape[2] + c] += (
+                            state.u[j, t, c] / state.u.shape[0]
+                        )
 
 
 def impute_given_parameters(rng, model, state, n_sweeps, new_clusters):
@@ -571,12 +779,28 @@ def _impute_given_parameters(rng, model, state, n_sweeps, new_clusters, multilev
     for _ in range(n_sweeps):
         _draw_latents(rng, model, state, multilevel)
         if multilevel is not None and update_u:
-            refresh_statistics(model.static_h, model.static_k, model.w, state.values,
-                               model.cluster, state.h, state.k)
+            refresh_statistics(
+                model.static_h,
+                model.static_k,
+                model.w,
+                state.values,
+                model.cluster,
+                state.h,
+                state.k,
+            )
             _random_effect_prior(state)
-            draw_random_effects(rng, model.gram, state.h, state.beta, state.shift,
-                                state.prior_precision, state.precision, model.cov_group,
-                                new_clusters, state.u)
+            draw_random_effects(
+                rng,
+                model.gram,
+                state.h,
+                state.beta,
+                state.shift,
+                state.prior_precision,
+                state.precision,
+                model.cov_group,
+                new_clusters,
+                state.u,
+            )
             _copy_random_effects(state)
             row_means(model.x, model.z, model.cluster, state.beta, state.u, state.means)
         if model.analysis.family > 0:

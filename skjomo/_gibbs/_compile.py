@@ -24,5 +24,12 @@ def prepare_chain(model, state, verbose=0, who="skjomo"):
     iterations with a throw-away generator and tally.
     """
     with compile_notice(verbose, who):
-        run_chain(np.random.default_rng(0), model, state, new_tally(state), 0,
-                  empty_trace(dimensions(model)), 0)
+        run_chain(
+            np.random.default_rng(0),
+            model,
+            state,
+            new_tally(state),
+            0,
+            empty_trace(dimensions(model)),
+            0,
+        )

@@ -25,9 +25,21 @@ def refresh_factors(cov, cov_chol, precision):
 
 
 @kernel
-def draw_group_covariances(rng, scatter, group_size, prior_df, prior_scale,
-                           latent_prior_df, latent_prior_scale, n_free, block_ptr,
-                           mh_scale, cov, cov_chol, precision):
+def draw_group_covariances(
+    rng,
+    scatter,
+    group_size,
+    prior_df,
+    prior_scale,
+    latent_prior_df,
+    latent_prior_scale,
+    n_free,
+    block_ptr,
+    mh_scale,
+    cov,
+    cov_chol,
+    precision,
+):
     """Draw every group's covariance in place; returns accepted MH moves.
 
     Parameters
@@ -68,8 +80,19 @@ def draw_group_covariances(rng, scatter, group_size, prior_df, prior_scale,
                 if latent_cross:
                     latent_scale[t, u] = latent_prior_scale[t, u] + scatter[g, t, u]
         accepted += split_constrained_inverse_wishart(
-            rng, latent_prior_df + group_size[g], latent_scale, prior_df + group_size[g],
-            scale, n_free, block_ptr, cov[g], draw, mh_scale, 3, work)
+            rng,
+            latent_prior_df + group_size[g],
+            latent_scale,
+            prior_df + group_size[g],
+            scale,
+            n_free,
+            block_ptr,
+            cov[g],
+            draw,
+            mh_scale,
+            3,
+            work,
+        )
         cov[g] = draw
     refresh_factors(cov, cov_chol, precision)
     return accepted

@@ -17,8 +17,18 @@ from dataclasses import dataclass
 import numpy as np
 from joblib import Parallel, delayed
 
-from ._chain import (ACCEPTANCE_STEPS, Trace, constrained_identity, dimensions, empty_trace,
-                     impute_given_parameters, initial_state, new_tally, new_trace, run_chain)
+from ._chain import (
+    ACCEPTANCE_STEPS,
+    Trace,
+    constrained_identity,
+    dimensions,
+    empty_trace,
+    impute_given_parameters,
+    initial_state,
+    new_tally,
+    new_trace,
+    run_chain,
+)
 from ._covariance import refresh_factors
 from ._regression import row_means
 from ._smc import counted_proposals
@@ -120,16 +130,20 @@ def _interleave(per_chain):
 
 def _stored_parameters(state):
     return {
-        "beta": state.beta.copy(), "cov": state.cov.copy(), "u": state.u.copy(),
-        "sigma": state.sigma[0].copy(), "beta2": state.beta2.copy(),
-        "a": state.a[0], "hyper_scale": state.hyper_scale.copy(),
-        "theta": state.analysis.theta.copy(), "sigma2": state.analysis.sigma2[0],
+        "beta": state.beta.copy(),
+        "cov": state.cov.copy(),
+        "u": state.u.copy(),
+        "sigma": state.sigma[0].copy(),
+        "beta2": state.beta2.copy(),
+        "a": state.a[0],
+        "hyper_scale": state.hyper_scale.copy(),
+        "theta": state.analysis.theta.copy(),
+        "sigma2": state.analysis.sigma2[0],
     }
 
 
 def _copy_state(state):
-    return type(state)(*(_copy_state(a) if isinstance(a, tuple) else np.copy(a)
-                         for a in state))
+    return type(state)(*(_copy_state(a) if isinstance(a, tuple) else np.copy(a) for a in state))
 
 
 def _proposals_per_iteration(model, n_groups):
@@ -140,13 +154,28 @@ def _proposals_per_iteration(model, n_groups):
         return (sizes.sum() ** 2 - (sizes**2).sum()) // 2
 
     q = model.z.shape[1]
-    return np.array([n_groups * _LATENT_BLOCK_SWEEPS * cross_pairs(model.block_ptr),
-                     (q > 0) * _LATENT_BLOCK_SWEEPS * cross_pairs(model.block2_ptr),
-                     int(model.cov_method == 2), *counted_proposals(model.analysis)])
+    return np.array(
+        [
+            n_groups * _LATENT_BLOCK_SWEEPS * cross_pairs(model.block_ptr),
+            (q > 0) * _LATENT_BLOCK_SWEEPS * cross_pairs(model.block2_ptr),
+            int(model.cov_method == 2),
+            *counted_proposals(model.analysis),
+        ]
+    )
 
 
-def _run_one_chain(model, state, rng, n_burn, n_between, n_segments, rows, clusters,
-                   keep_burn_in=False, progress=None):
+def _run_one_chain(
+    model,
+    state,
+    rng,
+    n_burn,
+    n_between,
+    n_segments,
+    rows,
+    clusters,
+    keep_burn_in=False,
+    progress=None,
+):
     """Burn in, then take ``n_segments`` snapshots ``n_between`` apart.
 
     ``rng`` may be a ``SeedSequence`` or a ``Generator`` (to continue a
@@ -177,11 +206,17 @@ def _run_one_chain(model, state, rng, n_burn, n_between, n_segments, rows, clust
         outcome.append(state.analysis.y[model.analysis.missing_rows])
         for name, value in _stored_parameters(state).items():
             draws[name].append(value)
-    return {"imputed": np.stack(imputed), "imputed2": np.stack(imputed2),
-            "outcome": np.stack(outcome),
-            "draws": {name: np.stack(v) for name, v in draws.items()},
-            "trace": trace, "burn_trace": burn_trace, "tally": tally,
-            "state": state, "rng": rng}
+    return {
+        "imputed": np.stack(imputed),
+        "imputed2": np.stack(imputed2),
+        "outcome": np.stack(outcome),
+        "draws": {name: np.stack(v) for name, v in draws.items()},
+        "trace": trace,
+        "burn_trace": burn_trace,
+        "tally": tally,
+        "state": state,
+        "rng": rng,
+    }
 
 
 def _disperse(model, state, values, missing, seed):
@@ -221,8 +256,16 @@ def start_states(model, values, values2, missing, starts, dispersal_seeds):
     """
     states = []
     for chain in range(len(dispersal_seeds) + 1):
-        state = initial_state(model, values, values2, beta=starts.beta, cov=starts.cov,
-                              u=starts.u, sigma=starts.sigma, a=starts.a)
+        state = initial_state(
+            model,
+            values,
+            values2,
+            beta=starts.beta,
+            cov=starts.cov,
+            u=starts.u,
+            sigma=starts.sigma,
+            a=starts.a,
+        )
         if chain > 0:
             _disperse(model, state, values, missing, dispersal_seeds[chain - 1])
         states.append(state)
@@ -233,16 +276,31 @@ def check_warm_start(run, model, n_chains):
     """Final states and streams of ``run`` to continue on ``model``."""
     states = run.final_states
     if len(states) != n_chains:
-        raise ValueError(f"warm_start needs the same n_chains as the previous fit "
-                         f"({len(states)}); got {n_chains}.")
-    if (states[0].values.shape[0] != model.x.shape[0]
-            or states[0].level2.shape[0] != model.gram.shape[0]):
+        raise ValueError(
+            f"warm_start needs the same n_chains as the previous fit "
+            f"({len(states)}); got {n_chains}."
+        )
+    if (
+        states[0].values.shape[0] != model.x.shape[0]
+        or states[0].level2.shape[0] != model.gram.shape[0]
+    ):
         raise ValueError("warm_start needs the same data as the previous fit.")
     return [_copy_state(s) for s in states], list(run.rngs)
 
 
-def fit_chains(model, states, rngs, n_burn, n_between, n_segments, rows, clusters,
-               keep_burn_in=False, progress=None, n_jobs=None):
+def fit_chains(
+    model,
+    states,
+    rngs,
+    n_burn,
+    n_between,
+    n_segments,
+    rows,
+    clusters,
+    keep_burn_in=False,
+    progress=None,
+    n_jobs=None,
+):
     """Run every chain and collect a :class:`ChainRun`.
 
     ``rows`` are the dynamic rows and ``clusters`` the clusters whose values
@@ -251,10 +309,20 @@ def fit_chains(model, states, rngs, n_burn, n_between, n_segments, rows, cluster
     """
     n_chains = len(states)
     results = Parallel(n_jobs=n_jobs if n_chains > 1 else None)(
-        delayed(_run_one_chain)(model, states[c], rngs[c], n_burn, n_between, n_segments,
-                                rows, clusters, keep_burn_in,
-                                progress if n_chains == 1 else None)
-        for c in range(n_chains))
+        delayed(_run_one_chain)(
+            model,
+            states[c],
+            rngs[c],
+            n_burn,
+            n_between,
+            n_segments,
+            rows,
+            clusters,
+            keep_burn_in,
+            progress if n_chains == 1 else None,
+        )
+        for c in range(n_chains)
+    )
     n_recorded = n_chains * n_segments * n_between
     accepted = sum(r["tally"].accepted for r in results)
     proposed = n_recorded * _proposals_per_iteration(model, states[0].cov.shape[0])
@@ -263,14 +331,17 @@ def fit_chains(model, states, rngs, n_burn, n_between, n_segments, rows, cluster
         imputed2=_interleave([r["imputed2"] for r in results]),
         imputed_outcome=_interleave([r["outcome"] for r in results]),
         draws={name: _interleave([r["draws"][name] for r in results]) for name in _STORED},
-        trace={name: np.stack([getattr(r["trace"], name) for r in results])
-               for name in TRACED},
-        burn_in_trace={name: np.stack([getattr(r["burn_trace"], name) for r in results])
-                       for name in TRACED},
+        trace={name: np.stack([getattr(r["trace"], name) for r in results]) for name in TRACED},
+        burn_in_trace={
+            name: np.stack([getattr(r["burn_trace"], name) for r in results]) for name in TRACED
+        },
         random_effects_mean=sum(r["tally"].u_sum for r in results) / n_recorded,
         covariance_mean=sum(r["tally"].cov_sum for r in results) / n_recorded,
-        acceptance={step: float(accepted[k] / proposed[k])
-                    for k, step in enumerate(ACCEPTANCE_STEPS) if proposed[k] > 0},
+        acceptance={
+            step: float(accepted[k] / proposed[k])
+            for k, step in enumerate(ACCEPTANCE_STEPS)
+            if proposed[k] > 0
+        },
         final_states=[r["state"] for r in results],
         rngs=[r["rng"] for r in results],
     )
@@ -280,12 +351,15 @@ def continue_chains(model, run, n_between, n_imputations, rows, clusters, seeds)
     """``n_imputations`` more imputations continuing every chain of ``run``
     (from copies of its final states, with the streams ``seeds``)."""
     segments = segments_per_chain(n_imputations, run.n_chains)
-    extra = [_run_one_chain(model, _copy_state(state), seeds[c], 0, n_between, segments,
-                            rows, clusters)
-             for c, state in enumerate(run.final_states)]
-    return (_interleave([r["imputed"] for r in extra])[:n_imputations],
-            _interleave([r["imputed2"] for r in extra])[:n_imputations],
-            _interleave([r["outcome"] for r in extra])[:n_imputations])
+    extra = [
+        _run_one_chain(model, _copy_state(state), seeds[c], 0, n_between, segments, rows, clusters)
+        for c, state in enumerate(run.final_states)
+    ]
+    return (
+        _interleave([r["imputed"] for r in extra])[:n_imputations],
+        _interleave([r["imputed2"] for r in extra])[:n_imputations],
+        _interleave([r["outcome"] for r in extra])[:n_imputations],
+    )
 
 
 def _new_cluster_covariances(rng, model, draws, draw, n_new):
@@ -298,14 +372,25 @@ def _new_cluster_covariances(rng, model, draws, draw, n_new):
     new = np.repeat(start[None], n_new, axis=0)
     for matrix in new:
         split_constrained_inverse_wishart(
-            rng, model.prior_df, model.prior_scale, float(draws["a"][draw]),
-            draws["hyper_scale"][draw], model.n_free, model.block_ptr, matrix.copy(), matrix,
-            model.mh_scale, NEW_CLUSTER_SWEEPS, work_space(p))
+            rng,
+            model.prior_df,
+            model.prior_scale,
+            float(draws["a"][draw]),
+            draws["hyper_scale"][draw],
+            model.n_free,
+            model.block_ptr,
+            matrix.copy(),
+            matrix,
+            model.mh_scale,
+            NEW_CLUSTER_SWEEPS,
+            work_space(p),
+        )
     return new
 
 
-def impute_new_rows(model, values, values2, missing, rows, clusters, draws, draw, rng,
-                    n_known_clusters):
+def impute_new_rows(
+    model, values, values2, missing, rows, clusters, draws, draw, rng, n_known_clusters
+):
     """Impute the rows of a new frame for the parameters of stored draw ``draw``.
 
     Clusters ``>= n_known_clusters`` were not seen in fit: their random
@@ -319,7 +404,7 @@ def impute_new_rows(model, values, values2, missing, rows, clusters, draws, draw
     n_new = int(new_clusters.sum())
     known_u = draws["u"][draw]
     u = np.zeros((n_clusters,) + known_u.shape[1:])
-    u[:known_u.shape[0]] = known_u
+    u[: known_u.shape[0]] = known_u
     cov = draws["cov"][draw]
     if model.cov_method and n_new:
         if model.cov_method == 1:
@@ -327,16 +412,29 @@ def impute_new_rows(model, values, values2, missing, rows, clusters, draws, draw
                 "The data have clusters not seen in fit. With cov_method='fixed' each "
                 "cluster's covariance is estimated from its own rows only, so there is "
                 "none for a new cluster; use cov_method='random', which draws it from "
-                "the fitted inverse-Wishart distribution.")
+                "the fitted inverse-Wishart distribution."
+            )
         cov = np.concatenate([cov, _new_cluster_covariances(rng, model, draws, draw, n_new)])
-    state = initial_state(model, values, values2, beta=draws["beta"][draw], cov=cov, u=u,
-                          sigma=draws["sigma"][draw], beta2=draws["beta2"][draw],
-                          theta=draws["theta"][draw], sigma2=draws["sigma2"][draw])
+    state = initial_state(
+        model,
+        values,
+        values2,
+        beta=draws["beta"][draw],
+        cov=cov,
+        u=u,
+        sigma=draws["sigma"][draw],
+        beta2=draws["beta2"][draw],
+        theta=draws["theta"][draw],
+        sigma2=draws["sigma2"][draw],
+    )
     state.values[missing] = state.means[missing]
-    needs_sweeps = (model.cat_start.size or model.cat2_start.size or n_new
-                    or model.analysis.family)
-    impute_given_parameters(rng, model, state, TRANSFORM_SWEEPS if needs_sweeps else 1,
-                            new_clusters)
+    needs_sweeps = model.cat_start.size or model.cat2_start.size or n_new or model.analysis.family
+    impute_given_parameters(
+        rng, model, state, TRANSFORM_SWEEPS if needs_sweeps else 1, new_clusters
+    )
     pq = state.u.shape[1] * state.u.shape[2]
-    return (state.values[rows], state.level2[clusters, pq:],
-            state.analysis.y[model.analysis.missing_rows])
+    return (
+        state.values[rows],
+        state.level2[clusters, pq:],
+        state.analysis.y[model.analysis.missing_rows],
+    )

@@ -110,9 +110,12 @@ def draw_degrees_of_freedom(rng, a, a_min, p, n_clusters, eta, gamma, sum_logdet
     scale = math.sqrt(-(_T_DF + 1.0) / (_T_DF * curv)) if curv < -1e-8 else 2.0
     t = rng.standard_normal() / math.sqrt(2.0 * rng.standard_gamma(0.5 * _T_DF) / _T_DF)
     proposal = mode + scale * t
-    log_ratio = (_log_target(proposal, a_min, p, n_clusters, eta, gamma, sum_logdet, logdet_m)
-                 - _log_target(v, a_min, p, n_clusters, eta, gamma, sum_logdet, logdet_m)
-                 + _log_t_kernel(v, mode, scale) - _log_t_kernel(proposal, mode, scale))
+    log_ratio = (
+        _log_target(proposal, a_min, p, n_clusters, eta, gamma, sum_logdet, logdet_m)
+        - _log_target(v, a_min, p, n_clusters, eta, gamma, sum_logdet, logdet_m)
+        + _log_t_kernel(v, mode, scale)
+        - _log_t_kernel(proposal, mode, scale)
+    )
     if math.log(rng.random()) < log_ratio:
         return a_min + math.exp(proposal)
     return a
@@ -136,8 +139,9 @@ def _degrees_and_scale(rng, precisions, logdets, prior_scale_inv, eta, a_min, a,
     chol = np.empty((d, d))
     cholesky_lower(m, chol)
     logdet_m = log_det_from_cholesky(chol)
-    a[0] = draw_degrees_of_freedom(rng, a[0], a_min, d, n_clusters, eta, gamma, sum_logdet,
-                                   logdet_m)
+    a[0] = draw_degrees_of_freedom(
+        rng, a[0], a_min, d, n_clusters, eta, gamma, sum_logdet, logdet_m
+    )
     m_inv = np.empty((d, d))
     inverse_from_cholesky(chol, m_inv)
     wishart(rng, gamma + n_clusters * a[0], m_inv, scale_out)
@@ -194,8 +198,9 @@ def _add_quadratic_forms(betas, centre, precisions, out):
 
 
 @kernel(inline=True)
-def draw_covariance_hyperparameters(rng, cov, cov_chol, precision, prior_scale, eta,
-                                    n_free, a, scale_out):
+def draw_covariance_hyperparameters(
+    rng, cov, cov_chol, precision, prior_scale, eta, n_free, a, scale_out
+):
     """Update ``a`` (in ``a[0]``) then ``A`` (into ``scale_out``).
 
     Parameters
@@ -235,8 +240,9 @@ def draw_covariance_hyperparameters(rng, cov, cov_chol, precision, prior_scale, 
         logdets = np.empty(n_clusters)
         for j in range(n_clusters):
             logdets[j] = log_det_from_cholesky(cov_chol[j])
-        _degrees_and_scale(rng, precision, logdets, spd_inverse(prior_scale), eta,
-                           float(p), a, scale_out)
+        _degrees_and_scale(
+            rng, precision, logdets, spd_inverse(prior_scale), eta, float(p), a, scale_out
+        )
         return
     p2, p1 = n_free, p - n_free
     betas = np.empty((n_clusters, p1, p2))

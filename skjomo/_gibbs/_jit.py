@@ -56,7 +56,8 @@ _NO_CACHE_MESSAGE = (
     "NUMBA_CACHE_DIR and the per-user cache directory are all read-only), so the "
     "sampler's kernels are compiled again in every Python process (about a minute "
     "each time). Set the environment variable NUMBA_CACHE_DIR to a writable "
-    "directory to compile once and reuse the result.")
+    "directory to compile once and reuse the result."
+)
 
 _cache_enabled = None  # None: not decided yet; True/False once a kernel was decorated
 _cache_path = None  # where the first cached kernel is cached
@@ -122,9 +123,11 @@ def _message(who):
         where = f"later runs load it from numba's cache in {_cache_path}"
     else:
         where = "numba has no writable cache directory, so every process compiles again"
-    return (f"{who}: compiling the Gibbs sampler for this kind of model with numba, "
-            f"once (about half a minute to a minute of CPU); {where}. "
-            "`python -m skjomo warmup` compiles every kernel ahead of time.")
+    return (
+        f"{who}: compiling the Gibbs sampler for this kind of model with numba, "
+        f"once (about half a minute to a minute of CPU); {where}. "
+        "`python -m skjomo warmup` compiles every kernel ahead of time."
+    )
 
 
 class _FirstCompile(numba_event.Listener):
@@ -157,5 +160,8 @@ def compile_notice(verbose=0, who="skjomo"):
     with numba_event.install_listener("numba:compile", listener):
         yield
     if listener.started is not None and verbose:
-        print(f"{who}: compiled in {time.perf_counter() - listener.started:.0f} s.",
-              file=sys.stderr, flush=True)
+        print(
+            f"{who}: compiled in {time.perf_counter() - listener.started:.0f} s.",
+            file=sys.stderr,
+            flush=True,
+        )

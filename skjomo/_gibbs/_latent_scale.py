@@ -48,8 +48,13 @@ def log_scale_density(s, coefs, s_max):
     if s > s_max:
         return -np.inf
     g = math.exp(s)
-    return (coefs[0] * s - 0.5 * coefs[1] * g * g + coefs[2] * g
-            - 0.5 * coefs[3] / (g * g) + coefs[4] / g)
+    return (
+        coefs[0] * s
+        - 0.5 * coefs[1] * g * g
+        + coefs[2] * g
+        - 0.5 * coefs[3] / (g * g)
+        + coefs[4] / g
+    )
 
 
 @kernel
@@ -163,16 +168,18 @@ def _scale_level1(rng, model, state, k, coefs, scaled):
     m = state.beta.shape[0]
     coefs[:] = 0.0
     coefs[0] = (state.values.shape[0] + m) * size
-    residual_statistics(state.values, state.means, state.precision, model.row_group,
-                        start, size, coefs)
+    residual_statistics(
+        state.values, state.means, state.precision, model.row_group, start, size, coefs
+    )
     if q > 0:
         # random effects of the latents and their rows/columns of Sigma
         scaled[:] = False
         for t in range(start, start + size):
             for c in range(q):
                 scaled[t * q + c] = True
-        covariance_prior_statistics(state.sigma_precision[0], model.prior2_df,
-                                    model.prior2_scale, scaled, coefs)
+        covariance_prior_statistics(
+            state.sigma_precision[0], model.prior2_df, model.prior2_scale, scaled, coefs
+        )
     s_max = box_limit(state.values, model.codes, k, start, size, model.latent_box)
     g = math.exp(slice_log_scale(rng, coefs, s_max))
     for i in range(state.values.shape[0]):
@@ -206,8 +213,15 @@ def _scale_level2(rng, model, state, k, coefs):
     m2 = state.beta2.shape[0]
     coefs[:] = 0.0
     coefs[0] = (state.level2.shape[0] + m2) * size
-    residual_statistics(state.level2, state.means2, state.sigma_precision,
-                        np.zeros(state.level2.shape[0], np.int64), start, size, coefs)
+    residual_statistics(
+        state.level2,
+        state.means2,
+        state.sigma_precision,
+        np.zeros(state.level2.shape[0], np.int64),
+        start,
+        size,
+        coefs,
+    )
     s_max = box_limit(state.level2, model.codes2, k, start, size, model.latent_box)
     g = math.exp(slice_log_scale(rng, coefs, s_max))
     for j in range(state.level2.shape[0]):

@@ -54,8 +54,9 @@ def _region(values, row, start, size, category, index, box_lower, box_upper):
 
 
 @kernel
-def draw_observed_latents(rng, values, means, precisions, row_group,
-                          cat_start, cat_size, codes, box):
+def draw_observed_latents(
+    rng, values, means, precisions, row_group, cat_start, cat_size, codes, box
+):
     """One Gibbs sweep over the latents of every observed categorical cell.
 
     Parameters
@@ -104,10 +105,12 @@ def draw_observed_latents(rng, values, means, precisions, row_group,
                 for t in range(p):
                     shift += coef[g, col, t] * resid[t]
                 mean = means[row, col] - shift
-                lower, upper = _region(values, row, start, size, category, index, box_lower,
-                                       box_upper)
-                z = truncated_normal_with_inverse_sd(rng, mean, sds[g, col], inv_sds[g, col],
-                                                     lower, upper)
+                lower, upper = _region(
+                    values, row, start, size, category, index, box_lower, box_upper
+                )
+                z = truncated_normal_with_inverse_sd(
+                    rng, mean, sds[g, col], inv_sds[g, col], lower, upper
+                )
                 values[row, col] = z
                 resid[col] = z - means[row, col]
 

@@ -28,8 +28,7 @@ def _draw_one_missing(rng, values, means, precision, rows, start, stop, col, obs
 
 
 @kernel
-def draw_missing(rng, values, means, precisions, group_rows, group_ptr,
-                 group_cov, group_missing):
+def draw_missing(rng, values, means, precisions, group_rows, group_ptr, group_cov, group_missing):
     """Draw every missing cell of ``values`` in place.
 
     Parameters
@@ -69,11 +68,20 @@ def draw_missing(rng, values, means, precisions, group_rows, group_ptr,
         observed = obs[:n_obs]
         if n_mis == 1:
             # a single missing cell: N(mu - Q_mo (y_o - mu_o) / q, 1 / q)
-            _draw_one_missing(rng, values, means, precision, group_rows,
-                              group_ptr[k], group_ptr[k + 1], mis[0], observed)
+            _draw_one_missing(
+                rng,
+                values,
+                means,
+                precision,
+                group_rows,
+                group_ptr[k],
+                group_ptr[k + 1],
+                mis[0],
+                observed,
+            )
             continue
-        block = block_space[:n_mis * n_mis].reshape((n_mis, n_mis))
-        chol = chol_space[:n_mis * n_mis].reshape((n_mis, n_mis))
+        block = block_space[: n_mis * n_mis].reshape((n_mis, n_mis))
+        chol = chol_space[: n_mis * n_mis].reshape((n_mis, n_mis))
         shift = shift_space[:n_mis]
         noise = noise_space[:n_mis]
         for a in range(n_mis):
@@ -112,13 +120,21 @@ def missingness_groups(missing, row_group):
     n, p = missing.shape
     incomplete = np.flatnonzero(missing.any(axis=1))
     if incomplete.size == 0:
-        return (np.zeros(0, np.int64), np.zeros(1, np.int64),
-                np.zeros(0, np.int64), np.zeros((0, p), bool))
+        return (
+            np.zeros(0, np.int64),
+            np.zeros(1, np.int64),
+            np.zeros(0, np.int64),
+            np.zeros((0, p), bool),
+        )
     keys = np.column_stack([row_group[incomplete], missing[incomplete].astype(np.int64)])
     unique, inverse = np.unique(keys, axis=0, return_inverse=True)
     inverse = inverse.ravel()
     order = np.argsort(inverse, kind="stable")
     counts = np.bincount(inverse, minlength=unique.shape[0])
     group_ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-    return (incomplete[order].astype(np.int64), group_ptr,
-            unique[:, 0].astype(np.int64), unique[:, 1:].astype(bool))
+    return (
+        incomplete[order].astype(np.int64),
+        group_ptr,
+        unique[:, 0].astype(np.int64),
+        unique[:, 1:].astype(bool),
+    )

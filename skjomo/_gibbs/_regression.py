@@ -75,8 +75,9 @@ def draw_fixed_effects(rng, design_chol, cross, cov_chol, out):
 
 
 @kernel
-def draw_random_effects(rng, gram, h, beta, prior_shift, prior_precision,
-                        precisions, cov_group, selected, out):
+def draw_random_effects(
+    rng, gram, h, beta, prior_shift, prior_precision, precisions, cov_group, selected, out
+):
     """Draw every cluster's random effects from their full conditional.
 
     Parameters
@@ -124,8 +125,10 @@ def draw_random_effects(rng, gram, h, beta, prior_shift, prior_precision,
                 rhs[row] = s
                 for v in range(p):
                     for kk in range(q):
-                        prec[row, v * q + kk] = (prior_precision[row, v * q + kk]
-                                                 + omega_inv[t, v] * gram[j, m + k, m + kk])
+                        prec[row, v * q + kk] = (
+                            prior_precision[row, v * q + kk]
+                            + omega_inv[t, v] * gram[j, m + k, m + kk]
+                        )
         cholesky_lower(prec, chol)
         solve_lower(chol, rhs)
         solve_lower_transpose(chol, rhs)

@@ -24,33 +24,48 @@ arrays cover all ``N`` rows, the joint model's only its dynamic rows
 
 from collections import namedtuple
 
-import numba as nb
 import numpy as np
 
 from ._jit import kernel
 from ._linalg import cholesky_lower, solve_lower, solve_lower_transpose
 
-AnalysisModel = namedtuple("AnalysisModel", [
-    "family",              # 0 none, 1 linear, 2 logistic
-    "y_data",              # (N,) outcome, NaN where missing
-    "x_data",              # (N, V) analysis variables (category codes), NaN where missing
-    "y_missing",           # (N,) bool
-    "missing_rows",        # (M,) rows with a missing outcome
-    "dyn_to_row",          # (n_d,) row of each dynamic row of the joint model
-    "var_col", "var_block", "var_size",  # (V,) joint-model column, categorical block, latents
-    "term_ptr", "factor_var", "factor_power", "factor_level",  # the term table
-    "unit_row", "unit_col", "unit_size", "unit_var", "unit_block",  # missing cells (U,)
-    "prior_df", "prior_scale",  # scaled-inverse-chi-square prior of sigma^2 (linear)
-])
+AnalysisModel = namedtuple(
+    "AnalysisModel",
+    [
+        "family",  # 0 none, 1 linear, 2 logistic
+        "y_data",  # (N,) outcome, NaN where missing
+        "x_data",  # (N, V) analysis variables (category codes), NaN where missing
+        "y_missing",  # (N,) bool
+        "missing_rows",  # (M,) rows with a missing outcome
+        "dyn_to_row",  # (n_d,) row of each dynamic row of the joint model
+        "var_col",
+        "var_block",
+        "var_size",  # (V,) joint-model column, categorical block, latents
+        "term_ptr",
+        "factor_var",
+        "factor_power",
+        "factor_level",  # the term table
+        "unit_row",
+        "unit_col",
+        "unit_size",
+        "unit_var",
+        "unit_block",  # missing cells (U,)
+        "prior_df",
+        "prior_scale",  # scaled-inverse-chi-square prior of sigma^2 (linear)
+    ],
+)
 
-AnalysisState = namedtuple("AnalysisState", [
-    "xvars",               # (N, V) current analysis variables
-    "w",                   # (N, k) analysis design
-    "eta",                 # (N,) linear predictor
-    "y",                   # (N,) completed outcome
-    "theta",               # (k,)
-    "sigma2",              # (1,) residual variance (linear model)
-])
+AnalysisState = namedtuple(
+    "AnalysisState",
+    [
+        "xvars",  # (N, V) current analysis variables
+        "w",  # (N, k) analysis design
+        "eta",  # (N,) linear predictor
+        "y",  # (N,) completed outcome
+        "theta",  # (k,)
+        "sigma2",  # (1,) residual variance (linear model)
+    ],
+)
 
 LINEAR, LOGISTIC = 1, 2
 
@@ -59,10 +74,23 @@ def _int(values):
     return np.ascontiguousarray(values, dtype=np.int64)
 
 
-def build_analysis_model(dynamic, missing, cat_start, cat_size, family=0, y=None,
-                         xvars=None, var_col=None, var_block=None, term_ptr=None,
-                         factor_var=None, factor_power=None, factor_level=None,
-                         prior_df=0.0, prior_scale=0.0):
+def build_analysis_model(
+    dynamic,
+    missing,
+    cat_start,
+    cat_size,
+    family=0,
+    y=None,
+    xvars=None,
+    var_col=None,
+    var_block=None,
+    term_ptr=None,
+    factor_var=None,
+    factor_power=None,
+    factor_level=None,
+    prior_df=0.0,
+    prior_scale=0.0,
+):
     """Assemble an :data:`AnalysisModel` (``family=0``: none, empty arrays).
 
     ``dynamic`` are the joint model's dynamic rows, ``missing`` the missing
@@ -81,8 +109,9 @@ def build_analysis_model(dynamic, missing, cat_start, cat_size, family=0, y=None
     units = []  # (dynamic row, first column, size, variable, block)
     if family:
         n_free = missing.shape[1] - int(np.sum(cat_size))
-        var_of_col = {int(c): v for v, (c, b) in enumerate(zip(var_col, var_block))
-                      if c >= 0 and b < 0}
+        var_of_col = {
+            int(c): v for v, (c, b) in enumerate(zip(var_col, var_block)) if c >= 0 and b < 0
+        }
         var_of_block = {int(b): v for v, b in enumerate(var_block) if b >= 0}
         miss_dyn = missing[dynamic]
         for d in np.flatnonzero(miss_dyn.any(axis=1)):
@@ -93,15 +122,27 @@ def build_analysis_model(dynamic, missing, cat_start, cat_size, family=0, y=None
                     units.append((d, start, size, var_of_block.get(b, -1), b))
     units = np.asarray(units, np.int64).reshape(-1, 5)
     return AnalysisModel(
-        family=int(family), y_data=np.asarray(y, np.float64),
-        x_data=np.ascontiguousarray(xvars, dtype=np.float64), y_missing=y_missing,
-        missing_rows=_int(np.flatnonzero(y_missing)), dyn_to_row=_int(dynamic),
-        var_col=var_col, var_block=var_block, var_size=var_size,
-        term_ptr=_int(term_ptr), factor_var=_int(factor_var),
-        factor_power=_int(factor_power), factor_level=_int(factor_level),
-        unit_row=_int(units[:, 0]), unit_col=_int(units[:, 1]), unit_size=_int(units[:, 2]),
-        unit_var=_int(units[:, 3]), unit_block=_int(units[:, 4]),
-        prior_df=float(prior_df), prior_scale=float(prior_scale))
+        family=int(family),
+        y_data=np.asarray(y, np.float64),
+        x_data=np.ascontiguousarray(xvars, dtype=np.float64),
+        y_missing=y_missing,
+        missing_rows=_int(np.flatnonzero(y_missing)),
+        dyn_to_row=_int(dynamic),
+        var_col=var_col,
+        var_block=var_block,
+        var_size=var_size,
+        term_ptr=_int(term_ptr),
+        factor_var=_int(factor_var),
+        factor_power=_int(factor_power),
+        factor_level=_int(factor_level),
+        unit_row=_int(units[:, 0]),
+        unit_col=_int(units[:, 1]),
+        unit_size=_int(units[:, 2]),
+        unit_var=_int(units[:, 3]),
+        unit_block=_int(units[:, 4]),
+        prior_df=float(prior_df),
+        prior_scale=float(prior_scale),
+    )
 
 
 def counted_proposals(am):
@@ -163,7 +204,7 @@ def sync_analysis(am, ast, values):
             if col < 0:
                 continue
             if am.var_block[v] >= 0:
-                ast.xvars[i, v] = latent_category(values[d, col:col + am.var_size[v]])
+                ast.xvars[i, v] = latent_category(values[d, col : col + am.var_size[v]])
             else:
                 ast.xvars[i, v] = values[d, col]
         design_row(am, ast.xvars[i], ast.w[i])
@@ -203,8 +244,10 @@ def _draw_linear(rng, am, ast):
     gram = ast.w.T @ ast.w
     chol = np.empty((k, k))
     if not cholesky_lower(gram, chol):
-        raise ValueError("The design of the analysis model is singular in the completed "
-                         "data (a category without rows, or collinear terms).")
+        raise ValueError(
+            "The design of the analysis model is singular in the completed "
+            "data (a category without rows, or collinear terms)."
+        )
     theta_hat = ast.w.T @ ast.y
     solve_lower(chol, theta_hat)
     solve_lower_transpose(chol, theta_hat)
@@ -279,8 +322,10 @@ def _draw_logistic(rng, ast):
     chol0, center0 = np.empty((k, k)), np.empty(k)
     loglik0, ok = _newton_point(ast, ast.theta, chol0, center0)
     if not ok:
-        raise ValueError("The design of the analysis model is singular in the completed "
-                         "data (a category without rows, or collinear terms).")
+        raise ValueError(
+            "The design of the analysis model is singular in the completed "
+            "data (a category without rows, or collinear terms)."
+        )
     proposal = np.empty(k)
     for t in range(k):
         proposal[t] = rng.standard_normal()
@@ -291,8 +336,12 @@ def _draw_logistic(rng, ast):
     loglik1, ok = _newton_point(ast, proposal, chol1, center1)
     if not ok:
         return 0
-    log_ratio = (loglik1 - loglik0 + _log_proposal(chol1, center1, ast.theta)
-                 - _log_proposal(chol0, center0, proposal))
+    log_ratio = (
+        loglik1
+        - loglik0
+        + _log_proposal(chol1, center1, ast.theta)
+        - _log_proposal(chol0, center0, proposal)
+    )
     if np.log(rng.random()) < log_ratio:
         ast.theta[:] = proposal
         return 1
@@ -335,8 +384,7 @@ def _block_factors(precisions, cat_start, cat_size):
 
 
 @kernel
-def draw_analysis_missing(rng, am, ast, values, means, precisions, row_group, cat_start,
-                          cat_size):
+def draw_analysis_missing(rng, am, ast, values, means, precisions, row_group, cat_start, cat_size):
     """Missing covariate cells by Metropolis-Hastings, then missing outcomes.
 
     Returns the accepted covariate moves among the counted ones (cells that
@@ -387,9 +435,9 @@ def draw_analysis_missing(rng, am, ast, values, means, precisions, row_group, ca
             design_row(am, ast.xvars[i], w_new)
             eta_new = _dot(w_new, ast.theta)
             if not am.y_missing[i]:
-                log_ratio = (row_log_likelihood(am.family, ast.y[i], eta_new, ast.sigma2[0])
-                             - row_log_likelihood(am.family, ast.y[i], ast.eta[i],
-                                                  ast.sigma2[0]))
+                log_ratio = row_log_likelihood(
+                    am.family, ast.y[i], eta_new, ast.sigma2[0]
+                ) - row_log_likelihood(am.family, ast.y[i], ast.eta[i], ast.sigma2[0])
                 if not np.log(rng.random()) < log_ratio:
                     ast.xvars[i, v] = old_x
                     continue
@@ -453,8 +501,14 @@ def initial_analysis_state(am, values, theta=None, sigma2=None):
     if am.family and am.missing_rows.size:
         fill = y[observed].mean()
         y[am.missing_rows] = fill if am.family == LINEAR else float(fill >= 0.5)
-    ast = AnalysisState(xvars=am.x_data.copy(), w=np.zeros((n, k)), eta=np.zeros(n), y=y,
-                        theta=np.zeros(k), sigma2=np.ones(1))
+    ast = AnalysisState(
+        xvars=am.x_data.copy(),
+        w=np.zeros((n, k)),
+        eta=np.zeros(n),
+        y=y,
+        theta=np.zeros(k),
+        sigma2=np.ones(1),
+    )
     if not am.family:
         return ast
     sync_analysis(am, ast, values)

@@ -90,8 +90,13 @@ def static_statistics(design, values, cluster, n_clusters):
     static = ~np.isnan(values).any(axis=1)
     h = np.zeros((n_clusters, r, p))
     k = np.zeros((n_clusters, p, p))
-    add_rows(np.ascontiguousarray(design[static]), np.ascontiguousarray(values[static]),
-             cluster[static], h, k)
+    add_rows(
+        np.ascontiguousarray(design[static]),
+        np.ascontiguousarray(values[static]),
+        cluster[static],
+        h,
+        k,
+    )
     symmetrize(k)
     return gram, h, k
 

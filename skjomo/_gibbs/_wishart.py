@@ -71,7 +71,7 @@ def _take(work, slot, rows, cols):
     other matrix the small linear-algebra kernels receive, so that each of
     them is compiled for one memory layout only.
     """
-    return work[slot, :rows * cols].reshape((rows, cols)), slot + 1
+    return work[slot, : rows * cols].reshape((rows, cols)), slot + 1
 
 
 @kernel
@@ -208,8 +208,7 @@ def _iw_log_kernel(omega, chol_psi, exponent, chol_work, solve_work):
 
 
 @kernel
-def _metropolis_latent_block(rng, omega, chol_psi, exponent, block_id, sd,
-                             n_sweeps):
+def _metropolis_latent_block(rng, omega, chol_psi, exponent, block_id, sd, n_sweeps):
     """Random-walk Metropolis sweeps over the cross-block entries of ``omega``.
 
     Target: ``|omega|^{-exponent/2} exp(-tr(Psi omega^{-1})/2)`` on the free
@@ -223,8 +222,7 @@ def _metropolis_latent_block(rng, omega, chol_psi, exponent, block_id, sd,
     n = omega.shape[0]
     chol_work = np.empty((n, n))
     solve_work = np.empty((n, n))
-    current = _iw_log_kernel(omega, chol_psi, exponent, chol_work,
-                                  solve_work)
+    current = _iw_log_kernel(omega, chol_psi, exponent, chol_work, solve_work)
     accepted = 0
     for _ in range(n_sweeps):
         for r in range(n):
@@ -235,12 +233,10 @@ def _metropolis_latent_block(rng, omega, chol_psi, exponent, block_id, sd,
                 new = old + sd * rng.standard_normal()
                 omega[r, s] = new
                 omega[s, r] = new
-                proposed = _iw_log_kernel(omega, chol_psi, exponent,
-                                               chol_work, solve_work)
+                proposed = _iw_log_kernel(omega, chol_psi, exponent, chol_work, solve_work)
                 # accept when log U < proposed - current, U ~ U(0, 1);
                 # -log U is a standard exponential variate
-                if (proposed > -np.inf
-                        and rng.standard_exponential() > current - proposed):
+                if proposed > -np.inf and rng.standard_exponential() > current - proposed:
                     current = proposed
                     accepted += 1
                 else:
@@ -349,22 +345,46 @@ def _complete_from_latent_block(rng, df, scale, n_free, omega11, out, work):
 
 
 @kernel
-def constrained_inverse_wishart(rng, df, scale, n_free, block_ptr, current,
-                                out, mh_scale, n_sweeps=3):
+def constrained_inverse_wishart(
+    rng, df, scale, n_free, block_ptr, current, out, mh_scale, n_sweeps=3
+):
     """One Gibbs move for ``IW(df, scale)`` restricted to fixed latent blocks.
 
     :func:`split_constrained_inverse_wishart` with the latent block's law
     taken from the same inverse-Wishart; see there for the parameters and
     the method.
     """
-    return split_constrained_inverse_wishart(rng, df, scale, df, scale, n_free, block_ptr,
-                                             current, out, mh_scale, n_sweeps,
-                                             work_space(scale.shape[0]))
+    return split_constrained_inverse_wishart(
+        rng,
+        df,
+        scale,
+        df,
+        scale,
+        n_free,
+        block_ptr,
+        current,
+        out,
+        mh_scale,
+        n_sweeps,
+        work_space(scale.shape[0]),
+    )
 
 
 @kernel
-def split_constrained_inverse_wishart(rng, latent_df, latent_scale, df, scale, n_free,
-                                      block_ptr, current, out, mh_scale, n_sweeps, work):
+def split_constrained_inverse_wishart(
+    rng,
+    latent_df,
+    latent_scale,
+    df,
+    scale,
+    n_free,
+    block_ptr,
+    current,
+    out,
+    mh_scale,
+    n_sweeps,
+    work,
+):
     """One Gibbs move for a covariance with fixed latent diagonal blocks.
 
     The covariance is parametrised by its latent block ``Omega11`` and by
@@ -479,8 +499,9 @@ def split_constrained_inverse_wishart(rng, latent_df, latent_scale, df, scale, n
     for i in range(p1):
         for j in range(p1):
             if block_id[i] != block_id[j]:
-                omega11[i, j] = 0.5 * (current[n_free + i, n_free + j]
-                                       + current[n_free + j, n_free + i])
+                omega11[i, j] = 0.5 * (
+                    current[n_free + i, n_free + j] + current[n_free + j, n_free + i]
+                )
             elif i == j:
                 omega11[i, j] = 1.0
             else:
@@ -505,9 +526,9 @@ def split_constrained_inverse_wishart(rng, latent_df, latent_scale, df, scale, n
         if not latent_df > 0.0:
             raise ValueError("degrees of freedom must be positive")
         exponent = latent_df - n_free + p1 + 1.0
-        accepted = _metropolis_latent_block(rng, omega11, c1, exponent,
-                                            block_id, mh_scale / math.sqrt(latent_df),
-                                            n_sweeps)
+        accepted = _metropolis_latent_block(
+            rng, omega11, c1, exponent, block_id, mh_scale / math.sqrt(latent_df), n_sweeps
+        )
     if n_free == 0:
         for i in range(p1):
             for j in range(p1):
@@ -561,9 +582,7 @@ def iw_logpdf(w, df, scale):
     for i in range(p):
         log_det_scale += math.log(cs[i, i])
     log_det_scale *= 2.0
-    kernel = _iw_log_kernel(w, cs, df + p + 1.0, np.empty((p, p)),
-                            np.empty((p, p)))
+    kernel = _iw_log_kernel(w, cs, df + p + 1.0, np.empty((p, p)), np.empty((p, p)))
     if kernel == -np.inf:
         return -np.inf
-    return (0.5 * df * log_det_scale - 0.5 * df * p * _LOG_2
-            - log_multigamma(p, 0.5 * df) + kernel)
+    return 0.5 * df * log_det_scale - 0.5 * df * p * _LOG_2 - log_multigamma(p, 0.5 * df) + kernel

@@ -12,8 +12,8 @@ packages jomo and mitml (Debian packages r-cran-jomo and r-cran-mitml):
 
 from ._loaders import load_examscores, load_jspmiss, load_studentratings
 from ._simulate import make_mixed_data
-from ._simulate_multilevel import make_multilevel_data
 from ._simulate_ipd import make_hierarchical_covariance_data, make_ipd_data
+from ._simulate_multilevel import make_multilevel_data
 
 __all__ = [
     "load_jspmiss",

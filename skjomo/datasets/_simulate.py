@@ -8,11 +8,13 @@ from sklearn.utils import Bunch, check_random_state
 # Joint latent-normal model behind make_mixed_data: outcomes (y1, y2, z) given
 # the complete covariate x, with z the latent normal of the binary column b
 # (b = "yes" when z > 0, the first category, as in jomo's coding).
-_BETA = np.array([[1.0, -0.5, 0.3],  # intercept
-                  [0.8, 0.5, -0.6]])  # x
-_OMEGA = np.array([[1.0, 0.5, 0.4],
-                   [0.5, 2.0, 0.3],
-                   [0.4, 0.3, 1.0]])
+_BETA = np.array(
+    [
+        [1.0, -0.5, 0.3],  # intercept
+        [0.8, 0.5, -0.6],
+    ]
+)  # x
+_OMEGA = np.array([[1.0, 0.5, 0.4], [0.5, 2.0, 0.3], [0.4, 0.3, 1.0]])
 
 
 def _analysis_truth(beta, omega):
@@ -74,19 +76,21 @@ def make_mixed_data(n_samples=500, missing_fraction=0.3, random_state=None):
     design = np.column_stack([np.ones(n_samples), x])
     errors = rng.multivariate_normal(np.zeros(3), _OMEGA, size=n_samples)
     outcomes = design @ _BETA + errors
-    complete = pd.DataFrame({
-        "x": x,
-        "y1": outcomes[:, 0],
-        "y2": outcomes[:, 1],
-        "b": pd.Categorical(np.where(outcomes[:, 2] > 0, "yes", "no"),
-                            categories=["yes", "no"]),
-    })
+    complete = pd.DataFrame(
+        {
+            "x": x,
+            "y1": outcomes[:, 0],
+            "y2": outcomes[:, 1],
+            "b": pd.Categorical(
+                np.where(outcomes[:, 2] > 0, "yes", "no"), categories=["yes", "no"]
+            ),
+        }
+    )
     frame = complete.copy()
     if missing_fraction > 0:
         offset = np.log(missing_fraction / (1.0 - missing_fraction))
         for column, slope in (("y1", 1.0), ("y2", -1.0), ("b", 0.5)):
             missing = rng.uniform(size=n_samples) < expit(offset + slope * x)
             frame.loc[missing, column] = np.nan
-    truth = {"beta": _BETA.copy(), "omega": _OMEGA.copy(),
-             "coef": _analysis_truth(_BETA, _OMEGA)}
+    truth = {"beta": _BETA.copy(), "omega": _OMEGA.copy(), "coef": _analysis_truth(_BETA, _OMEGA)}
     return Bunch(frame=frame, complete=complete, truth=truth)

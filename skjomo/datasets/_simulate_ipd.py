@@ -38,10 +38,15 @@ def _sizes(cluster_size, n_clusters, name):
     sizes = np.asarray(cluster_size)
     if sizes.ndim == 0:
         sizes = np.full(n_clusters, sizes)
-    if (sizes.shape != (n_clusters,) or not np.issubdtype(sizes.dtype, np.integer)
-            or np.any(sizes < 1)):
-        raise ValueError(f"{name} must be a positive integer or {n_clusters} positive "
-                         f"integers; got {cluster_size!r}.")
+    if (
+        sizes.shape != (n_clusters,)
+        or not np.issubdtype(sizes.dtype, np.integer)
+        or np.any(sizes < 1)
+    ):
+        raise ValueError(
+            f"{name} must be a positive integer or {n_clusters} positive "
+            f"integers; got {cluster_size!r}."
+        )
     return sizes.astype(np.int64)
 
 
@@ -128,8 +133,9 @@ def make_ipd_data(study_size=200, correlations=None, missing_fraction=0.3, rando
     else:
         corr = np.asarray(correlations, dtype=np.float64).ravel()
         if corr.size < 1 or np.any(~np.isfinite(corr)) or np.any(np.abs(corr) >= 1):
-            raise ValueError("correlations must be numbers strictly between -1 and 1; "
-                             f"got {correlations!r}.")
+            raise ValueError(
+                f"correlations must be numbers strictly between -1 and 1; got {correlations!r}."
+            )
         mean_x = mean_y = np.zeros(corr.size)
         sd_x = sd_y = np.ones(corr.size)
         weights = np.linspace(0.4, 1.6, corr.size) if corr.size > 1 else np.ones(1)
@@ -137,8 +143,10 @@ def make_ipd_data(study_size=200, correlations=None, missing_fraction=0.3, rando
     sizes = _sizes(study_size, n_studies, "study_size")
     fractions = missing_fraction * weights
     if np.any(fractions >= 1):
-        raise ValueError(f"missing_fraction {missing_fraction!r} is too large: the study with "
-                         f"most missing values would lose {fractions.max():.0%} of x.")
+        raise ValueError(
+            f"missing_fraction {missing_fraction!r} is too large: the study with "
+            f"most missing values would lose {fractions.max():.0%} of x."
+        )
     rng = check_random_state(random_state)
 
     labels = np.array([f"S{j + 1}" for j in range(n_studies)])
@@ -158,8 +166,9 @@ def make_ipd_data(study_size=200, correlations=None, missing_fraction=0.3, rando
 
     study_slopes = corr * sd_y / sd_x
     cov_xy = corr * sd_x * sd_y
-    covariances = np.stack([np.array([[sx * sx, c], [c, sy * sy]])
-                            for sx, sy, c in zip(sd_x, sd_y, cov_xy)])
+    covariances = np.stack(
+        [np.array([[sx * sx, c], [c, sy * sy]]) for sx, sy, c in zip(sd_x, sd_y, cov_xy)]
+    )
     w = sizes / sizes.sum()
     truth = {
         "slope": float(study_slopes.mean()),
@@ -168,14 +177,15 @@ def make_ipd_data(study_size=200, correlations=None, missing_fraction=0.3, rando
         "means": np.column_stack([mean_x, mean_y]),
         "covariances": covariances,
         "missing_fractions": fractions,
-        "common_slope": float(w @ cov_xy / (w @ sd_x ** 2)),
+        "common_slope": float(w @ cov_xy / (w @ sd_x**2)),
         "study_labels": list(labels),
     }
     return Bunch(frame=frame, complete=complete, truth=truth)
 
 
-def make_hierarchical_covariance_data(n_clusters=100, cluster_size=30, a=8.0, mean_cov=None,
-                                      missing_fraction=0.2, random_state=None):
+def make_hierarchical_covariance_data(
+    n_clusters=100, cluster_size=30, a=8.0, mean_cov=None, missing_fraction=0.2, random_state=None
+):
     """Draw two-level data whose cluster covariances come from ``IW(a, A)``.
 
     The model of :class:`skjomo.HeteroscedasticMultilevelImputer` with
@@ -238,10 +248,16 @@ def make_hierarchical_covariance_data(n_clusters=100, cluster_size=30, a=8.0, me
     if not isinstance(a, numbers.Real) or not a > 3:
         raise ValueError(f"a must be a number greater than 3; got {a!r}.")
     p = 2
-    mean_cov = np.array([[1.0, 0.5], [0.5, 1.0]]) if mean_cov is None else np.asarray(
-        mean_cov, dtype=np.float64)
-    if (mean_cov.shape != (p, p) or not np.allclose(mean_cov, mean_cov.T)
-            or np.any(np.linalg.eigvalsh(mean_cov) <= 0)):
+    mean_cov = (
+        np.array([[1.0, 0.5], [0.5, 1.0]])
+        if mean_cov is None
+        else np.asarray(mean_cov, dtype=np.float64)
+    )
+    if (
+        mean_cov.shape != (p, p)
+        or not np.allclose(mean_cov, mean_cov.T)
+        or np.any(np.linalg.eigvalsh(mean_cov) <= 0)
+    ):
         raise ValueError("mean_cov must be a symmetric positive definite 2 x 2 matrix.")
     sizes = _sizes(cluster_size, n_clusters, "cluster_size")
     rng = check_random_state(random_state)
@@ -263,6 +279,13 @@ def make_hierarchical_covariance_data(n_clusters=100, cluster_size=30, a=8.0, me
         for column, slope in (("y1", 1.0), ("y2", -1.0)):
             offset = _logit_offset(missing_fraction, slope, 1.0)
             frame.loc[rng.uniform(size=cluster.size) < expit(offset + slope * x), column] = np.nan
-    truth = {"a": float(a), "scale": scale, "mean_cov": mean_cov.copy(), "beta": beta,
-             "sigma_u": sigma_u, "cluster_covariances": covs, "random_effects": u}
+    truth = {
+        "a": float(a),
+        "scale": scale,
+        "mean_cov": mean_cov.copy(),
+        "beta": beta,
+        "sigma_u": sigma_u,
+        "cluster_covariances": covs,
+        "random_effects": u,
+    }
     return Bunch(frame=frame, complete=complete, truth=truth)

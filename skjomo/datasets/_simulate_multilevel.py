@@ -16,18 +16,24 @@ from sklearn.utils import Bunch, check_random_state
 #   (w, zg)_j = B2' + eps2_j,   v_j = (u_j, eps2_j) ~ N(0, Sigma),
 # with zg the latent normal of the binary g (g = "high" when zg > 0; its
 # variance in Sigma fixed at 1).
-_BETA = np.array([[1.0, -0.5, 0.3],  # intercept
-                  [0.8, 0.5, -0.6]])  # x
-_OMEGA = np.array([[1.0, 0.4, 0.3],
-                   [0.4, 1.5, 0.2],
-                   [0.3, 0.2, 1.0]])
+_BETA = np.array(
+    [
+        [1.0, -0.5, 0.3],  # intercept
+        [0.8, 0.5, -0.6],
+    ]
+)  # x
+_OMEGA = np.array([[1.0, 0.4, 0.3], [0.4, 1.5, 0.2], [0.3, 0.2, 1.0]])
 _BETA2 = np.array([[2.0, 0.2]])  # intercepts of w and zg
 _SIGMA_SD = np.sqrt([0.5, 0.8, 0.3, 1.0, 1.0])  # u_y1, u_y2, u_b, w, zg
-_SIGMA_CORR = np.array([[1.0, 0.4, 0.3, 0.5, 0.3],
-                        [0.4, 1.0, 0.2, 0.3, 0.2],
-                        [0.3, 0.2, 1.0, 0.2, 0.1],
-                        [0.5, 0.3, 0.2, 1.0, 0.3],
-                        [0.3, 0.2, 0.1, 0.3, 1.0]])
+_SIGMA_CORR = np.array(
+    [
+        [1.0, 0.4, 0.3, 0.5, 0.3],
+        [0.4, 1.0, 0.2, 0.3, 0.2],
+        [0.3, 0.2, 1.0, 0.2, 0.1],
+        [0.5, 0.3, 0.2, 1.0, 0.3],
+        [0.3, 0.2, 0.1, 0.3, 1.0],
+    ]
+)
 _SIGMA = _SIGMA_CORR * np.outer(_SIGMA_SD, _SIGMA_SD)
 _SIGMA_LABELS = ["y1|(Intercept)", "y2|(Intercept)", "b|(Intercept)", "w", "g"]
 _X_ICC = 0.3  # share of the variance of x between clusters
@@ -62,12 +68,18 @@ def _logit_offset(fraction, slope, sd):
     nodes, weights = np.polynomial.hermite_e.hermegauss(40)
     weights = weights / weights.sum()
     target = np.log(fraction / (1.0 - fraction))
-    return brentq(lambda a: weights @ expit(a + slope * sd * nodes) - fraction,
-                  target - 20.0, target + 20.0)
+    return brentq(
+        lambda a: weights @ expit(a + slope * sd * nodes) - fraction, target - 20.0, target + 20.0
+    )
 
 
-def make_multilevel_data(n_clusters=50, cluster_size=20, missing_fraction=0.25,
-                         level2_missing_fraction=None, random_state=None):
+def make_multilevel_data(
+    n_clusters=50,
+    cluster_size=20,
+    missing_fraction=0.25,
+    level2_missing_fraction=None,
+    random_state=None,
+):
     """Draw two-level mixed data from a joint latent-normal model.
 
     Rows (level 1) are nested in ``n_clusters`` clusters. The level-1
@@ -157,8 +169,10 @@ def make_multilevel_data(n_clusters=50, cluster_size=20, missing_fraction=0.25,
     >>> bool(data.frame.groupby("cluster")["w"].nunique(dropna=False).eq(1).all())
     True
     """
-    for name, value in (("missing_fraction", missing_fraction),
-                        ("level2_missing_fraction", level2_missing_fraction)):
+    for name, value in (
+        ("missing_fraction", missing_fraction),
+        ("level2_missing_fraction", level2_missing_fraction),
+    ):
         if value is not None and not 0.0 <= value < 1.0:
             raise ValueError(f"{name} must be in [0, 1); got {value!r}.")
     if level2_missing_fraction is None:
@@ -168,32 +182,39 @@ def make_multilevel_data(n_clusters=50, cluster_size=20, missing_fraction=0.25,
     sizes = np.asarray(cluster_size)
     if sizes.ndim == 0:
         sizes = np.full(n_clusters, sizes)
-    if (sizes.shape != (n_clusters,) or not np.issubdtype(sizes.dtype, np.integer)
-            or np.any(sizes < 1)):
-        raise ValueError("cluster_size must be a positive integer or n_clusters positive "
-                         f"integers; got {cluster_size!r}.")
+    if (
+        sizes.shape != (n_clusters,)
+        or not np.issubdtype(sizes.dtype, np.integer)
+        or np.any(sizes < 1)
+    ):
+        raise ValueError(
+            "cluster_size must be a positive integer or n_clusters positive "
+            f"integers; got {cluster_size!r}."
+        )
     rng = check_random_state(random_state)
 
     cluster = np.repeat(np.arange(n_clusters), sizes)
     n_rows = cluster.size
-    x = (np.sqrt(_X_ICC) * rng.standard_normal(n_clusters)[cluster]
-         + np.sqrt(1.0 - _X_ICC) * rng.standard_normal(n_rows))
+    x = np.sqrt(_X_ICC) * rng.standard_normal(n_clusters)[cluster] + np.sqrt(
+        1.0 - _X_ICC
+    ) * rng.standard_normal(n_rows)
     v = rng.multivariate_normal(np.zeros(5), _SIGMA, size=n_clusters)
     u, level2 = v[:, :3], _BETA2[0] + v[:, 3:]
     design = np.column_stack([np.ones(n_rows), x])
-    level1 = (design @ _BETA + u[cluster]
-              + rng.multivariate_normal(np.zeros(3), _OMEGA, size=n_rows))
-    complete = pd.DataFrame({
-        "cluster": cluster,
-        "x": x,
-        "y1": level1[:, 0],
-        "y2": level1[:, 1],
-        "b": pd.Categorical(np.where(level1[:, 2] > 0, "yes", "no"),
-                            categories=["yes", "no"]),
-        "w": level2[cluster, 0],
-        "g": pd.Categorical(np.where(level2[cluster, 1] > 0, "high", "low"),
-                            categories=["high", "low"]),
-    })
+    level1 = design @ _BETA + u[cluster] + rng.multivariate_normal(np.zeros(3), _OMEGA, size=n_rows)
+    complete = pd.DataFrame(
+        {
+            "cluster": cluster,
+            "x": x,
+            "y1": level1[:, 0],
+            "y2": level1[:, 1],
+            "b": pd.Categorical(np.where(level1[:, 2] > 0, "yes", "no"), categories=["yes", "no"]),
+            "w": level2[cluster, 0],
+            "g": pd.Categorical(
+                np.where(level2[cluster, 1] > 0, "high", "low"), categories=["high", "low"]
+            ),
+        }
+    )
 
     frame = complete.copy()
     if missing_fraction > 0:
@@ -210,7 +231,14 @@ def make_multilevel_data(n_clusters=50, cluster_size=20, missing_fraction=0.25,
             frame.loc[missing[cluster], column] = np.nan
 
     coef, icc = _analysis_truth(_BETA, _OMEGA, _BETA2, _SIGMA)
-    truth = {"beta": _BETA.copy(), "omega": _OMEGA.copy(), "beta2": _BETA2.copy(),
-             "sigma": _SIGMA.copy(), "sigma_labels": list(_SIGMA_LABELS), "x_icc": _X_ICC,
-             "coef": coef, "icc": icc}
+    truth = {
+        "beta": _BETA.copy(),
+        "omega": _OMEGA.copy(),
+        "beta2": _BETA2.copy(),
+        "sigma": _SIGMA.copy(),
+        "sigma_labels": list(_SIGMA_LABELS),
+        "x_icc": _X_ICC,
+        "coef": coef,
+        "icc": icc,
+    }
     return Bunch(frame=frame, complete=complete, truth=truth)

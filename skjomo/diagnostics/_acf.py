@@ -67,7 +67,7 @@ def autocorrelation(x, max_lag=None, *, axis=0):
     max_lag = int(max_lag)
     if max_lag < 0:
         raise ValueError("max_lag must be >= 0")
-    acov = _autocovariance_fft(arr, axis=0)           # (N, P)
+    acov = _autocovariance_fft(arr, axis=0)  # (N, P)
     with np.errstate(all="ignore"):
         ac = acov / acov[0]
     zero_var = acov[0] == 0

@@ -227,15 +227,15 @@ def _ess(arr):
     if constant.all():
         return out
     x = arr[:, :, ~constant]
-    acov = _autocovariance_fft(x, axis=1)            # (C, N, P'), biased (divide by N)
-    mean_acov = acov.mean(axis=0)                    # (N, P')
-    chain_mean = x.mean(axis=1)                      # (C, P')
+    acov = _autocovariance_fft(x, axis=1)  # (C, N, P'), biased (divide by N)
+    mean_acov = acov.mean(axis=0)  # (N, P')
+    chain_mean = x.mean(axis=1)  # (C, P')
     mean_var = mean_acov[0] * N / (N - 1.0)
     var_plus = mean_var * (N - 1.0) / N
     if C > 1:
         var_plus = var_plus + chain_mean.var(axis=0, ddof=1)
     with np.errstate(all="ignore"):
-        rho = 1.0 - (mean_var - mean_acov) / var_plus   # (N, P')
+        rho = 1.0 - (mean_var - mean_acov) / var_plus  # (N, P')
     rho[0] = 1.0
     tau = _geyer_tau(rho, N)
     tau = np.maximum(tau, 1.0 / np.log10(total))
@@ -256,9 +256,9 @@ def _geyer_tau(rho, N):
     :math:`\tau = -1 + 2\sum_{k<K} P'_k + \rho_{2K}`.
     """
     P = rho.shape[1]
-    k_max = max((N - 3) // 2, 0)                     # last pair examined by the search
+    k_max = max((N - 3) // 2, 0)  # last pair examined by the search
     n_pairs = k_max + 1
-    even = rho[0 : 2 * n_pairs : 2]                  # (n_pairs, P)
+    even = rho[0 : 2 * n_pairs : 2]  # (n_pairs, P)
     odd = rho[1 : 2 * n_pairs : 2]
     pair = even + odd
     nonpos = pair <= 0

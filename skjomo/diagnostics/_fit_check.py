@@ -44,11 +44,16 @@ def warn_if_not_converged(chains, estimator, rhat_threshold=RHAT_THRESHOLD, stac
     names = chains.param_names()
     worst = bad[np.argsort(values[bad])[::-1][:3]]
     listed = ", ".join(f"{names[i]} {values[i]:.2f}" for i in worst)
-    advice = ("use n_chains >= 2 so that Rhat compares independent chains"
-              if chains.n_chains == 1 else "inspect plot_trace and convergence_summary()")
+    advice = (
+        "use n_chains >= 2 so that Rhat compares independent chains"
+        if chains.n_chains == 1
+        else "inspect plot_trace and convergence_summary()"
+    )
     warnings.warn(
         f"{estimator}: the chains may not have converged: {bad.size} of {values.size} "
         f"parameters have rank-normalised split Rhat > {rhat_threshold:g} (worst: {listed}). "
         f"Increase n_burn and n_between, and {advice}.",
-        ConvergenceWarning, stacklevel=stacklevel)
+        ConvergenceWarning,
+        stacklevel=stacklevel,
+    )
     return False

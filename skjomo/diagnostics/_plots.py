@@ -71,8 +71,14 @@ def _finish(fig, axes, n_chains, xlabel=None, ncols=1):
     if n_chains > 1:
         handles, labels = axes[0].get_legend_handles_labels()
         if handles:
-            fig.legend(handles, labels, loc="upper center", ncol=min(n_chains, 8),
-                       fontsize="small", frameon=False)
+            fig.legend(
+                handles,
+                labels,
+                loc="upper center",
+                ncol=min(n_chains, 8),
+                fontsize="small",
+                frameon=False,
+            )
             top = 1.0 - 0.35 / fig.get_figheight()
     fig.tight_layout(rect=(0, 0, 1, top))
 
@@ -254,8 +260,15 @@ def plot_autocorrelation(
     fig, axes = _grid(plt, len(ps), ncols, panel_size)
     for j, (ax, p) in enumerate(zip(axes, ps)):
         for c in range(C):
-            ax.plot(lags, ac[1:, c, j], color=colors[c], lw=1.0, marker="o", ms=2.5,
-                    label=f"chain {c + 1}")
+            ax.plot(
+                lags,
+                ac[1:, c, j],
+                color=colors[c],
+                lw=1.0,
+                marker="o",
+                ms=2.5,
+                label=f"chain {c + 1}",
+            )
         ax.axhline(0.0, color="0.3", lw=0.8)
         for yv in (-0.1, 0.1):
             ax.axhline(yv, color="0.5", lw=0.7, ls="--")
@@ -462,7 +475,15 @@ def plot_diagnostics(
         f"{k:<20s}{v:>9.0f}" if k.startswith("ESS") else f"{k:<20s}{v:>9.3f}" for k, v in rows
     )
     ax_tx.axis("off")
-    ax_tx.text(0.02, 0.98, text, family="monospace", fontsize="small", va="top", ha="left",
-               transform=ax_tx.transAxes)
+    ax_tx.text(
+        0.02,
+        0.98,
+        text,
+        family="monospace",
+        fontsize="small",
+        va="top",
+        ha="left",
+        transform=ax_tx.transAxes,
+    )
     fig.tight_layout()
     return fig

@@ -107,9 +107,9 @@ def mitml_rhat(x, n_segments=3, *, axis=0):
         return finish(np.full(P, np.nan), rest_shape)
     seg = arr[: S * n].reshape(S, n, P)
     with np.errstate(all="ignore"):
-        means = seg.mean(axis=1)                      # (S, P)
-        variances = seg.var(axis=1, ddof=1)           # (S, P)
-        Bn = means.var(axis=0, ddof=1)                # "B / n"
+        means = seg.mean(axis=1)  # (S, P)
+        variances = seg.var(axis=1, ddof=1)  # (S, P)
+        Bn = means.var(axis=0, ddof=1)  # "B / n"
         W = variances.mean(axis=0)
         mu = seg.reshape(S * n, P).mean(axis=0)
         sigma2_plus = (n - 1) / n * W + Bn

@@ -6,21 +6,43 @@ import re
 import numpy as np
 import pandas as pd
 
-from ._readers import read_fits
 from ._inputs import coerce_covariances, coerce_estimates
+from ._readers import read_fits
 from ._table import format_table
 from ._tests import _check_invertible, _d1, _d1_pieces, pool_chi2
 
 __all__ = ["ConstraintTest", "pool_constraints"]
 
 _FUNCS = {
-    "exp": np.exp, "log": np.log, "sqrt": np.sqrt, "abs": np.abs, "log10": np.log10,
-    "log2": np.log2, "sin": np.sin, "cos": np.cos, "tan": np.tan, "tanh": np.tanh,
-    "expm1": np.expm1, "log1p": np.log1p, "pi": np.pi,
+    "exp": np.exp,
+    "log": np.log,
+    "sqrt": np.sqrt,
+    "abs": np.abs,
+    "log10": np.log10,
+    "log2": np.log2,
+    "sin": np.sin,
+    "cos": np.cos,
+    "tan": np.tan,
+    "tanh": np.tanh,
+    "expm1": np.expm1,
+    "log1p": np.log1p,
+    "pi": np.pi,
 }
 _ALLOWED = (
-    ast.Expression, ast.BinOp, ast.UnaryOp, ast.Call, ast.Name, ast.Load, ast.Constant,
-    ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.USub, ast.UAdd,
+    ast.Expression,
+    ast.BinOp,
+    ast.UnaryOp,
+    ast.Call,
+    ast.Name,
+    ast.Load,
+    ast.Constant,
+    ast.Add,
+    ast.Sub,
+    ast.Mult,
+    ast.Div,
+    ast.Pow,
+    ast.USub,
+    ast.UAdd,
 )
 
 
@@ -51,20 +73,28 @@ class _Constraint:
             raise ValueError(f"cannot parse the constraint {self.text!r}") from exc
         for node in ast.walk(tree):
             if not isinstance(node, _ALLOWED):
-                raise ValueError(f"the constraint {self.text!r} uses unsupported syntax ({type(node).__name__})")
-            if isinstance(node, ast.Name) and node.id not in _FUNCS and not re.fullmatch(r"_p\d+_", node.id):
+                raise ValueError(
+                    f"the constraint {self.text!r} uses unsupported syntax ({type(node).__name__})"
+                )
+            if (
+                isinstance(node, ast.Name)
+                and node.id not in _FUNCS
+                and not re.fullmatch(r"_p\d+_", node.id)
+            ):
                 raise ValueError(
                     f"the constraint {self.text!r} refers to {node.id!r}, which is not a parameter; "
                     f"parameters: {list(names)}"
                 )
-            if isinstance(node, ast.Call) and not (isinstance(node.func, ast.Name) and node.func.id in _FUNCS):
+            if isinstance(node, ast.Call) and not (
+                isinstance(node.func, ast.Name) and node.func.id in _FUNCS
+            ):
                 raise ValueError(f"the constraint {self.text!r} calls an unsupported function")
         self.code = compile(tree, "<constraint>", "eval")
 
     def __call__(self, theta):
         env = dict(_FUNCS)
         env.update({f"_p{j}_": v for j, v in enumerate(theta)})
-        return float(eval(self.code, {"__builtins__": {}}, env))  # noqa: S307 - validated AST
+        return float(eval(self.code, {"__builtins__": {}}, env))
 
 
 def _jacobian(g, theta):
@@ -122,7 +152,9 @@ class ConstraintTest:
         self.cov = pd.DataFrame(cov, index=labels, columns=labels)
         self.std_error = pd.Series(np.sqrt(np.diag(cov)), index=labels, name="Std. Error")
         self.test = test
-        self.values_by_imputation = pd.DataFrame(eta, columns=labels, index=pd.RangeIndex(1, m + 1, name="imputation"))
+        self.values_by_imputation = pd.DataFrame(
+            eta, columns=labels, index=pd.RangeIndex(1, m + 1, name="imputation")
+        )
 
     # convenience passthroughs
     @property
@@ -182,7 +214,18 @@ class ConstraintTest:
     __repr__ = __str__
 
 
-def pool_constraints(models=None, *, constraints, estimates=None, covariances=None, names=None, method="D1", ariv="default", df_com=None, reader=None):
+def pool_constraints(
+    models=None,
+    *,
+    constraints,
+    estimates=None,
+    covariances=None,
+    names=None,
+    method="D1",
+    ariv="default",
+    df_com=None,
+    reader=None,
+):
     """Test (non)linear constraints on pooled parameters by the delta method.
 
     Each constraint ``g_c(θ)`` is tested against 0. Per imputation the
@@ -259,20 +302,24 @@ def pool_constraints(models=None, *, constraints, estimates=None, covariances=No
         if (isinstance(covariances, np.ndarray) and covariances.ndim == 2) or (
             not isinstance(covariances, np.ndarray) and np.ndim(list(covariances)[0]) == 1
         ):
-            raise ValueError("constraint tests need full covariance matrices; variances alone are not enough")
+            raise ValueError(
+                "constraint tests need full covariance matrices; variances alone are not enough"
+            )
         U, _ = coerce_covariances(covariances, Q.shape[0], Q.shape[1], names)
     m, p = Q.shape
     if m < 2:
         raise ValueError(f"pooling needs at least m = 2 imputations, got m = {m}")
     if callable(constraints):
         labels = None
-        g = lambda th: np.atleast_1d(np.asarray(constraints(pd.Series(th, index=names)), dtype=float))  # noqa: E731
+        g = lambda th: np.atleast_1d(
+            np.asarray(constraints(pd.Series(th, index=names)), dtype=float)
+        )
     else:
         if isinstance(constraints, str):
             constraints = [constraints]
         compiled = [_Constraint(c, names) for c in constraints]
         labels = [c.text for c in compiled]
-        g = lambda th: np.array([c(th) for c in compiled])  # noqa: E731
+        g = lambda th: np.array([c(th) for c in compiled])
     eta, V = [], []
     for q, u in zip(Q, U):
         e, G = _jacobian(g, q.copy())
@@ -288,7 +335,9 @@ def pool_constraints(models=None, *, constraints, estimates=None, covariances=No
         if df_com is not None:
             import warnings
 
-            warnings.warn("df_com is used by D1 only and is ignored for D2", UserWarning, stacklevel=2)
+            warnings.warn(
+                "df_com is used by D1 only and is ignored for D2", UserWarning, stacklevel=2
+            )
         d = []
         for e, v in zip(eta, V):
             _check_invertible(v, "within-imputation covariance matrix of the constraints")

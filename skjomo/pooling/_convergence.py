@@ -80,8 +80,9 @@ def _mixedlm_gain(res):
             start = float(model.loglike(params, profile_fe=False))
             best = 0.0
             for t in 0.5 ** np.arange(7):
-                trial = MixedLMParams.from_packed(packed + t * direction, model.k_fe, model.k_re,
-                                                  use_sqrt=False, has_fe=True)
+                trial = MixedLMParams.from_packed(
+                    packed + t * direction, model.k_fe, model.k_re, use_sqrt=False, has_fe=True
+                )
                 cov_re = np.atleast_2d(trial.cov_re)
                 if cov_re.size and np.linalg.eigvalsh(cov_re).min() < 0:
                     continue

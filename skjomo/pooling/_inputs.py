@@ -16,7 +16,13 @@ import numbers
 import numpy as np
 import pandas as pd
 
-__all__ = ["check_covariances", "check_estimates", "coerce_covariances", "coerce_estimates", "df_com_vector"]
+__all__ = [
+    "check_covariances",
+    "check_estimates",
+    "coerce_covariances",
+    "coerce_estimates",
+    "df_com_vector",
+]
 
 
 def _as_float(values, what):
@@ -25,15 +31,28 @@ def _as_float(values, what):
     Strings (even ``"1.3"``) and booleans are refused: they show that
     something other than estimates was passed.
     """
-    arr = np.asarray(values) if not isinstance(values, (pd.Series, pd.DataFrame)) else values.to_numpy()
+    arr = (
+        np.asarray(values)
+        if not isinstance(values, (pd.Series, pd.DataFrame))
+        else values.to_numpy()
+    )
     if arr.dtype.kind in "biuf":
         bad = None if arr.dtype.kind != "b" else bool(arr.ravel()[0]) if arr.size else None
     else:
         flat = np.asarray(arr, dtype=object).ravel()
-        bad = next((v for v in flat if isinstance(v, (str, bytes, bool, np.bool_))
-                    or not isinstance(v, (numbers.Number, np.number))), None)
+        bad = next(
+            (
+                v
+                for v in flat
+                if isinstance(v, (str, bytes, bool, np.bool_))
+                or not isinstance(v, (numbers.Number, np.number))
+            ),
+            None,
+        )
     if bad is not None:
-        raise ValueError(f"the {what} contain a value that is not a number: {bad!r} of type {type(bad).__name__}")
+        raise ValueError(
+            f"the {what} contain a value that is not a number: {bad!r} of type {type(bad).__name__}"
+        )
     try:
         return np.asarray(arr, dtype=float)
     except (TypeError, ValueError) as exc:
@@ -111,8 +130,11 @@ def _rows_of(estimates):
 def coerce_estimates(estimates, names=None):
     """Return (Q of shape (m, p), names) from the supported input shapes."""
     if isinstance(estimates, pd.DataFrame):
-        non_numeric = [str(c) for c, t in estimates.dtypes.items() if not pd.api.types.is_numeric_dtype(t)
-                       or pd.api.types.is_bool_dtype(t)]
+        non_numeric = [
+            str(c)
+            for c, t in estimates.dtypes.items()
+            if not pd.api.types.is_numeric_dtype(t) or pd.api.types.is_bool_dtype(t)
+        ]
         if non_numeric:
             raise ValueError(f"the estimates in column(s) {non_numeric} are not numbers")
         Q = estimates.to_numpy(dtype=float)
@@ -141,7 +163,9 @@ def _aligned(item, names):
     if names is None:
         return item
     if isinstance(item, pd.DataFrame) and set(map(str, item.index)) == set(names):
-        item = item.set_axis([str(n) for n in item.index], axis=0).set_axis([str(n) for n in item.columns], axis=1)
+        item = item.set_axis([str(n) for n in item.index], axis=0).set_axis(
+            [str(n) for n in item.columns], axis=1
+        )
         return item.loc[names, names]
     if isinstance(item, pd.Series) and set(map(str, item.index)) == set(names):
         return item.set_axis([str(n) for n in item.index]).loc[names]
@@ -157,7 +181,10 @@ def coerce_covariances(covariances, m, p, names=None):
         items = list(covariances)
         if len(items) != m:
             raise ValueError(f"{len(items)} covariances given for m = {m} imputations")
-        mats = [_as_float(_aligned(it, names), f"covariances of imputation {i + 1}") for i, it in enumerate(items)]
+        mats = [
+            _as_float(_aligned(it, names), f"covariances of imputation {i + 1}")
+            for i, it in enumerate(items)
+        ]
         ndims = {a.ndim for a in mats}
         if ndims == {1} or (ndims == {0} and p == 1):
             mats = [np.atleast_1d(a) for a in mats]
@@ -182,7 +209,9 @@ def coerce_covariances(covariances, m, p, names=None):
         U[:, idx, idx] = arr
     else:
         if arr.shape != (m, p, p):
-            raise ValueError(f"covariances must have shape (m, p, p) = ({m}, {p}, {p}), got {arr.shape}")
+            raise ValueError(
+                f"covariances must have shape (m, p, p) = ({m}, {p}, {p}), got {arr.shape}"
+            )
         U = arr
         full = True
     check_covariances(U, labels)

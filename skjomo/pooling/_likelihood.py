@@ -171,7 +171,9 @@ class _MixedLMAdapter:
         self.results = results
         res = _unwrap(results)
         if getattr(res, "k_vc", 0):
-            raise ValueError("likelihood-based pooling does not support MixedLM variance components")
+            raise ValueError(
+                "likelihood-based pooling does not support MixedLM variance components"
+            )
         self.model = res.model
         self.reml = bool(res.reml)
 
@@ -218,7 +220,9 @@ class _MixedLMAdapter:
             Xs.append(np.asarray(mm.exog, dtype=float))
             Zs.append(np.asarray(mm.exog_re, dtype=float))
             gs.append(np.array([f"{i + 1}.{g}" for g in np.asarray(mm.groups)], dtype=object))
-        model = MixedLM(np.concatenate(ys), np.vstack(Xs), np.concatenate(gs), exog_re=np.vstack(Zs))
+        model = MixedLM(
+            np.concatenate(ys), np.vstack(Xs), np.concatenate(gs), exog_re=np.vstack(Zs)
+        )
         fit = _mixedlm_fit_ml(model)
         return float(fit.llf)
 

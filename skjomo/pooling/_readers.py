@@ -140,7 +140,9 @@ def _read_mixedlm(results, group=None):
         i0 = re_names.index("Intercept")
         extra[f"ICC|{group}"] = tau[i0, i0] / (tau[i0, i0] + scale)
     df_resid = getattr(res, "df_resid", None)
-    return FitSummary(names, np.asarray(fe, dtype=float), cov, df_resid, extra, results, fit_problem(results))
+    return FitSummary(
+        names, np.asarray(fe, dtype=float), cov, df_resid, extra, results, fit_problem(results)
+    )
 
 
 def read_statsmodels(results, group=None):
@@ -170,7 +172,9 @@ def read_statsmodels(results, group=None):
             resid = np.asarray(res.resid_deviance, dtype=float)
             extra["Residual~~Residual"] = float(resid @ resid / res.df_resid)
     df_resid = getattr(res, "df_resid", None)
-    return FitSummary(names, np.asarray(params, dtype=float), cov, df_resid, extra, results, fit_problem(results))
+    return FitSummary(
+        names, np.asarray(params, dtype=float), cov, df_resid, extra, results, fit_problem(results)
+    )
 
 
 def sklearn_penalty(estimator):
@@ -182,7 +186,7 @@ def sklearn_penalty(estimator):
     """
     try:
         params = estimator.get_params(deep=False)
-    except Exception:  # noqa: BLE001  # pragma: no cover - not a scikit-learn estimator
+    except Exception:  # pragma: no cover - not a scikit-learn estimator
         return None
     name = type(estimator).__name__
     C = params.get("C")
@@ -229,7 +233,12 @@ def _read_sklearn(estimator):
     if isinstance(final, BayesianRidge):
         # the posterior covariance covers the coefficients only
         return FitSummary(
-            list(features), coef.ravel().copy(), np.asarray(final.sigma_, dtype=float), None, {}, estimator
+            list(features),
+            coef.ravel().copy(),
+            np.asarray(final.sigma_, dtype=float),
+            None,
+            {},
+            estimator,
         )
     intercept = np.atleast_1d(np.asarray(getattr(final, "intercept_", 0.0), dtype=float))
     fit_intercept = getattr(final, "fit_intercept", True)
@@ -241,7 +250,11 @@ def _read_sklearn(estimator):
             values = np.concatenate([intercept[:1], values])
     else:
         classes = getattr(final, "classes_", None)
-        labels = [str(c) for c in classes] if classes is not None else [str(i) for i in range(coef.shape[0])]
+        labels = (
+            [str(c) for c in classes]
+            if classes is not None
+            else [str(i) for i in range(coef.shape[0])]
+        )
         if len(labels) != coef.shape[0]:  # multi-output regression
             labels = [str(i) for i in range(coef.shape[0])]
         names, values = [], []
@@ -252,8 +265,15 @@ def _read_sklearn(estimator):
             names.extend(f"{label}:{f}" for f in features)
             values.extend(coef[r])
         values = np.asarray(values, dtype=float)
-    return FitSummary(names, np.asarray(values, dtype=float), None, None, {}, estimator,
-                      penalty=sklearn_penalty(final))
+    return FitSummary(
+        names,
+        np.asarray(values, dtype=float),
+        None,
+        None,
+        {},
+        estimator,
+        penalty=sklearn_penalty(final),
+    )
 
 
 def _read_function_output(out, model):
@@ -270,7 +290,9 @@ def _read_function_output(out, model):
     if isinstance(est, pd.Series):
         names = [str(n) for n in est.index]
         if isinstance(cov, pd.DataFrame) and set(map(str, cov.index)) == set(names):
-            cov = cov.set_axis([str(n) for n in cov.index], axis=0).set_axis([str(n) for n in cov.columns], axis=1)
+            cov = cov.set_axis([str(n) for n in cov.index], axis=0).set_axis(
+                [str(n) for n in cov.columns], axis=1
+            )
             cov = cov.loc[names, names]
         elif isinstance(cov, pd.Series) and set(map(str, cov.index)) == set(names):
             cov = cov.set_axis([str(n) for n in cov.index]).loc[names]

@@ -55,7 +55,9 @@ def _t_sf(x, df):
 
 def _t_ppf(q, df):
     df = np.asarray(df, dtype=float)
-    return np.where(np.isinf(df), stats.norm.ppf(q), stats.t.ppf(q, np.where(np.isinf(df), 1.0, df)))
+    return np.where(
+        np.isinf(df), stats.norm.ppf(q), stats.t.ppf(q, np.where(np.isinf(df), 1.0, df))
+    )
 
 
 def _decimals_needed(x, digits=3):
@@ -136,15 +138,27 @@ class PooledEstimates:
         Numbers (from 1) of the imputations whose fits did not converge.
     """
 
-    def __init__(self, Q, U, names, df_com=None, full=True, extra=None, notes=(), not_converged=(),
-                 no_variance="no variances were given"):
+    def __init__(
+        self,
+        Q,
+        U,
+        names,
+        df_com=None,
+        full=True,
+        extra=None,
+        notes=(),
+        not_converged=(),
+        no_variance="no variances were given",
+    ):
         m, p = Q.shape
         self.m = m
         self.notes = list(notes)
         self.not_converged = list(not_converged)
         self._no_variance = no_variance
         self.names = list(names)
-        self.estimates_by_imputation = pd.DataFrame(Q, columns=self.names, index=pd.RangeIndex(1, m + 1, name="imputation"))
+        self.estimates_by_imputation = pd.DataFrame(
+            Q, columns=self.names, index=pd.RangeIndex(1, m + 1, name="imputation")
+        )
         qbar = Q.mean(axis=0)
         self.estimate = pd.Series(qbar, index=self.names, name="Estimate")
         self.df_com = df_com
@@ -267,7 +281,16 @@ class PooledEstimates:
         if self.std_error is None:
             return self.estimate.to_frame()
         return pd.concat(
-            [self.estimate, self.std_error, self.t_value, self.df, self.p_value, self.riv, self.fmi], axis=1
+            [
+                self.estimate,
+                self.std_error,
+                self.t_value,
+                self.df,
+                self.p_value,
+                self.riv,
+                self.fmi,
+            ],
+            axis=1,
         )
 
     def extra_frame(self):
@@ -299,8 +322,11 @@ class PooledEstimates:
             The printed table.
         """
         inference = self.std_error is not None
-        head = (f"Final parameter estimates and inferences obtained from {self.m} imputed data sets."
-                if inference else f"Pooled point estimates (no inferences) from {self.m} imputed data sets.")
+        head = (
+            f"Final parameter estimates and inferences obtained from {self.m} imputed data sets."
+            if inference
+            else f"Pooled point estimates (no inferences) from {self.m} imputed data sets."
+        )
         parts = [head, format_table(self.to_frame(), digits=digits, sci_limit=sci_limit)]
         if self.extra is not None and len(self.extra):
             parts.append(format_table(self.extra_frame(), digits=digits, sci_limit=sci_limit))
@@ -310,7 +336,9 @@ class PooledEstimates:
             parts.append("Unadjusted hypothesis test as appropriate in larger samples.")
         else:
             dfs = ",".join(_fmt_num(v) for v in self.df_com)
-            parts.append(f"Hypothesis test adjusted for small samples with df=[{dfs}]\ncomplete-data degrees of freedom.")
+            parts.append(
+                f"Hypothesis test adjusted for small samples with df=[{dfs}]\ncomplete-data degrees of freedom."
+            )
         if self.notes:
             parts.append("\n".join(f"Note: {n}" for n in self.notes))
         return "\n\n".join(parts)
@@ -338,7 +366,16 @@ def _fmt_num(v):
 # ---------------------------------------------------------------- entry point
 
 
-def pool_estimates(models=None, estimates=None, covariances=None, *, df_com=None, names=None, extra_params=False, reader=None):
+def pool_estimates(
+    models=None,
+    estimates=None,
+    covariances=None,
+    *,
+    df_com=None,
+    names=None,
+    extra_params=False,
+    reader=None,
+):
     """Pool m sets of estimates with Rubin's rules (mitml's ``testEstimates``).
 
     Give either a list of fitted models (``models``) or the estimates
@@ -438,7 +475,9 @@ def pool_estimates(models=None, estimates=None, covariances=None, *, df_com=None
         kind = _kind(summaries[0].model)
         no_variance = f"the models ({kind}) report no standard errors"
         if summaries[0].covariance is not None:
-            U, full = coerce_covariances([s.covariance for s in summaries], Q.shape[0], Q.shape[1], names)
+            U, full = coerce_covariances(
+                [s.covariance for s in summaries], Q.shape[0], Q.shape[1], names
+            )
         else:
             notes.append(
                 f"{kind} reports no sampling variance of its estimates, so no standard errors, tests "
@@ -480,8 +519,10 @@ def pool_estimates(models=None, estimates=None, covariances=None, *, df_com=None
         if covariances is not None:
             U, full = coerce_covariances(covariances, Q.shape[0], Q.shape[1], names)
         else:
-            notes.append("no covariances were given, so no standard errors, tests or confidence intervals "
-                         "were computed.")
+            notes.append(
+                "no covariances were given, so no standard errors, tests or confidence intervals "
+                "were computed."
+            )
         if extra_params:
             warnings.warn("extra_params is ignored for array input", UserWarning, stacklevel=2)
     if isinstance(df_com, str):
@@ -490,10 +531,21 @@ def pool_estimates(models=None, estimates=None, covariances=None, *, df_com=None
         if df_resid is None or any(d is None for d in df_resid):
             raise ValueError('df_com="model" needs fitted models that report df_resid')
         if len(set(float(d) for d in df_resid)) > 1:
-            warnings.warn("df_resid differs across imputations; using the mean", UserWarning, stacklevel=2)
+            warnings.warn(
+                "df_resid differs across imputations; using the mean", UserWarning, stacklevel=2
+            )
         df_com = float(np.mean(df_resid))
     d = df_com_vector(df_com, Q.shape[1])
     if U is None and d is not None:
         warnings.warn("df_com is ignored without covariances", UserWarning, stacklevel=2)
-    return PooledEstimates(Q, U, names, df_com=d, full=full, extra=extra, notes=notes,
-                           not_converged=not_converged, no_variance=no_variance)
+    return PooledEstimates(
+        Q,
+        U,
+        names,
+        df_com=d,
+        full=full,
+        extra=extra,
+        notes=notes,
+        not_converged=not_converged,
+        no_variance=no_variance,
+    )

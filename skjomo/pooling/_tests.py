@@ -7,12 +7,19 @@ import pandas as pd
 from scipy import stats
 
 from ._convergence import fit_problem, warn_if_not_converged
+from ._inputs import coerce_covariances, coerce_estimates
 from ._readers import as_model_list, read_fits
 from ._same_data import check_same_imputations, check_same_outcomes
-from ._inputs import coerce_covariances, coerce_estimates
 from ._table import format_table
 
-__all__ = ["MultiParameterTest", "compare_models", "pool_wald", "pool_chi2", "pool_lrt", "pool_stacked_lrt"]
+__all__ = [
+    "MultiParameterTest",
+    "compare_models",
+    "pool_wald",
+    "pool_chi2",
+    "pool_lrt",
+    "pool_stacked_lrt",
+]
 
 _TOL = float(np.sqrt(np.finfo(float).eps))
 _ARIV = ("default", "positive", "robust")
@@ -129,7 +136,21 @@ class MultiParameterTest:
         The per-imputation χ² statistics of D2.
     """
 
-    def __init__(self, method, F, k, nu, r, m, use=None, df_com=None, reml=None, parameters=None, statistics=None, label=None):
+    def __init__(
+        self,
+        method,
+        F,
+        k,
+        nu,
+        r,
+        m,
+        use=None,
+        df_com=None,
+        reml=None,
+        parameters=None,
+        statistics=None,
+        label=None,
+    ):
         self.method = method
         self.use = use
         self.F = float(F)
@@ -153,7 +174,13 @@ class MultiParameterTest:
             One row, labelled by ``label``.
         """
         return pd.DataFrame(
-            {"F.value": [self.F], "df1": [self.df1], "df2": [self.df2], "P(>F)": [self.p_value], "RIV": [self.riv]},
+            {
+                "F.value": [self.F],
+                "df1": [self.df1],
+                "df2": [self.df2],
+                "P(>F)": [self.p_value],
+                "RIV": [self.riv],
+            },
             index=[self.label or ""],
         )
 
@@ -290,7 +317,11 @@ def _d1(Q, U, df_com=None, names=None, reml=None):
     if df_com is None:
         nu = _lrr_df(r, k, m)
     else:
-        df_com = float(np.asarray(df_com, dtype=float).reshape(-1)[0]) if np.ndim(df_com) else float(df_com)
+        df_com = (
+            float(np.asarray(df_com, dtype=float).reshape(-1)[0])
+            if np.ndim(df_com)
+            else float(df_com)
+        )
         if t <= 4:
             warnings.warn(
                 f"D1 with df_com needs k(m − 1) > 4 (here {t}); the Reiter df is unreliable, use more imputations",
@@ -337,7 +368,9 @@ def pool_chi2(statistics, k, *, ariv="default", use="wald"):
     return MultiParameterTest("D2", F, k, nu, r, m, use=use, statistics=d)
 
 
-def pool_lrt(loglik_full, loglik_null, loglik_full_pooled, loglik_null_pooled, k, *, ariv="default"):
+def pool_lrt(
+    loglik_full, loglik_null, loglik_full_pooled, loglik_null_pooled, k, *, ariv="default"
+):
     """D3: pooled likelihood-ratio test (Meng & Rubin 1992) from log-likelihoods.
 
     Parameters
@@ -374,7 +407,16 @@ def pool_lrt(loglik_full, loglik_null, loglik_full_pooled, loglik_null_pooled, k
     return MultiParameterTest("D3", F, k, nu, r, m)
 
 
-def pool_stacked_lrt(loglik_full, loglik_null, loglik_full_stacked, loglik_null_stacked, k, *, npar_full=None, ariv="default"):
+def pool_stacked_lrt(
+    loglik_full,
+    loglik_null,
+    loglik_full_stacked,
+    loglik_null_stacked,
+    k,
+    *,
+    npar_full=None,
+    ariv="default",
+):
     """D4: stacked-data likelihood-ratio test (Chan & Meng 2019).
 
     Parameters
@@ -446,7 +488,9 @@ def _tested_block(full, null):
     return Q, np.array(U), names
 
 
-def compare_models(model, null_model, method="D1", *, use="wald", ariv="default", df_com=None, reader=None):
+def compare_models(
+    model, null_model, method="D1", *, use="wald", ariv="default", df_com=None, reader=None
+):
     """Compare nested models fitted to m imputed data sets (mitml's ``testModels``).
 
     Parameters
@@ -521,9 +565,13 @@ def compare_models(model, null_model, method="D1", *, use="wald", ariv="default"
         raise ValueError(f"model has {m} fits but null_model has {len(null_model)}")
     check_same_outcomes(model, null_model)
     if df_com is not None and method != "D1":
-        warnings.warn(f"df_com is used by D1 only and is ignored for {method}", UserWarning, stacklevel=2)
+        warnings.warn(
+            f"df_com is used by D1 only and is ignored for {method}", UserWarning, stacklevel=2
+        )
     if use != "wald" and method != "D2":
-        warnings.warn(f"use is used by D2 only and is ignored for {method}", UserWarning, stacklevel=2)
+        warnings.warn(
+            f"use is used by D2 only and is ignored for {method}", UserWarning, stacklevel=2
+        )
     if ariv != "default" and method == "D1":
         warnings.warn("ariv is ignored for D1", UserWarning, stacklevel=2)
     if ariv == "robust" and method in ("D2", "D3"):
@@ -590,4 +638,6 @@ def _reml_flag(model):
 
 def _average_params(containers):
     keys = containers[0].keys()
-    return {key: np.mean([np.asarray(c[key], dtype=float) for c in containers], axis=0) for key in keys}
+    return {
+        key: np.mean([np.asarray(c[key], dtype=float) for c in containers], axis=0) for key in keys
+    }
