@@ -123,6 +123,8 @@ def transform_groups(estimator, frame):
 def _route(estimator, frame):
     """Rows of ``frame`` per fitted group: ``(positions, [(group, rows)])``."""
     column = group_column(estimator)
+    if frame.shape[0] == 0:
+        raise ValueError("The data frame is empty (0 rows).")
     labels, positions = _group_rows(frame, column)
     known = pd.Index(list(estimator.groups_))
     index = known.get_indexer(labels)

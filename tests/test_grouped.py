@@ -109,6 +109,9 @@ def test_group_errors():
         JointModelImputer(group_col="group", **RUN).fit(frame.assign(group=None))
     with pytest.raises(ValueError, match="cannot also be in the formula"):
         JointModelImputer(formula="y ~ group", group_col="group", **RUN).fit(frame)
+    fitted = JointModelImputer(group_col="group", **RUN).fit(frame)
+    with pytest.raises(ValueError, match="empty"):
+        fitted.transform(frame.iloc[:0])
 
 
 def test_array_input_with_group_position():
