@@ -571,23 +571,24 @@ def _copy_random_effects(state):
                 state.level2[j, t * q + k] = state.u[j, t, k]
 
 
+def _model_kind(model):
+    """``(multilevel, analysis)``: the arguments that select which steps a
+    kernel compiles (see :func:`_iteration`)."""
+    return model.multilevel, (model.analysis if model.analysis.family > 0 else None)
+
+
 @kernel(inline=True)
-def gibbs_iteration(rng, model, state, tally):
+def _iteration(rng, model, state, tally, multilevel, analysis):
     """One systematic-scan Gibbs iteration (doc/sampler.rst, "One iteration");
-    accepted Metropolis-Hastings moves are counted in ``tally.accepted``."""
-    _iteration(rng, model, state, tally, model.multilevel)
-
-
-@kernel(inline=True)
-def _iteration(rng, model, state, tally, multilevel):
-    """:func:`gibbs_iteration` for one kind of model.
+    accepted Metropolis-Hastings moves are counted in ``tally.accepted``.
 
     ``multilevel`` (``model.multilevel``) is ``None`` for a single-level
-    model with a common covariance. Numba removes the branches on
-    ``multilevel is None`` before typing them, so such a model compiles
-    neither the random-effect, level-2 and cluster-covariance steps nor the
-    hyper-parameters of the "random" method; every other model compiles one
-    version with all steps.
+    model with a common covariance, and ``analysis`` is ``None`` without an
+    analysis model (compatible imputation). Numba removes the branches on
+    ``is None`` before typing them, so a model compiles only the steps it
+    uses (a single-level joint model: neither the random-effect, level-2 and
+    cluster-covariance steps, the hyper-parameters of the "random" method,
+    nor the analysis-model steps).
     """
     q = state.u.shape[2]
     _draw_latents(rng, model, state, multilevel)
@@ -676,20 +677,18 @@ def _iteration(rng, model, state, tally, multilevel):
         state.precision,
     )
     row_means(model.x, model.z, model.cluster, state.beta, state.u, state.means)
-    if model.analysis.family > 0:  # compatible imputation (doc/smc.rst)
-        tally.accepted[4] += draw_analysis_parameters(
-            rng, model.analysis, state.analysis, state.values
-        )
-    tally.accepted[3] += _draw_level1_missing(rng, model, state)
+    if analysis is not None:  # compatible imputation (doc/smc.rst)
+        tally.accepted[4] += draw_analysis_parameters(rng, analysis, state.analysis, state.values)
+    tally.accepted[3] += _draw_level1_missing(rng, model, state, analysis)
     _draw_level2_missing(rng, model, state, multilevel)
 
 
 @kernel
-def _draw_level1_missing(rng, model, state):
+def _draw_level1_missing(rng, model, state, analysis):
     """Missing level-1 cells: exact conditional draws, or with an analysis
     model the compatible Metropolis-Hastings steps and the missing outcomes
     (returns their accepted moves)."""
-    if model.analysis.family == 0:
+    if analysis is None:
         draw_missing(
             rng,
             state.values,
@@ -703,7 +702,7 @@ def _draw_level1_missing(rng, model, state):
         return 0
     return draw_analysis_missing(
         rng,
-        model.analysis,
+        analysis,
         state.analysis,
         state.values,
         state.means,
@@ -721,18 +720,18 @@ def run_chain(rng, model, state, tally, n_iter, trace, trace_start):
     covariance is the mean over covariance groups. Every iteration adds its
     random effects and covariances to ``tally``.
     """
-    _run_chain(rng, model, state, tally, n_iter, trace, trace_start, model.multilevel)
+    _run_chain(rng, model, state, tally, n_iter, trace, trace_start, *_model_kind(model))
 
 
 @kernel
-def _run_chain(rng, model, state, tally, n_iter, trace, trace_start, multilevel):
-    """:func:`run_chain` for one kind of model (``multilevel``, see
-    :func:`_iteration`, which is inlined here so that the whole iteration is
-    optimised once)."""
+def _run_chain(rng, model, state, tally, n_iter, trace, trace_start, multilevel, analysis):
+    """:func:`run_chain` for one kind of model (``multilevel``, ``analysis``:
+    see :func:`_iteration`, which is inlined here so that the whole iteration
+    is optimised once)."""
     record = trace.beta.shape[0] > 0
     n_groups = state.cov.shape[0]
     for it in range(n_iter):
-        _iteration(rng, model, state, tally, multilevel)
+        _iteration(rng, model, state, tally, multilevel, analysis)
         tally.u_sum[:] += state.u
         tally.cov_sum[:] += state.cov
         if record:
@@ -768,11 +767,11 @@ def impute_given_parameters(rng, model, state, n_sweeps, new_clusters):
     cells of both levels; a few sweeps let the latents settle.
     """
     with compile_notice():
-        _impute_given_parameters(rng, model, state, n_sweeps, new_clusters, model.multilevel)
+        _impute_given_parameters(rng, model, state, n_sweeps, new_clusters, *_model_kind(model))
 
 
 @kernel
-def _impute_given_parameters(rng, model, state, n_sweeps, new_clusters, multilevel):
+def _impute_given_parameters(rng, model, state, n_sweeps, new_clusters, multilevel, analysis):
     """:func:`impute_given_parameters`, compiled for one kind of model (see
     :func:`_iteration`)."""
     update_u = multilevel is not None and state.u.shape[2] > 0 and np.any(new_clusters)
@@ -803,7 +802,7 @@ def _impute_given_parameters(rng, model, state, n_sweeps, new_clusters, multilev
             )
             _copy_random_effects(state)
             row_means(model.x, model.z, model.cluster, state.beta, state.u, state.means)
-        if model.analysis.family > 0:
-            sync_analysis(model.analysis, state.analysis, state.values)
-        _draw_level1_missing(rng, model, state)
+        if analysis is not None:
+            sync_analysis(analysis, state.analysis, state.values)
+        _draw_level1_missing(rng, model, state, analysis)
         _draw_level2_missing(rng, model, state, multilevel)
