@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import pytest
+from invariants import assert_observed_identical
 from sklearn.base import clone
 from sklearn.linear_model import Ridge
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
@@ -41,7 +42,6 @@ FAST = dict(n_burn=20, n_between=5, n_imputations=3)
 COV_METHODS = ("common", "fixed", "random")
 TWO_LEVEL = (MultilevelJointImputer, HeteroscedasticMultilevelImputer)
 CLASSES = (JointModelImputer,) + TWO_LEVEL
-FLOATS = ("x", "y1", "y2", "w", "z2")
 LEVEL2 = ["w", "g"]
 POSTERIOR_MEANS = (
     "beta_",
@@ -182,20 +182,6 @@ def fitted(config, frame):
 
 
 # ---------------------------------------------------------------- helpers
-def assert_observed_identical(out, original):
-    """Same index and columns; observed cells of ``original`` bit-identical."""
-    assert out.index.equals(original.index)
-    assert list(out.columns) == list(original.columns)
-    for column in original.columns:
-        observed = original[column].notna().to_numpy()
-        got = out[column].to_numpy(dtype=object)[observed]
-        want = original[column].to_numpy(dtype=object)[observed]
-        if column in FLOATS:
-            assert np.array_equal(
-                np.asarray(got, float).view(np.int64), np.asarray(want, float).view(np.int64)
-            ), column
-        else:
-            assert list(got) == list(want), column
 
 
 def assert_dtypes_kept(out, original):

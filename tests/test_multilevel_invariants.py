@@ -12,6 +12,7 @@ clusters in transform, labelled fitted attributes and random slopes.
 import numpy as np
 import pandas as pd
 import pytest
+from invariants import assert_observed_identical
 
 from skjomo import MultilevelJointImputer
 from skjomo.diagnostics import ess_mean
@@ -19,7 +20,6 @@ from skjomo.diagnostics import ess_mean
 FAST = dict(n_burn=30, n_between=5, n_imputations=3)
 LEVEL1 = ["y", "grade", "label", "flag", "count"]
 LEVEL2 = ["w", "kind", "region", "public"]
-FLOATS = ["y", "x", "w", "z2"]
 
 # Cluster codes of the special clusters of two_level_frame.
 NO_Y = 5  # y missing on every row of the cluster
@@ -126,22 +126,6 @@ def fitted(frame):
 @pytest.fixture(scope="module")
 def completed(fitted):
     return fitted.sample()
-
-
-def assert_observed_identical(out, original):
-    """Observed cells of ``original`` are bit-identical in ``out``."""
-    assert out.index.equals(original.index)
-    assert list(out.columns) == list(original.columns)
-    for column in original.columns:
-        observed = original[column].notna().to_numpy()
-        got = out[column].to_numpy(dtype=object)[observed]
-        want = original[column].to_numpy(dtype=object)[observed]
-        if column in FLOATS:
-            assert np.array_equal(
-                np.asarray(got, float).view(np.int64), np.asarray(want, float).view(np.int64)
-            ), column
-        else:
-            assert list(got) == list(want), column
 
 
 def assert_level2_constant(out, columns=LEVEL2):
