@@ -109,10 +109,12 @@ class FrameCodec:
         self.cluster_labels = None
         self.schema2 = None
         self._level2_fit = None
+        self._training_clusters = None  # the training frame's cluster rows, until encoded
         if spec.multilevel:
             codes, self.cluster_labels = cluster_codes(frame[spec.cluster])
             if spec.has_level2:
                 cluster_frame = self._cluster_frame(frame, codes, self.cluster_labels)
+                self._training_clusters = cluster_frame
                 # observed level-2 values of the clusters of fit (data in transform)
                 self._level2_fit = {
                     c: cluster_frame[c].to_numpy(dtype=object, copy=True)
@@ -246,7 +248,7 @@ class FrameCodec:
             cluster=codes,
             n_clusters=n_clusters,
             n_known_clusters=n_clusters if fit or not spec.multilevel else len(self.cluster_labels),
-            level2=self._encode_level2(frame, codes, labels) if spec.has_level2 else None,
+            level2=self._encode_level2(frame, codes, labels, fit) if spec.has_level2 else None,
             analysis=None if self.analysis is None else self.analysis.encode(frame),
         )
 
@@ -270,9 +272,12 @@ class FrameCodec:
                 )
         return cluster_frame
 
-    def _encode_level2(self, frame, codes, labels):
+    def _encode_level2(self, frame, codes, labels, fit):
         n_clusters = len(labels)
-        cluster_frame = self._cluster_frame(frame, codes, labels)
+        if fit and self._training_clusters is not None:  # built once, in __init__
+            cluster_frame, self._training_clusters = self._training_clusters, None
+        else:
+            cluster_frame = self._cluster_frame(frame, codes, labels)
         values2, missing2, codes2 = self.schema2.encode_outcomes(cluster_frame)
         present = np.unique(codes)
         absent = np.setdiff1d(np.arange(n_clusters), codes)
