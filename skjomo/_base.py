@@ -328,7 +328,11 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
             :class:`~skjomo.ImputationList` (a list of
             DataFrames that also holds the incomplete data, to analyse and
             export), for array input a list of arrays. Calling ``sample``
-            again gives the same data sets.
+            again gives the same data sets. Dtypes are those of the input,
+            except that a nullable integer (``Int64``) column with imputed
+            cells becomes ``Float64``: imputations of a continuous column
+            are not integers, and rounding them can bias the analysis (see
+            "Dtypes" in the user guide).
         """
         check_is_fitted(self)
         m = _check_n_imputations(self.n_imputations if n_imputations is None else n_imputations)
@@ -394,7 +398,9 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
         Returns
         -------
         completed : DataFrame or ndarray
-            Same type, shape, index and column order as ``X``.
+            Same type, shape, index and column order as ``X``; dtypes kept,
+            except ``Int64`` with imputed cells, which becomes ``Float64``
+            (as in :meth:`sample`).
         """
         return self.fit(X).sample(n_imputations=1)[0]
 
@@ -411,6 +417,8 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
         -------
         completed : DataFrame or ndarray
             ``X`` with its missing cells imputed; observed cells unchanged.
+            Dtypes kept, except ``Int64`` with imputed cells, which becomes
+            ``Float64`` (as in :meth:`sample`).
         """
         check_is_fitted(self)
         frame, array_input = self._input_frame(X, reset=False)

@@ -145,7 +145,7 @@ def near_collinear(data):
     return data
 
 
-def _assert_completed(data, out, columns):
+def _assert_completed(data, out, columns, categorical=()):
     for frame in out:
         assert frame.index.equals(data.index)
         assert list(frame.columns) == list(data.columns)
@@ -157,14 +157,15 @@ def _assert_completed(data, out, columns):
             )
         for column in data.columns:
             expected = data[column].dtype
-            if isinstance(expected, pd.Int64Dtype) and data[column].isna().any():
+            imputed = data[column].isna().any() and column not in categorical
+            if isinstance(expected, pd.Int64Dtype) and imputed:
                 expected = pd.Float64Dtype()  # documented: imputations are not integers
             assert frame[column].dtype == expected, (column, frame[column].dtype, expected)
 
 
-def completes(*columns):
+def completes(*columns, categorical=()):
     def check(data, out):
-        _assert_completed(data, out, columns)
+        _assert_completed(data, out, columns, categorical)
 
     return check
 
@@ -639,6 +640,19 @@ ROWS = [
         data=lambda: base().assign(y=lambda d: d["y"].mul(10).round().astype("Int64")),
         check=completes("y", "c"),
         expect="Float64 (imputations are not integers)",
+    ),
+    Row(
+        "nullable_int_categorical",
+        "nullable Int64 count with pd.NA in categorical_cols",
+        lambda: single(categorical_cols=["k"]),
+        data=lambda: base().assign(
+            k=lambda d: d["y"].abs().mul(2).clip(upper=3).round().astype("Int64")
+        ),
+        check=all_of(
+            completes("y", "c", "k", categorical=["k"]),
+            each(lambda d, out: set(out["k"]) <= set(d["k"].dropna())),
+        ),
+        expect="Int64 kept, imputed with observed counts",
     ),
     Row(
         "nullable_float",
