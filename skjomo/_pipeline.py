@@ -145,9 +145,10 @@ class StatsmodelsModel(BaseEstimator):
     feature_names_in_ : ndarray of str
         Column names of ``X``.
     classes_ : ndarray
-        The two categories of the outcome of a binary model (Logit, Probit,
-        GLM with a Binomial family), the second coded 1; absent for other
-        models.
+        The two categories of a categorical, text or boolean outcome of a
+        binary model (Logit, Probit, GLM with a Binomial family), the second
+        coded 1; absent when the outcome is numeric (0/1 or proportions,
+        used as given) and for other models.
 
     Notes
     -----
