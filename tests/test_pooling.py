@@ -56,8 +56,10 @@ def test_rubin_reference_values():
     )
     ci = res.conf_int()
     assert list(ci.columns) == ["2.5 %", "97.5 %"]
-    close(
-        ci, [[0.63207018591986930, 1.83459648074679738], [0.21712386688769625, 0.81620946644563697]]
+    close(  # t quantiles at non-integer df: scipy 1.10 agrees with newer scipy to ~3e-12
+        ci,
+        [[0.63207018591986930, 1.83459648074679738], [0.21712386688769625, 0.81620946644563697]],
+        rtol=1e-10,
     )
     assert list(res.conf_int(0.9).columns) == ["5 %", "95 %"]
     assert list(res.conf_int(0.999).columns) == ["0.05 %", "99.95 %"]

@@ -15,6 +15,11 @@ from skjomo.pooling import compare_models, pool_constraints, pool_estimates
 FIX = Path(__file__).parent / "fixtures" / "mitml"
 R_SCRIPT = Path(__file__).parent / "r" / "mitml_fixtures.R"
 RTOL = 1e-8
+# pooled constraints use forward-difference derivatives (as mitml), which turn
+# last-bit differences of numpy's elementary functions between numpy versions
+# into relative differences of 1e-8 and more (with numpy 1.24 against R: up to
+# 6e-7 in a covariance, 3e-6 in D2's df2; the same 1e-5 as for statsmodels fits)
+FD_RTOL = 1e-5
 EST_COLS = ["Estimate", "Std.Error", "t.value", "df", "P(>|t|)", "RIV", "FMI"]
 
 
@@ -48,11 +53,12 @@ def check_estimates(res, block):
         close(got[col], expected[col], atol=atol)
 
 
-def check_test(res, block):
+def check_test(res, block, rtol=RTOL):
     expected = ref(block).iloc[0]
     close(
         [res.F, res.df1, res.df2, res.p_value, res.riv],
         expected[["F.value", "df1", "df2", "P(>F)", "RIV"]].to_numpy(),
+        rtol=rtol,
     )
 
 
@@ -135,14 +141,14 @@ CONSTRAINT_CASES = [
 
 @pytest.mark.parametrize("block, constraints, kwargs", CONSTRAINT_CASES)
 def test_constraints_lm_arrays(lm_arrays, block, constraints, kwargs):
-    """Same per-imputation estimates as R: agreement to 1e-8 (forward differences as mitml)."""
+    """Same per-imputation estimates as R: agreement to 1e-5 (forward differences as mitml)."""
     names, Q, U = lm_arrays
     assert names[0] == "(Intercept)"
     res = pool_constraints(
         estimates=Q, covariances=U, names=names, constraints=constraints, **kwargs
     )
-    check_test(res.test, block)
-    close(res.cov, ref(block + "_vcov"))
+    check_test(res.test, block, rtol=FD_RTOL)
+    close(res.cov, ref(block + "_vcov"), rtol=FD_RTOL)
     close(res.estimate, ref(block + "_qbar")["Estimate"])
 
 
@@ -222,8 +228,8 @@ def test_manual(manual):
     tc = pool_constraints(
         estimates=Q, covariances=U, names=names, constraints=["a*b - c", "exp(a)"]
     )
-    check_test(tc.test, "manual_constraints")
-    close(tc.cov, ref("manual_constraints_vcov"))
+    check_test(tc.test, "manual_constraints", rtol=FD_RTOL)
+    close(tc.cov, ref("manual_constraints_vcov"), rtol=FD_RTOL)
 
 
 # ------------------------------------------------------------------ mixed models (lme4 fits as input)
