@@ -28,11 +28,19 @@ import numpy as np
 
 from ._jit import kernel
 from ._linalg import cholesky_lower, solve_lower, solve_lower_transpose
+from ._linalg import log_normal_precision as _log_proposal
+from ._smc_ordinal import (
+    ORDINAL,
+    draw_ordinal_outcome,
+    draw_ordinal_parameters,
+    ordinal_row_log_likelihood,
+    ordinal_starting_fit,
+)
 
 AnalysisModel = namedtuple(
     "AnalysisModel",
     [
-        "family",  # 0 none, 1 linear, 2 logistic
+        "family",  # 0 none, 1 linear, 2 logistic, 3 ordinal
         "y_data",  # (N,) outcome, NaN where missing
         "x_data",  # (N, V) analysis variables (category codes), NaN where missing
         "y_missing",  # (N,) bool
@@ -52,6 +60,8 @@ AnalysisModel = namedtuple(
         "unit_block",  # missing cells (U,)
         "prior_df",
         "prior_scale",  # scaled-inverse-chi-square prior of sigma^2 (linear)
+        "n_cuts",  # cut-points of the ordinal model (0 otherwise)
+        "theta_start",  # (k + n_cuts,) starting parameters, or empty: the starting fit
     ],
 )
 
@@ -62,7 +72,7 @@ AnalysisState = namedtuple(
         "w",  # (N, k) analysis design
         "eta",  # (N,) linear predictor
         "y",  # (N,) completed outcome
-        "theta",  # (k,)
+        "theta",  # (k + n_cuts,) coefficients, then the ordinal cut-points
         "sigma2",  # (1,) residual variance (linear model)
     ],
 )
@@ -90,6 +100,8 @@ def build_analysis_model(
     factor_level=None,
     prior_df=0.0,
     prior_scale=0.0,
+    n_cuts=0,
+    theta_start=None,
 ):
     """Assemble an :data:`AnalysisModel` (``family=0``: none, empty arrays).
 
@@ -142,6 +154,8 @@ def build_analysis_model(
         unit_block=_int(units[:, 4]),
         prior_df=float(prior_df),
         prior_scale=float(prior_scale),
+        n_cuts=int(n_cuts),
+        theta_start=np.zeros(0) if theta_start is None else np.asarray(theta_start, np.float64),
     )
 
 
@@ -153,7 +167,13 @@ def counted_proposals(am):
         return 0, 0
     rows = am.dyn_to_row[am.unit_row]
     covariates = int(np.sum((am.unit_var >= 0) & ~am.y_missing[rows]))
-    return covariates, int(am.family == LOGISTIC)
+    return covariates, int(am.family in (LOGISTIC, ORDINAL))
+
+
+def n_parameters(am):
+    """Length of the analysis state's ``theta``: the design's coefficients and
+    the ordinal model's cut-points."""
+    return am.term_ptr.shape[0] - 1 + am.n_cuts
 
 
 # ----------------------------------------------------------------- design
@@ -226,12 +246,14 @@ def _log1pexp(x):
 
 
 @kernel
-def row_log_likelihood(family, y, eta, sigma2):
-    """``log f(y | eta)`` up to terms free of ``eta``."""
-    if family == LINEAR:
-        r = y - eta
-        return -0.5 * r * r / sigma2
-    return y * eta - _log1pexp(eta)
+def row_log_likelihood(am, ast, i, eta):
+    """``log f(y_i | eta)`` up to terms free of ``eta``."""
+    if am.family == LINEAR:
+        r = ast.y[i] - eta
+        return -0.5 * r * r / ast.sigma2[0]
+    if am.family == ORDINAL:
+        return ordinal_row_log_likelihood(ast.y[i], eta, ast.theta, ast.w.shape[1])
+    return ast.y[i] * eta - _log1pexp(eta)
 
 
 # ----------------------------------------------------------- parameters
@@ -299,21 +321,6 @@ def _newton_point(ast, theta, chol, center):
 
 
 @kernel
-def _log_proposal(chol, center, x):
-    """``log N(x; center, (L L')^{-1})`` up to a constant."""
-    k = x.shape[0]
-    quad = 0.0
-    logdet = 0.0
-    for j in range(k):
-        s = 0.0
-        for i in range(j, k):
-            s += chol[i, j] * (x[i] - center[i])
-        quad += s * s
-        logdet += np.log(chol[j, j])
-    return logdet - 0.5 * quad
-
-
-@kernel
 def _draw_logistic(rng, ast):
     """Metropolis-Hastings move of ``theta`` (flat prior) with the IWLS
     proposal ``N(theta + I^{-1} U, I^{-1})`` at the current value and the
@@ -356,6 +363,8 @@ def draw_analysis_parameters(rng, am, ast, values):
     accepted = 0
     if am.family == LINEAR:
         _draw_linear(rng, am, ast)
+    elif am.family == ORDINAL:
+        accepted = draw_ordinal_parameters(rng, ast)
     else:
         accepted = _draw_logistic(rng, ast)
     refresh_predictor(ast)
@@ -391,7 +400,7 @@ def draw_analysis_missing(rng, am, ast, values, means, precisions, row_group, ca
     enter the analysis model, in rows with an observed outcome).
     """
     p = values.shape[1]
-    k = ast.theta.shape[0]
+    k = ast.w.shape[1]
     factors = _block_factors(precisions, cat_start, cat_size)
     size = factors.shape[2]
     proposal = np.empty(size)
@@ -435,9 +444,9 @@ def draw_analysis_missing(rng, am, ast, values, means, precisions, row_group, ca
             design_row(am, ast.xvars[i], w_new)
             eta_new = _dot(w_new, ast.theta)
             if not am.y_missing[i]:
-                log_ratio = row_log_likelihood(
-                    am.family, ast.y[i], eta_new, ast.sigma2[0]
-                ) - row_log_likelihood(am.family, ast.y[i], ast.eta[i], ast.sigma2[0])
+                log_ratio = row_log_likelihood(am, ast, i, eta_new) - row_log_likelihood(
+                    am, ast, i, ast.eta[i]
+                )
                 if not np.log(rng.random()) < log_ratio:
                     ast.xvars[i, v] = old_x
                     continue
@@ -457,6 +466,8 @@ def draw_missing_outcomes(rng, am, ast):
     for i in am.missing_rows:
         if am.family == LINEAR:
             ast.y[i] = ast.eta[i] + sd * rng.standard_normal()
+        elif am.family == ORDINAL:
+            ast.y[i] = draw_ordinal_outcome(rng, ast.eta[i], ast.theta, ast.w.shape[1])
         else:
             ast.y[i] = 1.0 if rng.random() * (1.0 + np.exp(-ast.eta[i])) < 1.0 else 0.0
 
@@ -489,32 +500,49 @@ def _starting_fit(family, w, y):
     return theta, 1.0
 
 
+def _starting_outcome(am, y_observed):
+    """Value of the missing outcomes at the start: the observed mean (linear),
+    the more frequent value (logistic), the most frequent category (ordinal)."""
+    if am.family == LINEAR:
+        return y_observed.mean()
+    if am.family == ORDINAL:
+        return float(np.argmax(np.bincount(y_observed.astype(np.int64))))
+    return float(y_observed.mean() >= 0.5)
+
+
 def initial_analysis_state(am, values, theta=None, sigma2=None):
     """Starting analysis state given the joint model's starting values
-    (``values``: dynamic rows). Missing outcomes start at the observed mean
-    (linear) or the most frequent value (logistic); ``theta`` and
-    ``sigma^2`` at the fit to the starting data unless given."""
+    (``values``: dynamic rows). Missing outcomes start at
+    :func:`_starting_outcome`; ``theta`` at ``am.theta_start`` if the user
+    gave it, else at the fit to the starting data, and ``sigma^2`` at that
+    fit, unless given."""
     n = am.x_data.shape[0]
     k = am.term_ptr.shape[0] - 1
     y = am.y_data.copy()
     observed = ~am.y_missing
     if am.family and am.missing_rows.size:
-        fill = y[observed].mean()
-        y[am.missing_rows] = fill if am.family == LINEAR else float(fill >= 0.5)
+        y[am.missing_rows] = _starting_outcome(am, y[observed])
     ast = AnalysisState(
         xvars=am.x_data.copy(),
         w=np.zeros((n, k)),
         eta=np.zeros(n),
         y=y,
-        theta=np.zeros(k),
+        theta=np.zeros(n_parameters(am)),
         sigma2=np.ones(1),
     )
     if not am.family:
         return ast
     sync_analysis(am, ast, values)
     full_design(am, ast)
-    if theta is None:
-        theta, sigma2 = _starting_fit(am.family, ast.w[observed], y[observed])
+    if theta is None and am.family == ORDINAL:
+        theta = am.theta_start if am.theta_start.size else None
+        if theta is None:
+            theta = ordinal_starting_fit(ast.w[observed], y[observed], am.n_cuts)
+    elif theta is None:
+        theta, fitted_sigma2 = _starting_fit(am.family, ast.w[observed], y[observed])
+        if am.theta_start.size:
+            theta = am.theta_start
+        sigma2 = fitted_sigma2 if sigma2 is None else sigma2
     ast.theta[:] = theta
     ast.sigma2[0] = 1.0 if sigma2 is None else sigma2
     refresh_predictor(ast)
