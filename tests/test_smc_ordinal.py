@@ -19,6 +19,7 @@ from skjomo._gibbs._smc import AnalysisState, build_analysis_model, initial_anal
 from skjomo._gibbs._smc_ordinal import (
     draw_ordinal_outcome,
     draw_ordinal_parameters,
+    ordinal_fit,
     ordinal_row_log_likelihood,
     ordinal_starting_fit,
 )
@@ -204,6 +205,18 @@ def test_coefficient_step_matches_large_sample_posterior():
     assert accepted / 5000 > 0.8
     assert np.all(np.abs(draws.mean(axis=0) - reference.estimates) < 0.1 * sd)
     assert np.all(np.abs(draws.std(axis=0) / sd - 1) < 0.08)
+
+
+def test_maximum_likelihood_fit_matches_statsmodels():
+    """The starting fit (and the simulation's analysis) is OrderedModel's MLE
+    with the covariance of the OrderedModel reader."""
+    w, y = _design_data(n=800)
+    reference = read_fit(
+        OrderedModel(y, w, distr="logit").fit(method="newton", disp=0, maxiter=100)
+    )
+    estimates, covariance = ordinal_fit(w, y, 3)
+    np.testing.assert_allclose(estimates, reference.estimates, atol=1e-5)
+    np.testing.assert_allclose(covariance, reference.covariance, rtol=1e-3, atol=1e-7)
 
 
 def test_row_likelihood_and_outcome_draws_match_the_model():

@@ -101,12 +101,13 @@ def from_unconstrained(psi, k, theta):
 
 
 @kernel
-def newton_point(w, y, psi, chol, center):
+def newton_point(w, y, psi, chol, center, log_jacobian):
     """Log target, Newton precision and Newton point at ``psi``.
 
-    The target is the log-likelihood of the completed data plus the log
-    Jacobian ``sum_{j >= 2} phi_j`` of the map ``phi -> alpha`` (the flat
-    prior is on ``(theta, alpha)``). The precision is ``J' (-H) J``, with
+    The target is the log-likelihood of the completed data plus, if
+    ``log_jacobian``, the log Jacobian ``sum_{j >= 2} phi_j`` of the map
+    ``phi -> alpha`` (the posterior under the flat prior on ``(theta,
+    alpha)``; without it, the likelihood, whose maximum is the MLE). The precision is ``J' (-H) J``, with
     ``H`` the Hessian of the log-likelihood in ``(theta, alpha)`` (negative
     definite: the model is log-concave there) and ``J`` the Jacobian of
     ``psi -> (theta, alpha)``. Writes its lower Cholesky factor into
@@ -120,8 +121,9 @@ def newton_point(w, y, psi, chol, center):
     grad = np.zeros(r)
     info = np.zeros((r, r))  # -H in (theta, alpha)
     target = 0.0
-    for j in range(k + 1, r):
-        target += psi[j]
+    if log_jacobian:
+        for j in range(k + 1, r):
+            target += psi[j]
     for i in range(n):
         eta = 0.0
         for t in range(k):
@@ -163,8 +165,9 @@ def newton_point(w, y, psi, chol, center):
             jac[j, m] = np.exp(psi[m])
     precision = jac.T @ info @ jac
     score = jac.T @ grad
-    for j in range(k + 1, r):
-        score[j] += 1.0
+    if log_jacobian:
+        for j in range(k + 1, r):
+            score[j] += 1.0
     if not cholesky_lower(precision, chol):
         return target, False
     solve_lower(chol, score)
@@ -185,7 +188,7 @@ def draw_ordinal_parameters(rng, ast):
     psi = np.empty(r)
     to_unconstrained(ast.theta, k, psi)
     chol0, center0 = np.empty((r, r)), np.empty(r)
-    target0, ok = newton_point(ast.w, ast.y, psi, chol0, center0)
+    target0, ok = newton_point(ast.w, ast.y, psi, chol0, center0, True)
     if not ok:
         raise ValueError(
             "The design of the ordinal analysis model is singular in the completed "
@@ -198,7 +201,7 @@ def draw_ordinal_parameters(rng, ast):
     for t in range(r):
         proposal[t] += center0[t]
     chol1, center1 = np.empty((r, r)), np.empty(r)
-    target1, ok = newton_point(ast.w, ast.y, proposal, chol1, center1)
+    target1, ok = newton_point(ast.w, ast.y, proposal, chol1, center1, True)
     if not ok or not np.isfinite(target1):
         return 0
     log_ratio = (
@@ -214,10 +217,10 @@ def draw_ordinal_parameters(rng, ast):
 
 
 def ordinal_starting_fit(w, y, n_cuts):
-    """Posterior mode in ``psi`` of the completed-outcome data by damped
-    Newton steps (the starting value of the chain): cut-points start at the
-    logits of the cumulative observed proportions, coefficients at 0.
-    Returns ``(coefficients, cut-points)`` concatenated."""
+    """Maximum-likelihood fit of the ordinal model by damped Newton steps in
+    ``psi`` (the chain's starting value): cut-points start at the logits of
+    the cumulative observed proportions, coefficients at 0. Returns
+    ``(coefficients, cut-points)`` concatenated."""
     k = w.shape[1]
     counts = np.bincount(y.astype(np.int64), minlength=n_cuts + 1)[: n_cuts + 1] + 0.5
     cumulative = np.cumsum(counts)[:-1] / counts.sum()
@@ -226,7 +229,7 @@ def ordinal_starting_fit(w, y, n_cuts):
     to_unconstrained(theta, k, psi)
     chol, center = np.empty((k + n_cuts,) * 2), np.empty(k + n_cuts)
     for _ in range(50):
-        _, ok = newton_point(w, y, psi, chol, center)
+        _, ok = newton_point(w, y, psi, chol, center, False)
         if not ok:
             break
         step = np.clip(center - psi, -2.0, 2.0)
@@ -235,3 +238,23 @@ def ordinal_starting_fit(w, y, n_cuts):
             break
     from_unconstrained(psi, k, theta)
     return theta
+
+
+def ordinal_fit(w, y, n_cuts):
+    """Maximum-likelihood estimates ``(coefficients, cut-points)`` and their
+    covariance, the inverse observed information in ``(theta, alpha)``: at
+    the maximum, ``J P^{-1} J'`` with ``P`` the precision of
+    :func:`newton_point` in ``psi`` (the term it leaves out vanishes there)."""
+    k = w.shape[1]
+    r = k + n_cuts
+    theta = ordinal_starting_fit(w, y, n_cuts)
+    psi = np.empty(r)
+    to_unconstrained(theta, k, psi)
+    chol, center = np.empty((r, r)), np.empty(r)
+    newton_point(w, y, psi, chol, center, False)
+    jac = np.eye(r)
+    for j in range(k, r):
+        jac[j, k] = 1.0
+        jac[j, k + 1 : j + 1] = np.exp(psi[k + 1 : j + 1])
+    chol_inv = np.linalg.inv(np.tril(chol))
+    return theta, jac @ chol_inv.T @ chol_inv @ jac.T
