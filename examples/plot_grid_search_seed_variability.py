@@ -88,8 +88,14 @@ def plot_lines(scores, title):
     figure, axis = plt.subplots(figsize=(5, 3.5))
     for _, row in scores.iterrows():
         axis.plot(range(scores.shape[1]), row.to_numpy(), marker="o", color="grey", alpha=0.6)
-    axis.plot(range(scores.shape[1]), scores.mean().to_numpy(), "s-", color="black", lw=2,
-              label="mean over seeds")
+    axis.plot(
+        range(scores.shape[1]),
+        scores.mean().to_numpy(),
+        "s-",
+        color="black",
+        lw=2,
+        label="mean over seeds",
+    )
     axis.set_xticks(range(scores.shape[1]), list(scores.columns))
     axis.set_title(title)
     axis.set_ylabel("cross-validated R2")
@@ -99,14 +105,18 @@ def plot_lines(scores, title):
 
 def spread(scores):
     """Mean and spread over seeds of each candidate's score."""
-    return pd.DataFrame(
-        {
-            "mean over seeds": scores.mean(),
-            "sd over seeds": scores.std(ddof=1),
-            "range over seeds": scores.max() - scores.min(),
-            "best with this seed (times)": scores.idxmax(axis=1).value_counts(),
-        }
-    ).reindex(scores.columns).fillna({"best with this seed (times)": 0})
+    return (
+        pd.DataFrame(
+            {
+                "mean over seeds": scores.mean(),
+                "sd over seeds": scores.std(ddof=1),
+                "range over seeds": scores.max() - scores.min(),
+                "best with this seed (times)": scores.idxmax(axis=1).value_counts(),
+            }
+        )
+        .reindex(scores.columns)
+        .fillna({"best with this seed (times)": 0})
+    )
 
 
 # %%

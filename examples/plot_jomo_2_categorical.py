@@ -135,9 +135,7 @@ imputed = (
 print(data.groupby(missing)["english"].mean().rename({False: "fluent observed", True: "missing"}))
 
 figure, axis = plt.subplots(figsize=(5, 3))
-pd.DataFrame({"observed": observed, "imputed (5 data sets)": imputed}).plot.bar(
-    ax=axis, rot=0
-)
+pd.DataFrame({"observed": observed, "imputed (5 data sets)": imputed}).plot.bar(ax=axis, rot=0)
 axis.set_xlabel("fluent")
 axis.set_ylabel("proportion")
 figure.tight_layout()

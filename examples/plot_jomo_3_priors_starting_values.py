@@ -55,9 +55,7 @@ N_BETWEEN = 50 if QUICK else 200
 data = load_jspmiss()
 model = dict(outcome_cols=["english", "ravens"], covariate_cols=["sex"], n_imputations=5)
 
-default = JointModelImputer(
-    **model, n_burn=200, n_between=N_BETWEEN, random_state=1569
-).fit(data)
+default = JointModelImputer(**model, n_burn=200, n_between=N_BETWEEN, random_state=1569).fit(data)
 changed = JointModelImputer(
     **model,
     beta_start=np.ones((2, 2)),

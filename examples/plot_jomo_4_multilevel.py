@@ -104,9 +104,9 @@ article_sigma = pd.DataFrame(
     index=imputer.sigma_.index,
     columns=imputer.sigma_.columns,
 )
-jomo_prior = MultilevelJointImputer(
-    **model, level2_prior_scale=np.eye(4), random_state=1569
-).fit(data)
+jomo_prior = MultilevelJointImputer(**model, level2_prior_scale=np.eye(4), random_state=1569).fit(
+    data
+)
 
 upper = np.triu(np.ones((4, 4), dtype=bool))
 

@@ -118,7 +118,11 @@ def level1(fitted):
 
 print(
     pd.DataFrame(
-        {"jomo article": article_level1, "skjomo": level1(imputer), "skjomo, identity": level1(identity)}
+        {
+            "jomo article": article_level1,
+            "skjomo": level1(imputer),
+            "skjomo, identity": level1(identity),
+        }
     )
     .round(4)
     .to_string()

@@ -225,7 +225,7 @@ print(
 )
 
 figure, axis = plt.subplots(figsize=(6, 3))
-for position, (m, group) in enumerate(repeats.groupby("m")):
+for position, (_, group) in enumerate(repeats.groupby("m")):
     axis.scatter(group["estimate"], np.full(len(group), position), alpha=0.7)
 axis.axvline(article_single.loc["ravens", "Estimate"], color="black", lw=1, label="jomo article")
 axis.set_yticks([0, 1], ["m = 5", "m = 20"])
