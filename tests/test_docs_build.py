@@ -133,3 +133,20 @@ def test_site_builds_with_the_gallery_executed(tmp_path):
         if re.search(r"plt\.subplots|plot_trace|plot_autocorrelation", source):
             assert list((site / "_images").glob(f"sphx_glr_{name}_0*.png")), f"{name}: no figure"
     print(f"docs build executing the gallery: {seconds:.0f} s")
+
+
+def test_link_checker_finds_missing_pages_and_anchors(tmp_path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "index.html").write_text(
+        '<a href="sub/page.html#here">ok</a> <a href="sub/page.html#gone">bad anchor</a>'
+        ' <a href="missing.html">bad page</a> <a href="https://example.org/x">external</a>'
+        ' <a href="#top">ok</a><h1 id="top">t</h1>',
+        encoding="utf-8",
+    )
+    (tmp_path / "sub" / "page.html").write_text(
+        '<section id="here"></section><a href="../index.html">ok</a>', encoding="utf-8"
+    )
+    assert broken_internal_links(tmp_path) == [
+        "index.html: sub/page.html#gone (no such anchor)",
+        "index.html: missing.html (no such file)",
+    ]
