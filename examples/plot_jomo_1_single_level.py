@@ -17,9 +17,12 @@ and enters as a covariate::
     english_i = b0e + b1e sex_i + e_ei
     ravens_i  = b0r + b1r sex_i + e_ri,      (e_ei, e_ri) ~ N(0, Omega)
 
-Fully observed variables can also be outcomes instead of covariates; for
-single-level data the choice hardly matters, for clustered data it does
-(:ref:`sphx_glr_auto_examples_plot_jomo_4_multilevel.py`). The analysis
+Fully observed variables can also be outcomes instead of covariates. For
+single-level data the choice hardly matters; for clustered data it does: as
+a covariate, a variable has one regression slope, the same within and
+between clusters, while as an outcome with a random intercept its
+association with the other outcomes can differ within and between
+clusters. The analysis
 outcome ``english`` is in the imputation model, as it must be
 (:doc:`/guidance/outcome_in_model`).
 
