@@ -209,6 +209,7 @@ for m in (5, 20):
                 "seed": seed,
                 "estimate": pooled["Estimate"],
                 "std error": pooled["Std.Error"],
+                "FMI": pooled["FMI"],
                 "sqrt(B/m)": monte_carlo_error(fits)[1],
             }
         )
@@ -219,6 +220,8 @@ print(
         spread_over_seeds=("estimate", "std"),
         mean_sqrt_B_over_m=("sqrt(B/m)", "mean"),
         mean_std_error=("std error", "mean"),
+        mean_FMI=("FMI", "mean"),
+        sd_FMI=("FMI", "std"),
     )
     .round(4)
     .to_string()
@@ -235,6 +238,11 @@ axis.legend(loc="upper right")
 figure.tight_layout()
 
 # %%
+# The fraction of missing information of one run with ``m = 5`` scatters
+# widely around its mean (``sd_FMI``); averaged over runs, or with more
+# imputations, it settles near the article's 36% for ``ravens``. The high
+# FMIs of our single run above are Monte Carlo error of this kind.
+#
 # How many imputations?
 # ---------------------
 # The Monte Carlo error of a pooled estimate is about ``SE sqrt(FMI / m)``.
