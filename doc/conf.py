@@ -139,7 +139,6 @@ sphinx_gallery_conf = {
     "matplotlib_animations": False,
     "backreferences_dir": "generated/backreferences",
     "doc_module": ("skjomo",),
-    "reference_url": {"skjomo": None},
 }
 
 # -- HTML --------------------------------------------------------------------
