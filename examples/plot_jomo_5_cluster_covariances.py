@@ -77,10 +77,12 @@ print(random_cov.omega_.round(2))
 # What the three models say about each school
 # -------------------------------------------
 # The residual variance of ``english`` in each school, by school size:
-# ``"fixed"`` follows each school's own data and scatters widely in small
-# schools; ``"random"`` pulls small schools towards the average and leaves
-# large schools closer to their own estimate; the common model gives every
-# school the same value.
+# ``"fixed"`` follows each school's own few observations and scatters
+# widely (in the very smallest schools the prior of each school's
+# covariance, worth one row at the overall observed variance, carries much
+# of the weight and holds them near the middle); ``"random"`` pulls every
+# school towards the average, the more so the less data it has; the common
+# model gives every school the same value.
 sizes = data.groupby("school").size().loc[fixed.cluster_labels_]
 english = list(fixed.omega_.columns).index("english")
 frame = pd.DataFrame(
@@ -94,7 +96,6 @@ figure, axis = plt.subplots(figsize=(6, 3.5))
 axis.scatter(sizes, frame["fixed"], label='cov_method="fixed"', marker="o", alpha=0.7)
 axis.scatter(sizes, frame["random"], label='cov_method="random"', marker="s", alpha=0.7)
 axis.axhline(common.omega_.loc["english", "english"], color="black", lw=1, label="common")
-axis.set_xscale("log")
 axis.set_xlabel("children in the school")
 axis.set_ylabel("residual variance of english")
 axis.legend()
