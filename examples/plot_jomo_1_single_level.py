@@ -89,7 +89,7 @@ print(imputer.omega_.round(3))
 # The article's run (``set.seed(1569)``; jomo's random numbers are not ours,
 # so the same seed does not give the same chain) printed these posterior
 # means. Both are averages over a few thousand draws of a chain, so they
-# differ by Monte Carlo error: a few hundredths for the coefficients and a
+# differ by Monte Carlo error: up to a tenth for the coefficients and a
 # few units for the variance of ``english`` (whose posterior standard
 # deviation is about 20).
 article_beta = pd.DataFrame(
