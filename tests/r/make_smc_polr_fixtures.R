@@ -59,8 +59,11 @@ models <- list(
 run_model <- function(spec, seed) {
   set.seed(seed)
   f <- as.formula(spec$formula)
-  imp <- jomo.polr(f, ordered_data(spec$columns), nburn = NBURN, nbetween = NBETWEEN,
-                   nimp = NIMP, output = 0)
+  # jomo.polr prints a notice on standard output even with output = 0: keep
+  # standard output for the JSON
+  invisible(capture.output(
+    imp <- jomo.polr(f, ordered_data(spec$columns), nburn = NBURN, nbetween = NBETWEEN,
+                     nimp = NIMP, output = 0)))
   fits <- lapply(seq_len(NIMP), function(k) {
     polr(f, data = imp[imp$Imputation == k, ], Hess = TRUE, method = "logistic")
   })
