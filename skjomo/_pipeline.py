@@ -33,7 +33,7 @@ __all__ = ["MultipleImputationPipeline", "StatsmodelsModel"]
 # statsmodels formula models as scikit-learn estimators
 # ======================================================================
 
-_SM_MODELS = ("ols", "wls", "glm", "logit", "probit", "poisson", "mixedlm")
+_SM_MODELS = ("ols", "wls", "glm", "logit", "probit", "poisson", "mixedlm", "phreg")
 
 
 def _formula_function(model):
@@ -117,7 +117,9 @@ class StatsmodelsModel(BaseEstimator):
         categorical columns enter as treatment-coded factors.
     model : str, statsmodels model class or formula function, default="ols"
         ``"ols"``, ``"wls"``, ``"glm"``, ``"logit"``, ``"probit"``,
-        ``"poisson"``, ``"mixedlm"``, a model class with ``from_formula``
+        ``"poisson"``, ``"mixedlm"``, ``"phreg"`` (Cox model: the formula's
+        left-hand side is the time, ``model_kwargs={"status": column}``
+        names the event column), a model class with ``from_formula``
         (e.g. ``statsmodels.api.MixedLM``) or a function such as
         ``statsmodels.formula.api.mixedlm``.
     groups : str, optional
