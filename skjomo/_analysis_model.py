@@ -228,8 +228,7 @@ def parse_analysis_formula(formula, family):
         for response in (outcome, time):
             if response in powers or response in categorical:
                 raise ValueError(
-                    f"The outcome {response!r} also appears on the right-hand side of "
-                    f"{formula!r}."
+                    f"The outcome {response!r} also appears on the right-hand side of {formula!r}."
                 )
         terms.append(
             Term(

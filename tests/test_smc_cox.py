@@ -236,7 +236,11 @@ def test_compatible_imputation_recovers_full_data_fit():
     gone = rng.random(600) < np.where((full.x2 == 1) | (full.status == 1), 0.4, 0.1)
     frame = full.assign(x1=full.x1.mask(gone))
     imputer = SubstantiveModelImputer(
-        FORMULA + " + sex", model="cox", n_burn=300, n_between=20, n_imputations=10,
+        FORMULA + " + sex",
+        model="cox",
+        n_burn=200,
+        n_between=10,
+        n_imputations=6,
         random_state=1,
     )
     analysis = "time ~ x1 * x2 + sex"
