@@ -41,8 +41,10 @@ rubin <- function(fits) {
 
 run_model <- function(formula, seed) {
   set.seed(seed)
-  imp <- jomo.coxph(formula, surdata_cols, nburn = NBURN, nbetween = NBETWEEN, nimp = NIMP,
-                    output = 0)
+  # jomo.coxph prints a notice to stdout even with output = 0: keep stdout for the JSON
+  invisible(capture.output(
+    imp <- jomo.coxph(formula, surdata_cols, nburn = NBURN, nbetween = NBETWEEN, nimp = NIMP,
+                      output = 0)))
   fits <- lapply(seq_len(NIMP), function(k)
     coxph(formula, data = imp[imp$Imputation == k, ], ties = "breslow"))
   rubin(fits)
