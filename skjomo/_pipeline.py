@@ -276,7 +276,8 @@ class StatsmodelsModel(BaseEstimator):
         return values.to_numpy(dtype=float, na_value=np.nan)
 
     def predict(self, X):
-        """Predicted mean response (fixed effects only for MixedLM).
+        """Predicted mean response (fixed effects only for MixedLM; the log
+        relative hazard for PHReg).
 
         Parameters
         ----------
@@ -289,7 +290,9 @@ class StatsmodelsModel(BaseEstimator):
             The predictions.
         """
         check_is_fitted(self, "results_")
-        return np.asarray(self.results_.predict(self._frame(X)), dtype=float)
+        predicted = self.results_.predict(exog=self._frame(X))
+        # PHReg returns a bunch whose predicted_values are the log relative hazards
+        return np.asarray(getattr(predicted, "predicted_values", predicted), dtype=float)
 
     def pooling_summary(self):
         """Estimates, covariance and extra parameters for :mod:`skjomo.pooling`.

@@ -269,5 +269,12 @@ def test_phreg_reader_and_pipeline():
         random_state=0,
     ).fit(data.drop(columns="time"), data["time"])
     assert pipe.pooled_.names == ["x1", "x2", "x1:x2"]
+    complete = data.dropna().head(5)
+    fit = pipe.estimators_[0]
+    np.testing.assert_allclose(
+        fit.predict(complete),
+        np.column_stack([complete.x1, complete.x2, complete.x1 * complete.x2])
+        @ fit.results_.params,
+    )
     by_hand = pool_estimates([e.results_ for e in pipe.estimators_])
     pd.testing.assert_series_equal(pipe.pooled_.estimate, by_hand.estimate)
