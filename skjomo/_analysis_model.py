@@ -194,6 +194,11 @@ def parse_analysis_formula(formula, family):
     time, single_outcome = None, formula
     if family == "cox":  # "Surv(time, event) ~ terms": the event is the outcome
         time, _, single_outcome = split_survival_formula(formula)
+    elif formula.split("~", 1)[0].strip().startswith("Surv("):
+        raise ValueError(
+            f"The outcome of {formula!r} is a survival time: use model='cox' for a Cox "
+            f"model (model={family!r} was given)."
+        )
     try:
         parsed = Formula(single_outcome)
     except Exception as exc:

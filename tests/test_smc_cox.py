@@ -122,6 +122,11 @@ def test_bad_survival_outcome(change, message):
         SubstantiveModelImputer(FORMULA, model="cox", **RUN).fit(change(_survival_data(50)))
 
 
+def test_survival_outcome_needs_cox():
+    with pytest.raises(ValueError, match="use model='cox'"):
+        parse_analysis_formula(FORMULA, "lm")
+
+
 def test_no_covariate():
     with pytest.raises(ValueError, match="has no covariate"):
         SubstantiveModelImputer("Surv(time, status) ~ 1", model="cox", **RUN).fit(
