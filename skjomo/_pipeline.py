@@ -276,8 +276,9 @@ class StatsmodelsModel(BaseEstimator):
         return values.to_numpy(dtype=float, na_value=np.nan)
 
     def predict(self, X):
-        """Predicted mean response (fixed effects only for MixedLM; the log
-        relative hazard for PHReg).
+        """Predicted mean response (log relative hazard for PHReg).
+
+        MixedLM predictions use the fixed effects only.
 
         Parameters
         ----------
