@@ -183,14 +183,35 @@ def _read_ordered(results):
     )
 
 
+def _read_phreg(results):
+    """A Cox model (``PHReg``): log hazard ratios named by the design columns,
+    their covariance, and no complete-data degrees of freedom (large-sample
+    inference, as R's coxph)."""
+    res = _unwrap(results)
+    names = [str(n) for n in res.model.exog_names]
+    return FitSummary(
+        names,
+        np.asarray(res.params, dtype=float),
+        np.asarray(res.cov_params(), dtype=float),
+        None,
+        {},
+        results,
+        fit_problem(results),
+    )
+
+
 def read_statsmodels(results, group=None):
     """Read a statsmodels results object; ``group`` names the clusters of a MixedLM."""
+    from statsmodels.duration.hazard_regression import PHRegResults
+
     RegressionResults, GLMResults, MixedLMResults = _sm_classes()
     res = _unwrap(results)
     if isinstance(res, MixedLMResults):
         return _read_mixedlm(results, group)
     if _is_ordered_model(res):
         return _read_ordered(results)
+    if isinstance(res, PHRegResults):
+        return _read_phreg(results)
     params = results.params
     if np.ndim(params) != 1:
         raise ValueError(
@@ -351,7 +372,7 @@ def read_fit(model, reader=None):
     ----------
     model : object
         A fitted statsmodels results object (OLS, WLS, GLS, GLM, Logit,
-        Probit, Poisson, MixedLM, OrderedModel, or any results with
+        Probit, Poisson, MixedLM, OrderedModel, PHReg, or any results with
         ``params`` and ``cov_params()``), a fitted scikit-learn linear model (with
         ``coef_``), a scikit-learn ``Pipeline`` whose final step is one, a
         :class:`FitSummary`, or anything ``reader`` accepts.
@@ -383,7 +404,12 @@ def read_fit(model, reader=None):
     statsmodels' ``OrderedModel`` the estimates are the coefficients and the
     cut-points ``alpha_1 < ... < alpha_{K-1}`` (statsmodels' names, e.g.
     ``"1/2"``), not statsmodels' internal first-cut-and-log-increments
-    parameters; their covariance follows by the delta method.
+    parameters; their covariance follows by the delta method. For a Cox
+    model (``PHReg``) the estimates are the log hazard ratios, named by the
+    columns of its design (``x1``, ``x1:x2``, ...), with their covariance and
+    no residual degrees of freedom (its inference is large-sample); the
+    hazard ratios and their interval bounds are ``exp`` of the pooled
+    estimates and bounds.
     scikit-learn models give point estimates only (named ``Intercept`` and
     the feature names); :class:`~sklearn.linear_model.BayesianRidge` gives
     its coefficients with their posterior covariance ``sigma_`` (the
