@@ -308,21 +308,13 @@ def fit_chains(
     complete (single chain only).
     """
     n_chains = len(states)
-    results = Parallel(n_jobs=n_jobs if n_chains > 1 else None)(
-        delayed(_run_one_chain)(
-            model,
-            states[c],
-            rngs[c],
-            n_burn,
-            n_between,
-            n_segments,
-            rows,
-            clusters,
-            keep_burn_in,
-            progress if n_chains == 1 else None,
+    run = (n_burn, n_between, n_segments, rows, clusters, keep_burn_in)
+    if n_chains == 1:  # in this process, whatever joblib backend is active
+        results = [_run_one_chain(model, states[0], rngs[0], *run, progress)]
+    else:
+        results = Parallel(n_jobs=n_jobs)(
+            delayed(_run_one_chain)(model, states[c], rngs[c], *run) for c in range(n_chains)
         )
-        for c in range(n_chains)
-    )
     n_recorded = n_chains * n_segments * n_between
     accepted = sum(r["tally"].accepted for r in results)
     proposed = n_recorded * _proposals_per_iteration(model, states[0].cov.shape[0])
