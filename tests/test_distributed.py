@@ -20,8 +20,12 @@ import pandas as pd
 import pytest
 from distributed import Client, LocalCluster, get_task_stream
 
-from skjomo import JointModelImputer, MultilevelJointImputer, MultipleImputationPipeline
-from skjomo import StatsmodelsModel
+from skjomo import (
+    JointModelImputer,
+    MultilevelJointImputer,
+    MultipleImputationPipeline,
+    StatsmodelsModel,
+)
 from skjomo._warmup import warmup
 from skjomo.datasets import load_jspmiss
 

@@ -6,10 +6,12 @@ and :func:`impute_new_rows` and read the :class:`ChainRun` they return.
 
 A chain runs a burn-in phase, then ``n_segments`` segments of ``n_between``
 iterations; the end of every segment is one imputation (the completed
-incomplete rows and the parameters). Chains run in parallel through joblib;
-imputation ``k`` comes from chain ``k % n_chains``, segment
-``k // n_chains``. Random streams are passed in by the caller, so results
-do not depend on how many chains run at once.
+incomplete rows and the parameters). Chains run in parallel through joblib,
+in its active backend (processes, threads or a dask cluster:
+doc/distributed.rst); a single chain runs in the calling process (where its
+progress is shown). Imputation ``k`` comes from chain ``k % n_chains``,
+segment ``k // n_chains``. Random streams are passed in by the caller, so
+results do not depend on how many chains run at once, nor where.
 """
 
 from dataclasses import dataclass
