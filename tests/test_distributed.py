@@ -40,7 +40,7 @@ def _loopback_cluster(n_workers, processes):
         processes=processes,
         protocol="tcp",
         host="127.0.0.1",
-        dashboard_address=None,
+        dashboard_address="127.0.0.1:0",  # a free port, on loopback only
     )
 
 
@@ -82,15 +82,16 @@ def test_pipeline_on_a_cluster_equals_the_local_run(client):
     assert _calls(stream.data) == {"_run_one_chain": 4, "_fit_one": 2 + M}
 
 
-def test_multilevel_chains_on_a_cluster_equal_the_local_run(client):
+def test_multilevel_chains_and_their_continuation_on_a_cluster_equal_the_local_run(client):
     data = load_jspmiss()[["school", "english", "ravens", "sex"]]
     imputer = MultilevelJointImputer(cluster_col="school", n_chains=2, n_imputations=4, **SHORT)
-    local = imputer.fit(data).sample()
+    local = imputer.fit(data).sample(6)  # 4 stored imputations, the chains continued for 2
     with get_task_stream(client) as stream, joblib.parallel_config(backend="dask"):
-        remote = imputer.fit(data).sample()
+        remote = imputer.fit(data).sample(6)
+    assert len(remote) == 6
     for ours, theirs in zip(remote, local):
         pd.testing.assert_frame_equal(ours, theirs, check_exact=True)
-    assert _calls(stream.data) == {"_run_one_chain": 2}
+    assert _calls(stream.data) == {"_run_one_chain": 2 + 2}
 
 
 def test_a_worker_process_loads_the_kernels_from_the_cache():
