@@ -15,19 +15,22 @@ columns are fixed; the rows grow with clusters of ``cluster_size`` rows
 
 Each size runs in a process of its own, one after the other. The process
 first fits a small data set (the kernels are loaded from numba's cache, or
-compiled, so no compilation is timed), then draws the data and fits it
-twice, with ``1 + k`` and ``1 + 2k`` iterations; the difference of the two
-times over ``k`` is the time of one iteration, and the first fit less its
-iterations is the set-up (encoding, priors, starts, summaries). ``k`` is
-chosen so that the iterations of each fit take about 10 seconds. Times are
-the CPU time of the process (``time.process_time``; one chain runs on one
-core), which a machine shared with other work disturbs less than wall time. Memory: once the data are drawn,
-the process's peak resident memory is reset (Linux: ``/proc/self/clear_refs``)
-and the figure is its peak during the fits less its resident memory before
-them: the encoded arrays, the state of the chain, the stored imputation and
-the temporaries of the fit, on top of the user's data frame (its size is
-shown next to it). The table goes to standard output (reStructuredText) and
-the log-log plot to ``--plot``.
+compiled, so no compilation is timed), then draws the data and fits it with
+one iteration: that fit less one iteration is the set-up (encoding, priors,
+starts, summaries). The chain then continues for ``repeats`` blocks of
+``k`` iterations (about 2 CPU seconds each), and the time of an iteration is
+that of the fastest block over ``k``. Times are the CPU time of the process
+(``time.process_time``; one chain runs on one core), which other work on a
+shared machine disturbs less than wall time, and the fastest block is the
+one it disturbed least.
+
+Memory: once the data are drawn, the process's peak resident memory is
+reset (Linux: ``/proc/self/clear_refs``), and the figure is its peak during
+the fit and the iterations less its resident memory before them: the
+encoded arrays, the state of the chain, the stored imputation and the
+temporaries of the fit, on top of the user's data frame (whose size is shown
+next to it). The table goes to standard output (reStructuredText) and the
+log-log plot to ``--plot``.
 """
 
 import argparse
@@ -38,6 +41,8 @@ import subprocess
 import sys
 import time
 import warnings
+
+import numpy as np
 
 
 def _status_megabytes(field):
@@ -57,43 +62,59 @@ def _reset_peak():
     return _status_megabytes("VmRSS")
 
 
-def _fit_seconds(frame, n_iterations):
+def _fitted(frame, n_burn):
+    """A fitted imputer of the benchmark's model and the CPU seconds of its fit."""
     from skjomo import MultilevelJointImputer
 
     imputer = MultilevelJointImputer(
         cluster_col="cluster",
         covariate_cols=["x"],
         level2_cols=["w", "g"],
-        n_burn=n_iterations - 1,
+        n_burn=n_burn,
         n_between=1,
         n_imputations=1,
         random_state=0,
     )
     start = time.process_time()
     imputer.fit(frame)
-    return time.process_time() - start
+    return imputer, time.process_time() - start
 
 
-def measure(n_rows, cluster_size, iterations):
+def _iteration_seconds(imputer, iterations, repeats):
+    """CPU seconds of one iteration: the fastest of ``repeats`` blocks of
+    ``iterations`` iterations continuing the fitted chain."""
+    from skjomo._gibbs._chain import dimensions, empty_trace, new_tally, run_chain
+
+    model = imputer._encoded.model
+    state = imputer._chains.final_states[0]
+    rng, trace, tally = np.random.default_rng(1), empty_trace(dimensions(model)), new_tally(state)
+    blocks = []
+    for _ in range(repeats):
+        start = time.process_time()
+        run_chain(rng, model, state, tally, iterations, trace, 0)
+        blocks.append((time.process_time() - start) / iterations)
+    return min(blocks)
+
+
+def measure(n_rows, cluster_size, iterations, repeats=5):
     """Set-up and per-iteration seconds and memory of one size (in this process)."""
     from skjomo.datasets import make_multilevel_data
 
     warnings.simplefilter("ignore")  # short chains warn about convergence
     warm = make_multilevel_data(n_clusters=10, cluster_size=20, random_state=1).frame
-    _fit_seconds(warm, 3)
+    _iteration_seconds(_fitted(warm, 1)[0], 2, 1)
     n_clusters = max(1, n_rows // cluster_size)
     frame = make_multilevel_data(
         n_clusters=n_clusters, cluster_size=cluster_size, random_state=0
     ).frame
     baseline = _reset_peak()
-    short = _fit_seconds(frame, 1 + iterations)
-    long = _fit_seconds(frame, 1 + 2 * iterations)
-    per_iteration = max(long - short, 0.0) / iterations
+    imputer, fit_seconds = _fitted(frame, 0)  # one iteration
+    per_iteration = _iteration_seconds(imputer, iterations, repeats)
     return {
         "rows": len(frame),
         "clusters": n_clusters,
         "iterations": iterations,
-        "setup_s": short - (1 + iterations) * per_iteration,
+        "setup_s": fit_seconds - per_iteration,
         "iteration_s": per_iteration,
         "row_iteration_us": per_iteration / len(frame) * 1e6,
         "memory_mb": _status_megabytes("VmHWM") - baseline,
@@ -102,8 +123,8 @@ def measure(n_rows, cluster_size, iterations):
 
 
 def _iterations(n_rows):
-    """About 10 seconds of iterations per fit (0.3-0.5 microseconds a row-iteration)."""
-    return int(min(2000, max(20, 2e7 // n_rows)))
+    """About 2 CPU seconds per block (about 0.1 microseconds a row-iteration)."""
+    return int(min(2000, max(10, 1.5e7 // n_rows)))
 
 
 def table(results):
