@@ -64,7 +64,7 @@ def role_report(spec, codec, design=True):
     if spec.formula is not None:
         modelled |= set(spec.formula.variables)
     if spec.analysis is not None:
-        modelled.add(spec.analysis.outcome)
+        modelled |= set(spec.analysis.responses)
     left_out = [c for c in codec.columns if c not in modelled]
     if left_out:
         lines.append(f"Not modelled (passed through): {_names(left_out)}.")

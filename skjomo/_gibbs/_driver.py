@@ -51,6 +51,7 @@ _LATENT_BLOCK_SWEEPS = 3
 
 # parameters stored at every imputation, and traced at every iteration
 _STORED = ("beta", "cov", "u", "sigma", "beta2", "a", "hyper_scale", "theta", "sigma2")
+_STORED += ("baseline",)  # Cox model: H0 at the training's event times
 TRACED = Trace._fields
 
 
@@ -141,6 +142,7 @@ def _stored_parameters(state):
         "hyper_scale": state.hyper_scale.copy(),
         "theta": state.analysis.theta.copy(),
         "sigma2": state.analysis.sigma2[0],
+        "baseline": state.analysis.cox.baseline.copy(),
     }
 
 
@@ -424,6 +426,7 @@ def impute_new_rows(
         beta2=draws["beta2"][draw],
         theta=draws["theta"][draw],
         sigma2=draws["sigma2"][draw],
+        baseline=draws["baseline"][draw] if model.analysis.cox.grid.size else None,
     )
     state.values[missing] = state.means[missing]
     needs_sweeps = model.cat_start.size or model.cat2_start.size or n_new or model.analysis.family
