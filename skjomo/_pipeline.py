@@ -478,8 +478,10 @@ class MultipleImputationPipeline(MetaEstimatorMixin, BaseEstimator):
     keep_imputations : bool, default=False
         Keep the m completed training data sets in ``imputations_``.
     n_jobs : int, optional
-        Number of jobs fitting the m models in parallel (joblib). Results
-        do not depend on it.
+        Number of jobs fitting the m models in parallel (joblib); ``None``
+        leaves it to joblib's active backend, e.g. every worker of a dask
+        cluster inside ``joblib.parallel_backend("dask")``
+        (doc/distributed.rst). Results do not depend on it.
     random_state : int, RandomState instance or None, default=None
         Seeds the imputer (when its own ``random_state`` is None) and the
         clones of the estimator (when their ``random_state`` is None), each
