@@ -21,7 +21,7 @@ import pytest
 from jomo_compare import batch_means_se
 from scipy import integrate, stats
 
-from skjomo import JointModelImputer, MultilevelJointImputer
+from skjomo import HeteroscedasticMultilevelImputer, JointModelImputer, MultilevelJointImputer
 from skjomo._gibbs._chain import dimensions, initial_state, new_tally, new_trace, run_chain
 from skjomo._gibbs._latent_scale import log_scale_density, slice_log_scale
 
@@ -44,7 +44,7 @@ def _chain(imputer, frame, n_iter, seed, moves=True):
 
 
 def _flat(trace):
-    parts = [trace.beta, trace.cov, trace.sigma, trace.beta2]
+    parts = [trace.beta, trace.cov, trace.sigma, trace.beta2, trace.a[:, None]]
     return np.concatenate([a.reshape(a.shape[0], -1) for a in parts], axis=1)
 
 
@@ -125,11 +125,24 @@ def _two_level_frame(seed=0, n_clusters=12, size=12):
     return frame
 
 
+def _assert_same_posterior(imputer, frame, n_iter=20000):
+    """Posterior means of B, Omega (mean over covariance groups), Sigma, B2
+    and ``a`` with the moves agree with the sampler without them
+    (batch-means errors of both chains), and their posterior sds within 10%."""
+    new = _flat(_chain(imputer, frame, n_iter, seed=11))
+    old = _flat(_chain(imputer, frame, 2 * n_iter, seed=12, moves=False))
+    free = old.std(axis=0) > 0
+    se = np.hypot(batch_means_se(new[:, free]), batch_means_se(old[:, free]))
+    z = (new[:, free].mean(axis=0) - old[:, free].mean(axis=0)) / se
+    assert np.max(np.abs(z)) < Z_TOL, np.max(np.abs(z))
+    ratio = new[:, free].std(axis=0) / old[:, free].std(axis=0)
+    assert np.all(np.abs(ratio - 1) < 0.1), ratio
+
+
 @pytest.mark.parametrize("bounds", [None, (-3.0, 4.0)])
 def test_two_level_posterior_unchanged(bounds):
-    """Posterior means of B, Omega, Sigma and B2 with the moves agree with
-    the sampler without them (batch-means errors of both chains)."""
-    frame = _two_level_frame()
+    """Common covariance, categorical outcomes at both levels, with and
+    without jomo's latent box."""
     imputer = MultilevelJointImputer(
         cluster_col="cluster",
         covariate_cols=["x"],
@@ -137,15 +150,22 @@ def test_two_level_posterior_unchanged(bounds):
         latent_bounds=bounds,
         random_state=0,
     )
-    new = _flat(_chain(imputer, frame, 20000, seed=11))
-    old = _flat(_chain(imputer, frame, 40000, seed=12, moves=False))
-    free = old.std(axis=0) > 0
-    se = np.hypot(batch_means_se(new[:, free]), batch_means_se(old[:, free]))
-    z = (new[:, free].mean(axis=0) - old[:, free].mean(axis=0)) / se
-    assert np.max(np.abs(z)) < Z_TOL, np.max(np.abs(z))
-    # posterior sds within 10%
-    ratio = new[:, free].std(axis=0) / old[:, free].std(axis=0)
-    assert np.all(np.abs(ratio - 1) < 0.1), ratio
+    _assert_same_posterior(imputer, _two_level_frame())
+
+
+@pytest.mark.parametrize("cov_method", ["fixed", "random"])
+def test_cluster_covariances_posterior_unchanged(cov_method):
+    """Cluster-specific covariances: the moves also rescale each
+    ``Omega_j``'s regression of ``y`` on the latents and, under "random",
+    that of the inverse-Wishart scale ``A`` (and ``a`` is compared too)."""
+    imputer = HeteroscedasticMultilevelImputer(
+        cluster_col="cluster",
+        covariate_cols=["x"],
+        level2_cols=["l2"],
+        cov_method=cov_method,
+        random_state=0,
+    )
+    _assert_same_posterior(imputer, _two_level_frame(n_clusters=8, size=15))
 
 
 def _bench():
