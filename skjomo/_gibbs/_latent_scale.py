@@ -48,6 +48,7 @@ from ._latent_regressions import (
     shift_regressions,
     split_prior_scale,
 )
+from ._linalg import spd_inverse
 
 # slice sampler over s = log g: step width and maximum number of steps out
 _WIDTH = 0.25
@@ -129,40 +130,55 @@ def residual_statistics(values, means, precisions, row_group, first, start, size
 
 
 @kernel
-def regression_statistics(reg, centre, centre_scales, row_prec, col_prec, start, size, coefs):
+def regression_statistics(reg, centre, row_prec, col_prec, start, size, coefs):
     """Add the terms of a matrix-normal density of ``reg`` whose rows
     ``K = start..start+size-1`` are divided by ``g``.
 
     The density is ``exp(-tr(W E' P E) / 2)`` with ``E = reg - centre``,
-    ``P = row_prec``, ``W = col_prec``. When ``centre_scales`` the centre's
-    rows ``K`` are divided by ``g`` too (``E_K -> Y_K / g``, ``Y = E``),
-    otherwise only those of ``reg`` (``E_K -> Y_K / g - O_K``, ``Y = reg``,
-    ``O = centre``). With the other rows ``L``:
-    ``c += tr(W Y_K' P_KK Y_K)``,
-    ``e += tr(W Y_K' P_KK O_K) - tr(W Y_K' P_KL E_L)``, and the Jacobian of
-    the ``size x q`` scaled entries gives ``n -= size q``.
+    ``P = row_prec``, ``W = col_prec``; ``E_K -> reg_K / g - centre_K``.
+    With the other rows ``L``: ``c += tr(W reg_K' P_KK reg_K)``,
+    ``e += tr(W reg_K' P_KK centre_K) - tr(W reg_K' P_KL E_L)``, and the
+    Jacobian of the ``size x q`` scaled entries gives ``n -= size q``.
     """
     p1, q = reg.shape
-    y = np.empty((p1, q))
-    for r in range(p1):
-        for t in range(q):
-            y[r, t] = reg[r, t] - centre[r, t] if centre_scales else reg[r, t]
     quad, lin = 0.0, 0.0
     for a in range(start, start + size):
         for b in range(p1):
             in_k = start <= b < start + size
             for s in range(q):
                 for t in range(q):
-                    w = col_prec[s, t] * y[a, s] * row_prec[a, b]
+                    w = col_prec[s, t] * reg[a, s] * row_prec[a, b]
                     if in_k:
-                        quad += w * y[b, t]
-                        if not centre_scales:
-                            lin += w * centre[b, t]
+                        quad += w * reg[b, t]
+                        lin += w * centre[b, t]
                     else:
                         lin -= w * (reg[b, t] - centre[b, t])
     coefs[0] -= size * q
     coefs[3] += quad
     coefs[4] += lin
+
+
+@kernel
+def hyper_prior_statistics(hyper, prior_scale, start, size, coefs):
+    """Add the terms of the "random" method's scale ``A ~ Wishart(p + 1, S)``
+    scaled as ``D A D`` (``D`` = ``g`` on ``K = start..start+size-1``):
+    ``|A|^{(p + 1 - p - 1)/2}`` is constant and the Jacobian gives
+    ``n += size (p + 1)``; ``-tr(S^{-1} D A D) / 2`` gives
+    ``A += sum_{r,s in K} (S^{-1})_rs A_sr`` and
+    ``b -= sum_{r in K, s not in K} (S^{-1})_rs A_sr``."""
+    p = hyper.shape[0]
+    s_inv = spd_inverse(prior_scale)
+    quad, lin = 0.0, 0.0
+    for r in range(start, start + size):
+        for s in range(p):
+            term = s_inv[r, s] * hyper[s, r]
+            if start <= s < start + size:
+                quad += term
+            else:
+                lin -= term
+    coefs[0] += size * (p + 1)
+    coefs[1] += quad
+    coefs[2] += lin
 
 
 @kernel
@@ -225,24 +241,21 @@ def _scale_level1(rng, model, state, k, coefs, scaled, lam, regs, cond_prec, mul
     # the latents given the rest of the row: the free columns' regression
     # residuals do not change, the latents' quadratic form scales
     residual_statistics(state.values, state.means, lam, model.row_group, n_free, start, size, coefs)
-    # prior of each covariance's regression on the latents: IW(nu, Psi)
-    # gives beta ~ MN(Psi_11^{-1} Psi_12, Psi_11^{-1}, Omega_22.1); "random"
-    # gives beta_j ~ MN(B, A_11^{-1}, Omega_22.1) with B = A_11^{-1} A_12 moving
-    # with the beta_j, and B ~ MN(S_11^{-1} S_12, A_11^{-1}, S_22.1)
-    row_prec, centre, scale_col_prec = split_prior_scale(model.prior_scale, n_free)
     hierarchical = False
     if multilevel is not None:
-        if model.cov_method == 2:
-            hierarchical = True
-            scale_centre = centre
-            row_prec, centre, _ = split_prior_scale(state.hyper_scale, n_free)
+        hierarchical = model.cov_method == 2
+    if hierarchical:
+        # "random": A -> D A D keeps the prior of every beta_j given A
+        # (beta_j - A_11^{-1} A_12 and A_11 scale together) apart from the
+        # Jacobians, which cancel; A's own Wishart prior remains
+        hyper_prior_statistics(state.hyper_scale, model.prior_scale, start, size, coefs)
+    else:
+        # IW(nu, Psi) gives beta ~ MN(Psi_11^{-1} Psi_12, Psi_11^{-1}, Omega_22.1)
+        row_prec, centre, _ = split_prior_scale(model.prior_scale, n_free)
+        for h in range(regs.shape[0]):
             regression_statistics(
-                centre, scale_centre, False, row_prec, scale_col_prec, start - n_free, size, coefs
+                regs[h], centre, row_prec, cond_prec[h], start - n_free, size, coefs
             )
-    for h in range(regs.shape[0]):
-        regression_statistics(
-            regs[h], centre, hierarchical, row_prec, cond_prec[h], start - n_free, size, coefs
-        )
     if multilevel is not None:
         if q > 0:
             # random effects of the latents and their rows/columns of Sigma
@@ -265,9 +278,12 @@ def _scale_level1(rng, model, state, k, coefs, scaled, lam, regs, cond_prec, mul
     for h in range(regs.shape[0]):
         rescale_regression(state.cov[h], n_free, regs[h], start - n_free, size, 1.0 / g)
     refresh_factors(state.cov, state.cov_chol, state.precision)
+    if hierarchical:
+        for r in range(p):
+            for t in range(start, start + size):
+                state.hyper_scale[r, t] *= g
+                state.hyper_scale[t, r] *= g
     if multilevel is not None:
-        if hierarchical:
-            rescale_regression(state.hyper_scale, n_free, centre, start - n_free, size, 1.0 / g)
         if q > 0:
             for j in range(n_clusters):
                 for t in range(start, start + size):
