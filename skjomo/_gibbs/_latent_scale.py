@@ -17,11 +17,14 @@ every parameter measured on their scale by a common ``g = exp(s)``:
   columns of ``Sigma`` that belong to those random effects; and it divides
   by ``g`` the rows of those latents in the regression of the free
   (continuous) columns on the latents, ``beta = Omega_11^{-1} Omega_12``,
-  of every level-1 covariance (the common one or each cluster's ``Omega_j``)
-  and, in the "random" method, of their inverse-Wishart scale ``A``, so
-  that the residuals of the continuous columns given the latents, the
-  latent blocks ``Omega_11`` and ``A_11`` and the conditional covariances
-  ``Omega_22.1`` and ``A_22.1`` do not change;
+  of every level-1 covariance (the common one or each cluster's ``Omega_j``),
+  so that the residuals of the continuous columns given the latents, the
+  latent blocks ``Omega_11`` and the conditional covariances ``Omega_22.1``
+  do not change; in the "random" method their inverse-Wishart scale ``A``
+  becomes ``D A D`` (``D``: ``g`` on the latents of the variable), which
+  keeps the prior of every ``Omega_j`` given ``A`` up to the Jacobians;
+* then, one at a time, each random effect of those latents in every
+  cluster with its row and column of ``Sigma`` (the latents do not move);
 * level 2: the latent columns of every cluster and their columns of ``B2``.
 
 Level-2 covariances with fixed blocks are not touched. ``s`` is drawn from
@@ -34,6 +37,8 @@ Gibbs step of Liu and Sabatti, 2000), which has the closed form
 slice-sampling step started at ``s = 0``, whose kernel is the same for every
 point of the orbit ``{g x}``. doc/model.rst ("Scale moves for categorical
 variables") derives the density and why the posterior stays invariant.
+In the "random" method a translation of all cluster regressions on the
+latents follows the scale moves (:mod:`._latent_regressions`).
 """
 
 import math
