@@ -248,13 +248,13 @@ def _scale_level1(rng, model, state, k, coefs, scaled, lam, regs, cond_prec, mul
     residual_statistics(state.values, state.means, lam, model.row_group, n_free, start, size, coefs)
     hierarchical = False
     if multilevel is not None:
-        hierarchical = model.cov_method == 2
-    if hierarchical:
-        # "random": A -> D A D keeps the prior of every beta_j given A
-        # (beta_j - A_11^{-1} A_12 and A_11 scale together) apart from the
-        # Jacobians, which cancel; A's own Wishart prior remains
-        hyper_prior_statistics(state.hyper_scale, model.prior_scale, start, size, coefs)
-    else:
+        if model.cov_method == 2:
+            # "random": A -> D A D keeps the prior of every beta_j given A
+            # (beta_j - A_11^{-1} A_12 and A_11 scale together) apart from
+            # the Jacobians, which cancel; A's own Wishart prior remains
+            hierarchical = True
+            hyper_prior_statistics(state.hyper_scale, model.prior_scale, start, size, coefs)
+    if not hierarchical:
         # IW(nu, Psi) gives beta ~ MN(Psi_11^{-1} Psi_12, Psi_11^{-1}, Omega_22.1)
         row_prec, centre, _ = split_prior_scale(model.prior_scale, n_free)
         for h in range(regs.shape[0]):
@@ -283,12 +283,12 @@ def _scale_level1(rng, model, state, k, coefs, scaled, lam, regs, cond_prec, mul
     for h in range(regs.shape[0]):
         rescale_regression(state.cov[h], n_free, regs[h], start - n_free, size, 1.0 / g)
     refresh_factors(state.cov, state.cov_chol, state.precision)
-    if hierarchical:
-        for r in range(p):
-            for t in range(start, start + size):
-                state.hyper_scale[r, t] *= g
-                state.hyper_scale[t, r] *= g
     if multilevel is not None:
+        if hierarchical:
+            for r in range(p):
+                for t in range(start, start + size):
+                    state.hyper_scale[r, t] *= g
+                    state.hyper_scale[t, r] *= g
         if q > 0:
             for j in range(n_clusters):
                 for t in range(start, start + size):
