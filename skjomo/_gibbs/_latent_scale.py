@@ -233,7 +233,7 @@ def covariance_prior_statistics(precision, prior_df, prior_scale, scaled, coefs)
     coefs[4] += inv_lin
 
 
-@kernel(inline=True)
+@kernel
 def _scale_level1(rng, model, state, k, coefs, scaled, lam, regs, cond_prec, multilevel):
     """The level-1 move of categorical ``k`` (``lam``, ``regs``, ``cond_prec``:
     :func:`regression_on_latents` of each covariance group, updated)."""
