@@ -14,19 +14,22 @@ user will fit to the completed data (doc/smc.rst). This module
   from which the sampler's numba kernels rebuild a row of the analysis
   design whenever an imputed covariate changes;
 * encodes the outcome and the analysis variables of a frame and writes the
-  imputed outcome back.
+  imputed outcome back;
+* checks the user's starting values of the analysis parameters.
 """
 
 import ast
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
+from ._analysis_cox import event_grid, split_survival_formula, survival_values
 from ._schema import _fill, _float_values, _is_categorical_dtype, _sorted_categories
 
 # sampler codes of the families (0 means no analysis model)
-FAMILIES = {"lm": 1, "logit": 2}
+FAMILIES = {"lm": 1, "logit": 2, "ordinal": 3}
+FAMILIES["cox"] = 4  # Cox proportional hazards (_analysis_cox.py, _gibbs/_smc_cox.py)
 
 
 @dataclass(frozen=True)
@@ -94,14 +97,20 @@ class AnalysisFormula:
     ----------
     formula : str
         As given.
-    family : {"lm", "logit"}
-        Linear (normal errors) or logistic regression.
+    family : {"lm", "logit", "ordinal", "cox"}
+        Linear (normal errors), logistic, proportional-odds (cumulative
+        logit) or Cox regression.
     outcome : str
-        The column on the left-hand side.
+        The column on the left-hand side (the event column of a Cox model).
     terms : tuple of Term
         Right-hand-side terms, in formulaic's order (intercept first).
     declared_categorical : tuple of str
         Columns wrapped in ``C()``.
+    time : str or None
+        The time column of a Cox model (``Surv(time, event)``).
+    theta_start : array-like, pandas.Series or None
+        The user's starting values of the parameters (checked by
+        :meth:`AnalysisLayout.bind`).
     """
 
     formula: str
@@ -109,6 +118,13 @@ class AnalysisFormula:
     outcome: str
     terms: tuple
     declared_categorical: tuple
+    time: object = None
+    theta_start: object = field(default=None, compare=False, repr=False)
+
+    @property
+    def responses(self):
+        """The outcome columns: the outcome, and the time of a Cox model."""
+        return (self.outcome,) if self.time is None else (self.time, self.outcome)
 
     @property
     def columns(self):
@@ -164,8 +180,9 @@ def _factor(expr, label):
     return _monomial(tree, label)  # raises with the message above unless a product
 
 
-def parse_analysis_formula(formula, family):
-    """Parse ``formula`` (``"y ~ terms"``) of an analysis model of ``family``.
+def parse_analysis_formula(formula, family, theta_start=None):
+    """Parse ``formula`` (``"y ~ terms"``) of an analysis model of ``family``
+    (``theta_start``: the user's starting values of its parameters).
 
     Raises
     ------
@@ -181,8 +198,16 @@ def parse_analysis_formula(formula, family):
             "formula must be a string 'outcome ~ terms' naming the analysis "
             f"model; got {formula!r}."
         )
+    time, single_outcome = None, formula
+    if family == "cox":  # "Surv(time, event) ~ terms": the event is the outcome
+        time, _, single_outcome = split_survival_formula(formula)
+    elif formula.split("~", 1)[0].strip().startswith("Surv("):
+        raise ValueError(
+            f"The outcome of {formula!r} is a survival time: use model='cox' for a Cox "
+            f"model (model={family!r} was given)."
+        )
     try:
-        parsed = Formula(formula)
+        parsed = Formula(single_outcome)
     except Exception as exc:
         raise ValueError(f"The analysis formula {formula!r} cannot be parsed: {exc}") from None
     lhs = list(parsed.lhs)
@@ -212,10 +237,11 @@ def parse_analysis_formula(formula, family):
                 f"Term {str(term)!r} uses {sorted(overlap)} both as categorical "
                 "(C()) and as a number."
             )
-        if outcome in powers or outcome in categorical:
-            raise ValueError(
-                f"The outcome {outcome!r} also appears on the right-hand side of {formula!r}."
-            )
+        for response in (outcome, time):
+            if response in powers or response in categorical:
+                raise ValueError(
+                    f"The outcome {response!r} also appears on the right-hand side of {formula!r}."
+                )
         terms.append(
             Term(
                 tuple(powers.items()),
@@ -225,9 +251,21 @@ def parse_analysis_formula(formula, family):
                 tuple(label_columns),
             )
         )
+    if family == "cox" and not any(term.is_intercept for term in terms):
+        # h0 absorbs the intercept of a Cox model; it is kept while categorical
+        # main effects are coded as treatment dummies, then dropped (AnalysisLayout)
+        terms.insert(0, Term((), (), (), (), ()))
     if not terms:
         raise ValueError(f"The analysis formula {formula!r} has no terms.")
-    return AnalysisFormula(formula, family, outcome, tuple(terms), tuple(dict.fromkeys(declared)))
+    return AnalysisFormula(
+        formula,
+        family,
+        outcome,
+        tuple(terms),
+        tuple(dict.fromkeys(declared)),
+        time,
+        theta_start,
+    )
 
 
 # --------------------------------------------------------------------- data
@@ -255,6 +293,37 @@ def _binary_levels(series, column):
     return None
 
 
+def _ordinal_levels(series, column):
+    """Ordered levels of an ordinal outcome: the observed categories of an
+    ordered pandas Categorical in its order, or the sorted observed values
+    of a numeric column."""
+    observed = series.dropna()
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        if not series.dtype.ordered:
+            raise ValueError(
+                f"The outcome {column!r} of an ordinal model is an unordered Categorical; "
+                "give its order with pd.Categorical(..., ordered=True) or "
+                "series.cat.as_ordered()."
+            )
+        present = set(observed.tolist())
+        levels = [c for c in series.dtype.categories if c in present]
+    elif _is_categorical_dtype(series):
+        raise ValueError(
+            f"The outcome {column!r} of an ordinal model has dtype {series.dtype}, "
+            "whose values have no order; make it an ordered pandas Categorical or "
+            "numeric (its sorted values are the categories)."
+        )
+    else:
+        _float_values(series, column, "outcome of the ordinal model")
+        levels = sorted(pd.unique(observed.to_numpy()).tolist())
+    if len(levels) < 2:
+        raise ValueError(
+            f"The outcome {column!r} of an ordinal model must take at least two "
+            f"values; it takes {len(levels)}."
+        )
+    return levels
+
+
 class AnalysisLayout:
     """An analysis formula resolved against the training frame.
 
@@ -272,7 +341,7 @@ class AnalysisLayout:
     def __init__(self, analysis, frame, categorical, excluded):
         self.analysis = analysis
         columns = list(frame.columns)
-        for column in (analysis.outcome,) + analysis.columns:
+        for column in analysis.responses + analysis.columns:
             if column not in columns:
                 raise ValueError(f"Column {column!r} of the analysis formula is not in the data.")
             if column in excluded:
@@ -291,9 +360,24 @@ class AnalysisLayout:
         self.terms = tuple(term.resolve(self.categorical) for term in analysis.terms)
         self._check_hierarchy()
         series = frame[self.outcome]
+        self.event_grid = None
+        if analysis.family == "cox":
+            self.terms = tuple(t for t in self.terms if not t.is_intercept)
+            if not self.terms:
+                raise ValueError(f"The Cox model {analysis.formula!r} has no covariate.")
+            self.event_grid = event_grid(*survival_values(frame, analysis.time, self.outcome))
         if series.notna().sum() == 0:
             raise ValueError(f"The outcome {self.outcome!r} is entirely missing.")
-        if analysis.family == "logit":
+        self.cut_names = []
+        if analysis.family == "ordinal":
+            # the cut-points take the place of the intercept (doc/smc.rst)
+            self.terms = tuple(t for t in self.terms if not t.is_intercept)
+            self.outcome_levels = _ordinal_levels(series, self.outcome)
+            levels = self.outcome_levels
+            self.cut_names = [f"{a}/{b}" for a, b in zip(levels[:-1], levels[1:])]
+        elif analysis.family == "cox":
+            self.outcome_levels = None
+        elif analysis.family == "logit":
             self.outcome_levels = _binary_levels(series, self.outcome)
         else:
             self.outcome_levels = None
@@ -301,7 +385,7 @@ class AnalysisLayout:
         aux = [
             c
             for c in columns
-            if c != self.outcome and c not in self.variables and c not in excluded
+            if c not in analysis.responses and c not in self.variables and c not in excluded
         ]
         joint = [c for c in columns if c in self.variables or c in aux]
         self.joint_outcomes = tuple(c for c in joint if frame[c].isna().any())
@@ -316,6 +400,8 @@ class AnalysisLayout:
 
     def _check_hierarchy(self):
         present = {frozenset(t.labels) for t in self.terms}
+        if self.analysis.family == "ordinal":
+            present.add(frozenset())  # the cut-points act as the intercept
         for term in self.terms:
             for label, categorical in zip(term.labels, term.kinds):
                 if categorical and frozenset(set(term.labels) - {label}) not in present:
@@ -341,7 +427,7 @@ class AnalysisLayout:
             outcomes=self.joint_outcomes,
             covariates=self.joint_covariates,
             categorical=categorical,
-            excluded=tuple(spec.excluded) + (self.outcome,),
+            excluded=tuple(spec.excluded) + self.analysis.responses,
         )
 
     def bind(self, schema):
@@ -370,6 +456,48 @@ class AnalysisLayout:
         self.var_col = np.asarray(var_col, np.int64)
         self.var_block = np.asarray(var_block, np.int64)
         self._term_table()
+        self.theta_start = self._check_theta_start(self.analysis.theta_start)
+
+    @property
+    def parameter_names(self):
+        """Names of the analysis parameters: the design's columns, then the
+        cut-points of an ordinal model (``"a/b"``: between levels a and b)."""
+        return list(self.term_names) + list(self.cut_names)
+
+    def _check_theta_start(self, start):
+        """The user's starting parameters as an array in :attr:`parameter_names`
+        order (``None`` if not given)."""
+        if start is None:
+            return None
+        names = self.parameter_names
+        if isinstance(start, pd.Series):
+            given = [str(n) for n in start.index]
+            if sorted(given) != sorted(names):
+                missing = [n for n in names if n not in given]
+                extra = [n for n in given if n not in names]
+                raise ValueError(
+                    f"theta_start is indexed by {given}; it needs one value per parameter "
+                    f"{names} (missing {missing}, unknown {extra})."
+                )
+            start = pd.Series(start.to_numpy(), index=given)[names].to_numpy()
+        try:
+            values = np.asarray(start, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(f"theta_start must be numeric; got {start!r}.") from None
+        if values.shape != (len(names),):
+            raise ValueError(
+                f"theta_start must hold {len(names)} values, one per parameter {names}; "
+                f"got shape {values.shape}."
+            )
+        if not np.isfinite(values).all():
+            raise ValueError("theta_start must be finite.")
+        cuts = values[len(self.term_names) :]
+        if np.any(np.diff(cuts) <= 0):
+            raise ValueError(
+                f"The cut-points {self.cut_names} at the end of theta_start must be "
+                f"strictly increasing; got {cuts.tolist()}."
+            )
+        return values
 
     def _term_table(self):
         index = {c: v for v, c in enumerate(self.variables)}
@@ -412,7 +540,10 @@ class AnalysisLayout:
         missing) and the analysis variables (continuous values, category codes
         of categorical ones; NaN where missing)."""
         series = frame[self.outcome]
-        if self.outcome_levels is None:
+        time = None
+        if self.analysis.family == "cox":
+            time, y = survival_values(frame, self.analysis.time, self.outcome)
+        elif self.outcome_levels is None:
             y = _float_values(series, self.outcome, "outcome")
             if self.analysis.family == "logit" and not np.isin(y[~np.isnan(y)], (0.0, 1.0)).all():
                 raise ValueError(f"The outcome {self.outcome!r} must be 0/1.")
@@ -437,7 +568,7 @@ class AnalysisLayout:
                 xvars[observed, v] = [lookup.get(val, np.nan) for val in values[observed]]
             else:
                 xvars[:, v] = _float_values(frame[column], column, "covariate")
-        return {"y": y, "xvars": xvars}
+        return {"y": y, "xvars": xvars, "time": time}
 
     def decode(self, out, frame, y_missing, imputed):
         """Write the imputed outcome ``imputed`` (one per missing row) into
@@ -445,7 +576,11 @@ class AnalysisLayout:
         if not y_missing.any():
             return out
         series = frame[self.outcome]
-        if self.analysis.family == "logit":
+        if self.analysis.family == "ordinal":
+            values = np.asarray(self.outcome_levels)[imputed.astype(np.int64)]
+            if isinstance(series.dtype, pd.CategoricalDtype):
+                values = np.asarray(self.outcome_levels, dtype=object)[imputed.astype(np.int64)]
+        elif self.analysis.family == "logit":
             if self.outcome_levels is None:
                 values = imputed.astype(np.int64)
                 if pd.api.types.is_float_dtype(series.dtype):
@@ -470,4 +605,11 @@ class AnalysisLayout:
             "factor_var": self.factor_var,
             "factor_power": self.factor_power,
             "factor_level": self.factor_level,
+            "n_cuts": len(self.cut_names),
+            "theta_start": self.theta_start,
+            **(
+                {"time": encoded_analysis["time"], "event_grid": self.event_grid}
+                if self.analysis.family == "cox"
+                else {}
+            ),
         }

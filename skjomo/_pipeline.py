@@ -33,7 +33,7 @@ __all__ = ["MultipleImputationPipeline", "StatsmodelsModel"]
 # statsmodels formula models as scikit-learn estimators
 # ======================================================================
 
-_SM_MODELS = ("ols", "wls", "glm", "logit", "probit", "poisson", "mixedlm")
+_SM_MODELS = ("ols", "wls", "glm", "logit", "probit", "poisson", "mixedlm", "phreg")
 
 
 def _formula_function(model):
@@ -67,6 +67,15 @@ def _is_binary_model(model, family):
 
     cls = model if isinstance(model, type) else getattr(model, "__self__", None)
     return isinstance(cls, type) and issubclass(cls, BinaryModel)
+
+
+def _is_ordinal_model(model):
+    """Whether the model is statsmodels' ``OrderedModel`` (its outcome is kept
+    as given: an ordered categorical or numbers)."""
+    from statsmodels.miscmodels.ordinal_model import OrderedModel
+
+    cls = model if isinstance(model, type) else getattr(model, "__self__", None)
+    return isinstance(cls, type) and issubclass(cls, OrderedModel)
 
 
 def _binary_codes(values, name):
@@ -117,9 +126,14 @@ class StatsmodelsModel(BaseEstimator):
         categorical columns enter as treatment-coded factors.
     model : str, statsmodels model class or formula function, default="ols"
         ``"ols"``, ``"wls"``, ``"glm"``, ``"logit"``, ``"probit"``,
-        ``"poisson"``, ``"mixedlm"``, a model class with ``from_formula``
-        (e.g. ``statsmodels.api.MixedLM``) or a function such as
-        ``statsmodels.formula.api.mixedlm``.
+        ``"poisson"``, ``"mixedlm"``, ``"phreg"`` (Cox model: the formula's
+        left-hand side is the time, ``model_kwargs={"status": column}``
+        names the event column), a model class with ``from_formula``
+        (e.g. ``statsmodels.api.MixedLM``, or statsmodels'
+        ``OrderedModel`` with ``model_kwargs={"distr": "logit"}`` for a
+        proportional-odds logistic model; its outcome, an ordered
+        categorical or numeric column, is passed as it is) or a function
+        such as ``statsmodels.formula.api.mixedlm``.
     groups : str, optional
         Column holding the clusters (MixedLM).
     re_formula : str, optional
@@ -254,6 +268,10 @@ class StatsmodelsModel(BaseEstimator):
         if hasattr(self, "classes_"):
             del self.classes_
         values = y if isinstance(y, pd.Series) else pd.Series(np.asarray(y))
+        if _is_ordinal_model(self.model):
+            return (
+                values.array if isinstance(values.dtype, pd.CategoricalDtype) else values.to_numpy()
+            )
         if _is_binary_model(self.model, self.family):
             if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(
                 values.dtype
@@ -274,7 +292,9 @@ class StatsmodelsModel(BaseEstimator):
         return values.to_numpy(dtype=float, na_value=np.nan)
 
     def predict(self, X):
-        """Predicted mean response (fixed effects only for MixedLM).
+        """Predicted mean response (log relative hazard for PHReg).
+
+        MixedLM predictions use the fixed effects only.
 
         Parameters
         ----------
@@ -287,7 +307,9 @@ class StatsmodelsModel(BaseEstimator):
             The predictions.
         """
         check_is_fitted(self, "results_")
-        return np.asarray(self.results_.predict(self._frame(X)), dtype=float)
+        predicted = self.results_.predict(exog=self._frame(X))
+        # PHReg returns a bunch whose predicted_values are the log relative hazards
+        return np.asarray(getattr(predicted, "predicted_values", predicted), dtype=float)
 
     def pooling_summary(self):
         """Estimates, covariance and extra parameters for :mod:`skjomo.pooling`.
@@ -456,8 +478,10 @@ class MultipleImputationPipeline(MetaEstimatorMixin, BaseEstimator):
     keep_imputations : bool, default=False
         Keep the m completed training data sets in ``imputations_``.
     n_jobs : int, optional
-        Number of jobs fitting the m models in parallel (joblib). Results
-        do not depend on it.
+        Number of jobs fitting the m models in parallel (joblib); ``None``
+        leaves it to joblib's active backend, e.g. every worker of a dask
+        cluster inside ``joblib.parallel_backend("dask")``
+        (doc/distributed.rst). Results do not depend on it.
     random_state : int, RandomState instance or None, default=None
         Seeds the imputer (when its own ``random_state`` is None) and the
         clones of the estimator (when their ``random_state`` is None), each

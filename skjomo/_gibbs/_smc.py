@@ -6,7 +6,9 @@ steps; an analysis model ``f(y | w(x); theta)`` adds three steps
 
 * ``theta`` given the completed data (linear model: exact normal /
   scaled-inverse-chi-square draw; logistic model: Metropolis-Hastings with
-  an iteratively-reweighted-least-squares proposal);
+  an iteratively-reweighted-least-squares proposal; Cox model: the same
+  move on the partial likelihood, then the Breslow baseline hazard, in
+  :mod:`._smc_cox`);
 * every missing covariate cell (a continuous cell or a categorical latent
   block) by Metropolis-Hastings whose proposal is its joint-model
   conditional given the rest of the row, accepted with the ratio
@@ -28,11 +30,29 @@ import numpy as np
 
 from ._jit import kernel
 from ._linalg import cholesky_lower, solve_lower, solve_lower_transpose
+from ._linalg import log_normal_precision as _log_proposal
+from ._smc_cox import (
+    COX,
+    baseline_at_times,
+    build_cox_data,
+    cox_newton_point,
+    cox_row_log_likelihood,
+    cox_starting_fit,
+    empty_cox_state,
+    update_baseline,
+)
+from ._smc_ordinal import (
+    ORDINAL,
+    draw_ordinal_outcome,
+    draw_ordinal_parameters,
+    ordinal_row_log_likelihood,
+    ordinal_starting_fit,
+)
 
 AnalysisModel = namedtuple(
     "AnalysisModel",
     [
-        "family",  # 0 none, 1 linear, 2 logistic
+        "family",  # 0 none, 1 linear, 2 logistic, 3 ordinal
         "y_data",  # (N,) outcome, NaN where missing
         "x_data",  # (N, V) analysis variables (category codes), NaN where missing
         "y_missing",  # (N,) bool
@@ -52,6 +72,9 @@ AnalysisModel = namedtuple(
         "unit_block",  # missing cells (U,)
         "prior_df",
         "prior_scale",  # scaled-inverse-chi-square prior of sigma^2 (linear)
+        "n_cuts",  # cut-points of the ordinal model (0 otherwise)
+        "theta_start",  # (k + n_cuts,) starting parameters, or empty: the starting fit
+        "cox",  # CoxData: times and their order (Cox model; empty otherwise)
     ],
 )
 
@@ -62,8 +85,9 @@ AnalysisState = namedtuple(
         "w",  # (N, k) analysis design
         "eta",  # (N,) linear predictor
         "y",  # (N,) completed outcome
-        "theta",  # (k,)
+        "theta",  # (k + n_cuts,) coefficients, then the ordinal cut-points
         "sigma2",  # (1,) residual variance (linear model)
+        "cox",  # CoxState: baseline cumulative hazard (Cox model)
     ],
 )
 
@@ -90,6 +114,10 @@ def build_analysis_model(
     factor_level=None,
     prior_df=0.0,
     prior_scale=0.0,
+    n_cuts=0,
+    theta_start=None,
+    time=None,
+    event_grid=None,
 ):
     """Assemble an :data:`AnalysisModel` (``family=0``: none, empty arrays).
 
@@ -142,6 +170,9 @@ def build_analysis_model(
         unit_block=_int(units[:, 4]),
         prior_df=float(prior_df),
         prior_scale=float(prior_scale),
+        n_cuts=int(n_cuts),
+        theta_start=np.zeros(0) if theta_start is None else np.asarray(theta_start, np.float64),
+        cox=build_cox_data(time, event_grid),
     )
 
 
@@ -153,7 +184,13 @@ def counted_proposals(am):
         return 0, 0
     rows = am.dyn_to_row[am.unit_row]
     covariates = int(np.sum((am.unit_var >= 0) & ~am.y_missing[rows]))
-    return covariates, int(am.family == LOGISTIC)
+    return covariates, int(am.family in (LOGISTIC, ORDINAL, COX))
+
+
+def n_parameters(am):
+    """Length of the analysis state's ``theta``: the design's coefficients and
+    the ordinal model's cut-points."""
+    return am.term_ptr.shape[0] - 1 + am.n_cuts
 
 
 # ----------------------------------------------------------------- design
@@ -223,6 +260,17 @@ def _log1pexp(x):
     if x > 0.0:
         return x + np.log1p(np.exp(-x))
     return np.log1p(np.exp(x))
+
+
+@kernel
+def _row_log_likelihood(am, ast, i, eta):
+    """``log f`` of row ``i`` at the linear predictor ``eta``, up to terms
+    free of ``eta``."""
+    if am.family == COX:
+        return cox_row_log_likelihood(ast.y[i], ast.cox.cumhaz[i], eta)
+    if am.family == ORDINAL:
+        return ordinal_row_log_likelihood(ast.y[i], eta, ast.theta, ast.w.shape[1])
+    return row_log_likelihood(am.family, ast.y[i], eta, ast.sigma2[0])
 
 
 @kernel
@@ -299,28 +347,22 @@ def _newton_point(ast, theta, chol, center):
 
 
 @kernel
-def _log_proposal(chol, center, x):
-    """``log N(x; center, (L L')^{-1})`` up to a constant."""
-    k = x.shape[0]
-    quad = 0.0
-    logdet = 0.0
-    for j in range(k):
-        s = 0.0
-        for i in range(j, k):
-            s += chol[i, j] * (x[i] - center[i])
-        quad += s * s
-        logdet += np.log(chol[j, j])
-    return logdet - 0.5 * quad
+def _newton(am, ast, theta, chol, center):
+    """:func:`_newton_point` of the model's (partial) log-likelihood."""
+    if am.family == COX:
+        return cox_newton_point(am.cox, ast, theta, chol, center)
+    return _newton_point(ast, theta, chol, center)
 
 
 @kernel
-def _draw_logistic(rng, ast):
-    """Metropolis-Hastings move of ``theta`` (flat prior) with the IWLS
-    proposal ``N(theta + I^{-1} U, I^{-1})`` at the current value and the
-    reverse proposal at the proposed one. Returns 1 if accepted."""
+def _draw_newton_mh(rng, am, ast):
+    """Metropolis-Hastings move of ``theta`` (flat prior) with the Newton
+    (IWLS) proposal ``N(theta + I^{-1} U, I^{-1})`` at the current value and
+    the reverse proposal at the proposed one, targeting the logistic
+    likelihood or the Cox partial likelihood. Returns 1 if accepted."""
     k = ast.theta.shape[0]
     chol0, center0 = np.empty((k, k)), np.empty(k)
-    loglik0, ok = _newton_point(ast, ast.theta, chol0, center0)
+    loglik0, ok = _newton(am, ast, ast.theta, chol0, center0)
     if not ok:
         raise ValueError(
             "The design of the analysis model is singular in the completed "
@@ -333,7 +375,7 @@ def _draw_logistic(rng, ast):
     for t in range(k):
         proposal[t] += center0[t]
     chol1, center1 = np.empty((k, k)), np.empty(k)
-    loglik1, ok = _newton_point(ast, proposal, chol1, center1)
+    loglik1, ok = _newton(am, ast, proposal, chol1, center1)
     if not ok:
         return 0
     log_ratio = (
@@ -351,14 +393,18 @@ def _draw_logistic(rng, ast):
 @kernel
 def draw_analysis_parameters(rng, am, ast, values):
     """The analysis model's parameters given the completed data. Returns the
-    accepted Metropolis-Hastings moves (logistic model)."""
+    accepted Metropolis-Hastings moves (logistic and Cox models)."""
     sync_analysis(am, ast, values)
     accepted = 0
     if am.family == LINEAR:
         _draw_linear(rng, am, ast)
+    elif am.family == ORDINAL:
+        accepted = draw_ordinal_parameters(rng, ast)
     else:
-        accepted = _draw_logistic(rng, ast)
+        accepted = _draw_newton_mh(rng, am, ast)
     refresh_predictor(ast)
+    if am.family == COX:
+        update_baseline(am.cox, ast)
     return accepted
 
 
@@ -391,7 +437,7 @@ def draw_analysis_missing(rng, am, ast, values, means, precisions, row_group, ca
     enter the analysis model, in rows with an observed outcome).
     """
     p = values.shape[1]
-    k = ast.theta.shape[0]
+    k = ast.w.shape[1]
     factors = _block_factors(precisions, cat_start, cat_size)
     size = factors.shape[2]
     proposal = np.empty(size)
@@ -435,9 +481,9 @@ def draw_analysis_missing(rng, am, ast, values, means, precisions, row_group, ca
             design_row(am, ast.xvars[i], w_new)
             eta_new = _dot(w_new, ast.theta)
             if not am.y_missing[i]:
-                log_ratio = row_log_likelihood(
-                    am.family, ast.y[i], eta_new, ast.sigma2[0]
-                ) - row_log_likelihood(am.family, ast.y[i], ast.eta[i], ast.sigma2[0])
+                log_ratio = _row_log_likelihood(am, ast, i, eta_new) - _row_log_likelihood(
+                    am, ast, i, ast.eta[i]
+                )
                 if not np.log(rng.random()) < log_ratio:
                     ast.xvars[i, v] = old_x
                     continue
@@ -457,6 +503,8 @@ def draw_missing_outcomes(rng, am, ast):
     for i in am.missing_rows:
         if am.family == LINEAR:
             ast.y[i] = ast.eta[i] + sd * rng.standard_normal()
+        elif am.family == ORDINAL:
+            ast.y[i] = draw_ordinal_outcome(rng, ast.eta[i], ast.theta, ast.w.shape[1])
         else:
             ast.y[i] = 1.0 if rng.random() * (1.0 + np.exp(-ast.eta[i])) < 1.0 else 0.0
 
@@ -489,33 +537,58 @@ def _starting_fit(family, w, y):
     return theta, 1.0
 
 
-def initial_analysis_state(am, values, theta=None, sigma2=None):
+def _starting_outcome(am, y_observed):
+    """Value of the missing outcomes at the start: the observed mean (linear),
+    the more frequent value (logistic), the most frequent category (ordinal)."""
+    if am.family == LINEAR:
+        return y_observed.mean()
+    if am.family == ORDINAL:
+        return float(np.argmax(np.bincount(y_observed.astype(np.int64))))
+    return float(y_observed.mean() >= 0.5)
+
+
+def initial_analysis_state(am, values, theta=None, sigma2=None, baseline=None):
     """Starting analysis state given the joint model's starting values
-    (``values``: dynamic rows). Missing outcomes start at the observed mean
-    (linear) or the most frequent value (logistic); ``theta`` and
-    ``sigma^2`` at the fit to the starting data unless given."""
+    (``values``: dynamic rows). Missing outcomes start at
+    :func:`_starting_outcome`; ``theta`` at ``am.theta_start`` if the user
+    gave it, else at the fit to the starting data, and ``sigma^2`` at that
+    fit, unless given; the Cox baseline hazard at its values ``baseline`` at
+    the event-time grid, else at the Breslow estimate."""
     n = am.x_data.shape[0]
     k = am.term_ptr.shape[0] - 1
     y = am.y_data.copy()
     observed = ~am.y_missing
     if am.family and am.missing_rows.size:
-        fill = y[observed].mean()
-        y[am.missing_rows] = fill if am.family == LINEAR else float(fill >= 0.5)
+        y[am.missing_rows] = _starting_outcome(am, y[observed])
     ast = AnalysisState(
         xvars=am.x_data.copy(),
         w=np.zeros((n, k)),
         eta=np.zeros(n),
         y=y,
-        theta=np.zeros(k),
+        theta=np.zeros(n_parameters(am)),
         sigma2=np.ones(1),
+        cox=empty_cox_state(am.cox),
     )
     if not am.family:
         return ast
     sync_analysis(am, ast, values)
     full_design(am, ast)
-    if theta is None:
+    if theta is None and am.theta_start.size:
+        theta = am.theta_start
+        if am.family == LINEAR and sigma2 is None:
+            sigma2 = _starting_fit(am.family, ast.w[observed], y[observed])[1]
+    if theta is None and am.family == COX:
+        theta = cox_starting_fit(am.cox, ast)
+    elif theta is None and am.family == ORDINAL:
+        theta = ordinal_starting_fit(ast.w[observed], y[observed], am.n_cuts)
+    elif theta is None:
         theta, sigma2 = _starting_fit(am.family, ast.w[observed], y[observed])
     ast.theta[:] = theta
     ast.sigma2[0] = 1.0 if sigma2 is None else sigma2
     refresh_predictor(ast)
+    if am.family == COX and baseline is None:
+        update_baseline(am.cox, ast)
+    elif am.family == COX:
+        ast.cox.baseline[:] = baseline
+        ast.cox.cumhaz[:] = baseline_at_times(am.cox, baseline)
     return ast
