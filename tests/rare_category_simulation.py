@@ -1,0 +1,315 @@
+"""Known-truth simulation of a two-level design with rare categories (issue 16).
+
+The design follows a data set on which skjomo's and R jomo's pooled
+coefficient of a rare level-2 category disagreed (one category in 10 of
+216 clusters). Each replicate draws, from the analysis model itself,
+
+* 200 clusters of 5 to 15 rows (about 2,000 rows);
+* a level-2 categorical ``g`` with categories ``A, B, C, D`` in 80, 60,
+  50 and 10 clusters (the rare ``D`` in 5% of them), assigned at random;
+* a fully observed level-1 covariate ``c ~ N(0, 1)``;
+* a level-1 binary ``x`` (``"yes"`` in about 9% of rows), a probit in
+  ``c`` with a cluster effect: ``x = yes`` when
+  ``-1.5 + 0.5 c + v_j + e_ij > 0``, ``v_j ~ N(0, 0.3)``, ``e_ij ~ N(0, 1)``;
+* the outcome ``y = 0.5 c + 1.0 [x = yes] + gamma_g + u_j + e_ij`` with
+  ``gamma = (0, 0.5, -0.5, 1.0)`` for ``A, B, C, D``, ``u_j ~ N(0, 0.5)``
+  and ``e_ij ~ N(0, 1)``.
+
+The analysis model is the generating model, the random-intercept linear
+model ``y ~ c + x + g + (1 | cluster)``, so its fixed effects (``TRUTH``)
+are the truth. It is fitted by exact REML (``jomo_compare.
+random_intercept_reml``, the estimates of ``lmer``/MixedLM in a fraction
+of their time) and pooled with Rubin's rules (``skjomo.pooling``).
+
+Missing at random, in sequence: ``y`` row by row with probability
+``expit(-1.6 + 0.8 c)`` (about 20%); ``x`` with ``expit(-1.9 - 0.8 c)``
+(about 15%); then ``g`` for whole clusters with probability ``expit(-2.4
++ 1.2 s_j)``, where ``s_j`` is the standardised mean of the *observed*
+``y`` of cluster ``j`` (about 15% of clusters). Clusters with a large
+mean outcome, which the rare ``D`` produces, lose ``g`` more often, so a
+complete-case analysis is biased and the imputation of ``D`` matters.
+
+Imputation model (the same for both packages): level-1 outcomes ``y``
+(continuous) and ``x`` (binary), covariates intercept and ``c``, random
+intercepts; level-2 outcome ``g`` (categorical, three latent normals)
+jointly normal with the random intercepts. skjomo runs
+``MultilevelJointImputer`` with its defaults; R jomo runs ``jomo::jomo``
+with its defaults, on the same replicates written to CSV, one ``Rscript``
+per batch of replicates (``tests/r/rare_category_jomo.R``).
+
+Run the study from the command line (results appended to a JSON-lines
+file, one line per replicate and package, so an interrupted study
+resumes where it stopped)::
+
+    python tests/rare_category_simulation.py --replicates 200 --out study.jsonl
+    python tests/rare_category_simulation.py --summary study.jsonl
+"""
+
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy.special import expit
+
+sys.path.insert(0, str(Path(__file__).parent))
+from jomo_compare import pool_random_intercept, random_intercept_reml  # noqa: E402
+from scipy import stats  # noqa: E402
+
+from skjomo import MultilevelJointImputer  # noqa: E402
+
+R_SCRIPT = Path(__file__).parent / "r" / "rare_category_jomo.R"
+
+CATEGORIES = ("A", "B", "C", "D")
+CLUSTERS_PER_CATEGORY = (80, 60, 50, 10)
+GAMMA = (0.0, 0.5, -0.5, 1.0)
+BETA_C, BETA_X, TAU2, SIGMA2 = 0.5, 1.0, 0.5, 1.0
+TRUTH = {
+    "Intercept": 0.0,
+    "c": BETA_C,
+    "x_yes": BETA_X,
+    "g_B": GAMMA[1],
+    "g_C": GAMMA[2],
+    "g_D": GAMMA[3],
+}
+PREDICTORS = ["c", "x", "g"]
+
+#: Sampler settings of both packages (iterations of one chain).
+N_BURN, N_BETWEEN, N_IMPUTATIONS = 1000, 100, 10
+
+
+def simulate_replicate(seed):
+    """Draw one replicate: ``(incomplete, complete)`` DataFrames.
+
+    Columns ``cluster`` (int), ``c`` (float), ``x`` (categorical
+    ``yes``/``no``), ``g`` (categorical ``A``-``D``, constant within a
+    cluster) and ``y`` (float); rows sorted by cluster.
+    """
+    rng = np.random.default_rng(seed)
+    n_clusters = sum(CLUSTERS_PER_CATEGORY)
+    sizes = rng.integers(5, 16, size=n_clusters)
+    g_code = rng.permutation(np.repeat(np.arange(4), CLUSTERS_PER_CATEGORY))
+    cluster = np.repeat(np.arange(n_clusters), sizes)
+    n = cluster.size
+    c = rng.standard_normal(n)
+    v = rng.normal(0.0, np.sqrt(0.3), n_clusters)
+    x_yes = (-1.5 + 0.5 * c + v[cluster] + rng.standard_normal(n)) > 0
+    u = rng.normal(0.0, np.sqrt(TAU2), n_clusters)
+    y = (
+        BETA_C * c
+        + BETA_X * x_yes
+        + np.asarray(GAMMA)[g_code][cluster]
+        + u[cluster]
+        + rng.normal(0.0, np.sqrt(SIGMA2), n)
+    )
+    complete = pd.DataFrame(
+        {
+            "cluster": cluster,
+            "c": c,
+            "x": pd.Categorical(np.where(x_yes, "yes", "no"), categories=["no", "yes"]),
+            "g": pd.Categorical.from_codes(g_code[cluster], categories=list(CATEGORIES)),
+            "y": y,
+        }
+    )
+    data = complete.copy()
+    y_missing = rng.random(n) < expit(-1.6 + 0.8 * c)
+    x_missing = rng.random(n) < expit(-1.9 - 0.8 * c)
+    data.loc[y_missing, "y"] = np.nan
+    data.loc[x_missing, "x"] = np.nan
+    mean_observed_y = data.groupby("cluster")["y"].mean().to_numpy()
+    mean_observed_y = np.where(np.isnan(mean_observed_y), np.nanmean(mean_observed_y), mean_observed_y)
+    score = (mean_observed_y - mean_observed_y.mean()) / mean_observed_y.std()
+    g_missing = rng.random(n_clusters) < expit(-2.4 + 1.2 * score)
+    data.loc[g_missing[cluster], "g"] = np.nan
+    return data, complete
+
+
+def analyse(datasets):
+    """Pooled REML fits of ``y ~ c + x + g + (1 | cluster)`` (PooledEstimates)."""
+    pooled, _ = pool_random_intercept(datasets, "y", PREDICTORS, "cluster")
+    return pooled
+
+
+def analyse_complete(complete):
+    """The same REML fit of the data before deletion: ``(estimate, std_error)`` Series."""
+    design = pd.get_dummies(complete[PREDICTORS], drop_first=True, dtype=float)
+    X = np.column_stack([np.ones(len(complete)), design.to_numpy(float)])
+    names = ["Intercept"] + [str(col) for col in design.columns]
+    beta, cov, _, _ = random_intercept_reml(complete["y"], X, complete["cluster"])
+    return pd.Series(beta, index=names), pd.Series(np.sqrt(np.diag(cov)), index=names)
+
+
+def impute_skjomo(data, seed, n_burn=N_BURN, n_between=N_BETWEEN, m=N_IMPUTATIONS, **params):
+    """Impute with MultilevelJointImputer (the model of the module docstring)."""
+    imputer = MultilevelJointImputer(
+        cluster_col="cluster",
+        outcome_cols=["y", "x"],
+        covariate_cols=["c"],
+        level2_cols=["g"],
+        n_burn=n_burn,
+        n_between=n_between,
+        n_imputations=m,
+        random_state=seed,
+        **params,
+    )
+    return imputer.fit(data).sample()
+
+
+def impute_jomo(frames, seeds, n_burn=N_BURN, n_between=N_BETWEEN, m=N_IMPUTATIONS):
+    """Impute each frame with R's ``jomo::jomo`` (one ``Rscript`` for all of them).
+
+    Returns one list of ``m`` completed DataFrames per frame.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        for seed, frame in zip(seeds, frames):
+            frame.to_csv(tmp / f"in_{seed}.csv", index=False)
+        subprocess.run(
+            ["Rscript", str(R_SCRIPT), str(tmp), str(n_burn), str(n_between), str(m)]
+            + [str(s) for s in seeds],
+            check=True,
+            capture_output=True,
+        )
+        results = []
+        for seed, frame in zip(seeds, frames):
+            long = pd.read_csv(tmp / f"out_{seed}.csv")
+            datasets = []
+            for _, imp in long.groupby("Imputation", sort=True):
+                completed = imp.drop(columns="Imputation").reset_index(drop=True)
+                completed["x"] = pd.Categorical(completed["x"], categories=["no", "yes"])
+                completed["g"] = pd.Categorical(completed["g"], categories=list(CATEGORIES))
+                datasets.append(completed[frame.columns])
+            results.append(datasets)
+    return results
+
+
+def replicate_record(package, seed, pooled=None, complete=None):
+    """One JSON-able line: estimate, SE and coverage of every term.
+
+    ``pooled``: PooledEstimates (Rubin's intervals, t reference); or
+    ``complete``: ``(estimate, std_error)`` of one complete-data fit
+    (normal intervals).
+    """
+    if pooled is not None:
+        estimate, std_error, ci = pooled.estimate, pooled.std_error, pooled.conf_int()
+    else:
+        estimate, std_error = complete
+        half = stats.norm.ppf(0.975) * std_error
+        ci = pd.DataFrame({"lo": estimate - half, "hi": estimate + half})
+    record = {"package": package, "seed": int(seed)}
+    for term, truth in TRUTH.items():
+        lo, hi = (float(v) for v in ci.loc[term])
+        record[term] = {
+            "estimate": float(estimate[term]),
+            "std_error": float(std_error[term]),
+            "covered": bool(lo <= truth <= hi),
+        }
+    return record
+
+
+def run_study(seeds, packages=("skjomo", "jomo", "complete"), out=None, batch=5, log=None):
+    """Run replicates ``seeds`` for each package; yield (and append) records.
+
+    ``complete`` is the analysis of the data before deletion (the
+    reference every imputation is measured against). Replicates already
+    in ``out`` are skipped.
+    """
+    done = set()
+    if out is not None and Path(out).exists():
+        for line in Path(out).read_text().splitlines():
+            rec = json.loads(line)
+            done.add((rec["package"], rec["seed"]))
+    use_r = "jomo" in packages and shutil.which("Rscript") is not None
+    seeds = list(seeds)
+    for start in range(0, len(seeds), batch):
+        chunk = seeds[start : start + batch]
+        records = []
+        replicates = {s: simulate_replicate(s) for s in chunk}
+        for s in chunk:
+            data, complete = replicates[s]
+            if "complete" in packages and ("complete", s) not in done:
+                records.append(replicate_record("complete", s, complete=analyse_complete(complete)))
+            if "skjomo" in packages and ("skjomo", s) not in done:
+                records.append(replicate_record("skjomo", s, analyse(impute_skjomo(data, s))))
+        todo = [s for s in chunk if ("jomo", s) not in done]
+        if use_r and todo:
+            imputed = impute_jomo([replicates[s][0] for s in todo], todo)
+            for s, datasets in zip(todo, imputed):
+                records.append(replicate_record("jomo", s, analyse(datasets)))
+        if out is not None:
+            with open(out, "a") as fh:
+                for rec in records:
+                    fh.write(json.dumps(rec) + "\n")
+        if log is not None:
+            print(f"replicates {chunk[0]}..{chunk[-1]} done", file=log, flush=True)
+        yield from records
+
+
+def summarise(records):
+    """Bias, Monte Carlo SE of the bias, mean SE, empirical SD and coverage.
+
+    Returns a DataFrame indexed by (package, term).
+    """
+    rows = []
+    by_package = {}
+    for rec in records:
+        by_package.setdefault(rec["package"], []).append(rec)
+    for package, recs in by_package.items():
+        for term, truth in TRUTH.items():
+            est = np.array([r[term]["estimate"] for r in recs])
+            se = np.array([r[term]["std_error"] for r in recs])
+            cov = np.array([r[term]["covered"] for r in recs])
+            rows.append(
+                {
+                    "package": package,
+                    "term": term,
+                    "truth": truth,
+                    "n": len(recs),
+                    "bias": est.mean() - truth,
+                    "mc_se_bias": est.std(ddof=1) / np.sqrt(len(recs)),
+                    "emp_sd": est.std(ddof=1),
+                    "mean_se": se.mean(),
+                    "coverage": cov.mean(),
+                }
+            )
+    return pd.DataFrame(rows).set_index(["package", "term"])
+
+
+def paired_difference(records, term, a="skjomo", b="jomo"):
+    """Mean and SE of the paired difference of ``term``'s estimates, ``a - b``."""
+    est = {}
+    for rec in records:
+        est.setdefault(rec["package"], {})[rec["seed"]] = rec[term]["estimate"]
+    seeds = sorted(set(est.get(a, {})) & set(est.get(b, {})))
+    diff = np.array([est[a][s] - est[b][s] for s in seeds])
+    return diff.mean(), diff.std(ddof=1) / np.sqrt(diff.size), diff.size
+
+
+def _main(argv):
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--replicates", type=int, default=200)
+    parser.add_argument("--first-seed", type=int, default=0)
+    parser.add_argument("--out", default="rare_category_study.jsonl")
+    parser.add_argument("--summary", help="summarise a results file and exit")
+    args = parser.parse_args(argv)
+    if args.summary:
+        records = [json.loads(x) for x in Path(args.summary).read_text().splitlines()]
+    else:
+        seeds = range(args.first_seed, args.first_seed + args.replicates)
+        records = list(run_study(seeds, out=args.out, log=sys.stdout))
+        records = [json.loads(x) for x in Path(args.out).read_text().splitlines()]
+    with pd.option_context("display.width", 120, "display.float_format", "{:.3f}".format):
+        print(summarise(records))
+    for term in TRUTH:
+        mean, se, n = paired_difference(records, term)
+        print(f"skjomo - jomo, {term}: {mean:+.3f} (SE {se:.3f}, {n} replicates)")
+
+
+if __name__ == "__main__":
+    _main(sys.argv[1:])
