@@ -57,10 +57,10 @@ import pandas as pd
 from scipy.special import expit
 
 sys.path.insert(0, str(Path(__file__).parent))
-from jomo_compare import pool_random_intercept, random_intercept_reml  # noqa: E402
-from scipy import stats  # noqa: E402
+from jomo_compare import pool_random_intercept, random_intercept_reml
+from scipy import stats
 
-from skjomo import MultilevelJointImputer  # noqa: E402
+from skjomo import MultilevelJointImputer
 
 R_SCRIPT = Path(__file__).parent / "r" / "rare_category_jomo.R"
 
@@ -121,7 +121,9 @@ def simulate_replicate(seed):
     data.loc[y_missing, "y"] = np.nan
     data.loc[x_missing, "x"] = np.nan
     mean_observed_y = data.groupby("cluster")["y"].mean().to_numpy()
-    mean_observed_y = np.where(np.isnan(mean_observed_y), np.nanmean(mean_observed_y), mean_observed_y)
+    mean_observed_y = np.where(
+        np.isnan(mean_observed_y), np.nanmean(mean_observed_y), mean_observed_y
+    )
     score = (mean_observed_y - mean_observed_y.mean()) / mean_observed_y.std()
     g_missing = rng.random(n_clusters) < expit(-2.4 + 1.2 * score)
     data.loc[g_missing[cluster], "g"] = np.nan

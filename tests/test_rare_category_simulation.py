@@ -44,7 +44,9 @@ def test_design_has_a_rare_level2_category_missing_at_random():
         true_g = complete.groupby("cluster")["g"].first()
         assert (true_g == "D").mean() == pytest.approx(0.05)
         assert (complete.groupby("cluster")["g"].nunique() == 1).all()
-        shares.append([data["y"].isna().mean(), data["x"].isna().mean(), clusters["g"].isna().mean()])
+        shares.append(
+            [data["y"].isna().mean(), data["x"].isna().mean(), clusters["g"].isna().mean()]
+        )
         missing = clusters["g"].isna().to_numpy()
         d_missing.append((true_g[missing] == "D").sum())
         d_observed.append((true_g[~missing] == "D").sum())
