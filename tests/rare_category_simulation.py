@@ -81,13 +81,19 @@ PREDICTORS = ["c", "x", "g"]
 #: Sampler settings of both packages (iterations of one chain).
 N_BURN, N_BETWEEN, N_IMPUTATIONS = 1000, 100, 10
 
+#: skjomo arms of the study: the defaults, and jomo's latent box.
+SKJOMO_VARIANTS = {"skjomo": {}, "skjomo_box": {"latent_bounds": (-3, 4)}}
 
-def simulate_replicate(seed):
+
+def simulate_replicate(seed, g_order=CATEGORIES):
     """Draw one replicate: ``(incomplete, complete)`` DataFrames.
 
     Columns ``cluster`` (int), ``c`` (float), ``x`` (categorical
     ``yes``/``no``), ``g`` (categorical ``A``-``D``, constant within a
-    cluster) and ``y`` (float); rows sorted by cluster.
+    cluster) and ``y`` (float); rows sorted by cluster. ``g_order`` is the
+    order of ``g``'s categories in its dtype: the imputation models code
+    the last one as the reference latent category (all latents negative),
+    by default the rare ``D``. The data do not depend on it.
     """
     rng = np.random.default_rng(seed)
     n_clusters = sum(CLUSTERS_PER_CATEGORY)
@@ -111,7 +117,7 @@ def simulate_replicate(seed):
             "cluster": cluster,
             "c": c,
             "x": pd.Categorical(np.where(x_yes, "yes", "no"), categories=["no", "yes"]),
-            "g": pd.Categorical.from_codes(g_code[cluster], categories=list(CATEGORIES)),
+            "g": pd.Categorical(np.asarray(CATEGORIES)[g_code[cluster]], categories=list(g_order)),
             "y": y,
         }
     )
@@ -130,14 +136,21 @@ def simulate_replicate(seed):
     return data, complete
 
 
+def _analysis_frame(data):
+    """``data`` with ``g``'s categories in the analysis order (``A`` the reference)."""
+    return data.assign(g=data["g"].cat.reorder_categories(list(CATEGORIES)))
+
+
 def analyse(datasets):
     """Pooled REML fits of ``y ~ c + x + g + (1 | cluster)`` (PooledEstimates)."""
+    datasets = [_analysis_frame(data) for data in datasets]
     pooled, _ = pool_random_intercept(datasets, "y", PREDICTORS, "cluster")
     return pooled
 
 
 def analyse_complete(complete):
     """The same REML fit of the data before deletion: ``(estimate, std_error)`` Series."""
+    complete = _analysis_frame(complete)
     design = pd.get_dummies(complete[PREDICTORS], drop_first=True, dtype=float)
     X = np.column_stack([np.ones(len(complete)), design.to_numpy(float)])
     names = ["Intercept"] + [str(col) for col in design.columns]
@@ -164,10 +177,13 @@ def impute_skjomo(data, seed, n_burn=N_BURN, n_between=N_BETWEEN, m=N_IMPUTATION
 def impute_jomo(frames, seeds, n_burn=N_BURN, n_between=N_BETWEEN, m=N_IMPUTATIONS):
     """Impute each frame with R's ``jomo::jomo`` (one ``Rscript`` for all of them).
 
+    ``g``'s factor levels follow the categories of the first frame.
     Returns one list of ``m`` completed DataFrames per frame.
     """
+    g_order = list(frames[0]["g"].cat.categories)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
+        (tmp / "g_levels.txt").write_text("\n".join(g_order) + "\n")
         for seed, frame in zip(seeds, frames):
             frame.to_csv(tmp / f"in_{seed}.csv", index=False)
         subprocess.run(
@@ -183,7 +199,7 @@ def impute_jomo(frames, seeds, n_burn=N_BURN, n_between=N_BETWEEN, m=N_IMPUTATIO
             for _, imp in long.groupby("Imputation", sort=True):
                 completed = imp.drop(columns="Imputation").reset_index(drop=True)
                 completed["x"] = pd.Categorical(completed["x"], categories=["no", "yes"])
-                completed["g"] = pd.Categorical(completed["g"], categories=list(CATEGORIES))
+                completed["g"] = pd.Categorical(completed["g"], categories=g_order)
                 datasets.append(completed[frame.columns])
             results.append(datasets)
     return results
@@ -214,11 +230,13 @@ def replicate_record(package, seed, pooled=None, complete=None):
 
 
 def run_study(seeds, packages=("skjomo", "jomo", "complete"), out=None, batch=5, log=None):
-    """Run replicates ``seeds`` for each package; yield (and append) records.
+    """Run replicates ``seeds`` for each arm; yield (and append) records.
 
-    ``complete`` is the analysis of the data before deletion (the
-    reference every imputation is measured against). Replicates already
-    in ``out`` are skipped.
+    Arms: the keys of ``SKJOMO_VARIANTS``, ``jomo`` (skipped without
+    ``Rscript``) and ``complete``, the analysis of the data before
+    deletion (the reference every imputation is measured against).
+    Records already in the JSON-lines file ``out`` are skipped; new ones
+    are appended after every batch of ``batch`` replicates.
     """
     done = set()
     if out is not None and Path(out).exists():
@@ -235,8 +253,10 @@ def run_study(seeds, packages=("skjomo", "jomo", "complete"), out=None, batch=5,
             data, complete = replicates[s]
             if "complete" in packages and ("complete", s) not in done:
                 records.append(replicate_record("complete", s, complete=analyse_complete(complete)))
-            if "skjomo" in packages and ("skjomo", s) not in done:
-                records.append(replicate_record("skjomo", s, analyse(impute_skjomo(data, s))))
+            for package, params in SKJOMO_VARIANTS.items():
+                if package in packages and (package, s) not in done:
+                    datasets = impute_skjomo(data, s, **params)
+                    records.append(replicate_record(package, s, analyse(datasets)))
         todo = [s for s in chunk if ("jomo", s) not in done]
         if use_r and todo:
             imputed = impute_jomo([replicates[s][0] for s in todo], todo)
@@ -298,19 +318,29 @@ def _main(argv):
     parser.add_argument("--replicates", type=int, default=200)
     parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--out", default="rare_category_study.jsonl")
+    parser.add_argument(
+        "--packages",
+        default="skjomo,jomo,complete",
+        help="comma-separated arms: skjomo, skjomo_box, jomo, complete",
+    )
     parser.add_argument("--summary", help="summarise a results file and exit")
     args = parser.parse_args(argv)
     if args.summary:
         records = [json.loads(x) for x in Path(args.summary).read_text().splitlines()]
     else:
         seeds = range(args.first_seed, args.first_seed + args.replicates)
-        records = list(run_study(seeds, out=args.out, log=sys.stdout))
+        packages = tuple(args.packages.split(","))
+        records = list(run_study(seeds, packages=packages, out=args.out, log=sys.stdout))
         records = [json.loads(x) for x in Path(args.out).read_text().splitlines()]
     with pd.option_context("display.width", 120, "display.float_format", "{:.3f}".format):
         print(summarise(records))
-    for term in TRUTH:
-        mean, se, n = paired_difference(records, term)
-        print(f"skjomo - jomo, {term}: {mean:+.3f} (SE {se:.3f}, {n} replicates)")
+    arms = {rec["package"] for rec in records}
+    for arm in ("skjomo", "skjomo_box"):
+        if arm not in arms or "jomo" not in arms:
+            continue
+        for term in TRUTH:
+            mean, se, n = paired_difference(records, term, a=arm)
+            print(f"{arm} - jomo, {term}: {mean:+.3f} (SE {se:.3f}, {n} replicates)")
 
 
 if __name__ == "__main__":

@@ -14,11 +14,15 @@ nburn <- as.integer(args[2])
 nbetween <- as.integer(args[3])
 nimp <- as.integer(args[4])
 seeds <- args[-(1:4)]
+# the order of g's categories (jomo's latent coding follows the factor
+# levels; the last is the reference): DIR/g_levels.txt, else A, B, C, D
+levels_file <- file.path(dir, "g_levels.txt")
+g_levels <- if (file.exists(levels_file)) readLines(levels_file) else c("A", "B", "C", "D")
 RNGkind("Mersenne-Twister", "Inversion", "Rejection")
 for (seed in seeds) {
   d <- read.csv(file.path(dir, paste0("in_", seed, ".csv")))
   Y <- data.frame(y = d$y, x = factor(d$x, levels = c("no", "yes")))
-  Y2 <- data.frame(g = factor(d$g, levels = c("A", "B", "C", "D")))
+  Y2 <- data.frame(g = factor(d$g, levels = g_levels))
   X <- data.frame(intercept = 1, c = d$c)
   set.seed(as.integer(seed))
   imp <- jomo(Y = Y, Y2 = Y2, X = X, clus = d$cluster, nburn = nburn,
