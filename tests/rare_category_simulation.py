@@ -45,6 +45,7 @@ resumes where it stopped)::
     python tests/rare_category_simulation.py --summary study.jsonl
 """
 
+import functools
 import json
 import shutil
 import subprocess
@@ -77,6 +78,20 @@ TRUTH = {
     "g_D": GAMMA[3],
 }
 PREDICTORS = ["c", "x", "g"]
+
+#: Joint latent-normal generating model (:func:`simulate_joint_replicate`):
+#: Sigma of (u_y, u_x, three latents of g), latent means, Omega of (y, x*).
+JOINT_SIGMA = np.array(
+    [
+        [0.5, 0.1, 0.25, -0.05, 0.35],
+        [0.1, 0.3, 0.0, 0.0, 0.0],
+        [0.25, 0.0, 1.0, 0.5, 0.5],
+        [-0.05, 0.0, 0.5, 1.0, 0.5],
+        [0.35, 0.0, 0.5, 0.5, 1.0],
+    ]
+)
+JOINT_B2 = np.array([0.9, 0.6, 0.4])
+JOINT_OMEGA = np.array([[1.0, 0.4], [0.4, 1.0]])
 
 #: Sampler settings of both packages (iterations of one chain).
 N_BURN, N_BETWEEN, N_IMPUTATIONS = 1000, 100, 10
@@ -112,16 +127,74 @@ def simulate_replicate(seed, g_order=CATEGORIES):
         + u[cluster]
         + rng.normal(0.0, np.sqrt(SIGMA2), n)
     )
-    complete = pd.DataFrame(
+    complete = _frame(cluster, c, x_yes, g_code[cluster], y, g_order)
+    return _delete_at_random(complete, rng), complete
+
+
+def simulate_joint_replicate(seed, g_order=CATEGORIES, n_clusters=None):
+    """Draw one replicate from the joint latent-normal model itself.
+
+    The imputation model of both packages is then the generating model
+    (the data of :func:`simulate_replicate` come from the analysis model
+    instead). Random intercepts ``(u_y, u_x)`` and the three latents of
+    ``g`` are jointly normal (``JOINT_SIGMA``, latent block ``C_K``) with
+    latent means ``JOINT_B2``: ``g = D`` (all latents negative) in about 6%
+    of the clusters, whose ``y`` is lowest on average. Level 1:
+    ``(y, x*) = (0.5 c, -1.4 + 0.5 c) + (u_y, u_x) + e``, ``e ~ N(0,
+    JOINT_OMEGA)``, ``x = yes`` when ``x* > 0`` (about 11%). Same sizes and
+    missingness as :func:`simulate_replicate`. The analysis model is not
+    the generating model here, so its coefficients have no closed form:
+    the study measures the pooled estimates against the complete-data
+    estimates of the same replicate, whose difference has mean zero when
+    the imputations come from the right posterior predictive distribution,
+    and against :func:`joint_truth`.
+    """
+    rng = np.random.default_rng(seed)
+    n_clusters = sum(CLUSTERS_PER_CATEGORY) if n_clusters is None else n_clusters
+    sizes = rng.integers(5, 16, size=n_clusters)
+    cluster = np.repeat(np.arange(n_clusters), sizes)
+    n = cluster.size
+    level2 = rng.multivariate_normal(np.zeros(5), JOINT_SIGMA, size=n_clusters)
+    latents = JOINT_B2 + level2[:, 2:]
+    g_code = np.where(latents.max(axis=1) > 0, latents.argmax(axis=1), 3)
+    c = rng.standard_normal(n)
+    e = rng.multivariate_normal(np.zeros(2), JOINT_OMEGA, size=n)
+    y = 0.5 * c + level2[cluster, 0] + e[:, 0]
+    x_yes = (-1.4 + 0.5 * c + level2[cluster, 1] + e[:, 1]) > 0
+    complete = _frame(cluster, c, x_yes, g_code[cluster], y, g_order)
+    return _delete_at_random(complete, rng), complete
+
+
+@functools.cache
+def joint_truth(n_clusters=100_000):
+    """The analysis model's coefficients under the joint generating model.
+
+    The REML estimates on one complete sample of ``n_clusters`` clusters
+    (about 10 rows each; seed -1 is never a replicate's): the pseudo-true
+    values that the estimates of :func:`simulate_joint_replicate` data
+    target, up to a standard error about ``sqrt(200 / n_clusters)`` times
+    the standard errors of one replicate (0.012 for ``g_D``).
+    """
+    complete = simulate_joint_replicate(2**32 - 1, n_clusters=n_clusters)[1]
+    return analyse_complete(complete)[0][list(TRUTH)].to_dict()
+
+
+def _frame(cluster, c, x_yes, g_code, y, g_order):
+    return pd.DataFrame(
         {
             "cluster": cluster,
             "c": c,
             "x": pd.Categorical(np.where(x_yes, "yes", "no"), categories=["no", "yes"]),
-            "g": pd.Categorical(np.asarray(CATEGORIES)[g_code[cluster]], categories=list(g_order)),
+            "g": pd.Categorical(np.asarray(CATEGORIES)[g_code], categories=list(g_order)),
             "y": y,
         }
     )
+
+
+def _delete_at_random(complete, rng):
+    """The missingness of the module docstring (MAR), drawn from ``rng``."""
     data = complete.copy()
+    n, c = len(data), data["c"].to_numpy()
     y_missing = rng.random(n) < expit(-1.6 + 0.8 * c)
     x_missing = rng.random(n) < expit(-1.9 - 0.8 * c)
     data.loc[y_missing, "y"] = np.nan
@@ -131,9 +204,9 @@ def simulate_replicate(seed, g_order=CATEGORIES):
         np.isnan(mean_observed_y), np.nanmean(mean_observed_y), mean_observed_y
     )
     score = (mean_observed_y - mean_observed_y.mean()) / mean_observed_y.std()
-    g_missing = rng.random(n_clusters) < expit(-2.4 + 1.2 * score)
-    data.loc[g_missing[cluster], "g"] = np.nan
-    return data, complete
+    g_missing = rng.random(mean_observed_y.size) < expit(-2.4 + 1.2 * score)
+    data.loc[g_missing[data["cluster"].to_numpy()], "g"] = np.nan
+    return data
 
 
 def _analysis_frame(data):
@@ -205,12 +278,12 @@ def impute_jomo(frames, seeds, n_burn=N_BURN, n_between=N_BETWEEN, m=N_IMPUTATIO
     return results
 
 
-def replicate_record(package, seed, pooled=None, complete=None):
+def replicate_record(package, seed, truth, pooled=None, complete=None):
     """One JSON-able line: estimate, SE and coverage of every term.
 
-    ``pooled``: PooledEstimates (Rubin's intervals, t reference); or
-    ``complete``: ``(estimate, std_error)`` of one complete-data fit
-    (normal intervals).
+    ``truth``: dict of the true coefficients; ``pooled``: PooledEstimates
+    (Rubin's intervals, t reference); or ``complete``: ``(estimate,
+    std_error)`` of one complete-data fit (normal intervals).
     """
     if pooled is not None:
         estimate, std_error, ci = pooled.estimate, pooled.std_error, pooled.conf_int()
@@ -219,25 +292,43 @@ def replicate_record(package, seed, pooled=None, complete=None):
         half = stats.norm.ppf(0.975) * std_error
         ci = pd.DataFrame({"lo": estimate - half, "hi": estimate + half})
     record = {"package": package, "seed": int(seed)}
-    for term, truth in TRUTH.items():
+    for term, value in truth.items():
         lo, hi = (float(v) for v in ci.loc[term])
         record[term] = {
             "estimate": float(estimate[term]),
             "std_error": float(std_error[term]),
-            "covered": bool(lo <= truth <= hi),
+            "truth": float(value),
+            "covered": bool(lo <= value <= hi),
         }
     return record
 
 
-def run_study(seeds, packages=("skjomo", "jomo", "complete"), out=None, batch=5, log=None):
+#: The two generating models of the study and the truth of each.
+DESIGNS = {
+    "analysis": (simulate_replicate, lambda: TRUTH),
+    "joint": (simulate_joint_replicate, joint_truth),
+}
+
+
+def run_study(
+    seeds,
+    packages=("skjomo", "jomo", "complete"),
+    design="analysis",
+    out=None,
+    batch=5,
+    log=None,
+):
     """Run replicates ``seeds`` for each arm; yield (and append) records.
 
     Arms: the keys of ``SKJOMO_VARIANTS``, ``jomo`` (skipped without
     ``Rscript``) and ``complete``, the analysis of the data before
     deletion (the reference every imputation is measured against).
-    Records already in the JSON-lines file ``out`` are skipped; new ones
-    are appended after every batch of ``batch`` replicates.
+    ``design``: a key of ``DESIGNS``. Records already in the JSON-lines
+    file ``out`` are skipped; new ones are appended after every batch of
+    ``batch`` replicates.
     """
+    simulate, truth = DESIGNS[design]
+    truth = truth()
     done = set()
     if out is not None and Path(out).exists():
         for line in Path(out).read_text().splitlines():
@@ -248,20 +339,21 @@ def run_study(seeds, packages=("skjomo", "jomo", "complete"), out=None, batch=5,
     for start in range(0, len(seeds), batch):
         chunk = seeds[start : start + batch]
         records = []
-        replicates = {s: simulate_replicate(s) for s in chunk}
+        replicates = {s: simulate(s) for s in chunk}
         for s in chunk:
             data, complete = replicates[s]
             if "complete" in packages and ("complete", s) not in done:
-                records.append(replicate_record("complete", s, complete=analyse_complete(complete)))
+                fit = analyse_complete(complete)
+                records.append(replicate_record("complete", s, truth, complete=fit))
             for package, params in SKJOMO_VARIANTS.items():
                 if package in packages and (package, s) not in done:
-                    datasets = impute_skjomo(data, s, **params)
-                    records.append(replicate_record(package, s, analyse(datasets)))
+                    pooled = analyse(impute_skjomo(data, s, **params))
+                    records.append(replicate_record(package, s, truth, pooled))
         todo = [s for s in chunk if ("jomo", s) not in done]
         if use_r and todo:
             imputed = impute_jomo([replicates[s][0] for s in todo], todo)
             for s, datasets in zip(todo, imputed):
-                records.append(replicate_record("jomo", s, analyse(datasets)))
+                records.append(replicate_record("jomo", s, truth, analyse(datasets)))
         if out is not None:
             with open(out, "a") as fh:
                 for rec in records:
@@ -272,30 +364,41 @@ def run_study(seeds, packages=("skjomo", "jomo", "complete"), out=None, batch=5,
 
 
 def summarise(records):
-    """Bias, Monte Carlo SE of the bias, mean SE, empirical SD and coverage.
+    """Per arm and term: bias (Monte Carlo SE), empirical SD, mean SE,
+    coverage, and the mean difference from the complete-data estimate of
+    the same replicate (``vs_complete``, with its SE ``mc_se_vs_complete``).
 
     Returns a DataFrame indexed by (package, term).
     """
-    rows = []
     by_package = {}
     for rec in records:
-        by_package.setdefault(rec["package"], []).append(rec)
+        by_package.setdefault(rec["package"], {})[rec["seed"]] = rec
+    complete = by_package.get("complete", {})
+    rows = []
     for package, recs in by_package.items():
-        for term, truth in TRUTH.items():
-            est = np.array([r[term]["estimate"] for r in recs])
-            se = np.array([r[term]["std_error"] for r in recs])
-            cov = np.array([r[term]["covered"] for r in recs])
+        seeds = sorted(recs)
+        for term in TRUTH:
+            est = np.array([recs[s][term]["estimate"] for s in seeds])
+            truth = np.array([recs[s][term].get("truth", TRUTH[term]) for s in seeds])
+            paired = [s for s in seeds if s in complete]
+            diff = np.array(
+                [recs[s][term]["estimate"] - complete[s][term]["estimate"] for s in paired]
+            )
             rows.append(
                 {
                     "package": package,
                     "term": term,
-                    "truth": truth,
-                    "n": len(recs),
-                    "bias": est.mean() - truth,
-                    "mc_se_bias": est.std(ddof=1) / np.sqrt(len(recs)),
+                    "truth": truth.mean(),
+                    "n": len(seeds),
+                    "bias": (est - truth).mean(),
+                    "mc_se_bias": est.std(ddof=1) / np.sqrt(len(seeds)),
                     "emp_sd": est.std(ddof=1),
-                    "mean_se": se.mean(),
-                    "coverage": cov.mean(),
+                    "mean_se": np.mean([recs[s][term]["std_error"] for s in seeds]),
+                    "coverage": np.mean([recs[s][term]["covered"] for s in seeds]),
+                    "vs_complete": diff.mean() if diff.size else np.nan,
+                    "mc_se_vs_complete": (
+                        diff.std(ddof=1) / np.sqrt(diff.size) if diff.size > 1 else np.nan
+                    ),
                 }
             )
     return pd.DataFrame(rows).set_index(["package", "term"])
@@ -323,6 +426,7 @@ def _main(argv):
         default="skjomo,jomo,complete",
         help="comma-separated arms: skjomo, skjomo_box, jomo, complete",
     )
+    parser.add_argument("--design", default="analysis", choices=sorted(DESIGNS))
     parser.add_argument("--summary", help="summarise a results file and exit")
     args = parser.parse_args(argv)
     if args.summary:
@@ -330,9 +434,14 @@ def _main(argv):
     else:
         seeds = range(args.first_seed, args.first_seed + args.replicates)
         packages = tuple(args.packages.split(","))
-        records = list(run_study(seeds, packages=packages, out=args.out, log=sys.stdout))
+        records = run_study(
+            seeds, packages=packages, design=args.design, out=args.out, log=sys.stdout
+        )
+        records = list(records)
         records = [json.loads(x) for x in Path(args.out).read_text().splitlines()]
-    with pd.option_context("display.width", 120, "display.float_format", "{:.3f}".format):
+    with pd.option_context(
+        "display.width", 160, "display.max_columns", None, "display.float_format", "{:.3f}".format
+    ):
         print(summarise(records))
     arms = {rec["package"] for rec in records}
     for arm in ("skjomo", "skjomo_box"):

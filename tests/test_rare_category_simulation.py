@@ -100,3 +100,19 @@ def test_rare_category_bias_and_coverage_skjomo_and_jomo(tmp_path):
     # coverage within 2.5 binomial sds (1.5 points at 200 replicates) of 95%
     assert np.all(np.abs(ours["bias"]) < np.maximum(3 * ours["mc_se_bias"], 0.1 * ours["mean_se"]))
     assert np.all(ours["coverage"].between(0.91, 0.99)), ours["coverage"]
+
+
+@pytest.mark.slow
+def test_rare_category_joint_model_data_unbiased_against_complete_data(tmp_path):
+    """Data from the imputation model itself (``simulate_joint_replicate``):
+    with the right model the pooled estimates differ from the complete-data
+    estimates of the same replicates by zero on average (100 replicates,
+    3.5 Monte Carlo SEs), and cover the pseudo-true values (``joint_truth``)."""
+    records = run_study(
+        range(100), packages=("skjomo", "complete"), design="joint", out=tmp_path / "joint.jsonl"
+    )
+    table = summarise(list(records))
+    print(table.to_string(float_format="{:.3f}".format))
+    ours = table.loc["skjomo"]
+    assert np.all(np.abs(ours["vs_complete"]) < 3.5 * ours["mc_se_vs_complete"]), ours
+    assert np.all(ours["coverage"].between(0.89, 1.0)), ours["coverage"]
