@@ -96,8 +96,20 @@ JOINT_OMEGA = np.array([[1.0, 0.4], [0.4, 1.0]])
 #: Sampler settings of both packages (iterations of one chain).
 N_BURN, N_BETWEEN, N_IMPUTATIONS = 1000, 100, 10
 
-#: skjomo arms of the study: the defaults, and jomo's latent box.
-SKJOMO_VARIANTS = {"skjomo": {}, "skjomo_box": {"latent_bounds": (-3, 4)}}
+#: skjomo arms of the study: the defaults; jomo's latent box; jomo's model
+#: (the box and the flat priors jomo gives both covariances when categorical
+#: variables are present: inverse-Wishart df -(dim + 1), negligible scale).
+SKJOMO_VARIANTS = {
+    "skjomo": {},
+    "skjomo_box": {"latent_bounds": (-3, 4)},
+    "skjomo_jomo_model": {
+        "latent_bounds": (-3, 4),
+        "prior_df": -3,
+        "prior_scale": 1e-8 * np.eye(2),
+        "level2_prior_df": -6,
+        "level2_prior_scale": 1e-8 * np.eye(5),
+    },
+}
 
 
 def simulate_replicate(seed, g_order=CATEGORIES):
@@ -424,7 +436,7 @@ def _main(argv):
     parser.add_argument(
         "--packages",
         default="skjomo,jomo,complete",
-        help="comma-separated arms: skjomo, skjomo_box, jomo, complete",
+        help=f"comma-separated arms: {', '.join(SKJOMO_VARIANTS)}, jomo, complete",
     )
     parser.add_argument("--design", default="analysis", choices=sorted(DESIGNS))
     parser.add_argument("--summary", help="summarise a results file and exit")
@@ -444,7 +456,7 @@ def _main(argv):
     ):
         print(summarise(records))
     arms = {rec["package"] for rec in records}
-    for arm in ("skjomo", "skjomo_box"):
+    for arm in SKJOMO_VARIANTS:
         if arm not in arms or "jomo" not in arms:
             continue
         for term in TRUTH:
