@@ -18,7 +18,7 @@ class SubstantiveModelImputer(BaseJointImputer):
 
     The user states the model to be fitted to the completed data,
     ``f(y | x; theta)``, as a formula such as ``"y ~ x1 * x2 + I(x1**2)"``
-    with its family (linear or logistic regression). The partially observed
+    with its family (linear, logistic or Cox regression). The partially observed
     covariates of the formula (and any auxiliary columns) follow the joint
     latent-normal model of :class:`JointModelImputer`, given the fully
     observed covariates; the joint density of the data is the product
@@ -35,7 +35,9 @@ class SubstantiveModelImputer(BaseJointImputer):
     One Gibbs iteration draws the joint-model parameters (the steps of
     :class:`JointModelImputer`), ``theta`` given the completed data (exact
     for the linear model; Metropolis-Hastings with an iteratively
-    reweighted least squares proposal for the logistic model), every missing
+    reweighted least squares proposal for the logistic model, and the same
+    move on the partial likelihood followed by the Breslow baseline hazard
+    for the Cox model), every missing
     covariate cell by Metropolis-Hastings with its joint-model conditional
     as proposal and ``f(y | w(x); theta)`` in the acceptance ratio, then
     missing outcomes from ``f(y | w(x); theta)``.
@@ -49,10 +51,15 @@ class SubstantiveModelImputer(BaseJointImputer):
         and ``I(...)`` of products of positive integer powers of columns
         (``I(x**2)``, ``I(x1*x2**2)``). The terms are recomputed from every
         imputed value. An intercept is included unless ``- 1`` is given.
-    model : {"lm", "logit"}, default="lm"
+        A Cox model reads ``"Surv(time, event) ~ terms"``: the time column
+        and the event column (1 = event, 0 = censored, or boolean), both
+        fully observed; it has no intercept.
+    model : {"lm", "logit", "cox"}, default="lm"
         Family of the analysis model: linear regression with normal errors,
-        or logistic regression of a binary outcome (0/1, boolean or two
-        categories, the second the event).
+        logistic regression of a binary outcome (0/1, boolean or two
+        categories, the second the event), or Cox proportional-hazards
+        regression of a right-censored time (the analysis to pool is, e.g.,
+        ``statsmodels`` ``PHReg`` with Breslow ties).
     categorical_cols : list of column labels, default=None
         Numeric columns to treat as categorical (formula covariates and
         auxiliary columns); non-numeric columns are categorical anyway.
@@ -60,7 +67,9 @@ class SubstantiveModelImputer(BaseJointImputer):
         Columns left out of the model; they pass through untouched. Every
         other column not in the formula is an auxiliary variable of the
         joint model (it helps to impute the covariates; the analysis model
-        assumes ``y`` independent of it given ``x``).
+        assumes ``y`` independent of it given ``x``). The outcome (a Cox
+        model's time and event) is not a variable of the joint model: it
+        enters through the analysis model only.
     n_burn : int, default=1000
         Iterations before the first imputation.
     n_between : int, default=100
@@ -79,7 +88,7 @@ class SubstantiveModelImputer(BaseJointImputer):
     theta_ : pandas.Series
         Posterior mean of the analysis model's coefficients, indexed by
         the columns of its design (``Intercept``, ``x1``, ``x1:x2``,
-        ``C(g)[T.b]``, ...).
+        ``C(g)[T.b]``, ...); log hazard ratios for the Cox model.
     residual_variance_ : float
         Posterior mean of the residual variance (``model="lm"`` only).
     beta_ : pandas.DataFrame
@@ -90,7 +99,8 @@ class SubstantiveModelImputer(BaseJointImputer):
         Posterior mean of the joint model's covariance.
     acceptance_rates_ : dict
         Acceptance rates of the Metropolis-Hastings steps (covariate cells
-        in rows with an observed outcome; ``theta`` of the logistic model).
+        in rows with an observed outcome; ``theta`` of the logistic and Cox
+        models).
     random_seed_ : int
         Seed drawn from ``random_state``.
     n_iter_ : int
@@ -108,6 +118,13 @@ class SubstantiveModelImputer(BaseJointImputer):
     -----
     Priors: flat on ``theta``; ``p(sigma^2) ~ 1 / sigma^2`` for the linear
     model; the joint model's priors as in :class:`JointModelImputer`.
+    Cox model: ``theta`` is drawn from the partial-likelihood posterior
+    (flat prior) and the baseline cumulative hazard set to its Breslow
+    estimate at that ``theta`` in every iteration, as in Bartlett et al.
+    (2015); missing times or event indicators are an error (survival
+    outcomes are not imputed). Imputing new rows (``transform``,
+    ``sample(X=...)``) uses the baseline hazard of the stored draw,
+    evaluated at the new rows' times.
     A logistic model with separated data has no proper posterior under the
     flat prior. Differences from R's ``jomo.lm`` / ``jomo.glm`` (doc/smc.rst):
     fully observed covariates are conditioned on rather than modelled as

@@ -79,7 +79,9 @@ def model_description(spec, codec):
     rows = []
     if codec.analysis is not None:
         analysis = codec.analysis
-        family = {"lm": "linear", "logit": "logistic"}[spec.analysis.family]
+        family = {"lm": "linear", "logit": "logistic", "cox": "Cox proportional hazards"}[
+            spec.analysis.family
+        ]
         rows += [
             ("Analysis model", f"{spec.analysis.formula} ({family})"),
             (

@@ -310,7 +310,12 @@ def test_binary_covariate_step_targets_exact_category_probabilities():
 def test_logistic_coefficient_step_matches_large_sample_posterior():
     """Logistic theta chain: mean near the MLE and sd near the inverse
     information's (the posterior is close to normal at n = 2000)."""
-    from skjomo._gibbs._smc import AnalysisState, _draw_logistic, _starting_fit
+    from collections import namedtuple
+
+    from skjomo._gibbs._smc import AnalysisState, _draw_newton_mh, _starting_fit
+    from skjomo._gibbs._smc_cox import build_cox_data, empty_cox_state
+
+    model = namedtuple("Logistic", ["family", "cox"])(2, build_cox_data())
 
     rng = np.random.default_rng(4)
     n = 2000
@@ -320,12 +325,18 @@ def test_logistic_coefficient_step_matches_large_sample_posterior():
     prob = 1 / (1 + np.exp(-(w @ mle)))
     sd = np.sqrt(np.diag(np.linalg.inv((w * (prob * (1 - prob))[:, None]).T @ w)))
     state = AnalysisState(
-        xvars=np.zeros((n, 0)), w=w, eta=np.zeros(n), y=y, theta=np.zeros(2), sigma2=np.ones(1)
+        xvars=np.zeros((n, 0)),
+        w=w,
+        eta=np.zeros(n),
+        y=y,
+        theta=np.zeros(2),
+        sigma2=np.ones(1),
+        cox=empty_cox_state(model.cox),
     )
     draws, accepted = np.empty((6000, 2)), 0
     chain_rng = np.random.default_rng(5)
     for s in range(6000):
-        accepted += _draw_logistic(chain_rng, state)
+        accepted += _draw_newton_mh(chain_rng, model, state)
         draws[s] = state.theta
     draws = draws[500:]
     assert accepted / 6000 > 0.8

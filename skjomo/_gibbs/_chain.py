@@ -370,6 +370,7 @@ def initial_state(
     hyper_scale=None,
     theta=None,
     sigma2=None,
+    baseline=None,
 ):
     """Starting state (doc/sampler.rst, "Starting values").
 
@@ -424,7 +425,7 @@ def initial_state(
             if hyper_scale is None
             else np.array(hyper_scale, dtype=np.float64)
         ),
-        analysis=initial_analysis_state(model.analysis, filled, theta, sigma2),
+        analysis=initial_analysis_state(model.analysis, filled, theta, sigma2, baseline),
     )
     refresh_factors(state.cov, state.cov_chol, state.precision)
     refresh_factors(state.sigma, state.sigma_chol, state.sigma_precision)
