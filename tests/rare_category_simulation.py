@@ -8,7 +8,7 @@ coefficient of a rare level-2 category disagreed (one category in 10 of
 * a level-2 categorical ``g`` with categories ``A, B, C, D`` in 80, 60,
   50 and 10 clusters (the rare ``D`` in 5% of them), assigned at random;
 * a fully observed level-1 covariate ``c ~ N(0, 1)``;
-* a level-1 binary ``x`` (``"yes"`` in about 9% of rows), a probit in
+* a level-1 binary ``x`` (``"yes"`` in about 11% of rows), a probit in
   ``c`` with a cluster effect: ``x = yes`` when
   ``-1.5 + 0.5 c + v_j + e_ij > 0``, ``v_j ~ N(0, 0.3)``, ``e_ij ~ N(0, 1)``;
 * the outcome ``y = 0.5 c + 1.0 [x = yes] + gamma_g + u_j + e_ij`` with
@@ -25,9 +25,10 @@ Missing at random, in sequence: ``y`` row by row with probability
 ``expit(-1.6 + 0.8 c)`` (about 20%); ``x`` with ``expit(-1.9 - 0.8 c)``
 (about 15%); then ``g`` for whole clusters with probability ``expit(-2.4
 + 1.2 s_j)``, where ``s_j`` is the standardised mean of the *observed*
-``y`` of cluster ``j`` (about 15% of clusters). Clusters with a large
-mean outcome, which the rare ``D`` produces, lose ``g`` more often, so a
-complete-case analysis is biased and the imputation of ``D`` matters.
+``y`` of cluster ``j`` (about 12% of clusters). Clusters with a large
+mean outcome, which the rare ``D`` produces, lose ``g`` more often (27% of
+the ``D`` clusters), so a complete-case analysis is biased and the
+imputation of ``D`` matters.
 
 Imputation model (the same for both packages): level-1 outcomes ``y``
 (continuous) and ``x`` (binary), covariates intercept and ``c``, random
@@ -37,11 +38,19 @@ jointly normal with the random intercepts. skjomo runs
 with its defaults, on the same replicates written to CSV, one ``Rscript``
 per batch of replicates (``tests/r/rare_category_jomo.R``).
 
+A second design draws the data from the joint model itself
+(:func:`simulate_joint_replicate`; the imputation model is then right),
+and further skjomo arms (``SKJOMO_VARIANTS``) give skjomo jomo's latent
+box and priors. Results: doc/model.rst ("Where skjomo and jomo agree and
+differ: a rare level-2 category").
+
 Run the study from the command line (results appended to a JSON-lines
 file, one line per replicate and package, so an interrupted study
 resumes where it stopped)::
 
     python tests/rare_category_simulation.py --replicates 200 --out study.jsonl
+    python tests/rare_category_simulation.py --design joint --replicates 40 --out joint.jsonl
+    python tests/rare_category_simulation.py --packages skjomo_box --out study.jsonl
     python tests/rare_category_simulation.py --summary study.jsonl
 """
 
@@ -150,10 +159,10 @@ def simulate_joint_replicate(seed, g_order=CATEGORIES, n_clusters=None):
     (the data of :func:`simulate_replicate` come from the analysis model
     instead). Random intercepts ``(u_y, u_x)`` and the three latents of
     ``g`` are jointly normal (``JOINT_SIGMA``, latent block ``C_K``) with
-    latent means ``JOINT_B2``: ``g = D`` (all latents negative) in about 6%
+    latent means ``JOINT_B2``: ``g = D`` (all latents negative) in about 7%
     of the clusters, whose ``y`` is lowest on average. Level 1:
     ``(y, x*) = (0.5 c, -1.4 + 0.5 c) + (u_y, u_x) + e``, ``e ~ N(0,
-    JOINT_OMEGA)``, ``x = yes`` when ``x* > 0`` (about 11%). Same sizes and
+    JOINT_OMEGA)``, ``x = yes`` when ``x* > 0`` (about 13%). Same sizes and
     missingness as :func:`simulate_replicate`. The analysis model is not
     the generating model here, so its coefficients have no closed form:
     the study measures the pooled estimates against the complete-data
