@@ -40,6 +40,7 @@ from ._smc import (
     draw_analysis_missing,
     draw_analysis_parameters,
     initial_analysis_state,
+    n_parameters,
     sync_analysis,
 )
 from ._suffstats import refresh_statistics, residual_scatter, static_statistics
@@ -348,13 +349,13 @@ def build_model(
 
 
 def dimensions(model):
-    """(m, p, d, m2, p2, k) of a model (k: analysis-model coefficients)."""
+    """(m, p, d, m2, p2, k) of a model (k: analysis-model parameters)."""
     m = model.x.shape[1]
     p = model.static_k.shape[1]
     d = model.prior2_scale.shape[0]
     m2 = model.x2.shape[1]
     p2 = d - p * model.z.shape[1]
-    return m, p, d, m2, p2, model.analysis.term_ptr.shape[0] - 1
+    return m, p, d, m2, p2, n_parameters(model.analysis)
 
 
 def initial_state(

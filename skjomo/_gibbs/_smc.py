@@ -30,6 +30,7 @@ import numpy as np
 
 from ._jit import kernel
 from ._linalg import cholesky_lower, solve_lower, solve_lower_transpose
+from ._linalg import log_normal_precision as _log_proposal
 from ._smc_cox import (
     COX,
     baseline_at_times,
@@ -40,11 +41,18 @@ from ._smc_cox import (
     empty_cox_state,
     update_baseline,
 )
+from ._smc_ordinal import (
+    ORDINAL,
+    draw_ordinal_outcome,
+    draw_ordinal_parameters,
+    ordinal_row_log_likelihood,
+    ordinal_starting_fit,
+)
 
 AnalysisModel = namedtuple(
     "AnalysisModel",
     [
-        "family",  # 0 none, 1 linear, 2 logistic
+        "family",  # 0 none, 1 linear, 2 logistic, 3 ordinal
         "y_data",  # (N,) outcome, NaN where missing
         "x_data",  # (N, V) analysis variables (category codes), NaN where missing
         "y_missing",  # (N,) bool
@@ -64,6 +72,8 @@ AnalysisModel = namedtuple(
         "unit_block",  # missing cells (U,)
         "prior_df",
         "prior_scale",  # scaled-inverse-chi-square prior of sigma^2 (linear)
+        "n_cuts",  # cut-points of the ordinal model (0 otherwise)
+        "theta_start",  # (k + n_cuts,) starting parameters, or empty: the starting fit
         "cox",  # CoxData: times and their order (Cox model; empty otherwise)
     ],
 )
@@ -75,7 +85,7 @@ AnalysisState = namedtuple(
         "w",  # (N, k) analysis design
         "eta",  # (N,) linear predictor
         "y",  # (N,) completed outcome
-        "theta",  # (k,)
+        "theta",  # (k + n_cuts,) coefficients, then the ordinal cut-points
         "sigma2",  # (1,) residual variance (linear model)
         "cox",  # CoxState: baseline cumulative hazard (Cox model)
     ],
@@ -104,6 +114,8 @@ def build_analysis_model(
     factor_level=None,
     prior_df=0.0,
     prior_scale=0.0,
+    n_cuts=0,
+    theta_start=None,
     time=None,
     event_grid=None,
 ):
@@ -158,6 +170,8 @@ def build_analysis_model(
         unit_block=_int(units[:, 4]),
         prior_df=float(prior_df),
         prior_scale=float(prior_scale),
+        n_cuts=int(n_cuts),
+        theta_start=np.zeros(0) if theta_start is None else np.asarray(theta_start, np.float64),
         cox=build_cox_data(time, event_grid),
     )
 
@@ -170,7 +184,13 @@ def counted_proposals(am):
         return 0, 0
     rows = am.dyn_to_row[am.unit_row]
     covariates = int(np.sum((am.unit_var >= 0) & ~am.y_missing[rows]))
-    return covariates, int(am.family in (LOGISTIC, COX))
+    return covariates, int(am.family in (LOGISTIC, ORDINAL, COX))
+
+
+def n_parameters(am):
+    """Length of the analysis state's ``theta``: the design's coefficients and
+    the ordinal model's cut-points."""
+    return am.term_ptr.shape[0] - 1 + am.n_cuts
 
 
 # ----------------------------------------------------------------- design
@@ -248,6 +268,8 @@ def _row_log_likelihood(am, ast, i, eta):
     free of ``eta``."""
     if am.family == COX:
         return cox_row_log_likelihood(ast.y[i], ast.cox.cumhaz[i], eta)
+    if am.family == ORDINAL:
+        return ordinal_row_log_likelihood(ast.y[i], eta, ast.theta, ast.w.shape[1])
     return row_log_likelihood(am.family, ast.y[i], eta, ast.sigma2[0])
 
 
@@ -325,21 +347,6 @@ def _newton_point(ast, theta, chol, center):
 
 
 @kernel
-def _log_proposal(chol, center, x):
-    """``log N(x; center, (L L')^{-1})`` up to a constant."""
-    k = x.shape[0]
-    quad = 0.0
-    logdet = 0.0
-    for j in range(k):
-        s = 0.0
-        for i in range(j, k):
-            s += chol[i, j] * (x[i] - center[i])
-        quad += s * s
-        logdet += np.log(chol[j, j])
-    return logdet - 0.5 * quad
-
-
-@kernel
 def _newton(am, ast, theta, chol, center):
     """:func:`_newton_point` of the model's (partial) log-likelihood."""
     if am.family == COX:
@@ -391,6 +398,8 @@ def draw_analysis_parameters(rng, am, ast, values):
     accepted = 0
     if am.family == LINEAR:
         _draw_linear(rng, am, ast)
+    elif am.family == ORDINAL:
+        accepted = draw_ordinal_parameters(rng, ast)
     else:
         accepted = _draw_newton_mh(rng, am, ast)
     refresh_predictor(ast)
@@ -428,7 +437,7 @@ def draw_analysis_missing(rng, am, ast, values, means, precisions, row_group, ca
     enter the analysis model, in rows with an observed outcome).
     """
     p = values.shape[1]
-    k = ast.theta.shape[0]
+    k = ast.w.shape[1]
     factors = _block_factors(precisions, cat_start, cat_size)
     size = factors.shape[2]
     proposal = np.empty(size)
@@ -494,6 +503,8 @@ def draw_missing_outcomes(rng, am, ast):
     for i in am.missing_rows:
         if am.family == LINEAR:
             ast.y[i] = ast.eta[i] + sd * rng.standard_normal()
+        elif am.family == ORDINAL:
+            ast.y[i] = draw_ordinal_outcome(rng, ast.eta[i], ast.theta, ast.w.shape[1])
         else:
             ast.y[i] = 1.0 if rng.random() * (1.0 + np.exp(-ast.eta[i])) < 1.0 else 0.0
 
@@ -526,26 +537,35 @@ def _starting_fit(family, w, y):
     return theta, 1.0
 
 
+def _starting_outcome(am, y_observed):
+    """Value of the missing outcomes at the start: the observed mean (linear),
+    the more frequent value (logistic), the most frequent category (ordinal)."""
+    if am.family == LINEAR:
+        return y_observed.mean()
+    if am.family == ORDINAL:
+        return float(np.argmax(np.bincount(y_observed.astype(np.int64))))
+    return float(y_observed.mean() >= 0.5)
+
+
 def initial_analysis_state(am, values, theta=None, sigma2=None, baseline=None):
     """Starting analysis state given the joint model's starting values
-    (``values``: dynamic rows). Missing outcomes start at the observed mean
-    (linear) or the most frequent value (logistic); ``theta`` and
-    ``sigma^2`` at the fit to the starting data unless given; the Cox
-    baseline hazard at its values ``baseline`` at the event-time grid, else
-    at the Breslow estimate."""
+    (``values``: dynamic rows). Missing outcomes start at
+    :func:`_starting_outcome`; ``theta`` at ``am.theta_start`` if the user
+    gave it, else at the fit to the starting data, and ``sigma^2`` at that
+    fit, unless given; the Cox baseline hazard at its values ``baseline`` at
+    the event-time grid, else at the Breslow estimate."""
     n = am.x_data.shape[0]
     k = am.term_ptr.shape[0] - 1
     y = am.y_data.copy()
     observed = ~am.y_missing
     if am.family and am.missing_rows.size:
-        fill = y[observed].mean()
-        y[am.missing_rows] = fill if am.family == LINEAR else float(fill >= 0.5)
+        y[am.missing_rows] = _starting_outcome(am, y[observed])
     ast = AnalysisState(
         xvars=am.x_data.copy(),
         w=np.zeros((n, k)),
         eta=np.zeros(n),
         y=y,
-        theta=np.zeros(k),
+        theta=np.zeros(n_parameters(am)),
         sigma2=np.ones(1),
         cox=empty_cox_state(am.cox),
     )
@@ -553,8 +573,14 @@ def initial_analysis_state(am, values, theta=None, sigma2=None, baseline=None):
         return ast
     sync_analysis(am, ast, values)
     full_design(am, ast)
+    if theta is None and am.theta_start.size:
+        theta = am.theta_start
+        if am.family == LINEAR and sigma2 is None:
+            sigma2 = _starting_fit(am.family, ast.w[observed], y[observed])[1]
     if theta is None and am.family == COX:
         theta = cox_starting_fit(am.cox, ast)
+    elif theta is None and am.family == ORDINAL:
+        theta = ordinal_starting_fit(ast.w[observed], y[observed], am.n_cuts)
     elif theta is None:
         theta, sigma2 = _starting_fit(am.family, ast.w[observed], y[observed])
     ast.theta[:] = theta
