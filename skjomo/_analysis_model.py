@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
+from ._analysis_mixed import match_random_terms, random_effects_arrays, split_random_effects
 from ._schema import _fill, _float_values, _is_categorical_dtype, _sorted_categories
 
 # sampler codes of the families (0 means no analysis model)
@@ -102,6 +103,9 @@ class AnalysisFormula:
         Right-hand-side terms, in formulaic's order (intercept first).
     declared_categorical : tuple of str
         Columns wrapped in ``C()``.
+    random : RandomEffectsFormula or None
+        The random-effects term ``( ... | cluster)`` of a two-level model
+        (:mod:`skjomo._analysis_mixed`).
     """
 
     formula: str
@@ -109,6 +113,7 @@ class AnalysisFormula:
     outcome: str
     terms: tuple
     declared_categorical: tuple
+    random: object = None
 
     @property
     def columns(self):
@@ -181,6 +186,7 @@ def parse_analysis_formula(formula, family):
             "formula must be a string 'outcome ~ terms' naming the analysis "
             f"model; got {formula!r}."
         )
+    written, (formula, random) = formula, split_random_effects(formula)
     try:
         parsed = Formula(formula)
     except Exception as exc:
@@ -227,7 +233,13 @@ def parse_analysis_formula(formula, family):
         )
     if not terms:
         raise ValueError(f"The analysis formula {formula!r} has no terms.")
-    return AnalysisFormula(formula, family, outcome, tuple(terms), tuple(dict.fromkeys(declared)))
+    if random is not None:
+        random = match_random_terms(
+            random, terms, lambda rhs: parse_analysis_formula(f"{outcome} ~ {rhs}", family).terms
+        )
+    return AnalysisFormula(
+        written, family, outcome, tuple(terms), tuple(dict.fromkeys(declared)), random
+    )
 
 
 # --------------------------------------------------------------------- data
@@ -298,10 +310,13 @@ class AnalysisLayout:
         else:
             self.outcome_levels = None
             _float_values(series, self.outcome, "outcome of the linear model")
+        cluster = None if analysis.random is None else analysis.random.cluster
+        if cluster is not None and cluster not in columns:
+            raise ValueError(f"The cluster column {cluster!r} is not in the data.")
         aux = [
             c
             for c in columns
-            if c != self.outcome and c not in self.variables and c not in excluded
+            if c != self.outcome and c not in self.variables and c not in excluded + (cluster,)
         ]
         joint = [c for c in columns if c in self.variables or c in aux]
         self.joint_outcomes = tuple(c for c in joint if frame[c].isna().any())
@@ -407,10 +422,11 @@ class AnalysisLayout:
         self.factor_level = np.asarray(level, np.int64)
 
     # --------------------------------------------------------- encoding
-    def encode(self, frame):
+    def encode(self, frame, cluster=None):
         """Arrays of the analysis model for ``frame``: the outcome (NaN where
-        missing) and the analysis variables (continuous values, category codes
-        of categorical ones; NaN where missing)."""
+        missing), the analysis variables (continuous values, category codes
+        of categorical ones; NaN where missing) and the rows' cluster codes
+        ``cluster`` (two-level models)."""
         series = frame[self.outcome]
         if self.outcome_levels is None:
             y = _float_values(series, self.outcome, "outcome")
@@ -437,7 +453,7 @@ class AnalysisLayout:
                 xvars[observed, v] = [lookup.get(val, np.nan) for val in values[observed]]
             else:
                 xvars[:, v] = _float_values(frame[column], column, "covariate")
-        return {"y": y, "xvars": xvars}
+        return {"y": y, "xvars": xvars, "cluster": cluster}
 
     def decode(self, out, frame, y_missing, imputed):
         """Write the imputed outcome ``imputed`` (one per missing row) into
@@ -460,7 +476,13 @@ class AnalysisLayout:
     def sampler_arrays(self, encoded_analysis):
         """Keyword arguments of the sampler's analysis model."""
         y = encoded_analysis["y"]
+        random = None
+        if self.analysis.random is not None:
+            random = random_effects_arrays(
+                self, y, encoded_analysis["xvars"], encoded_analysis["cluster"]
+            )
         return {
+            "random_effects": random,
             "family": FAMILIES[self.analysis.family],
             "y": y,
             "xvars": encoded_analysis["xvars"],

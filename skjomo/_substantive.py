@@ -139,6 +139,7 @@ class SubstantiveModelImputer(BaseJointImputer):
         },
         "formula": [str],
         "model": [StrOptions(set(FAMILIES))],
+        "cov_method": [StrOptions({"common", "fixed", "random"})],
     }
 
     def __init__(
@@ -146,6 +147,7 @@ class SubstantiveModelImputer(BaseJointImputer):
         formula,
         *,
         model="lm",
+        cov_method="common",
         categorical_cols=None,
         exclude_cols=None,
         n_burn=1000,
@@ -163,6 +165,7 @@ class SubstantiveModelImputer(BaseJointImputer):
     ):
         self.formula = formula
         self.model = model
+        self.cov_method = cov_method
         self.categorical_cols = categorical_cols
         self.exclude_cols = exclude_cols
         self.n_burn = n_burn
@@ -179,13 +182,29 @@ class SubstantiveModelImputer(BaseJointImputer):
         self.n_jobs = n_jobs
 
     def _model_spec(self):
+        analysis = parse_analysis_formula(self.formula, self.model)
+        two_level = {}
+        if analysis.random is not None:
+            if self.model != "lm":
+                raise ValueError(
+                    f"A random-effects term {analysis.random.text!r} needs model='lm' "
+                    f"(linear mixed model); model={self.model!r} has no two-level "
+                    "version yet."
+                )
+            two_level = {"cluster": analysis.random.cluster, "cov_method": self.cov_method}
+        elif self.cov_method != "common":
+            raise ValueError(
+                f"cov_method={self.cov_method!r} needs a two-level analysis model (a "
+                "random-effects term '(1 | cluster)' in the formula)."
+            )
         return ModelSpec.from_parameters(
             categorical=self.categorical_cols,
             excluded=self.exclude_cols,
             prior_df=self.prior_df,
             prior_scale=self.prior_scale,
             latent_bounds=self.latent_bounds,
-            analysis=parse_analysis_formula(self.formula, self.model),
+            analysis=analysis,
+            **two_level,
         )
 
     def fit(self, X, y=None):

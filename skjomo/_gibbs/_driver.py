@@ -48,7 +48,19 @@ NEW_CLUSTER_SWEEPS = 200
 _LATENT_BLOCK_SWEEPS = 3
 
 # parameters stored at every imputation, and traced at every iteration
-_STORED = ("beta", "cov", "u", "sigma", "beta2", "a", "hyper_scale", "theta", "sigma2")
+_STORED = (
+    "beta",
+    "cov",
+    "u",
+    "sigma",
+    "beta2",
+    "a",
+    "hyper_scale",
+    "theta",
+    "sigma2",
+    "analysis_effects",
+    "analysis_psi",
+)
 TRACED = Trace._fields
 
 
@@ -139,6 +151,8 @@ def _stored_parameters(state):
         "hyper_scale": state.hyper_scale.copy(),
         "theta": state.analysis.theta.copy(),
         "sigma2": state.analysis.sigma2[0],
+        "analysis_effects": state.analysis.random.b.copy(),
+        "analysis_psi": state.analysis.random.psi.copy(),
     }
 
 
@@ -426,6 +440,8 @@ def impute_new_rows(
         beta2=draws["beta2"][draw],
         theta=draws["theta"][draw],
         sigma2=draws["sigma2"][draw],
+        analysis_effects=draws["analysis_effects"][draw],
+        analysis_psi=draws["analysis_psi"][draw],
     )
     state.values[missing] = state.means[missing]
     needs_sweeps = model.cat_start.size or model.cat2_start.size or n_new or model.analysis.family

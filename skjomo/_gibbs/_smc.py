@@ -28,6 +28,12 @@ import numpy as np
 
 from ._jit import kernel
 from ._linalg import cholesky_lower, solve_lower, solve_lower_transpose
+from ._smc_mixed import (
+    build_random_effects,
+    draw_mixed_linear,
+    initial_random_effects,
+    random_part,
+)
 
 AnalysisModel = namedtuple(
     "AnalysisModel",
@@ -52,6 +58,7 @@ AnalysisModel = namedtuple(
         "unit_block",  # missing cells (U,)
         "prior_df",
         "prior_scale",  # scaled-inverse-chi-square prior of sigma^2 (linear)
+        "random_effects",  # RandomEffects of a two-level model (_smc_mixed.py)
     ],
 )
 
@@ -64,6 +71,7 @@ AnalysisState = namedtuple(
         "y",  # (N,) completed outcome
         "theta",  # (k,)
         "sigma2",  # (1,) residual variance (linear model)
+        "random",  # RandomEffectsState of a two-level model (_smc_mixed.py)
     ],
 )
 
@@ -90,12 +98,15 @@ def build_analysis_model(
     factor_level=None,
     prior_df=0.0,
     prior_scale=0.0,
+    random_effects=None,
 ):
     """Assemble an :data:`AnalysisModel` (``family=0``: none, empty arrays).
 
     ``dynamic`` are the joint model's dynamic rows, ``missing`` the missing
     cells of all rows (latent-expanded); ``y`` and ``xvars`` the encoded
-    outcome and analysis variables of all rows.
+    outcome and analysis variables of all rows; ``random_effects`` the
+    keyword arguments of :func:`._smc_mixed.build_random_effects` of a
+    two-level analysis model.
     """
     if family == 0:
         y, xvars = np.zeros(0), np.zeros((0, 0))
@@ -142,6 +153,7 @@ def build_analysis_model(
         unit_block=_int(units[:, 4]),
         prior_df=float(prior_df),
         prior_scale=float(prior_scale),
+        random_effects=build_random_effects(y.shape[0], **(random_effects or {})),
     )
 
 
@@ -208,14 +220,21 @@ def sync_analysis(am, ast, values):
             else:
                 ast.xvars[i, v] = values[d, col]
         design_row(am, ast.xvars[i], ast.w[i])
-        ast.eta[i] = _dot(ast.w[i], ast.theta)
+        ast.eta[i] = predictor(am, ast, i, ast.w[i])
 
 
 @kernel
-def refresh_predictor(ast):
-    """``eta = W theta`` on every row."""
+def predictor(am, ast, i, wrow):
+    """Linear predictor of row ``i`` with design row ``wrow``: ``w' theta``
+    plus the cluster's random effects of a two-level model."""
+    return _dot(wrow, ast.theta) + random_part(am.random_effects, ast.random.b, i, wrow)
+
+
+@kernel
+def refresh_predictor(am, ast):
+    """The linear predictor of every row."""
     for i in range(ast.w.shape[0]):
-        ast.eta[i] = _dot(ast.w[i], ast.theta)
+        ast.eta[i] = predictor(am, ast, i, ast.w[i])
 
 
 @kernel
@@ -354,11 +373,23 @@ def draw_analysis_parameters(rng, am, ast, values):
     accepted Metropolis-Hastings moves (logistic model)."""
     sync_analysis(am, ast, values)
     accepted = 0
-    if am.family == LINEAR:
+    if am.family == LINEAR and am.random_effects.re_index.shape[0] > 0:
+        draw_mixed_linear(
+            rng,
+            am.random_effects,
+            ast.random,
+            ast.w,
+            ast.y,
+            ast.theta,
+            ast.sigma2,
+            am.prior_df,
+            am.prior_scale,
+        )
+    elif am.family == LINEAR:
         _draw_linear(rng, am, ast)
     else:
         accepted = _draw_logistic(rng, ast)
-    refresh_predictor(ast)
+    refresh_predictor(am, ast)
     return accepted
 
 
@@ -433,7 +464,7 @@ def draw_analysis_missing(rng, am, ast, values, means, precisions, row_group, ca
             old_x = ast.xvars[i, v]
             ast.xvars[i, v] = new_x
             design_row(am, ast.xvars[i], w_new)
-            eta_new = _dot(w_new, ast.theta)
+            eta_new = predictor(am, ast, i, w_new)
             if not am.y_missing[i]:
                 log_ratio = row_log_likelihood(
                     am.family, ast.y[i], eta_new, ast.sigma2[0]
@@ -466,7 +497,7 @@ def full_design(am, ast):
     """Design rows and linear predictors of every row."""
     for i in range(ast.w.shape[0]):
         design_row(am, ast.xvars[i], ast.w[i])
-        ast.eta[i] = _dot(ast.w[i], ast.theta)
+        ast.eta[i] = predictor(am, ast, i, ast.w[i])
 
 
 # ----------------------------------------------------------------- start
@@ -489,11 +520,15 @@ def _starting_fit(family, w, y):
     return theta, 1.0
 
 
-def initial_analysis_state(am, values, theta=None, sigma2=None):
+def initial_analysis_state(
+    am, values, theta=None, sigma2=None, n_clusters=1, random_effects=None, psi=None
+):
     """Starting analysis state given the joint model's starting values
     (``values``: dynamic rows). Missing outcomes start at the observed mean
     (linear) or the most frequent value (logistic); ``theta`` and
-    ``sigma^2`` at the fit to the starting data unless given."""
+    ``sigma^2`` at the fit to the starting data unless given; the random
+    effects of a two-level model (``n_clusters`` clusters) as in
+    :func:`._smc_mixed.initial_random_effects`."""
     n = am.x_data.shape[0]
     k = am.term_ptr.shape[0] - 1
     y = am.y_data.copy()
@@ -508,6 +543,7 @@ def initial_analysis_state(am, values, theta=None, sigma2=None):
         y=y,
         theta=np.zeros(k),
         sigma2=np.ones(1),
+        random=initial_random_effects(am.random_effects, n_clusters, random_effects, psi),
     )
     if not am.family:
         return ast
@@ -517,5 +553,5 @@ def initial_analysis_state(am, values, theta=None, sigma2=None):
         theta, sigma2 = _starting_fit(am.family, ast.w[observed], y[observed])
     ast.theta[:] = theta
     ast.sigma2[0] = 1.0 if sigma2 is None else sigma2
-    refresh_predictor(ast)
+    refresh_predictor(am, ast)
     return ast
