@@ -12,6 +12,7 @@ imputation ``k`` comes from chain ``k % n_chains``, segment
 do not depend on how many chains run at once.
 """
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -244,8 +245,10 @@ def _disperse(model, state, values, missing, seed):
     rng = np.random.default_rng(seed)
     n_free = model.n_free
     observed = values[:, :n_free]
-    mean = np.nanmean(observed, axis=0) if observed.size else np.zeros(n_free)
-    sd = np.nanstd(observed, axis=0) if observed.size else np.ones(n_free)
+    with warnings.catch_warnings():  # a column observed in no dynamic row: 0 and 1
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mean = np.nanmean(observed, axis=0) if observed.size else np.zeros(n_free)
+        sd = np.nanstd(observed, axis=0) if observed.size else np.ones(n_free)
     mean, sd = np.nan_to_num(mean), np.nan_to_num(sd, nan=1.0)
     sd[sd == 0] = 1.0
     state.beta[0, :n_free] = mean + 2 * sd * rng.standard_normal(n_free)
