@@ -21,7 +21,8 @@ import numpy as np
 
 from ._gibbs._smc_mixed import default_prior
 
-_BAR = re.compile(r"\(([^()]*)\|([^()]*)\)")
+# "( left | cluster )", the left side may hold calls such as I(x**2) or C(g)
+_BAR = re.compile(r"\(((?:[^()]|\([^()]*\))*)\|([^()]*)\)")
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ def split_random_effects(formula):
         if "|" in formula:
             raise ValueError(
                 f"The analysis formula {formula!r} has a '|' outside a random-effects "
-                "term '(terms | cluster)' of plain column names."
+                "term '(terms | cluster)'."
             )
         return formula, None
     if len(found) > 1:
