@@ -15,7 +15,7 @@ import pandas as pd
 from joblib import Parallel, delayed
 from sklearn.base import clone
 
-from ._role_sources import group_column
+from ._role_sources import group_column, role_arguments
 from ._schema import _plain, cluster_codes
 from ._spec import as_tuple
 
@@ -23,7 +23,28 @@ from ._spec import as_tuple
 _GROUP_KEY = 4
 
 
-def _group_rows(frame, column):
+def _check_clusters_nested(estimator, frame, column):
+    """Refuse clusters split across groups when the model has level-2 outcomes.
+
+    Each group's model imputes a cluster's level-2 values from that group's
+    rows only, so a cluster whose rows fall in two groups would come back
+    with two different values of a variable that is constant by definition.
+    """
+    roles, _ = role_arguments(estimator)
+    cluster = roles.get("cluster")
+    if cluster is None or not roles.get("level2_outcomes") or cluster not in frame.columns:
+        return
+    n_groups = frame.groupby(frame[cluster], sort=True, dropna=True)[column].nunique()
+    split = n_groups.index[n_groups.to_numpy() > 1]
+    if len(split):
+        raise ValueError(
+            f"Cluster(s) {[_plain(c) for c in split[:5]]} of {cluster!r} have rows in "
+            f"more than one group of {column!r}; with level-2 outcomes every cluster must "
+            "lie within one group (its level-2 values would be imputed once per group)."
+        )
+
+
+def _group_rows(estimator, frame, column):
     """Sorted group labels and the row positions of each group."""
     if column not in frame.columns:
         raise ValueError(f"Column {column!r} given as group_col is not in the data.")
@@ -35,6 +56,7 @@ def _group_rows(frame, column):
             "every row must belong to a group."
         )
     codes, labels = cluster_codes(series)
+    _check_clusters_nested(estimator, frame, column)
     order = np.argsort(codes, kind="stable")
     bounds = np.searchsorted(codes[order], np.arange(len(labels) + 1))
     return labels, [order[bounds[g] : bounds[g + 1]] for g in range(len(labels))]
@@ -69,7 +91,7 @@ def _fit_one(model, part):
 
 def fit_groups(estimator, frame):
     """Fit one clone per group; returns ``(labels, positions, imputers)``."""
-    labels, positions = _group_rows(frame, group_column(estimator))
+    labels, positions = _group_rows(estimator, frame, group_column(estimator))
     warm = bool(estimator.warm_start) and hasattr(estimator, "groups_")
     if warm:
         if list(labels) != list(estimator.groups_):
@@ -125,7 +147,7 @@ def _route(estimator, frame):
     column = group_column(estimator)
     if frame.shape[0] == 0:
         raise ValueError("The data frame is empty (0 rows).")
-    labels, positions = _group_rows(frame, column)
+    labels, positions = _group_rows(estimator, frame, column)
     known = pd.Index(list(estimator.groups_))
     index = known.get_indexer(labels)
     if (index < 0).any():

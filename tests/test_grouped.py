@@ -4,6 +4,7 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import clone
 
 from skjomo import JointModelImputer, MultilevelJointImputer
 from skjomo.datasets import load_jspmiss
@@ -125,3 +126,35 @@ def test_array_input_with_group_position():
         ].max()
         < 1.0
     )
+
+
+def _clustered_with_level2(seed=0):
+    rng = np.random.default_rng(seed)
+    cluster = np.repeat(np.arange(20), 10)
+    w = np.repeat(rng.normal(size=20), 10)
+    y = w + rng.normal(size=200)
+    y[rng.random(200) < 0.2] = np.nan
+    w_missing = np.repeat(rng.random(20) < 0.2, 10)
+    w[w_missing] = np.nan
+    group = np.where(cluster % 2 == 0, "a", "b")
+    return pd.DataFrame({"y": y, "w": w, "cluster": cluster, "group": group})
+
+
+def test_clusters_split_across_groups_are_refused_with_level2_outcomes():
+    frame = _clustered_with_level2()
+    imputer = MultilevelJointImputer(
+        outcome_cols=["y"], cluster_col="cluster", level2_cols=["w"], group_col="group", **RUN
+    )
+    fitted = imputer.fit(frame)  # clusters nested in groups: fine
+    out = fitted.sample(1)[0]
+    assert (out.groupby("cluster")["w"].nunique() == 1).all()
+    split = frame.assign(group=np.where(np.arange(200) % 2 == 0, "a", "b"))
+    with pytest.raises(ValueError, match=r"Cluster\(s\) \[0, 1, 2, 3, 4\] of 'cluster' have rows"):
+        clone(imputer).fit(split)
+    new = frame.iloc[:10].assign(cluster=99, group=["a"] * 5 + ["b"] * 5)
+    with pytest.raises(ValueError, match=r"Cluster\(s\) \[99\] of 'cluster' have rows in more"):
+        fitted.transform(new)
+    # without level-2 outcomes a cluster may be split: each group models its part
+    MultilevelJointImputer(
+        outcome_cols=["y"], cluster_col="cluster", group_col="group", exclude_cols=["w"], **RUN
+    ).fit(split)
