@@ -32,6 +32,16 @@ class SubstantiveModelImputer(BaseJointImputer):
     where a joint normal model of ``(y, x)`` biases the interaction and
     non-linear terms (doc/smc.rst).
 
+    A random-effects term makes the analysis model a linear mixed model,
+    ``"y ~ x1 * w + (1 + x1 | school)"``: ``y_ij = w_ij' theta + z_ij' b_j
+    + e_ij`` with cluster random effects ``b_j ~ N(0, Psi)`` on the terms
+    left of the bar (random slopes of partially observed covariates
+    included). The covariates then follow the two-level joint model of
+    :class:`MultilevelJointImputer` (random intercepts in the clusters of
+    the term, level-1 covariance by ``cov_method``), and the acceptance
+    ratio uses ``f(y_ij | w(x_ij); theta, b_j)`` (doc/smc.rst, "Two-level
+    analysis models").
+
     One Gibbs iteration draws the joint-model parameters (the steps of
     :class:`JointModelImputer`), ``theta`` given the completed data (exact
     for the linear model; Metropolis-Hastings with an iteratively
@@ -49,10 +59,19 @@ class SubstantiveModelImputer(BaseJointImputer):
         and ``I(...)`` of products of positive integer powers of columns
         (``I(x**2)``, ``I(x1*x2**2)``). The terms are recomputed from every
         imputed value. An intercept is included unless ``- 1`` is given.
+        One random-effects term ``(terms | cluster)`` (``model="lm"``)
+        makes it a linear mixed model with random effects on ``terms``
+        (each also a fixed term; ``(x1 | g)`` includes the intercept,
+        ``(0 + x1 | g)`` does not) in the clusters of column ``cluster``.
     model : {"lm", "logit"}, default="lm"
         Family of the analysis model: linear regression with normal errors,
         or logistic regression of a binary outcome (0/1, boolean or two
         categories, the second the event).
+    cov_method : {"common", "fixed", "random"}, default="common"
+        Level-1 covariance of the two-level joint model of the covariates
+        (a formula with a random-effects term only): one for all clusters,
+        one per cluster, or cluster covariances from an inverse-Wishart
+        with sampled parameters (see :class:`MultilevelJointImputer`).
     categorical_cols : list of column labels, default=None
         Numeric columns to treat as categorical (formula covariates and
         auxiliary columns); non-numeric columns are categorical anyway.
@@ -82,6 +101,10 @@ class SubstantiveModelImputer(BaseJointImputer):
         ``C(g)[T.b]``, ...).
     residual_variance_ : float
         Posterior mean of the residual variance (``model="lm"`` only).
+    psi_ : pandas.DataFrame
+        Posterior mean of the covariance ``Psi`` of the analysis model's
+        random effects, labelled by their design columns (two-level
+        analysis models only).
     beta_ : pandas.DataFrame
         Posterior mean of the joint model's regression of the partially
         observed covariates (and auxiliary columns) on the fully observed
@@ -103,11 +126,19 @@ class SubstantiveModelImputer(BaseJointImputer):
     See Also
     --------
     JointModelImputer : The joint model without an analysis model.
+    MultilevelJointImputer : The two-level joint model without an analysis
+        model.
 
     Notes
     -----
     Priors: flat on ``theta``; ``p(sigma^2) ~ 1 / sigma^2`` for the linear
-    model; the joint model's priors as in :class:`JointModelImputer`.
+    model; ``Psi ~ IW(kz + 1, S0)`` with the scale-free
+    ``S0 = 0.01 diag(var(y) / var(z_t))`` for the random effects; the joint
+    model's priors as in :class:`JointModelImputer` (and
+    :class:`MultilevelJointImputer` for two-level models). A two-level
+    model also has the fitted attributes of :class:`MultilevelJointImputer`
+    (``sigma_``, ``random_effects_``, ...) for its joint model of the
+    covariates.
     A logistic model with separated data has no proper posterior under the
     flat prior. Differences from R's ``jomo.lm`` / ``jomo.glm`` (doc/smc.rst):
     fully observed covariates are conditioned on rather than modelled as
@@ -129,6 +160,14 @@ class SubstantiveModelImputer(BaseJointImputer):
     >>> completed = imputer.fit(data).sample(n_imputations=3)
     >>> list(imputer.theta_.index)
     ['Intercept', 'x1', 'x2', 'x1:x2']
+
+    A random slope of the partially observed ``x1`` in 40 clusters:
+
+    >>> data["school"] = np.repeat(np.arange(40), 5)
+    >>> mixed = SubstantiveModelImputer("y ~ x1 * x2 + (1 + x1 | school)",
+    ...                                 n_burn=200, n_between=20, random_state=0)
+    >>> list(mixed.fit(data).psi_.columns)
+    ['Intercept', 'x1']
     """
 
     _parameter_constraints: ClassVar[dict] = {
