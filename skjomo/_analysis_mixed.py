@@ -158,12 +158,15 @@ def design_columns(layout, xvars, columns):
     return out
 
 
-def random_effects_arrays(layout, y, xvars, cluster):
+def random_effects_arrays(layout, y, xvars, cluster, n_clusters):
     """Keyword arguments of :func:`skjomo._gibbs._smc_mixed.build_random_effects`."""
     index, _ = random_effect_columns(layout)
-    prior_df, prior_scale = default_prior(y, design_columns(layout, xvars, index))
+    prior_df, prior_scale = default_prior(
+        y, design_columns(layout, xvars, index), logistic=layout.analysis.family == "logit"
+    )
     return {
         "cluster": cluster,
+        "n_clusters": n_clusters,
         "re_index": index,
         "prior_df": prior_df,
         "prior_scale": prior_scale,

@@ -422,11 +422,11 @@ class AnalysisLayout:
         self.factor_level = np.asarray(level, np.int64)
 
     # --------------------------------------------------------- encoding
-    def encode(self, frame, cluster=None):
+    def encode(self, frame, cluster=None, n_clusters=0):
         """Arrays of the analysis model for ``frame``: the outcome (NaN where
         missing), the analysis variables (continuous values, category codes
         of categorical ones; NaN where missing) and the rows' cluster codes
-        ``cluster`` (two-level models)."""
+        ``cluster`` among ``n_clusters`` (two-level models)."""
         series = frame[self.outcome]
         if self.outcome_levels is None:
             y = _float_values(series, self.outcome, "outcome")
@@ -453,7 +453,7 @@ class AnalysisLayout:
                 xvars[observed, v] = [lookup.get(val, np.nan) for val in values[observed]]
             else:
                 xvars[:, v] = _float_values(frame[column], column, "covariate")
-        return {"y": y, "xvars": xvars, "cluster": cluster}
+        return {"y": y, "xvars": xvars, "cluster": cluster, "n_clusters": n_clusters}
 
     def decode(self, out, frame, y_missing, imputed):
         """Write the imputed outcome ``imputed`` (one per missing row) into
@@ -479,7 +479,11 @@ class AnalysisLayout:
         random = None
         if self.analysis.random is not None:
             random = random_effects_arrays(
-                self, y, encoded_analysis["xvars"], encoded_analysis["cluster"]
+                self,
+                y,
+                encoded_analysis["xvars"],
+                encoded_analysis["cluster"],
+                encoded_analysis["n_clusters"],
             )
         return {
             "random_effects": random,

@@ -224,12 +224,6 @@ class SubstantiveModelImputer(BaseJointImputer):
         analysis = parse_analysis_formula(self.formula, self.model)
         two_level = {}
         if analysis.random is not None:
-            if self.model != "lm":
-                raise ValueError(
-                    f"A random-effects term {analysis.random.text!r} needs model='lm' "
-                    f"(linear mixed model); model={self.model!r} has no two-level "
-                    "version yet."
-                )
             two_level = {"cluster": analysis.random.cluster, "cov_method": self.cov_method}
         elif self.cov_method != "common":
             raise ValueError(

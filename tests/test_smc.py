@@ -310,7 +310,10 @@ def test_binary_covariate_step_targets_exact_category_probabilities():
 def test_logistic_coefficient_step_matches_large_sample_posterior():
     """Logistic theta chain: mean near the MLE and sd near the inverse
     information's (the posterior is close to normal at n = 2000)."""
+    from collections import namedtuple
+
     from skjomo._gibbs._smc import AnalysisState, _draw_logistic, _starting_fit
+    from skjomo._gibbs._smc_mixed import build_random_effects, initial_random_effects
 
     rng = np.random.default_rng(4)
     n = 2000
@@ -320,12 +323,19 @@ def test_logistic_coefficient_step_matches_large_sample_posterior():
     prob = 1 / (1 + np.exp(-(w @ mle)))
     sd = np.sqrt(np.diag(np.linalg.inv((w * (prob * (1 - prob))[:, None]).T @ w)))
     state = AnalysisState(
-        xvars=np.zeros((n, 0)), w=w, eta=np.zeros(n), y=y, theta=np.zeros(2), sigma2=np.ones(1)
+        xvars=np.zeros((n, 0)),
+        w=w,
+        eta=np.zeros(n),
+        y=y,
+        theta=np.zeros(2),
+        sigma2=np.ones(1),
+        random=initial_random_effects(build_random_effects(n), 1),
     )
+    model = namedtuple("Model", ["random_effects"])(build_random_effects(n))
     draws, accepted = np.empty((6000, 2)), 0
     chain_rng = np.random.default_rng(5)
     for s in range(6000):
-        accepted += _draw_logistic(chain_rng, state)
+        accepted += _draw_logistic(chain_rng, model, state)
         draws[s] = state.theta
     draws = draws[500:]
     assert accepted / 6000 > 0.8

@@ -21,6 +21,7 @@ from skjomo._gibbs._smc_mixed import (
     cluster_sums,
     default_prior,
     draw_cluster_effects,
+    draw_logistic_effects,
 )
 
 RUN = {"n_burn": 100, "n_between": 10, "n_imputations": 3, "random_state": 0}
@@ -86,8 +87,6 @@ def test_random_term_errors(formula, message):
 
 def test_estimator_errors():
     frame = _data()
-    with pytest.raises(ValueError, match="needs model='lm'"):
-        SubstantiveModelImputer("y ~ x1 + (1 | school)", model="logit", **RUN).fit(frame)
     with pytest.raises(ValueError, match="needs a two-level analysis model"):
         SubstantiveModelImputer("y ~ x1 + w", cov_method="fixed", **RUN).fit(frame)
     with pytest.raises(ValueError, match="cluster column 'nope' is not in the data"):
@@ -111,7 +110,7 @@ def _mixed_problem(seed=0, n_clusters=8, size=6):
     n = cluster.size
     w = np.column_stack([np.ones(n), rng.normal(size=n), rng.normal(size=n_clusters)[cluster]])
     y = w @ [1.0, 0.5, -0.3] + rng.normal(size=n_clusters)[cluster] + rng.normal(size=n)
-    re = build_random_effects(n, cluster, [0, 1], 3.0, np.eye(2))
+    re = build_random_effects(n, cluster, n_clusters, [0, 1], 3.0, np.eye(2))
     psi = np.array([[0.8, 0.2], [0.2, 0.5]])
     return rng, re, w, y, psi, cluster
 
@@ -162,6 +161,37 @@ def test_cluster_effect_draw_is_the_normal_conditional():
         se = np.sqrt(np.diag(cov))
         assert np.all(np.abs(draws[:, k].mean(axis=0) - mean) < 4 * se / np.sqrt(20_000))
         np.testing.assert_allclose(np.cov(draws[:, k].T), cov, rtol=0.05, atol=0.02 * se.max() ** 2)
+
+
+def test_logistic_effect_step_targets_the_posterior():
+    """Mixed logistic model, random intercept: the Metropolis-Hastings chain
+    of b_j has the mean and variance of its posterior by quadrature."""
+    rng = np.random.default_rng(3)
+    cluster = np.repeat(np.arange(3), [4, 10, 25])
+    n = cluster.size
+    w = np.column_stack([np.ones(n), rng.normal(size=n)])
+    theta = np.array([-0.3, 0.8])
+    y = (rng.random(n) < 1 / (1 + np.exp(-(w @ theta + 0.7)))).astype(float)
+    re = build_random_effects(n, cluster, 3, [0], 3.0, np.eye(1))
+    psi = 1.5
+    st = RandomEffectsState(np.zeros((3, 1)), np.array([[psi]]))
+    update = np.ones(3, np.bool_)
+    draws, accepted = np.empty((20_000, 3)), 0
+    for t in range(draws.shape[0]):
+        accepted += draw_logistic_effects(rng, re, st, w, y, theta, update)
+        draws[t] = st.b[:, 0]
+    assert accepted / draws.size > 0.8
+    grid = np.linspace(-8, 8, 4001)
+    for j in range(3):
+        rows = cluster == j
+        eta = (w[rows] @ theta)[:, None] + grid[None, :]
+        log_post = (y[rows, None] * eta - np.logaddexp(0, eta)).sum(axis=0) - grid**2 / (2 * psi)
+        weight = np.exp(log_post - log_post.max())
+        weight /= weight.sum()
+        mean = weight @ grid
+        sd = np.sqrt(weight @ (grid - mean) ** 2)
+        assert abs(draws[1000:, j].mean() - mean) < 0.05 * sd
+        assert abs(draws[1000:, j].std() / sd - 1) < 0.05
 
 
 # ---------------------------------------------------------------- estimator
@@ -233,6 +263,30 @@ def test_recovers_the_complete_data_fit():
     assert np.all(np.abs(imputer.theta_.to_numpy() - fit.fe_params.to_numpy()) < se)
     np.testing.assert_allclose(np.diag(imputer.psi_), np.diag(fit.cov_re), rtol=0.35)
     assert abs(imputer.residual_variance_ / fit.scale - 1) < 0.15
+
+
+def test_mixed_logistic_model():
+    rng = np.random.default_rng(6)
+    school = np.repeat(np.arange(40), 20)
+    w = rng.normal(size=40)[school]
+    x1 = 0.5 * rng.normal(size=40)[school] + rng.normal(size=school.size)
+    eta = -0.5 + x1 + 0.5 * w + rng.normal(size=40)[school]
+    y = (rng.random(school.size) < 1 / (1 + np.exp(-eta))).astype(float)
+    frame = pd.DataFrame({"y": y, "x1": x1, "w": w, "school": school})
+    frame.loc[rng.random(school.size) < 0.25, "x1"] = np.nan
+    imputer = SubstantiveModelImputer(
+        "y ~ x1 + w + (1 | school)", model="logit", n_burn=300, n_between=5, random_state=0
+    ).fit(frame)
+    completed = imputer.sample()
+    assert not completed[0].isna().any().any()
+    assert list(imputer.psi_.index) == ["Intercept"]
+    # the truth (-0.5, 1, 0.5), within about 2.5 posterior SDs; the 40 drawn
+    # intercepts have variance 0.55 (0.35 at 3000 burn-in iterations)
+    assert np.all(np.abs(imputer.theta_.to_numpy() - [-0.5, 1.0, 0.5]) < [0.5, 0.35, 0.5])
+    assert 0.1 < imputer.psi_.iloc[0, 0] < 1.2
+    assert "(logistic mixed model)" in imputer.summary(warn=False)
+    new = frame.iloc[:60].assign(school=frame.school.iloc[:60] + 100)
+    assert not imputer.transform(new).isna().any().any()
 
 
 def test_plugs_into_the_pipeline():

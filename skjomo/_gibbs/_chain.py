@@ -820,6 +820,7 @@ def _impute_given_parameters(rng, model, state, n_sweeps, new_clusters, multilev
                 ast = state.analysis
                 new_cluster_effects(
                     rng,
+                    analysis.family,
                     analysis.random_effects,
                     ast.random,
                     ast.w,

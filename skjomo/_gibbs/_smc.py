@@ -28,9 +28,12 @@ import numpy as np
 
 from ._jit import kernel
 from ._linalg import cholesky_lower, solve_lower, solve_lower_transpose
+from ._logistic import log1pexp as _log1pexp
+from ._logistic import log_normal_precision as _log_proposal
 from ._smc_mixed import (
     build_random_effects,
     draw_mixed_linear,
+    draw_mixed_logistic,
     initial_random_effects,
     random_part,
 )
@@ -238,13 +241,6 @@ def refresh_predictor(am, ast):
 
 
 @kernel
-def _log1pexp(x):
-    if x > 0.0:
-        return x + np.log1p(np.exp(-x))
-    return np.log1p(np.exp(x))
-
-
-@kernel
 def row_log_likelihood(family, y, eta, sigma2):
     """``log f(y | eta)`` up to terms free of ``eta``."""
     if family == LINEAR:
@@ -286,16 +282,17 @@ def _draw_linear(rng, am, ast):
 
 
 @kernel
-def _newton_point(ast, theta, chol, center):
+def _newton_point(am, ast, theta, chol, center):
     """Logistic log-likelihood at ``theta``, the Cholesky factor of the
-    information ``W'DW`` and the Newton point ``theta + (W'DW)^{-1} W'(y - p)``.
+    information ``W'DW`` and the Newton point ``theta + (W'DW)^{-1} W'(y - p)``
+    (the random effects of a two-level model enter as an offset).
     Returns ``(log-likelihood, ok)``."""
     n, k = ast.w.shape
     info = np.zeros((k, k))
     score = np.zeros(k)
     loglik = 0.0
     for i in range(n):
-        eta = _dot(ast.w[i], theta)
+        eta = _dot(ast.w[i], theta) + random_part(am.random_effects, ast.random.b, i, ast.w[i])
         prob = 1.0 / (1.0 + np.exp(-eta))
         loglik += ast.y[i] * eta - _log1pexp(eta)
         weight = prob * (1.0 - prob)
@@ -318,28 +315,13 @@ def _newton_point(ast, theta, chol, center):
 
 
 @kernel
-def _log_proposal(chol, center, x):
-    """``log N(x; center, (L L')^{-1})`` up to a constant."""
-    k = x.shape[0]
-    quad = 0.0
-    logdet = 0.0
-    for j in range(k):
-        s = 0.0
-        for i in range(j, k):
-            s += chol[i, j] * (x[i] - center[i])
-        quad += s * s
-        logdet += np.log(chol[j, j])
-    return logdet - 0.5 * quad
-
-
-@kernel
-def _draw_logistic(rng, ast):
+def _draw_logistic(rng, am, ast):
     """Metropolis-Hastings move of ``theta`` (flat prior) with the IWLS
     proposal ``N(theta + I^{-1} U, I^{-1})`` at the current value and the
     reverse proposal at the proposed one. Returns 1 if accepted."""
     k = ast.theta.shape[0]
     chol0, center0 = np.empty((k, k)), np.empty(k)
-    loglik0, ok = _newton_point(ast, ast.theta, chol0, center0)
+    loglik0, ok = _newton_point(am, ast, ast.theta, chol0, center0)
     if not ok:
         raise ValueError(
             "The design of the analysis model is singular in the completed "
@@ -352,7 +334,7 @@ def _draw_logistic(rng, ast):
     for t in range(k):
         proposal[t] += center0[t]
     chol1, center1 = np.empty((k, k)), np.empty(k)
-    loglik1, ok = _newton_point(ast, proposal, chol1, center1)
+    loglik1, ok = _newton_point(am, ast, proposal, chol1, center1)
     if not ok:
         return 0
     log_ratio = (
@@ -388,7 +370,9 @@ def draw_analysis_parameters(rng, am, ast, values):
     elif am.family == LINEAR:
         _draw_linear(rng, am, ast)
     else:
-        accepted = _draw_logistic(rng, ast)
+        accepted = _draw_logistic(rng, am, ast)
+        if am.random_effects.re_index.shape[0] > 0:
+            draw_mixed_logistic(rng, am.random_effects, ast.random, ast.w, ast.y, ast.theta)
     refresh_predictor(am, ast)
     return accepted
 

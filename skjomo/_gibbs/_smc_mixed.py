@@ -32,12 +32,15 @@ import numpy as np
 
 from ._jit import kernel
 from ._linalg import cholesky_lower, solve_lower, solve_lower_transpose, spd_inverse
+from ._logistic import log1pexp, log_normal_precision
 from ._wishart import inverse_wishart
 
 RandomEffects = namedtuple(
     "RandomEffects",
     [
         "cluster",  # (N,) cluster of every row of the analysis model
+        "cluster_ptr",
+        "cluster_rows",  # rows of cluster j: cluster_rows[cluster_ptr[j]:cluster_ptr[j + 1]]
         "re_index",  # (kz,) columns of the analysis design with random effects
         "prior_df",  # nu0 of the inverse-Wishart prior of Psi
         "prior_scale",  # (kz, kz) S0 of that prior
@@ -58,31 +61,41 @@ RandomEffectsState = namedtuple(
 PRIOR_EPSILON = 0.01
 
 
-def build_random_effects(n_rows, cluster=None, re_index=None, prior_df=None, prior_scale=None):
+def build_random_effects(
+    n_rows, cluster=None, n_clusters=0, re_index=None, prior_df=None, prior_scale=None
+):
     """A :data:`RandomEffects` (``re_index`` empty: a single-level model)."""
     if re_index is None or len(re_index) == 0:
         return RandomEffects(
             cluster=np.zeros(0, np.int64),
+            cluster_ptr=np.zeros(1, np.int64),
+            cluster_rows=np.zeros(0, np.int64),
             re_index=np.zeros(0, np.int64),
             prior_df=0.0,
             prior_scale=np.zeros((0, 0)),
         )
+    cluster = np.ascontiguousarray(cluster, dtype=np.int64)
+    counts = np.bincount(cluster, minlength=int(n_clusters))
     return RandomEffects(
-        cluster=np.ascontiguousarray(cluster, dtype=np.int64),
+        cluster=cluster,
+        cluster_ptr=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
+        cluster_rows=np.argsort(cluster, kind="stable").astype(np.int64),
         re_index=np.ascontiguousarray(re_index, dtype=np.int64),
         prior_df=float(prior_df),
         prior_scale=np.ascontiguousarray(prior_scale, dtype=np.float64),
     )
 
 
-def default_prior(y, z):
+def default_prior(y, z, logistic=False):
     """``(nu0, S0)`` of the inverse-Wishart prior of ``Psi``: ``nu0 = kz + 1``
     and ``S0 = PRIOR_EPSILON diag(var(y) / var(z_t))`` from the observed
     outcomes ``y`` and random-effect columns ``z`` (NaN where unknown; a
     constant column, the intercept, counts with variance 1). Scale-free: the
-    prior moves with the units of ``y`` and of each ``z_t``."""
+    prior moves with the units of ``y`` and of each ``z_t``. A logistic
+    model uses the variance ``pi^2 / 3`` of the standard logistic
+    distribution for ``var(y)``."""
     kz = z.shape[1]
-    var_y = np.nanvar(y)
+    var_y = np.pi**2 / 3 if logistic else np.nanvar(y)
     var_y = var_y if np.isfinite(var_y) and var_y > 0 else 1.0
     var_z = np.array([np.nanvar(z[:, t]) if np.isfinite(z[:, t]).any() else 1.0 for t in range(kz)])
     var_z[~(var_z > 1e-12 * np.nanmax(np.abs(z), axis=0).clip(1.0) ** 2)] = 1.0
@@ -179,11 +192,15 @@ def draw_cluster_effects(rng, re, st, ww, wy, theta, sigma2, update):
 
 
 @kernel
-def new_cluster_effects(rng, re, st, w, y, theta, sigma2, update):
-    """:func:`draw_cluster_effects` of the clusters with ``update[j]`` from
-    the rows ``w``, ``y`` (new clusters of transform)."""
-    ww, wy = cluster_sums(re, w, y, update)
-    draw_cluster_effects(rng, re, st, ww, wy, theta, sigma2, update)
+def new_cluster_effects(rng, family, re, st, w, y, theta, sigma2, update):
+    """Random effects of the clusters with ``update[j]`` given their rows
+    ``w``, ``y`` (new clusters of transform): an exact draw (linear model,
+    ``family`` 1) or one Metropolis-Hastings move (logistic)."""
+    if family == 1:
+        ww, wy = cluster_sums(re, w, y, update)
+        draw_cluster_effects(rng, re, st, ww, wy, theta, sigma2, update)
+    else:
+        draw_logistic_effects(rng, re, st, w, y, theta, update)
 
 
 @kernel
@@ -257,7 +274,13 @@ def draw_mixed_linear(rng, re, st, w, y, theta, sigma2, prior_df, prior_scale):
             r -= w[i, t] * theta[t]
         rss += r * r
     sigma2[0] = (rss + prior_scale) / (2.0 * rng.standard_gamma(0.5 * (n + prior_df)))
-    # Psi | b
+    draw_effect_covariance(rng, re, st)
+
+
+@kernel
+def draw_effect_covariance(rng, re, st):
+    """``Psi | b ~ IW(nu0 + J, S0 + sum_j b_j b_j')``."""
+    n_clusters, kz = st.b.shape
     scatter = np.empty((kz, kz))
     for a in range(kz):
         for c in range(kz):
@@ -266,3 +289,90 @@ def draw_mixed_linear(rng, re, st, w, y, theta, sigma2, prior_df, prior_scale):
                 s += st.b[j, a] * st.b[j, c]
             scatter[a, c] = s
     inverse_wishart(rng, re.prior_df + n_clusters, scatter, st.psi)
+
+
+# ----------------------------------------------------- mixed logistic model
+@kernel
+def _cluster_newton(re, j, b_j, w, y, theta, psi_inv, chol, center):
+    """Log posterior of ``b_j`` (logistic likelihood of the cluster's rows
+    times ``N(0, Psi)``) at ``b_j``, the Cholesky factor of its negative
+    Hessian ``Z_j'D Z_j + Psi^{-1}`` and the Newton point ``b_j + H^{-1} g``.
+    Returns ``(log posterior, ok)``."""
+    kz = b_j.shape[0]
+    info = psi_inv.copy()
+    score = np.zeros(kz)
+    log_post = 0.0
+    for a in range(kz):
+        for c in range(kz):
+            score[a] -= psi_inv[a, c] * b_j[c]
+            log_post -= 0.5 * b_j[a] * psi_inv[a, c] * b_j[c]
+    for r in range(re.cluster_ptr[j], re.cluster_ptr[j + 1]):
+        i = re.cluster_rows[r]
+        eta = 0.0
+        for t in range(theta.shape[0]):
+            eta += w[i, t] * theta[t]
+        for a in range(kz):
+            eta += w[i, re.re_index[a]] * b_j[a]
+        prob = 1.0 / (1.0 + np.exp(-eta))
+        log_post += y[i] * eta - log1pexp(eta)
+        weight = prob * (1.0 - prob)
+        for a in range(kz):
+            za = w[i, re.re_index[a]]
+            score[a] += za * (y[i] - prob)
+            for c in range(kz):
+                info[a, c] += weight * za * w[i, re.re_index[c]]
+    if not cholesky_lower(info, chol):
+        return log_post, False
+    solve_lower(chol, score)
+    solve_lower_transpose(chol, score)
+    for a in range(kz):
+        center[a] = b_j[a] + score[a]
+    return log_post, True
+
+
+@kernel
+def draw_logistic_effects(rng, re, st, w, y, theta, update):
+    """``b_j | theta, Psi`` of a mixed logistic model for the clusters with
+    ``update[j]``: one Metropolis-Hastings move each, proposing from the
+    normal at the Newton point ``N(b_j + H^{-1} g, H^{-1})`` (as the logistic
+    ``theta`` step, doc/smc.rst). Returns the accepted moves."""
+    n_clusters, kz = st.b.shape
+    psi_inv = spd_inverse(st.psi)
+    chol0, chol1 = np.empty((kz, kz)), np.empty((kz, kz))
+    center0, center1 = np.empty(kz), np.empty(kz)
+    proposal = np.empty(kz)
+    accepted = 0
+    for j in range(n_clusters):
+        if not update[j]:
+            continue
+        log0, ok = _cluster_newton(re, j, st.b[j], w, y, theta, psi_inv, chol0, center0)
+        if not ok:
+            continue
+        for a in range(kz):
+            proposal[a] = rng.standard_normal()
+        solve_lower_transpose(chol0, proposal)
+        for a in range(kz):
+            proposal[a] += center0[a]
+        log1, ok = _cluster_newton(re, j, proposal, w, y, theta, psi_inv, chol1, center1)
+        if not ok:
+            continue
+        log_ratio = (
+            log1
+            - log0
+            + log_normal_precision(chol1, center1, st.b[j])
+            - log_normal_precision(chol0, center0, proposal)
+        )
+        if np.log(rng.random()) < log_ratio:
+            st.b[j, :] = proposal
+            accepted += 1
+    return accepted
+
+
+@kernel
+def draw_mixed_logistic(rng, re, st, w, y, theta):
+    """The random effects and ``Psi`` of a mixed logistic model given
+    ``theta`` (drawn before by the single-level step with ``Z b`` as
+    offset). Returns the accepted random-effect moves."""
+    accepted = draw_logistic_effects(rng, re, st, w, y, theta, np.ones(st.b.shape[0], np.bool_))
+    draw_effect_covariance(rng, re, st)
+    return accepted
