@@ -5,8 +5,9 @@ Build (from the repository root; no network needed)::
     python -m pip install ".[docs]"
     python -m sphinx -W --keep-going -b html doc doc/_build/html
 
-The gallery scripts named ``plot_*.py`` are executed with the short chains
-written in them (a few seconds each). ``SKJOMO_DOCS_INTERSPHINX=1``
+The gallery scripts named ``plot_*.py`` are executed with short chains (a
+few seconds each; ``SKJOMO_EXAMPLES_QUICK``, below). ``-D plot_gallery=0``
+builds the pages without executing the scripts. ``SKJOMO_DOCS_INTERSPHINX=1``
 fetches the intersphinx inventories of numpy, pandas, scikit-learn,
 statsmodels and scipy (off by default, so an offline build passes with -W).
 """
@@ -116,6 +117,11 @@ if os.environ.get("SKJOMO_DOCS_INTERSPHINX") == "1":
 intersphinx_timeout = 5
 
 # -- sphinx-gallery ----------------------------------------------------------
+# The chapters that replay the jomo article (examples/plot_jomo_*.py) run
+# short chains when SKJOMO_EXAMPLES_QUICK=1, so that the whole gallery
+# executes in a few minutes; run a script directly, or build with
+# SKJOMO_EXAMPLES_QUICK=0, for the article's settings.
+os.environ.setdefault("SKJOMO_EXAMPLES_QUICK", "1")
 # Every script in examples/ whose name starts with ``plot_`` is executed
 # during the build; the others are shown with their code only (they are
 # long simulations, run from the command line).
@@ -133,13 +139,13 @@ sphinx_gallery_conf = {
     "matplotlib_animations": False,
     "backreferences_dir": "generated/backreferences",
     "doc_module": ("skjomo",),
-    "reference_url": {"skjomo": None},
 }
 
 # -- HTML --------------------------------------------------------------------
 html_theme = "pydata_sphinx_theme"
 html_title = f"skjomo {release}"
 html_static_path = ["_static"]
+html_css_files = ["custom.css"]
 html_theme_options = {
     "navigation_with_keys": False,
     "show_toc_level": 2,
