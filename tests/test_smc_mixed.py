@@ -321,7 +321,13 @@ def test_random_slope_study():
     table = study(200, seed=1, joint_model_every=4).set_index(["method", "term"])
     print(table.to_string())
     smc, jm, full = table.loc["smc"], table.loc["jm"], table.loc["full"]
-    assert smc.loc["x", "coverage"] >= 0.93 and smc.loc["x", "coverage"] <= 0.97
+    # MixedLM's Wald interval of the fixed slope covers about 0.91 even in the
+    # complete data (50 clusters; doc/smc.rst): the compatible imputations
+    # must cover as well as the complete data (within 2.4 Monte Carlo SEs of
+    # a coverage at 200 replicates) and within [0.90, 0.98]
+    coverage, reference = smc.loc["x", "coverage"], full.loc["x", "coverage"]
+    assert 0.90 <= coverage <= 0.98
+    assert coverage >= reference - 2.4 * np.sqrt(reference * (1 - reference) / 200)
     assert abs(smc.loc["x", "bias"]) < 3 * smc.loc["x", "mcse"]
     # slope variance: compatible close to the complete-data fits, joint model shrunk
     assert abs(smc.loc["x", "slope_var"] - full.loc["x", "slope_var"]) < 0.05
