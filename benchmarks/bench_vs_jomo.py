@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from skjomo import HeteroscedasticMultilevelImputer, JointModelImputer, MultilevelJointImputer
-from skjomo._gibbs._chain import dimensions, empty_trace, initial_state, run_chain
+from skjomo._gibbs._chain import dimensions, empty_trace, initial_state, new_tally, run_chain
 from skjomo.datasets import load_examscores, load_jspmiss, load_studentratings
 
 HERE = Path(__file__).resolve().parent
@@ -142,11 +142,12 @@ def time_skjomo(frame, imputer, seconds):
     state = initial_state(encoded.model, encoded.values, encoded.values2)
     rng = np.random.default_rng(1)
     trace = empty_trace(dimensions(encoded.model))
-    run_chain(rng, encoded.model, state, 50, trace, 0)
+    tally = new_tally(state)
+    run_chain(rng, encoded.model, state, tally, 50, trace, 0)
     n = 50
     while True:
         start = time.perf_counter()
-        run_chain(rng, encoded.model, state, n, trace, 0)
+        run_chain(rng, encoded.model, state, tally, n, trace, 0)
         elapsed = time.perf_counter() - start
         if elapsed >= seconds:
             return elapsed / n * 1e3, n

@@ -23,11 +23,13 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
+from ._analysis_cox import event_grid, split_survival_formula, survival_values
 from ._analysis_mixed import match_random_terms, random_effects_arrays, split_random_effects
 from ._schema import _fill, _float_values, _is_categorical_dtype, _sorted_categories
 
 # sampler codes of the families (0 means no analysis model)
 FAMILIES = {"lm": 1, "logit": 2}
+FAMILIES["cox"] = 4  # Cox proportional hazards (_analysis_cox.py, _gibbs/_smc_cox.py)
 
 
 @dataclass(frozen=True)
@@ -95,14 +97,16 @@ class AnalysisFormula:
     ----------
     formula : str
         As given.
-    family : {"lm", "logit"}
-        Linear (normal errors) or logistic regression.
+    family : {"lm", "logit", "cox"}
+        Linear (normal errors), logistic or Cox regression.
     outcome : str
-        The column on the left-hand side.
+        The column on the left-hand side (the event column of a Cox model).
     terms : tuple of Term
         Right-hand-side terms, in formulaic's order (intercept first).
     declared_categorical : tuple of str
         Columns wrapped in ``C()``.
+    time : str or None
+        The time column of a Cox model (``Surv(time, event)``).
     random : RandomEffectsFormula or None
         The random-effects term ``( ... | cluster)`` of a two-level model
         (:mod:`skjomo._analysis_mixed`).
@@ -113,7 +117,13 @@ class AnalysisFormula:
     outcome: str
     terms: tuple
     declared_categorical: tuple
+    time: object = None
     random: object = None
+
+    @property
+    def responses(self):
+        """The outcome columns: the outcome, and the time of a Cox model."""
+        return (self.outcome,) if self.time is None else (self.time, self.outcome)
 
     @property
     def columns(self):
@@ -187,8 +197,16 @@ def parse_analysis_formula(formula, family):
             f"model; got {formula!r}."
         )
     written, (formula, random) = formula, split_random_effects(formula)
+    time, single_outcome = None, formula
+    if family == "cox":  # "Surv(time, event) ~ terms": the event is the outcome
+        time, _, single_outcome = split_survival_formula(formula)
+    elif formula.split("~", 1)[0].strip().startswith("Surv("):
+        raise ValueError(
+            f"The outcome of {formula!r} is a survival time: use model='cox' for a Cox "
+            f"model (model={family!r} was given)."
+        )
     try:
-        parsed = Formula(formula)
+        parsed = Formula(single_outcome)
     except Exception as exc:
         raise ValueError(f"The analysis formula {formula!r} cannot be parsed: {exc}") from None
     lhs = list(parsed.lhs)
@@ -218,10 +236,11 @@ def parse_analysis_formula(formula, family):
                 f"Term {str(term)!r} uses {sorted(overlap)} both as categorical "
                 "(C()) and as a number."
             )
-        if outcome in powers or outcome in categorical:
-            raise ValueError(
-                f"The outcome {outcome!r} also appears on the right-hand side of {formula!r}."
-            )
+        for response in (outcome, time):
+            if response in powers or response in categorical:
+                raise ValueError(
+                    f"The outcome {response!r} also appears on the right-hand side of {formula!r}."
+                )
         terms.append(
             Term(
                 tuple(powers.items()),
@@ -231,6 +250,10 @@ def parse_analysis_formula(formula, family):
                 tuple(label_columns),
             )
         )
+    if family == "cox" and not any(term.is_intercept for term in terms):
+        # h0 absorbs the intercept of a Cox model; it is kept while categorical
+        # main effects are coded as treatment dummies, then dropped (AnalysisLayout)
+        terms.insert(0, Term((), (), (), (), ()))
     if not terms:
         raise ValueError(f"The analysis formula {formula!r} has no terms.")
     if random is not None:
@@ -238,7 +261,13 @@ def parse_analysis_formula(formula, family):
             random, terms, lambda rhs: parse_analysis_formula(f"{outcome} ~ {rhs}", family).terms
         )
     return AnalysisFormula(
-        written, family, outcome, tuple(terms), tuple(dict.fromkeys(declared)), random
+        written,
+        family,
+        outcome,
+        tuple(terms),
+        tuple(dict.fromkeys(declared)),
+        time=time,
+        random=random,
     )
 
 
@@ -284,7 +313,7 @@ class AnalysisLayout:
     def __init__(self, analysis, frame, categorical, excluded):
         self.analysis = analysis
         columns = list(frame.columns)
-        for column in (analysis.outcome,) + analysis.columns:
+        for column in analysis.responses + analysis.columns:
             if column not in columns:
                 raise ValueError(f"Column {column!r} of the analysis formula is not in the data.")
             if column in excluded:
@@ -303,9 +332,17 @@ class AnalysisLayout:
         self.terms = tuple(term.resolve(self.categorical) for term in analysis.terms)
         self._check_hierarchy()
         series = frame[self.outcome]
+        self.event_grid = None
+        if analysis.family == "cox":
+            self.terms = tuple(t for t in self.terms if not t.is_intercept)
+            if not self.terms:
+                raise ValueError(f"The Cox model {analysis.formula!r} has no covariate.")
+            self.event_grid = event_grid(*survival_values(frame, analysis.time, self.outcome))
         if series.notna().sum() == 0:
             raise ValueError(f"The outcome {self.outcome!r} is entirely missing.")
-        if analysis.family == "logit":
+        if analysis.family == "cox":
+            self.outcome_levels = None
+        elif analysis.family == "logit":
             self.outcome_levels = _binary_levels(series, self.outcome)
         else:
             self.outcome_levels = None
@@ -316,7 +353,9 @@ class AnalysisLayout:
         aux = [
             c
             for c in columns
-            if c != self.outcome and c not in self.variables and c not in excluded + (cluster,)
+            if c not in analysis.responses
+            and c not in self.variables
+            and c not in excluded + (cluster,)
         ]
         joint = [c for c in columns if c in self.variables or c in aux]
         self.joint_outcomes = tuple(c for c in joint if frame[c].isna().any())
@@ -356,7 +395,7 @@ class AnalysisLayout:
             outcomes=self.joint_outcomes,
             covariates=self.joint_covariates,
             categorical=categorical,
-            excluded=tuple(spec.excluded) + (self.outcome,),
+            excluded=tuple(spec.excluded) + self.analysis.responses,
         )
 
     def bind(self, schema):
@@ -428,7 +467,10 @@ class AnalysisLayout:
         of categorical ones; NaN where missing) and the rows' cluster codes
         ``cluster`` among ``n_clusters`` (two-level models)."""
         series = frame[self.outcome]
-        if self.outcome_levels is None:
+        time = None
+        if self.analysis.family == "cox":
+            time, y = survival_values(frame, self.analysis.time, self.outcome)
+        elif self.outcome_levels is None:
             y = _float_values(series, self.outcome, "outcome")
             if self.analysis.family == "logit" and not np.isin(y[~np.isnan(y)], (0.0, 1.0)).all():
                 raise ValueError(f"The outcome {self.outcome!r} must be 0/1.")
@@ -453,7 +495,13 @@ class AnalysisLayout:
                 xvars[observed, v] = [lookup.get(val, np.nan) for val in values[observed]]
             else:
                 xvars[:, v] = _float_values(frame[column], column, "covariate")
-        return {"y": y, "xvars": xvars, "cluster": cluster, "n_clusters": n_clusters}
+        return {
+            "y": y,
+            "xvars": xvars,
+            "time": time,
+            "cluster": cluster,
+            "n_clusters": n_clusters,
+        }
 
     def decode(self, out, frame, y_missing, imputed):
         """Write the imputed outcome ``imputed`` (one per missing row) into
@@ -496,4 +544,9 @@ class AnalysisLayout:
             "factor_var": self.factor_var,
             "factor_power": self.factor_power,
             "factor_level": self.factor_level,
+            **(
+                {"time": encoded_analysis["time"], "event_grid": self.event_grid}
+                if self.analysis.family == "cox"
+                else {}
+            ),
         }

@@ -375,6 +375,7 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
             encoded.incomplete,
             encoded.incomplete2,
             seeds,
+            n_jobs=self.n_jobs,
         )
         return tuple(
             np.concatenate([stored, extra])

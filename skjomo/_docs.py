@@ -47,7 +47,11 @@ RUN_PARAMETERS = """\
         Seed of the sampler. The same seed gives the same imputations
         whatever ``n_jobs``.
     n_jobs : int, default=None
-        Chains run in parallel (joblib)."""
+        Number of chains (and groups of ``group_col``) run at once, through
+        joblib; ``None`` leaves it to joblib's active backend (one at a time
+        by default, every worker of a dask cluster inside
+        ``joblib.parallel_backend("dask")``: doc/distributed.rst). A single
+        chain runs in the calling process. Results do not depend on it."""
 
 
 MULTILEVEL_PARAMETERS = """\

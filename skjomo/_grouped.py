@@ -4,10 +4,11 @@ With ``group_col`` an imputer fits a clone of itself (without ``group_col``,
 the group column left out of the model) to the rows of every group, as
 mitml's ``group`` argument and jomo users splitting by hand do: nothing is
 shared between groups (doc/formula.rst, "Imputation within groups").
-Groups are fitted in parallel with joblib; group ``g`` (in sorted label
-order) draws its seed from ``SeedSequence(random_seed_, spawn_key=(4, g))``,
-so the result does not depend on ``n_jobs``. Completed data come back with
-the rows in their original order and index.
+Groups are fitted in parallel with joblib (in its active backend, e.g. on
+a dask cluster: doc/distributed.rst); group ``g`` (in sorted label order)
+draws its seed from ``SeedSequence(random_seed_, spawn_key=(4, g))``, so the
+result does not depend on ``n_jobs`` or on where the groups run. Completed
+data come back with the rows in their original order and index.
 """
 
 import numpy as np

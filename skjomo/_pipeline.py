@@ -33,7 +33,7 @@ __all__ = ["MultipleImputationPipeline", "StatsmodelsModel"]
 # statsmodels formula models as scikit-learn estimators
 # ======================================================================
 
-_SM_MODELS = ("ols", "wls", "glm", "logit", "probit", "poisson", "mixedlm")
+_SM_MODELS = ("ols", "wls", "glm", "logit", "probit", "poisson", "mixedlm", "phreg")
 
 
 def _formula_function(model):
@@ -117,7 +117,9 @@ class StatsmodelsModel(BaseEstimator):
         categorical columns enter as treatment-coded factors.
     model : str, statsmodels model class or formula function, default="ols"
         ``"ols"``, ``"wls"``, ``"glm"``, ``"logit"``, ``"probit"``,
-        ``"poisson"``, ``"mixedlm"``, a model class with ``from_formula``
+        ``"poisson"``, ``"mixedlm"``, ``"phreg"`` (Cox model: the formula's
+        left-hand side is the time, ``model_kwargs={"status": column}``
+        names the event column), a model class with ``from_formula``
         (e.g. ``statsmodels.api.MixedLM``) or a function such as
         ``statsmodels.formula.api.mixedlm``.
     groups : str, optional
@@ -274,7 +276,9 @@ class StatsmodelsModel(BaseEstimator):
         return values.to_numpy(dtype=float, na_value=np.nan)
 
     def predict(self, X):
-        """Predicted mean response (fixed effects only for MixedLM).
+        """Predicted mean response (log relative hazard for PHReg).
+
+        MixedLM predictions use the fixed effects only.
 
         Parameters
         ----------
@@ -287,7 +291,9 @@ class StatsmodelsModel(BaseEstimator):
             The predictions.
         """
         check_is_fitted(self, "results_")
-        return np.asarray(self.results_.predict(self._frame(X)), dtype=float)
+        predicted = self.results_.predict(exog=self._frame(X))
+        # PHReg returns a bunch whose predicted_values are the log relative hazards
+        return np.asarray(getattr(predicted, "predicted_values", predicted), dtype=float)
 
     def pooling_summary(self):
         """Estimates, covariance and extra parameters for :mod:`skjomo.pooling`.
@@ -456,8 +462,10 @@ class MultipleImputationPipeline(MetaEstimatorMixin, BaseEstimator):
     keep_imputations : bool, default=False
         Keep the m completed training data sets in ``imputations_``.
     n_jobs : int, optional
-        Number of jobs fitting the m models in parallel (joblib). Results
-        do not depend on it.
+        Number of jobs fitting the m models in parallel (joblib); ``None``
+        leaves it to joblib's active backend, e.g. every worker of a dask
+        cluster inside ``joblib.parallel_backend("dask")``
+        (doc/distributed.rst). Results do not depend on it.
     random_state : int, RandomState instance or None, default=None
         Seeds the imputer (when its own ``random_state`` is None) and the
         clones of the estimator (when their ``random_state`` is None), each

@@ -78,10 +78,12 @@ def cluster_mean_variances(values, cluster, n_clusters):
     """
     values = np.asarray(values, dtype=np.float64).reshape(len(values), -1)
     observed = ~np.isnan(values)
+    filled = np.where(observed, values, 0.0)
     total = np.zeros((n_clusters, values.shape[1]))
     count = np.zeros((n_clusters, values.shape[1]))
-    np.add.at(total, cluster, np.where(observed, values, 0.0))
-    np.add.at(count, cluster, observed)
+    for k in range(values.shape[1]):  # columns; np.bincount sums in row order
+        total[:, k] = np.bincount(cluster, filled[:, k], n_clusters)
+        count[:, k] = np.bincount(cluster, observed[:, k], n_clusters)
     means = np.where(count > 0, total / np.maximum(count, 1), np.nan)
     between = column_variances(means)
     floor = column_variances(values) / np.maximum(observed.sum(axis=0), 1)

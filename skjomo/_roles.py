@@ -64,7 +64,7 @@ def role_report(spec, codec, design=True):
     if spec.formula is not None:
         modelled |= set(spec.formula.variables)
     if spec.analysis is not None:
-        modelled.add(spec.analysis.outcome)
+        modelled |= set(spec.analysis.responses)
     left_out = [c for c in codec.columns if c not in modelled]
     if left_out:
         lines.append(f"Not modelled (passed through): {_names(left_out)}.")
@@ -100,6 +100,15 @@ def _in_blocks(values, n_distinct):
     return int(np.count_nonzero(values[1:] != values[:-1])) == n_distinct - 1
 
 
+def _constant_within_clusters(values, clusters):
+    """Whether some cluster has two rows and each cluster a single value
+    (``values``: integer codes of the observed values)."""
+    order = np.argsort(clusters, kind="stable")
+    values, clusters = values[order], clusters[order]
+    same = clusters[1:] == clusters[:-1]
+    return bool(same.any()) and bool(np.all(values[1:][same] == values[:-1][same]))
+
+
 def _suspicion(spec, column, series, codes):
     """Why an outcome column looks wrong, or ``None``."""
     observed = series.dropna()
@@ -121,9 +130,7 @@ def _suspicion(spec, column, series, codes):
         )
     if spec.multilevel and codes is not None and not observed.empty:
         rows = series.notna().to_numpy()
-        within = pd.Series(series.to_numpy(dtype=object)[rows]).groupby(codes[rows])
-        sizes, distinct = within.size(), within.nunique()
-        if (sizes > 1).any() and (distinct <= 1).all():
+        if _constant_within_clusters(pd.factorize(series)[0][rows], codes[rows]):
             return (
                 "is constant within every cluster, like a variable measured on clusters; "
                 "make it a level-2 outcome (level2_cols, or the left side of a level-2 "

@@ -18,7 +18,7 @@ class SubstantiveModelImputer(BaseJointImputer):
 
     The user states the model to be fitted to the completed data,
     ``f(y | x; theta)``, as a formula such as ``"y ~ x1 * x2 + I(x1**2)"``
-    with its family (linear or logistic regression). The partially observed
+    with its family (linear, logistic or Cox regression). The partially observed
     covariates of the formula (and any auxiliary columns) follow the joint
     latent-normal model of :class:`JointModelImputer`, given the fully
     observed covariates; the joint density of the data is the product
@@ -45,7 +45,9 @@ class SubstantiveModelImputer(BaseJointImputer):
     One Gibbs iteration draws the joint-model parameters (the steps of
     :class:`JointModelImputer`), ``theta`` given the completed data (exact
     for the linear model; Metropolis-Hastings with an iteratively
-    reweighted least squares proposal for the logistic model), every missing
+    reweighted least squares proposal for the logistic model, and the same
+    move on the partial likelihood followed by the Breslow baseline hazard
+    for the Cox model), every missing
     covariate cell by Metropolis-Hastings with its joint-model conditional
     as proposal and ``f(y | w(x); theta)`` in the acceptance ratio, then
     missing outcomes from ``f(y | w(x); theta)``.
@@ -59,14 +61,19 @@ class SubstantiveModelImputer(BaseJointImputer):
         and ``I(...)`` of products of positive integer powers of columns
         (``I(x**2)``, ``I(x1*x2**2)``). The terms are recomputed from every
         imputed value. An intercept is included unless ``- 1`` is given.
-        One random-effects term ``(terms | cluster)`` (``model="lm"``)
-        makes it a linear mixed model with random effects on ``terms``
+        A Cox model reads ``"Surv(time, event) ~ terms"``: the time column
+        and the event column (1 = event, 0 = censored, or boolean), both
+        fully observed; it has no intercept.
+        One random-effects term ``(terms | cluster)`` (``model="lm"`` or
+        ``"logit"``) makes it a mixed model with random effects on ``terms``
         (each also a fixed term; ``(x1 | g)`` includes the intercept,
         ``(0 + x1 | g)`` does not) in the clusters of column ``cluster``.
-    model : {"lm", "logit"}, default="lm"
+    model : {"lm", "logit", "cox"}, default="lm"
         Family of the analysis model: linear regression with normal errors,
-        or logistic regression of a binary outcome (0/1, boolean or two
-        categories, the second the event).
+        logistic regression of a binary outcome (0/1, boolean or two
+        categories, the second the event), or Cox proportional-hazards
+        regression of a right-censored time (the analysis to pool is, e.g.,
+        ``statsmodels`` ``PHReg`` with Breslow ties).
     cov_method : {"common", "fixed", "random"}, default="common"
         Level-1 covariance of the two-level joint model of the covariates
         (a formula with a random-effects term only): one for all clusters,
@@ -79,7 +86,9 @@ class SubstantiveModelImputer(BaseJointImputer):
         Columns left out of the model; they pass through untouched. Every
         other column not in the formula is an auxiliary variable of the
         joint model (it helps to impute the covariates; the analysis model
-        assumes ``y`` independent of it given ``x``).
+        assumes ``y`` independent of it given ``x``). The outcome (a Cox
+        model's time and event) is not a variable of the joint model: it
+        enters through the analysis model only.
     n_burn : int, default=1000
         Iterations before the first imputation.
     n_between : int, default=100
@@ -98,7 +107,7 @@ class SubstantiveModelImputer(BaseJointImputer):
     theta_ : pandas.Series
         Posterior mean of the analysis model's coefficients, indexed by
         the columns of its design (``Intercept``, ``x1``, ``x1:x2``,
-        ``C(g)[T.b]``, ...).
+        ``C(g)[T.b]``, ...); log hazard ratios for the Cox model.
     residual_variance_ : float
         Posterior mean of the residual variance (``model="lm"`` only).
     psi_ : pandas.DataFrame
@@ -113,7 +122,8 @@ class SubstantiveModelImputer(BaseJointImputer):
         Posterior mean of the joint model's covariance.
     acceptance_rates_ : dict
         Acceptance rates of the Metropolis-Hastings steps (covariate cells
-        in rows with an observed outcome; ``theta`` of the logistic model).
+        in rows with an observed outcome; ``theta`` of the logistic and Cox
+        models).
     random_seed_ : int
         Seed drawn from ``random_state``.
     n_iter_ : int
@@ -139,6 +149,13 @@ class SubstantiveModelImputer(BaseJointImputer):
     model also has the fitted attributes of :class:`MultilevelJointImputer`
     (``sigma_``, ``random_effects_``, ...) for its joint model of the
     covariates.
+    Cox model: ``theta`` is drawn from the partial-likelihood posterior
+    (flat prior) and the baseline cumulative hazard set to its Breslow
+    estimate at that ``theta`` in every iteration, as in Bartlett et al.
+    (2015); missing times or event indicators are an error (survival
+    outcomes are not imputed). Imputing new rows (``transform``,
+    ``sample(X=...)``) uses the baseline hazard of the stored draw,
+    evaluated at the new rows' times.
     A logistic model with separated data has no proper posterior under the
     flat prior. Differences from R's ``jomo.lm`` / ``jomo.glm`` (doc/smc.rst):
     fully observed covariates are conditioned on rather than modelled as
@@ -224,6 +241,11 @@ class SubstantiveModelImputer(BaseJointImputer):
         analysis = parse_analysis_formula(self.formula, self.model)
         two_level = {}
         if analysis.random is not None:
+            if self.model == "cox":
+                raise ValueError(
+                    f"A random-effects term {analysis.random.text!r} needs model='lm' or "
+                    "'logit'; a Cox model has no two-level version yet."
+                )
             two_level = {"cluster": analysis.random.cluster, "cov_method": self.cov_method}
         elif self.cov_method != "common":
             raise ValueError(

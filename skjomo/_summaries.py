@@ -88,7 +88,9 @@ def model_description(spec, codec):
     rows = []
     if codec.analysis is not None:
         analysis = codec.analysis
-        family = {"lm": "linear", "logit": "logistic"}[spec.analysis.family]
+        family = {"lm": "linear", "logit": "logistic", "cox": "Cox proportional hazards"}[
+            spec.analysis.family
+        ]
         if spec.analysis.random is not None:
             family += " mixed model"
         rows += [

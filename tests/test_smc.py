@@ -312,8 +312,13 @@ def test_logistic_coefficient_step_matches_large_sample_posterior():
     information's (the posterior is close to normal at n = 2000)."""
     from collections import namedtuple
 
-    from skjomo._gibbs._smc import AnalysisState, _draw_logistic, _starting_fit
+    from skjomo._gibbs._smc import AnalysisState, _draw_newton_mh, _starting_fit
+    from skjomo._gibbs._smc_cox import build_cox_data, empty_cox_state
     from skjomo._gibbs._smc_mixed import build_random_effects, initial_random_effects
+
+    model = namedtuple("Logistic", ["family", "cox", "random_effects"])(
+        2, build_cox_data(), build_random_effects(2000)
+    )
 
     rng = np.random.default_rng(4)
     n = 2000
@@ -330,12 +335,12 @@ def test_logistic_coefficient_step_matches_large_sample_posterior():
         theta=np.zeros(2),
         sigma2=np.ones(1),
         random=initial_random_effects(build_random_effects(n), 1),
+        cox=empty_cox_state(model.cox),
     )
-    model = namedtuple("Model", ["random_effects"])(build_random_effects(n))
     draws, accepted = np.empty((6000, 2)), 0
     chain_rng = np.random.default_rng(5)
     for s in range(6000):
-        accepted += _draw_logistic(chain_rng, model, state)
+        accepted += _draw_newton_mh(chain_rng, model, state)
         draws[s] = state.theta
     draws = draws[500:]
     assert accepted / 6000 > 0.8

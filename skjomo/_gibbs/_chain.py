@@ -379,6 +379,7 @@ def initial_state(
     sigma2=None,
     analysis_effects=None,
     analysis_psi=None,
+    baseline=None,
 ):
     """Starting state (doc/sampler.rst, "Starting values").
 
@@ -434,7 +435,14 @@ def initial_state(
             else np.array(hyper_scale, dtype=np.float64)
         ),
         analysis=initial_analysis_state(
-            model.analysis, filled, theta, sigma2, n_clusters, analysis_effects, analysis_psi
+            model.analysis,
+            filled,
+            theta,
+            sigma2,
+            baseline,
+            n_clusters,
+            analysis_effects,
+            analysis_psi,
         ),
     )
     refresh_factors(state.cov, state.cov_chol, state.precision)

@@ -6,10 +6,12 @@ and :func:`impute_new_rows` and read the :class:`ChainRun` they return.
 
 A chain runs a burn-in phase, then ``n_segments`` segments of ``n_between``
 iterations; the end of every segment is one imputation (the completed
-incomplete rows and the parameters). Chains run in parallel through joblib;
-imputation ``k`` comes from chain ``k % n_chains``, segment
-``k // n_chains``. Random streams are passed in by the caller, so results
-do not depend on how many chains run at once.
+incomplete rows and the parameters). Chains run in parallel through joblib,
+in its active backend (processes, threads or a dask cluster:
+doc/distributed.rst); a single chain runs in the calling process (where its
+progress is shown). Imputation ``k`` comes from chain ``k % n_chains``,
+segment ``k // n_chains``. Random streams are passed in by the caller, so
+results do not depend on how many chains run at once, nor where.
 """
 
 import warnings
@@ -49,19 +51,9 @@ NEW_CLUSTER_SWEEPS = 200
 _LATENT_BLOCK_SWEEPS = 3
 
 # parameters stored at every imputation, and traced at every iteration
-_STORED = (
-    "beta",
-    "cov",
-    "u",
-    "sigma",
-    "beta2",
-    "a",
-    "hyper_scale",
-    "theta",
-    "sigma2",
-    "analysis_effects",
-    "analysis_psi",
-)
+_STORED = ("beta", "cov", "u", "sigma", "beta2", "a", "hyper_scale", "theta", "sigma2")
+_STORED += ("baseline",)  # Cox model: H0 at the training's event times
+_STORED += ("analysis_effects", "analysis_psi")  # mixed models: b_j and Psi
 TRACED = Trace._fields
 
 
@@ -154,6 +146,7 @@ def _stored_parameters(state):
         "sigma2": state.analysis.sigma2[0],
         "analysis_effects": state.analysis.random.b.copy(),
         "analysis_psi": state.analysis.random.psi.copy(),
+        "baseline": state.analysis.cox.baseline.copy(),
     }
 
 
@@ -176,6 +169,17 @@ def _proposals_per_iteration(model, n_groups):
             int(model.cov_method == 2),
             *counted_proposals(model.analysis),
         ]
+    )
+
+
+def _run_chains(model, states, rngs, phases, n_jobs, progress=None):
+    """:func:`_run_one_chain` for every chain: a single chain in this process
+    (where ``progress`` is shown), several through joblib, in its active
+    backend (processes, threads, a dask cluster)."""
+    if len(states) == 1:
+        return [_run_one_chain(model, states[0], rngs[0], *phases, progress=progress)]
+    return Parallel(n_jobs=n_jobs)(
+        delayed(_run_one_chain)(model, state, rng, *phases) for state, rng in zip(states, rngs)
     )
 
 
@@ -325,21 +329,8 @@ def fit_chains(
     complete (single chain only).
     """
     n_chains = len(states)
-    results = Parallel(n_jobs=n_jobs if n_chains > 1 else None)(
-        delayed(_run_one_chain)(
-            model,
-            states[c],
-            rngs[c],
-            n_burn,
-            n_between,
-            n_segments,
-            rows,
-            clusters,
-            keep_burn_in,
-            progress if n_chains == 1 else None,
-        )
-        for c in range(n_chains)
-    )
+    phases = (n_burn, n_between, n_segments, rows, clusters, keep_burn_in)
+    results = _run_chains(model, states, rngs, phases, n_jobs, progress)
     n_recorded = n_chains * n_segments * n_between
     accepted = sum(r["tally"].accepted for r in results)
     proposed = n_recorded * _proposals_per_iteration(model, states[0].cov.shape[0])
@@ -364,14 +355,12 @@ def fit_chains(
     )
 
 
-def continue_chains(model, run, n_between, n_imputations, rows, clusters, seeds):
+def continue_chains(model, run, n_between, n_imputations, rows, clusters, seeds, n_jobs=None):
     """``n_imputations`` more imputations continuing every chain of ``run``
     (from copies of its final states, with the streams ``seeds``)."""
     segments = segments_per_chain(n_imputations, run.n_chains)
-    extra = [
-        _run_one_chain(model, _copy_state(state), seeds[c], 0, n_between, segments, rows, clusters)
-        for c, state in enumerate(run.final_states)
-    ]
+    states = [_copy_state(state) for state in run.final_states]
+    extra = _run_chains(model, states, seeds, (0, n_between, segments, rows, clusters), n_jobs)
     return (
         _interleave([r["imputed"] for r in extra])[:n_imputations],
         _interleave([r["imputed2"] for r in extra])[:n_imputations],
@@ -445,6 +434,7 @@ def impute_new_rows(
         sigma2=draws["sigma2"][draw],
         analysis_effects=draws["analysis_effects"][draw],
         analysis_psi=draws["analysis_psi"][draw],
+        baseline=draws["baseline"][draw] if model.analysis.cox.grid.size else None,
     )
     state.values[missing] = state.means[missing]
     needs_sweeps = model.cat_start.size or model.cat2_start.size or n_new or model.analysis.family

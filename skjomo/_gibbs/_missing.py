@@ -126,15 +126,29 @@ def missingness_groups(missing, row_group):
             np.zeros(0, np.int64),
             np.zeros((0, p), bool),
         )
-    keys = np.column_stack([row_group[incomplete], missing[incomplete].astype(np.int64)])
-    unique, inverse = np.unique(keys, axis=0, return_inverse=True)
-    inverse = inverse.ravel()
+    groups, patterns, inverse = _unique_keys(row_group[incomplete], missing[incomplete])
     order = np.argsort(inverse, kind="stable")
-    counts = np.bincount(inverse, minlength=unique.shape[0])
+    counts = np.bincount(inverse, minlength=groups.size)
     group_ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-    return (
-        incomplete[order].astype(np.int64),
-        group_ptr,
-        unique[:, 0].astype(np.int64),
-        unique[:, 1:].astype(bool),
-    )
+    return incomplete[order].astype(np.int64), group_ptr, groups, patterns
+
+
+def _unique_keys(group, missing):
+    """Distinct rows of ``(group, missing)`` in lexicographic order, and the
+    index of each row's key.
+
+    The key of a row is packed into one integer, ``group`` followed by the
+    bits of its pattern, whose order is the lexicographic order of the rows
+    (a 1-d sort, not numpy's slower sort of rows); rows too wide to pack are
+    sorted as rows.
+    """
+    p = missing.shape[1]
+    if p <= 48 and int(group.max(initial=0)) < 2 ** (62 - p):
+        bits = np.left_shift(np.int64(1), np.arange(p - 1, -1, -1, dtype=np.int64))
+        keys = (group.astype(np.int64) << p) | (missing.astype(np.int64) @ bits)
+        unique, inverse = np.unique(keys, return_inverse=True)
+        patterns = (unique[:, None] & bits) != 0
+        return unique >> p, patterns, inverse.ravel()
+    keys = np.column_stack([group, missing.astype(np.int64)])
+    unique, inverse = np.unique(keys, axis=0, return_inverse=True)
+    return unique[:, 0].astype(np.int64), unique[:, 1:].astype(bool), inverse.ravel()

@@ -6,7 +6,9 @@ steps; an analysis model ``f(y | w(x); theta)`` adds three steps
 
 * ``theta`` given the completed data (linear model: exact normal /
   scaled-inverse-chi-square draw; logistic model: Metropolis-Hastings with
-  an iteratively-reweighted-least-squares proposal);
+  an iteratively-reweighted-least-squares proposal; Cox model: the same
+  move on the partial likelihood, then the Breslow baseline hazard, in
+  :mod:`._smc_cox`);
 * every missing covariate cell (a continuous cell or a categorical latent
   block) by Metropolis-Hastings whose proposal is its joint-model
   conditional given the rest of the row, accepted with the ratio
@@ -30,6 +32,16 @@ from ._jit import kernel
 from ._linalg import cholesky_lower, solve_lower, solve_lower_transpose
 from ._logistic import log1pexp as _log1pexp
 from ._logistic import log_normal_precision as _log_proposal
+from ._smc_cox import (
+    COX,
+    baseline_at_times,
+    build_cox_data,
+    cox_newton_point,
+    cox_row_log_likelihood,
+    cox_starting_fit,
+    empty_cox_state,
+    update_baseline,
+)
 from ._smc_mixed import (
     build_random_effects,
     draw_mixed_linear,
@@ -62,6 +74,7 @@ AnalysisModel = namedtuple(
         "prior_df",
         "prior_scale",  # scaled-inverse-chi-square prior of sigma^2 (linear)
         "random_effects",  # RandomEffects of a two-level model (_smc_mixed.py)
+        "cox",  # CoxData: times and their order (Cox model; empty otherwise)
     ],
 )
 
@@ -75,6 +88,7 @@ AnalysisState = namedtuple(
         "theta",  # (k,)
         "sigma2",  # (1,) residual variance (linear model)
         "random",  # RandomEffectsState of a two-level model (_smc_mixed.py)
+        "cox",  # CoxState: baseline cumulative hazard (Cox model)
     ],
 )
 
@@ -102,6 +116,8 @@ def build_analysis_model(
     prior_df=0.0,
     prior_scale=0.0,
     random_effects=None,
+    time=None,
+    event_grid=None,
 ):
     """Assemble an :data:`AnalysisModel` (``family=0``: none, empty arrays).
 
@@ -157,6 +173,7 @@ def build_analysis_model(
         prior_df=float(prior_df),
         prior_scale=float(prior_scale),
         random_effects=build_random_effects(y.shape[0], **(random_effects or {})),
+        cox=build_cox_data(time, event_grid),
     )
 
 
@@ -168,7 +185,7 @@ def counted_proposals(am):
         return 0, 0
     rows = am.dyn_to_row[am.unit_row]
     covariates = int(np.sum((am.unit_var >= 0) & ~am.y_missing[rows]))
-    return covariates, int(am.family == LOGISTIC)
+    return covariates, int(am.family in (LOGISTIC, COX))
 
 
 # ----------------------------------------------------------------- design
@@ -238,6 +255,15 @@ def refresh_predictor(am, ast):
     """The linear predictor of every row."""
     for i in range(ast.w.shape[0]):
         ast.eta[i] = predictor(am, ast, i, ast.w[i])
+
+
+@kernel
+def _row_log_likelihood(am, ast, i, eta):
+    """``log f`` of row ``i`` at the linear predictor ``eta``, up to terms
+    free of ``eta``."""
+    if am.family == COX:
+        return cox_row_log_likelihood(ast.y[i], ast.cox.cumhaz[i], eta)
+    return row_log_likelihood(am.family, ast.y[i], eta, ast.sigma2[0])
 
 
 @kernel
@@ -315,13 +341,23 @@ def _newton_point(am, ast, theta, chol, center):
 
 
 @kernel
-def _draw_logistic(rng, am, ast):
-    """Metropolis-Hastings move of ``theta`` (flat prior) with the IWLS
-    proposal ``N(theta + I^{-1} U, I^{-1})`` at the current value and the
-    reverse proposal at the proposed one. Returns 1 if accepted."""
+@kernel
+def _newton(am, ast, theta, chol, center):
+    """:func:`_newton_point` of the model's (partial) log-likelihood."""
+    if am.family == COX:
+        return cox_newton_point(am.cox, ast, theta, chol, center)
+    return _newton_point(am, ast, theta, chol, center)
+
+
+@kernel
+def _draw_newton_mh(rng, am, ast):
+    """Metropolis-Hastings move of ``theta`` (flat prior) with the Newton
+    (IWLS) proposal ``N(theta + I^{-1} U, I^{-1})`` at the current value and
+    the reverse proposal at the proposed one, targeting the logistic
+    likelihood or the Cox partial likelihood. Returns 1 if accepted."""
     k = ast.theta.shape[0]
     chol0, center0 = np.empty((k, k)), np.empty(k)
-    loglik0, ok = _newton_point(am, ast, ast.theta, chol0, center0)
+    loglik0, ok = _newton(am, ast, ast.theta, chol0, center0)
     if not ok:
         raise ValueError(
             "The design of the analysis model is singular in the completed "
@@ -334,7 +370,7 @@ def _draw_logistic(rng, am, ast):
     for t in range(k):
         proposal[t] += center0[t]
     chol1, center1 = np.empty((k, k)), np.empty(k)
-    loglik1, ok = _newton_point(am, ast, proposal, chol1, center1)
+    loglik1, ok = _newton(am, ast, proposal, chol1, center1)
     if not ok:
         return 0
     log_ratio = (
@@ -352,7 +388,7 @@ def _draw_logistic(rng, am, ast):
 @kernel
 def draw_analysis_parameters(rng, am, ast, values):
     """The analysis model's parameters given the completed data. Returns the
-    accepted Metropolis-Hastings moves (logistic model)."""
+    accepted Metropolis-Hastings moves (logistic and Cox models)."""
     sync_analysis(am, ast, values)
     accepted = 0
     if am.family == LINEAR and am.random_effects.re_index.shape[0] > 0:
@@ -370,10 +406,12 @@ def draw_analysis_parameters(rng, am, ast, values):
     elif am.family == LINEAR:
         _draw_linear(rng, am, ast)
     else:
-        accepted = _draw_logistic(rng, am, ast)
+        accepted = _draw_newton_mh(rng, am, ast)
         if am.random_effects.re_index.shape[0] > 0:
             draw_mixed_logistic(rng, am.random_effects, ast.random, ast.w, ast.y, ast.theta)
     refresh_predictor(am, ast)
+    if am.family == COX:
+        update_baseline(am.cox, ast)
     return accepted
 
 
@@ -450,9 +488,9 @@ def draw_analysis_missing(rng, am, ast, values, means, precisions, row_group, ca
             design_row(am, ast.xvars[i], w_new)
             eta_new = predictor(am, ast, i, w_new)
             if not am.y_missing[i]:
-                log_ratio = row_log_likelihood(
-                    am.family, ast.y[i], eta_new, ast.sigma2[0]
-                ) - row_log_likelihood(am.family, ast.y[i], ast.eta[i], ast.sigma2[0])
+                log_ratio = _row_log_likelihood(am, ast, i, eta_new) - _row_log_likelihood(
+                    am, ast, i, ast.eta[i]
+                )
                 if not np.log(rng.random()) < log_ratio:
                     ast.xvars[i, v] = old_x
                     continue
@@ -505,14 +543,22 @@ def _starting_fit(family, w, y):
 
 
 def initial_analysis_state(
-    am, values, theta=None, sigma2=None, n_clusters=1, random_effects=None, psi=None
+    am,
+    values,
+    theta=None,
+    sigma2=None,
+    baseline=None,
+    n_clusters=1,
+    random_effects=None,
+    psi=None,
 ):
     """Starting analysis state given the joint model's starting values
     (``values``: dynamic rows). Missing outcomes start at the observed mean
     (linear) or the most frequent value (logistic); ``theta`` and
-    ``sigma^2`` at the fit to the starting data unless given; the random
-    effects of a two-level model (``n_clusters`` clusters) as in
-    :func:`._smc_mixed.initial_random_effects`."""
+    ``sigma^2`` at the fit to the starting data unless given; the Cox
+    baseline hazard at its values ``baseline`` at the event-time grid, else
+    at the Breslow estimate; the random effects of a two-level model
+    (``n_clusters`` clusters) as in :func:`._smc_mixed.initial_random_effects`."""
     n = am.x_data.shape[0]
     k = am.term_ptr.shape[0] - 1
     y = am.y_data.copy()
@@ -528,14 +574,22 @@ def initial_analysis_state(
         theta=np.zeros(k),
         sigma2=np.ones(1),
         random=initial_random_effects(am.random_effects, n_clusters, random_effects, psi),
+        cox=empty_cox_state(am.cox),
     )
     if not am.family:
         return ast
     sync_analysis(am, ast, values)
     full_design(am, ast)
-    if theta is None:
+    if theta is None and am.family == COX:
+        theta = cox_starting_fit(am.cox, ast)
+    elif theta is None:
         theta, sigma2 = _starting_fit(am.family, ast.w[observed], y[observed])
     ast.theta[:] = theta
     ast.sigma2[0] = 1.0 if sigma2 is None else sigma2
     refresh_predictor(am, ast)
+    if am.family == COX and baseline is None:
+        update_baseline(am.cox, ast)
+    elif am.family == COX:
+        ast.cox.baseline[:] = baseline
+        ast.cox.cumhaz[:] = baseline_at_times(am.cox, baseline)
     return ast

@@ -145,12 +145,33 @@ def _read_mixedlm(results, group=None):
     )
 
 
+def _read_phreg(results):
+    """A Cox model (``PHReg``): log hazard ratios named by the design columns,
+    their covariance, and no complete-data degrees of freedom (large-sample
+    inference, as R's coxph)."""
+    res = _unwrap(results)
+    names = [str(n) for n in res.model.exog_names]
+    return FitSummary(
+        names,
+        np.asarray(res.params, dtype=float),
+        np.asarray(res.cov_params(), dtype=float),
+        None,
+        {},
+        results,
+        fit_problem(results),
+    )
+
+
 def read_statsmodels(results, group=None):
     """Read a statsmodels results object; ``group`` names the clusters of a MixedLM."""
+    from statsmodels.duration.hazard_regression import PHRegResults
+
     RegressionResults, GLMResults, MixedLMResults = _sm_classes()
     res = _unwrap(results)
     if isinstance(res, MixedLMResults):
         return _read_mixedlm(results, group)
+    if isinstance(res, PHRegResults):
+        return _read_phreg(results)
     params = results.params
     if np.ndim(params) != 1:
         raise ValueError(
@@ -311,7 +332,7 @@ def read_fit(model, reader=None):
     ----------
     model : object
         A fitted statsmodels results object (OLS, WLS, GLS, GLM, Logit,
-        Probit, Poisson, MixedLM, or any results with ``params`` and
+        Probit, Poisson, MixedLM, PHReg, or any results with ``params`` and
         ``cov_params()``), a fitted scikit-learn linear model (with
         ``coef_``), a scikit-learn ``Pipeline`` whose final step is one, a
         :class:`FitSummary`, or anything ``reader`` accepts.
@@ -339,7 +360,12 @@ def read_fit(model, reader=None):
     random-effect covariance matrix, the residual variance and the ICC are
     extra parameters named as in mitml (``Intercept~~Intercept|school``,
     ``Residual~~Residual``, ``ICC|school``). For OLS and Gaussian GLMs the
-    residual variance ``RSS / df_resid`` is the extra parameter.
+    residual variance ``RSS / df_resid`` is the extra parameter. For a Cox
+    model (``PHReg``) the estimates are the log hazard ratios, named by the
+    columns of its design (``x1``, ``x1:x2``, ...), with their covariance and
+    no residual degrees of freedom (its inference is large-sample); the
+    hazard ratios and their interval bounds are ``exp`` of the pooled
+    estimates and bounds.
     scikit-learn models give point estimates only (named ``Intercept`` and
     the feature names); :class:`~sklearn.linear_model.BayesianRidge` gives
     its coefficients with their posterior covariance ``sigma_`` (the
