@@ -341,7 +341,6 @@ def _newton_point(am, ast, theta, chol, center):
 
 
 @kernel
-@kernel
 def _newton(am, ast, theta, chol, center):
     """:func:`_newton_point` of the model's (partial) log-likelihood."""
     if am.family == COX:
