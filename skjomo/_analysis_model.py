@@ -14,11 +14,12 @@ user will fit to the completed data (doc/smc.rst). This module
   from which the sampler's numba kernels rebuild a row of the analysis
   design whenever an imputed covariate changes;
 * encodes the outcome and the analysis variables of a frame and writes the
-  imputed outcome back.
+  imputed outcome back;
+* checks the user's starting values of the analysis parameters.
 """
 
 import ast
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -28,7 +29,7 @@ from ._analysis_mixed import match_random_terms, random_effects_arrays, split_ra
 from ._schema import _fill, _float_values, _is_categorical_dtype, _sorted_categories
 
 # sampler codes of the families (0 means no analysis model)
-FAMILIES = {"lm": 1, "logit": 2}
+FAMILIES = {"lm": 1, "logit": 2, "ordinal": 3}
 FAMILIES["cox"] = 4  # Cox proportional hazards (_analysis_cox.py, _gibbs/_smc_cox.py)
 
 
@@ -97,8 +98,9 @@ class AnalysisFormula:
     ----------
     formula : str
         As given.
-    family : {"lm", "logit", "cox"}
-        Linear (normal errors), logistic or Cox regression.
+    family : {"lm", "logit", "ordinal", "cox"}
+        Linear (normal errors), logistic, proportional-odds (cumulative
+        logit) or Cox regression.
     outcome : str
         The column on the left-hand side (the event column of a Cox model).
     terms : tuple of Term
@@ -110,6 +112,9 @@ class AnalysisFormula:
     random : RandomEffectsFormula or None
         The random-effects term ``( ... | cluster)`` of a two-level model
         (:mod:`skjomo._analysis_mixed`).
+    theta_start : array-like, pandas.Series or None
+        The user's starting values of the parameters (checked by
+        :meth:`AnalysisLayout.bind`).
     """
 
     formula: str
@@ -118,6 +123,7 @@ class AnalysisFormula:
     terms: tuple
     declared_categorical: tuple
     time: object = None
+    theta_start: object = field(default=None, compare=False, repr=False)
     random: object = None
 
     @property
@@ -179,8 +185,9 @@ def _factor(expr, label):
     return _monomial(tree, label)  # raises with the message above unless a product
 
 
-def parse_analysis_formula(formula, family):
-    """Parse ``formula`` (``"y ~ terms"``) of an analysis model of ``family``.
+def parse_analysis_formula(formula, family, theta_start=None):
+    """Parse ``formula`` (``"y ~ terms"``) of an analysis model of ``family``
+    (``theta_start``: the user's starting values of its parameters).
 
     Raises
     ------
@@ -267,6 +274,7 @@ def parse_analysis_formula(formula, family):
         tuple(terms),
         tuple(dict.fromkeys(declared)),
         time=time,
+        theta_start=theta_start,
         random=random,
     )
 
@@ -294,6 +302,37 @@ def _binary_levels(series, column):
             "or take two categories."
         )
     return None
+
+
+def _ordinal_levels(series, column):
+    """Ordered levels of an ordinal outcome: the observed categories of an
+    ordered pandas Categorical in its order, or the sorted observed values
+    of a numeric column."""
+    observed = series.dropna()
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        if not series.dtype.ordered:
+            raise ValueError(
+                f"The outcome {column!r} of an ordinal model is an unordered Categorical; "
+                "give its order with pd.Categorical(..., ordered=True) or "
+                "series.cat.as_ordered()."
+            )
+        present = set(observed.tolist())
+        levels = [c for c in series.dtype.categories if c in present]
+    elif _is_categorical_dtype(series):
+        raise ValueError(
+            f"The outcome {column!r} of an ordinal model has dtype {series.dtype}, "
+            "whose values have no order; make it an ordered pandas Categorical or "
+            "numeric (its sorted values are the categories)."
+        )
+    else:
+        _float_values(series, column, "outcome of the ordinal model")
+        levels = sorted(pd.unique(observed.to_numpy()).tolist())
+    if len(levels) < 2:
+        raise ValueError(
+            f"The outcome {column!r} of an ordinal model must take at least two "
+            f"values; it takes {len(levels)}."
+        )
+    return levels
 
 
 class AnalysisLayout:
@@ -340,7 +379,14 @@ class AnalysisLayout:
             self.event_grid = event_grid(*survival_values(frame, analysis.time, self.outcome))
         if series.notna().sum() == 0:
             raise ValueError(f"The outcome {self.outcome!r} is entirely missing.")
-        if analysis.family == "cox":
+        self.cut_names = []
+        if analysis.family == "ordinal":
+            # the cut-points take the place of the intercept (doc/smc.rst)
+            self.terms = tuple(t for t in self.terms if not t.is_intercept)
+            self.outcome_levels = _ordinal_levels(series, self.outcome)
+            levels = self.outcome_levels
+            self.cut_names = [f"{a}/{b}" for a, b in zip(levels[:-1], levels[1:])]
+        elif analysis.family == "cox":
             self.outcome_levels = None
         elif analysis.family == "logit":
             self.outcome_levels = _binary_levels(series, self.outcome)
@@ -370,6 +416,8 @@ class AnalysisLayout:
 
     def _check_hierarchy(self):
         present = {frozenset(t.labels) for t in self.terms}
+        if self.analysis.family == "ordinal":
+            present.add(frozenset())  # the cut-points act as the intercept
         for term in self.terms:
             for label, categorical in zip(term.labels, term.kinds):
                 if categorical and frozenset(set(term.labels) - {label}) not in present:
@@ -424,6 +472,48 @@ class AnalysisLayout:
         self.var_col = np.asarray(var_col, np.int64)
         self.var_block = np.asarray(var_block, np.int64)
         self._term_table()
+        self.theta_start = self._check_theta_start(self.analysis.theta_start)
+
+    @property
+    def parameter_names(self):
+        """Names of the analysis parameters: the design's columns, then the
+        cut-points of an ordinal model (``"a/b"``: between levels a and b)."""
+        return list(self.term_names) + list(self.cut_names)
+
+    def _check_theta_start(self, start):
+        """The user's starting parameters as an array in :attr:`parameter_names`
+        order (``None`` if not given)."""
+        if start is None:
+            return None
+        names = self.parameter_names
+        if isinstance(start, pd.Series):
+            given = [str(n) for n in start.index]
+            if sorted(given) != sorted(names):
+                missing = [n for n in names if n not in given]
+                extra = [n for n in given if n not in names]
+                raise ValueError(
+                    f"theta_start is indexed by {given}; it needs one value per parameter "
+                    f"{names} (missing {missing}, unknown {extra})."
+                )
+            start = pd.Series(start.to_numpy(), index=given)[names].to_numpy()
+        try:
+            values = np.asarray(start, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(f"theta_start must be numeric; got {start!r}.") from None
+        if values.shape != (len(names),):
+            raise ValueError(
+                f"theta_start must hold {len(names)} values, one per parameter {names}; "
+                f"got shape {values.shape}."
+            )
+        if not np.isfinite(values).all():
+            raise ValueError("theta_start must be finite.")
+        cuts = values[len(self.term_names) :]
+        if np.any(np.diff(cuts) <= 0):
+            raise ValueError(
+                f"The cut-points {self.cut_names} at the end of theta_start must be "
+                f"strictly increasing; got {cuts.tolist()}."
+            )
+        return values
 
     def _term_table(self):
         index = {c: v for v, c in enumerate(self.variables)}
@@ -509,7 +599,11 @@ class AnalysisLayout:
         if not y_missing.any():
             return out
         series = frame[self.outcome]
-        if self.analysis.family == "logit":
+        if self.analysis.family == "ordinal":
+            values = np.asarray(self.outcome_levels)[imputed.astype(np.int64)]
+            if isinstance(series.dtype, pd.CategoricalDtype):
+                values = np.asarray(self.outcome_levels, dtype=object)[imputed.astype(np.int64)]
+        elif self.analysis.family == "logit":
             if self.outcome_levels is None:
                 values = imputed.astype(np.int64)
                 if pd.api.types.is_float_dtype(series.dtype):
@@ -544,6 +638,8 @@ class AnalysisLayout:
             "factor_var": self.factor_var,
             "factor_power": self.factor_power,
             "factor_level": self.factor_level,
+            "n_cuts": len(self.cut_names),
+            "theta_start": self.theta_start,
             **(
                 {"time": encoded_analysis["time"], "event_grid": self.event_grid}
                 if self.analysis.family == "cox"

@@ -69,6 +69,15 @@ def _is_binary_model(model, family):
     return isinstance(cls, type) and issubclass(cls, BinaryModel)
 
 
+def _is_ordinal_model(model):
+    """Whether the model is statsmodels' ``OrderedModel`` (its outcome is kept
+    as given: an ordered categorical or numbers)."""
+    from statsmodels.miscmodels.ordinal_model import OrderedModel
+
+    cls = model if isinstance(model, type) else getattr(model, "__self__", None)
+    return isinstance(cls, type) and issubclass(cls, OrderedModel)
+
+
 def _binary_codes(values, name):
     """A two-category outcome as 0.0/1.0 (NaN kept) and its two classes, the second coded 1.
 
@@ -120,8 +129,11 @@ class StatsmodelsModel(BaseEstimator):
         ``"poisson"``, ``"mixedlm"``, ``"phreg"`` (Cox model: the formula's
         left-hand side is the time, ``model_kwargs={"status": column}``
         names the event column), a model class with ``from_formula``
-        (e.g. ``statsmodels.api.MixedLM``) or a function such as
-        ``statsmodels.formula.api.mixedlm``.
+        (e.g. ``statsmodels.api.MixedLM``, or statsmodels'
+        ``OrderedModel`` with ``model_kwargs={"distr": "logit"}`` for a
+        proportional-odds logistic model; its outcome, an ordered
+        categorical or numeric column, is passed as it is) or a function
+        such as ``statsmodels.formula.api.mixedlm``.
     groups : str, optional
         Column holding the clusters (MixedLM).
     re_formula : str, optional
@@ -256,6 +268,10 @@ class StatsmodelsModel(BaseEstimator):
         if hasattr(self, "classes_"):
             del self.classes_
         values = y if isinstance(y, pd.Series) else pd.Series(np.asarray(y))
+        if _is_ordinal_model(self.model):
+            return (
+                values.array if isinstance(values.dtype, pd.CategoricalDtype) else values.to_numpy()
+            )
         if _is_binary_model(self.model, self.family):
             if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(
                 values.dtype

@@ -18,7 +18,7 @@ class SubstantiveModelImputer(BaseJointImputer):
 
     The user states the model to be fitted to the completed data,
     ``f(y | x; theta)``, as a formula such as ``"y ~ x1 * x2 + I(x1**2)"``
-    with its family (linear, logistic or Cox regression). The partially observed
+    with its family (linear, logistic, ordinal or Cox regression). The partially observed
     covariates of the formula (and any auxiliary columns) follow the joint
     latent-normal model of :class:`JointModelImputer`, given the fully
     observed covariates; the joint density of the data is the product
@@ -44,10 +44,10 @@ class SubstantiveModelImputer(BaseJointImputer):
 
     One Gibbs iteration draws the joint-model parameters (the steps of
     :class:`JointModelImputer`), ``theta`` given the completed data (exact
-    for the linear model; Metropolis-Hastings with an iteratively
-    reweighted least squares proposal for the logistic model, and the same
-    move on the partial likelihood followed by the Breslow baseline hazard
-    for the Cox model), every missing
+    for the linear model; Metropolis-Hastings with a Newton-step (iteratively
+    reweighted least squares) proposal for the logistic and ordinal models,
+    and the same move on the partial likelihood followed by the Breslow
+    baseline hazard for the Cox model), every missing
     covariate cell by Metropolis-Hastings with its joint-model conditional
     as proposal and ``f(y | w(x); theta)`` in the acceptance ratio, then
     missing outcomes from ``f(y | w(x); theta)``.
@@ -68,12 +68,23 @@ class SubstantiveModelImputer(BaseJointImputer):
         ``"logit"``) makes it a mixed model with random effects on ``terms``
         (each also a fixed term; ``(x1 | g)`` includes the intercept,
         ``(0 + x1 | g)`` does not) in the clusters of column ``cluster``.
-    model : {"lm", "logit", "cox"}, default="lm"
-        Family of the analysis model: linear regression with normal errors,
-        logistic regression of a binary outcome (0/1, boolean or two
-        categories, the second the event), or Cox proportional-hazards
-        regression of a right-censored time (the analysis to pool is, e.g.,
-        ``statsmodels`` ``PHReg`` with Breslow ties).
+    model : {"lm", "logit", "ordinal", "cox"}, default="lm"
+        Family of the analysis model:
+
+        - ``"lm"``: linear regression with normal errors;
+        - ``"logit"``: logistic regression of a binary outcome (0/1,
+          boolean or two categories, the second the event);
+        - ``"ordinal"``: proportional-odds (cumulative logit) regression,
+          ``P(y <= k | x) = 1 / (1 + exp(-(alpha_k - w(x)' theta)))`` with
+          cut-points ``alpha_1 < ... < alpha_{K-1}`` and no intercept in
+          ``w(x)`` (the sign convention of statsmodels' ``OrderedModel``
+          and R's ``MASS::polr``). The outcome is an ordered pandas
+          Categorical (its order) or numeric (its sorted values); the
+          categories are those observed, and imputed outcomes come back as
+          the column's own values and dtype;
+        - ``"cox"``: Cox proportional-hazards regression of a
+          right-censored time (the analysis to pool is, e.g.,
+          ``statsmodels`` ``PHReg`` with Breslow ties).
     cov_method : {"common", "fixed", "random"}, default="common"
         Level-1 covariance of the two-level joint model of the covariates
         (a formula with a random-effects term only): one for all clusters,
@@ -100,6 +111,16 @@ class SubstantiveModelImputer(BaseJointImputer):
         model's covariance ``Omega`` (see :class:`JointModelImputer`).
     prior_scale : array-like of shape (p, p), default=None
         Scale matrix of that prior; ``None`` means the identity.
+    theta_start : array-like or pandas.Series, default=None
+        Starting values of the analysis model's parameters, in the order of
+        ``theta_`` (the design's columns, then for ``model="ordinal"`` the
+        ``K - 1`` cut-points ``alpha_1 < ... < alpha_{K-1}``, named
+        ``"a/b"`` for the cut between levels ``a`` and ``b``). A Series is
+        matched by its index to these names, in any order. ``None`` starts
+        at the fit of the analysis model to the starting data (complete
+        outcomes, missing covariates at their starting values). With
+        ``model="lm"`` the first iteration draws ``theta`` exactly given the
+        completed data, so its starting value has no influence.
     %(run_parameters)s
 
     Attributes
@@ -107,7 +128,8 @@ class SubstantiveModelImputer(BaseJointImputer):
     theta_ : pandas.Series
         Posterior mean of the analysis model's coefficients, indexed by
         the columns of its design (``Intercept``, ``x1``, ``x1:x2``,
-        ``C(g)[T.b]``, ...); log hazard ratios for the Cox model.
+        ``C(g)[T.b]``, ...); log hazard ratios for the Cox model; followed
+        for ``model="ordinal"`` by the cut-points (``"1/2"``, ``"2/3"``, ...).
     residual_variance_ : float
         Posterior mean of the residual variance (``model="lm"`` only).
     psi_ : pandas.DataFrame
@@ -122,8 +144,8 @@ class SubstantiveModelImputer(BaseJointImputer):
         Posterior mean of the joint model's covariance.
     acceptance_rates_ : dict
         Acceptance rates of the Metropolis-Hastings steps (covariate cells
-        in rows with an observed outcome; ``theta`` of the logistic and Cox
-        models).
+        in rows with an observed outcome; ``theta`` of the logistic,
+        ordinal and Cox models).
     random_seed_ : int
         Seed drawn from ``random_state``.
     n_iter_ : int
@@ -141,14 +163,13 @@ class SubstantiveModelImputer(BaseJointImputer):
 
     Notes
     -----
-    Priors: flat on ``theta``; ``p(sigma^2) ~ 1 / sigma^2`` for the linear
-    model; ``Psi ~ IW(kz + 1, S0)`` with the scale-free
-    ``S0 = 0.01 diag(var(y) / var(z_t))`` for the random effects; the joint
-    model's priors as in :class:`JointModelImputer` (and
-    :class:`MultilevelJointImputer` for two-level models). A two-level
-    model also has the fitted attributes of :class:`MultilevelJointImputer`
-    (``sigma_``, ``random_effects_``, ...) for its joint model of the
-    covariates.
+    Priors: flat on ``theta`` (and on the ordered cut-points of the ordinal
+    model); ``p(sigma^2) ~ 1 / sigma^2`` for the linear model; the joint
+    model's priors as in :class:`JointModelImputer`; ``Psi ~ IW(kz + 1, S0)`` with the scale-free
+    ``S0 = 0.01 diag(var(y) / var(z_t))`` for the random effects of a
+    two-level model, whose joint model of the covariates has the priors and
+    fitted attributes (``sigma_``, ``random_effects_``, ...) of
+    :class:`MultilevelJointImputer`.
     Cox model: ``theta`` is drawn from the partial-likelihood posterior
     (flat prior) and the baseline cumulative hazard set to its Breslow
     estimate at that ``theta`` in every iteration, as in Bartlett et al.
@@ -156,12 +177,13 @@ class SubstantiveModelImputer(BaseJointImputer):
     outcomes are not imputed). Imputing new rows (``transform``,
     ``sample(X=...)``) uses the baseline hazard of the stored draw,
     evaluated at the new rows' times.
-    A logistic model with separated data has no proper posterior under the
-    flat prior. Differences from R's ``jomo.lm`` / ``jomo.glm`` (doc/smc.rst):
-    fully observed covariates are conditioned on rather than modelled as
-    normal, the binary model is a logistic (not probit) regression, and
-    covariates are proposed from their joint-model conditional (an
-    independence sampler) instead of a random walk.
+    A logistic or ordinal model with separated data has no proper posterior
+    under the flat prior. Differences from R's ``jomo.lm`` / ``jomo.glm`` /
+    ``jomo.polr`` (doc/smc.rst): fully observed covariates are conditioned
+    on rather than modelled as normal, the binary and ordinal models are
+    logistic (not probit) regressions, and covariates are proposed from
+    their joint-model conditional (an independence sampler) instead of a
+    random walk.
 
     Examples
     --------
@@ -196,6 +218,7 @@ class SubstantiveModelImputer(BaseJointImputer):
         "formula": [str],
         "model": [StrOptions(set(FAMILIES))],
         "cov_method": [StrOptions({"common", "fixed", "random"})],
+        "theta_start": ["array-like", None],
     }
 
     def __init__(
@@ -211,6 +234,7 @@ class SubstantiveModelImputer(BaseJointImputer):
         n_imputations=5,
         prior_df=None,
         prior_scale=None,
+        theta_start=None,
         latent_bounds=None,
         n_chains=1,
         keep_chains="imputation",
@@ -229,6 +253,7 @@ class SubstantiveModelImputer(BaseJointImputer):
         self.n_imputations = n_imputations
         self.prior_df = prior_df
         self.prior_scale = prior_scale
+        self.theta_start = theta_start
         self.latent_bounds = latent_bounds
         self.n_chains = n_chains
         self.keep_chains = keep_chains
@@ -238,13 +263,13 @@ class SubstantiveModelImputer(BaseJointImputer):
         self.n_jobs = n_jobs
 
     def _model_spec(self):
-        analysis = parse_analysis_formula(self.formula, self.model)
+        analysis = parse_analysis_formula(self.formula, self.model, self.theta_start)
         two_level = {}
         if analysis.random is not None:
-            if self.model == "cox":
+            if self.model not in ("lm", "logit"):
                 raise ValueError(
                     f"A random-effects term {analysis.random.text!r} needs model='lm' or "
-                    "'logit'; a Cox model has no two-level version yet."
+                    f"'logit'; model={self.model!r} has no two-level version yet."
                 )
             two_level = {"cluster": analysis.random.cluster, "cov_method": self.cov_method}
         elif self.cov_method != "common":

@@ -24,7 +24,7 @@ def posterior_means(spec, codec, run):
     }
     if codec.analysis is not None:
         out["theta_"] = pd.Series(
-            trace["theta"].mean(axis=(0, 1)), index=codec.analysis.term_names, name="theta"
+            trace["theta"].mean(axis=(0, 1)), index=codec.analysis.parameter_names, name="theta"
         )
         if spec.analysis.family == "lm":
             out["residual_variance_"] = float(trace["sigma2"].mean())
@@ -69,7 +69,7 @@ def chain_groups(spec, codec):
     if spec.cov_method == "random":
         groups["a"] = ("a", None)
     if codec.analysis is not None:
-        groups["theta"] = ("theta", [codec.analysis.term_names])
+        groups["theta"] = ("theta", [codec.analysis.parameter_names])
         if spec.analysis.family == "lm":
             groups["sigma2"] = ("sigma2", None)
         if spec.analysis.random is not None:
@@ -88,9 +88,12 @@ def model_description(spec, codec):
     rows = []
     if codec.analysis is not None:
         analysis = codec.analysis
-        family = {"lm": "linear", "logit": "logistic", "cox": "Cox proportional hazards"}[
-            spec.analysis.family
-        ]
+        family = {
+            "lm": "linear",
+            "logit": "logistic",
+            "ordinal": "proportional-odds logistic",
+            "cox": "Cox proportional hazards",
+        }[spec.analysis.family]
         if spec.analysis.random is not None:
             family += " mixed model"
         rows += [

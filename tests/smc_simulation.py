@@ -23,6 +23,7 @@ import pandas as pd
 from scipy import stats
 
 from skjomo import JointModelImputer, SubstantiveModelImputer
+from skjomo._gibbs._smc_ordinal import ordinal_fit
 
 
 def _expit(x):
@@ -65,6 +66,21 @@ def logistic(rng, n=1000):
     return pd.DataFrame({"y": y, "x1": x1, "x2": x2}), full
 
 
+ORDINAL_CUTS = (-1.0, 0.25, 1.5)
+
+
+def ordinal(rng, n=600):
+    """Proportional-odds model with an interaction (4 categories coded 0-3);
+    x1 ~30% MAR on (y, x2)."""
+    x2 = rng.normal(size=n)
+    x1 = 0.5 * x2 + np.sqrt(0.75) * rng.normal(size=n)
+    latent = 0.75 * x1 + 0.5 * x2 + 0.5 * x1 * x2 + rng.logistic(size=n)
+    y = np.digitize(latent, ORDINAL_CUTS).astype(float)
+    full = pd.DataFrame({"y": y, "x1": x1.copy(), "x2": x2})
+    x1[_mar(rng, y, x2, -0.95)] = np.nan
+    return pd.DataFrame({"y": y, "x1": x1, "x2": x2}), full
+
+
 SCENARIOS = {
     "interaction": {
         "data": interaction,
@@ -90,10 +106,20 @@ SCENARIOS = {
         "observed": ["x2"],
         "run": {"n_burn": 300, "n_between": 30},
     },
+    "ordinal": {
+        "data": ordinal,
+        "formula": "y ~ x1 * x2",
+        "model": "ordinal",
+        "truth": [0.75, 0.5, 0.5, *ORDINAL_CUTS],
+        "observed": ["x2"],
+        "run": {"n_burn": 300, "n_between": 30},
+    },
 }
 
 
 def _design(frame, scenario):
+    if scenario == "ordinal":  # the cut-points take the intercept's place
+        return np.column_stack([frame.x1, frame.x2, frame.x1 * frame.x2])
     if scenario == "quadratic":
         return np.column_stack([np.ones(len(frame)), frame.x, frame.x**2, frame.z])
     return np.column_stack([np.ones(len(frame)), frame.x1, frame.x2, frame.x1 * frame.x2])
@@ -107,6 +133,8 @@ def _fit(x, y, model):
         resid = y - x @ beta
         df = x.shape[0] - x.shape[1]
         return beta, xtx_inv * (resid @ resid / df)
+    if model == "ordinal":  # coefficients and cut-points (equal to OrderedModel's,
+        return ordinal_fit(x, y, 3)  # tests/test_smc_ordinal.py, and faster)
     beta = np.zeros(x.shape[1])
     for _ in range(50):
         prob = _expit(x @ beta)
@@ -148,7 +176,7 @@ def replicate(scenario, seed, n_imputations=10, n_burn=None, n_between=None):
     smc = SubstantiveModelImputer(setup["formula"], model=setup["model"], **run).fit(frame)
     plain = JointModelImputer(
         covariate_cols=setup["observed"],
-        categorical_cols=["y"] if setup["model"] == "logit" else None,
+        categorical_cols=["y"] if setup["model"] in ("logit", "ordinal") else None,
         **run,
     ).fit(frame)
     model = setup["model"]
@@ -195,6 +223,8 @@ def study(scenario, reps, seed=0, **kwargs):
 
 
 def _terms(scenario):
+    if scenario == "ordinal":
+        return ["x1", "x2", "x1:x2", "0/1", "1/2", "2/3"]
     if scenario == "quadratic":
         return ["Intercept", "x", "I(x**2)", "z"]
     return ["Intercept", "x1", "x2", "x1:x2"]

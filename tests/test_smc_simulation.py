@@ -19,7 +19,13 @@ REPS = 300
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "scenario, term", [("interaction", "x1:x2"), ("quadratic", "I(x**2)"), ("logistic", "x1:x2")]
+    "scenario, term",
+    [
+        ("interaction", "x1:x2"),
+        ("quadratic", "I(x**2)"),
+        ("logistic", "x1:x2"),
+        ("ordinal", "x1:x2"),
+    ],
 )
 def test_compatible_imputation_unbiased_and_covers(scenario, term):
     table = study(scenario, REPS, seed=1)

@@ -40,6 +40,7 @@ from ._smc import (
     draw_analysis_missing,
     draw_analysis_parameters,
     initial_analysis_state,
+    n_parameters,
     refresh_predictor,
     sync_analysis,
 )
@@ -353,14 +354,14 @@ def build_model(
 
 
 def dimensions(model):
-    """(m, p, d, m2, p2, k, kz) of a model (k: analysis-model coefficients,
+    """(m, p, d, m2, p2, k, kz) of a model (k: analysis-model parameters,
     kz: its random effects per cluster)."""
     m = model.x.shape[1]
     p = model.static_k.shape[1]
     d = model.prior2_scale.shape[0]
     m2 = model.x2.shape[1]
     p2 = d - p * model.z.shape[1]
-    k = model.analysis.term_ptr.shape[0] - 1
+    k = n_parameters(model.analysis)
     return m, p, d, m2, p2, k, model.analysis.random_effects.re_index.shape[0]
 
 

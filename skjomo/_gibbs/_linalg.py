@@ -146,3 +146,19 @@ def lower_inverse(lower, out):
             for k in range(j, i):
                 s -= lower[i, k] * out[k, j]
             out[i, j] = s / lower[i, i]
+
+
+@kernel
+def log_normal_precision(chol, center, x):
+    """``log N(x; center, (L L')^{-1})`` up to a constant, ``chol`` the lower
+    Cholesky factor ``L`` of the precision."""
+    k = x.shape[0]
+    quad = 0.0
+    logdet = 0.0
+    for j in range(k):
+        s = 0.0
+        for i in range(j, k):
+            s += chol[i, j] * (x[i] - center[i])
+        quad += s * s
+        logdet += np.log(chol[j, j])
+    return logdet - 0.5 * quad

@@ -30,8 +30,8 @@ import numpy as np
 
 from ._jit import kernel
 from ._linalg import cholesky_lower, solve_lower, solve_lower_transpose
+from ._linalg import log_normal_precision as _log_proposal
 from ._logistic import log1pexp as _log1pexp
-from ._logistic import log_normal_precision as _log_proposal
 from ._smc_cox import (
     COX,
     baseline_at_times,
@@ -49,11 +49,18 @@ from ._smc_mixed import (
     initial_random_effects,
     random_part,
 )
+from ._smc_ordinal import (
+    ORDINAL,
+    draw_ordinal_outcome,
+    draw_ordinal_parameters,
+    ordinal_row_log_likelihood,
+    ordinal_starting_fit,
+)
 
 AnalysisModel = namedtuple(
     "AnalysisModel",
     [
-        "family",  # 0 none, 1 linear, 2 logistic
+        "family",  # 0 none, 1 linear, 2 logistic, 3 ordinal
         "y_data",  # (N,) outcome, NaN where missing
         "x_data",  # (N, V) analysis variables (category codes), NaN where missing
         "y_missing",  # (N,) bool
@@ -74,6 +81,8 @@ AnalysisModel = namedtuple(
         "prior_df",
         "prior_scale",  # scaled-inverse-chi-square prior of sigma^2 (linear)
         "random_effects",  # RandomEffects of a two-level model (_smc_mixed.py)
+        "n_cuts",  # cut-points of the ordinal model (0 otherwise)
+        "theta_start",  # (k + n_cuts,) starting parameters, or empty: the starting fit
         "cox",  # CoxData: times and their order (Cox model; empty otherwise)
     ],
 )
@@ -85,7 +94,7 @@ AnalysisState = namedtuple(
         "w",  # (N, k) analysis design
         "eta",  # (N,) linear predictor
         "y",  # (N,) completed outcome
-        "theta",  # (k,)
+        "theta",  # (k + n_cuts,) coefficients, then the ordinal cut-points
         "sigma2",  # (1,) residual variance (linear model)
         "random",  # RandomEffectsState of a two-level model (_smc_mixed.py)
         "cox",  # CoxState: baseline cumulative hazard (Cox model)
@@ -116,6 +125,8 @@ def build_analysis_model(
     prior_df=0.0,
     prior_scale=0.0,
     random_effects=None,
+    n_cuts=0,
+    theta_start=None,
     time=None,
     event_grid=None,
 ):
@@ -173,6 +184,8 @@ def build_analysis_model(
         prior_df=float(prior_df),
         prior_scale=float(prior_scale),
         random_effects=build_random_effects(y.shape[0], **(random_effects or {})),
+        n_cuts=int(n_cuts),
+        theta_start=np.zeros(0) if theta_start is None else np.asarray(theta_start, np.float64),
         cox=build_cox_data(time, event_grid),
     )
 
@@ -185,7 +198,13 @@ def counted_proposals(am):
         return 0, 0
     rows = am.dyn_to_row[am.unit_row]
     covariates = int(np.sum((am.unit_var >= 0) & ~am.y_missing[rows]))
-    return covariates, int(am.family in (LOGISTIC, COX))
+    return covariates, int(am.family in (LOGISTIC, ORDINAL, COX))
+
+
+def n_parameters(am):
+    """Length of the analysis state's ``theta``: the design's coefficients and
+    the ordinal model's cut-points."""
+    return am.term_ptr.shape[0] - 1 + am.n_cuts
 
 
 # ----------------------------------------------------------------- design
@@ -263,6 +282,8 @@ def _row_log_likelihood(am, ast, i, eta):
     free of ``eta``."""
     if am.family == COX:
         return cox_row_log_likelihood(ast.y[i], ast.cox.cumhaz[i], eta)
+    if am.family == ORDINAL:
+        return ordinal_row_log_likelihood(ast.y[i], eta, ast.theta, ast.w.shape[1])
     return row_log_likelihood(am.family, ast.y[i], eta, ast.sigma2[0])
 
 
@@ -404,6 +425,8 @@ def draw_analysis_parameters(rng, am, ast, values):
         )
     elif am.family == LINEAR:
         _draw_linear(rng, am, ast)
+    elif am.family == ORDINAL:
+        accepted = draw_ordinal_parameters(rng, ast)
     else:
         accepted = _draw_newton_mh(rng, am, ast)
         if am.random_effects.re_index.shape[0] > 0:
@@ -443,7 +466,7 @@ def draw_analysis_missing(rng, am, ast, values, means, precisions, row_group, ca
     enter the analysis model, in rows with an observed outcome).
     """
     p = values.shape[1]
-    k = ast.theta.shape[0]
+    k = ast.w.shape[1]
     factors = _block_factors(precisions, cat_start, cat_size)
     size = factors.shape[2]
     proposal = np.empty(size)
@@ -509,6 +532,8 @@ def draw_missing_outcomes(rng, am, ast):
     for i in am.missing_rows:
         if am.family == LINEAR:
             ast.y[i] = ast.eta[i] + sd * rng.standard_normal()
+        elif am.family == ORDINAL:
+            ast.y[i] = draw_ordinal_outcome(rng, ast.eta[i], ast.theta, ast.w.shape[1])
         else:
             ast.y[i] = 1.0 if rng.random() * (1.0 + np.exp(-ast.eta[i])) < 1.0 else 0.0
 
@@ -541,6 +566,16 @@ def _starting_fit(family, w, y):
     return theta, 1.0
 
 
+def _starting_outcome(am, y_observed):
+    """Value of the missing outcomes at the start: the observed mean (linear),
+    the more frequent value (logistic), the most frequent category (ordinal)."""
+    if am.family == LINEAR:
+        return y_observed.mean()
+    if am.family == ORDINAL:
+        return float(np.argmax(np.bincount(y_observed.astype(np.int64))))
+    return float(y_observed.mean() >= 0.5)
+
+
 def initial_analysis_state(
     am,
     values,
@@ -552,25 +587,25 @@ def initial_analysis_state(
     psi=None,
 ):
     """Starting analysis state given the joint model's starting values
-    (``values``: dynamic rows). Missing outcomes start at the observed mean
-    (linear) or the most frequent value (logistic); ``theta`` and
-    ``sigma^2`` at the fit to the starting data unless given; the Cox
-    baseline hazard at its values ``baseline`` at the event-time grid, else
-    at the Breslow estimate; the random effects of a two-level model
-    (``n_clusters`` clusters) as in :func:`._smc_mixed.initial_random_effects`."""
+    (``values``: dynamic rows). Missing outcomes start at
+    :func:`_starting_outcome`; ``theta`` at ``am.theta_start`` if the user
+    gave it, else at the fit to the starting data, and ``sigma^2`` at that
+    fit, unless given; the Cox baseline hazard at its values ``baseline`` at
+    the event-time grid, else at the Breslow estimate.; the random effects of a
+    two-level model (``n_clusters`` clusters) as in
+    :func:`._smc_mixed.initial_random_effects`."""
     n = am.x_data.shape[0]
     k = am.term_ptr.shape[0] - 1
     y = am.y_data.copy()
     observed = ~am.y_missing
     if am.family and am.missing_rows.size:
-        fill = y[observed].mean()
-        y[am.missing_rows] = fill if am.family == LINEAR else float(fill >= 0.5)
+        y[am.missing_rows] = _starting_outcome(am, y[observed])
     ast = AnalysisState(
         xvars=am.x_data.copy(),
         w=np.zeros((n, k)),
         eta=np.zeros(n),
         y=y,
-        theta=np.zeros(k),
+        theta=np.zeros(n_parameters(am)),
         sigma2=np.ones(1),
         random=initial_random_effects(am.random_effects, n_clusters, random_effects, psi),
         cox=empty_cox_state(am.cox),
@@ -579,8 +614,14 @@ def initial_analysis_state(
         return ast
     sync_analysis(am, ast, values)
     full_design(am, ast)
+    if theta is None and am.theta_start.size:
+        theta = am.theta_start
+        if am.family == LINEAR and sigma2 is None:
+            sigma2 = _starting_fit(am.family, ast.w[observed], y[observed])[1]
     if theta is None and am.family == COX:
         theta = cox_starting_fit(am.cox, ast)
+    elif theta is None and am.family == ORDINAL:
+        theta = ordinal_starting_fit(ast.w[observed], y[observed], am.n_cuts)
     elif theta is None:
         theta, sigma2 = _starting_fit(am.family, ast.w[observed], y[observed])
     ast.theta[:] = theta

@@ -31,8 +31,14 @@ from collections import namedtuple
 import numpy as np
 
 from ._jit import kernel
-from ._linalg import cholesky_lower, solve_lower, solve_lower_transpose, spd_inverse
-from ._logistic import log1pexp, log_normal_precision
+from ._linalg import (
+    cholesky_lower,
+    log_normal_precision,
+    solve_lower,
+    solve_lower_transpose,
+    spd_inverse,
+)
+from ._logistic import log1pexp
 from ._wishart import inverse_wishart
 
 RandomEffects = namedtuple(

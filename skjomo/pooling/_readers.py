@@ -2,7 +2,7 @@
 
 A reader maps one fitted model to a :class:`FitSummary`. Built-in readers
 cover statsmodels results (OLS/WLS/GLS, GLM, discrete models such as Logit,
-MixedLM and, generically, any results object with ``params`` and
+MixedLM, OrderedModel with its cut-points and, generically, any results object with ``params`` and
 ``cov_params()``) and scikit-learn linear models (point estimates; the
 posterior covariance of :class:`~sklearn.linear_model.BayesianRidge`). A
 user-supplied function returning ``(estimates, covariance)`` works as a
@@ -145,6 +145,44 @@ def _read_mixedlm(results, group=None):
     )
 
 
+def _is_ordered_model(res):
+    from statsmodels.miscmodels.ordinal_model import OrderedResults
+
+    return isinstance(res, OrderedResults)
+
+
+def _read_ordered(results):
+    """An ``OrderedModel`` fit with its cut-points on their own scale.
+
+    statsmodels estimates the thresholds as the first cut-point followed by
+    the logs of the increments, ``(alpha_1, log(alpha_2 - alpha_1), ...)``;
+    the summary holds the coefficients and the cut-points ``alpha_j``
+    themselves (names kept, e.g. ``"1/2"``), with the covariance carried
+    over by the delta method, ``J V J'`` with ``J`` the Jacobian of the map.
+    The cut-points are what R's ``polr`` reports (``zeta``) and what
+    :class:`skjomo.SubstantiveModelImputer` calls them in ``theta_``.
+    """
+    res = _unwrap(results)
+    params = np.asarray(results.params, dtype=float)
+    names = _names_of(results.params)
+    k = params.shape[0] - (int(res.model.k_levels) - 1)
+    cuts = np.cumsum(np.r_[params[k], np.exp(params[k + 1 :])])
+    jac = np.eye(params.shape[0])
+    for j in range(1, cuts.shape[0]):
+        jac[k + j, k + 1 : k + j + 1] = np.exp(params[k + 1 : k + j + 1])
+        jac[k + j, k] = 1.0
+    cov = np.asarray(results.cov_params(), dtype=float)
+    return FitSummary(
+        names,
+        np.r_[params[:k], cuts],
+        jac @ cov @ jac.T,
+        getattr(res, "df_resid", None),
+        {},
+        results,
+        fit_problem(results),
+    )
+
+
 def _read_phreg(results):
     """A Cox model (``PHReg``): log hazard ratios named by the design columns,
     their covariance, and no complete-data degrees of freedom (large-sample
@@ -170,6 +208,8 @@ def read_statsmodels(results, group=None):
     res = _unwrap(results)
     if isinstance(res, MixedLMResults):
         return _read_mixedlm(results, group)
+    if _is_ordered_model(res):
+        return _read_ordered(results)
     if isinstance(res, PHRegResults):
         return _read_phreg(results)
     params = results.params
@@ -332,8 +372,8 @@ def read_fit(model, reader=None):
     ----------
     model : object
         A fitted statsmodels results object (OLS, WLS, GLS, GLM, Logit,
-        Probit, Poisson, MixedLM, PHReg, or any results with ``params`` and
-        ``cov_params()``), a fitted scikit-learn linear model (with
+        Probit, Poisson, MixedLM, OrderedModel, PHReg, or any results with
+        ``params`` and ``cov_params()``), a fitted scikit-learn linear model (with
         ``coef_``), a scikit-learn ``Pipeline`` whose final step is one, a
         :class:`FitSummary`, or anything ``reader`` accepts.
     reader : callable, optional
@@ -360,7 +400,11 @@ def read_fit(model, reader=None):
     random-effect covariance matrix, the residual variance and the ICC are
     extra parameters named as in mitml (``Intercept~~Intercept|school``,
     ``Residual~~Residual``, ``ICC|school``). For OLS and Gaussian GLMs the
-    residual variance ``RSS / df_resid`` is the extra parameter. For a Cox
+    residual variance ``RSS / df_resid`` is the extra parameter. For
+    statsmodels' ``OrderedModel`` the estimates are the coefficients and the
+    cut-points ``alpha_1 < ... < alpha_{K-1}`` (statsmodels' names, e.g.
+    ``"1/2"``), not statsmodels' internal first-cut-and-log-increments
+    parameters; their covariance follows by the delta method. For a Cox
     model (``PHReg``) the estimates are the log hazard ratios, named by the
     columns of its design (``x1``, ``x1:x2``, ...), with their covariance and
     no residual degrees of freedom (its inference is large-sample); the

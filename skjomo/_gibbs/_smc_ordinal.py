@@ -1,0 +1,260 @@
+"""The ordinal analysis model of compatible imputation (numba).
+
+Proportional-odds cumulative logit model (doc/smc.rst, "Ordinal model"):
+categories coded ``0 .. K-1`` and
+
+    P(y <= c | w) = F(alpha_{c+1} - w' theta),   F(z) = 1 / (1 + exp(-z)),
+
+with cut-points ``alpha_1 < ... < alpha_{K-1}`` (``alpha_0 = -inf``,
+``alpha_K = +inf``) and no intercept in ``w``. The analysis state keeps the
+``k`` coefficients and then the ``K - 1`` cut-points in one vector
+``theta`` (length ``k + K - 1``); the linear predictor ``eta = w' theta``
+uses the first ``k`` entries.
+
+The parameters move by Metropolis-Hastings in the unconstrained coordinates
+``psi = (theta, phi)``, ``phi_1 = alpha_1`` and ``phi_j = log(alpha_j -
+alpha_{j-1})``, with a normal proposal centred at one Newton step from the
+current point (:func:`draw_ordinal_parameters`).
+"""
+
+import numpy as np
+
+from ._jit import kernel
+from ._linalg import cholesky_lower, log_normal_precision, solve_lower, solve_lower_transpose
+
+ORDINAL = 3
+
+
+@kernel
+def _cdf(z):
+    """Logistic distribution function (0 and 1 at the infinite cut-points)."""
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+@kernel
+def category_terms(y, eta, theta, k):
+    """``log P(y | eta)`` and the derivatives of the row's log-likelihood.
+
+    With ``u = alpha_{c+1} - eta`` and ``l = alpha_c - eta`` (``c = y``),
+    ``P = F(u) - F(l)``; returns ``(log P, a, b, d_uu, d_ll, d_ul)`` where
+    ``a = f(u) / P`` and ``b = f(l) / P`` (``f = F'``) are the derivatives
+    of ``log P`` in ``u`` and ``-l``, and ``d_..`` its second derivatives.
+    Written so that no difference of nearly equal probabilities is formed.
+    """
+    n_cuts = theta.shape[0] - k
+    c = int(y)
+    if c == 0:  # P = F(u)
+        u = theta[k] - eta
+        f_u = _cdf(u)
+        log_p = -np.logaddexp(0.0, -u)
+        a, b, f_l = 1.0 - f_u, 0.0, 0.0
+    elif c == n_cuts:  # P = 1 - F(l)
+        l = theta[k + c - 1] - eta
+        f_l = _cdf(l)
+        log_p = -np.logaddexp(0.0, l)
+        a, b, f_u = 0.0, f_l, 1.0
+    else:  # P = F(u) (1 - F(l)) (1 - exp(l - u))
+        u, l = theta[k + c] - eta, theta[k + c - 1] - eta
+        f_u, f_l = _cdf(u), _cdf(l)
+        gap = -np.expm1(l - u)
+        log_p = -np.logaddexp(0.0, -u) - np.logaddexp(0.0, l) + np.log(gap)
+        a = (1.0 - f_u) / ((1.0 - f_l) * gap)
+        b = f_l / (f_u * gap)
+    d_uu = a * (1.0 - 2.0 * f_u) - a * a
+    d_ll = -b * (1.0 - 2.0 * f_l) - b * b
+    return log_p, a, b, d_uu, d_ll, a * b
+
+
+@kernel
+def ordinal_row_log_likelihood(y, eta, theta, k):
+    """``log P(y | eta)`` of one row."""
+    return category_terms(y, eta, theta, k)[0]
+
+
+@kernel
+def draw_ordinal_outcome(rng, eta, theta, k):
+    """A category from ``P(y | eta)`` by inverting the cumulative probabilities."""
+    n_cuts = theta.shape[0] - k
+    target = rng.random()
+    for c in range(n_cuts):
+        if target < _cdf(theta[k + c] - eta):
+            return float(c)
+    return float(n_cuts)
+
+
+# ----------------------------------------------------- unconstrained scale
+@kernel
+def to_unconstrained(theta, k, psi):
+    """``psi = (theta, alpha_1, log(alpha_2 - alpha_1), ...)``."""
+    psi[:k] = theta[:k]
+    psi[k] = theta[k]
+    for j in range(k + 1, theta.shape[0]):
+        psi[j] = np.log(theta[j] - theta[j - 1])
+
+
+@kernel
+def from_unconstrained(psi, k, theta):
+    """Inverse of :func:`to_unconstrained`."""
+    theta[: k + 1] = psi[: k + 1]
+    for j in range(k + 1, psi.shape[0]):
+        theta[j] = theta[j - 1] + np.exp(psi[j])
+
+
+@kernel
+def newton_point(w, y, psi, chol, center, log_jacobian):
+    """Log target, Newton precision and Newton point at ``psi``.
+
+    The target is the log-likelihood of the completed data plus, if
+    ``log_jacobian``, the log Jacobian ``sum_{j >= 2} phi_j`` of the map
+    ``phi -> alpha`` (the posterior under the flat prior on ``(theta,
+    alpha)``; without it, the likelihood, whose maximum is the MLE). The precision is ``J' (-H) J``, with
+    ``H`` the Hessian of the log-likelihood in ``(theta, alpha)`` (negative
+    definite: the model is log-concave there) and ``J`` the Jacobian of
+    ``psi -> (theta, alpha)``. Writes its lower Cholesky factor into
+    ``chol`` and ``psi + precision^{-1} gradient`` into ``center``. Returns
+    ``(log target, ok)``; ``ok`` is False if the precision is singular.
+    """
+    n, k = w.shape
+    r = psi.shape[0]
+    theta = np.empty(r)
+    from_unconstrained(psi, k, theta)
+    grad = np.zeros(r)
+    info = np.zeros((r, r))  # -H in (theta, alpha)
+    target = 0.0
+    if log_jacobian:
+        for j in range(k + 1, r):
+            target += psi[j]
+    for i in range(n):
+        eta = 0.0
+        for t in range(k):
+            eta += w[i, t] * theta[t]
+        log_p, a, b, d_uu, d_ll, d_ul = category_terms(y[i], eta, theta, k)
+        target += log_p
+        c = int(y[i])
+        up = k + c if c < r - k else -1  # index of alpha_{c+1}
+        lo = k + c - 1 if c > 0 else -1  # index of alpha_c
+        h_ee = d_uu + d_ll + 2.0 * d_ul
+        h_eu = -(d_uu + d_ul)
+        h_el = -(d_ll + d_ul)
+        for s in range(k):
+            grad[s] -= (a - b) * w[i, s]
+            for t in range(s + 1):
+                info[s, t] -= h_ee * w[i, s] * w[i, t]
+            if up >= 0:
+                info[up, s] -= h_eu * w[i, s]
+            if lo >= 0:
+                info[lo, s] -= h_el * w[i, s]
+        if up >= 0:
+            grad[up] += a
+            info[up, up] -= d_uu
+        if lo >= 0:
+            grad[lo] -= b
+            info[lo, lo] -= d_ll
+        if up >= 0 and lo >= 0:
+            info[up, lo] -= d_ul
+    for s in range(r):
+        for t in range(s):
+            info[t, s] = info[s, t]
+    # J: identity on theta; d alpha_j / d phi_1 = 1, d alpha_j / d phi_m = exp(phi_m), m <= j
+    jac = np.zeros((r, r))
+    for s in range(k):
+        jac[s, s] = 1.0
+    for j in range(k, r):
+        jac[j, k] = 1.0
+        for m in range(k + 1, j + 1):
+            jac[j, m] = np.exp(psi[m])
+    precision = jac.T @ info @ jac
+    score = jac.T @ grad
+    if log_jacobian:
+        for j in range(k + 1, r):
+            score[j] += 1.0
+    if not cholesky_lower(precision, chol):
+        return target, False
+    solve_lower(chol, score)
+    solve_lower_transpose(chol, score)
+    for s in range(r):
+        center[s] = psi[s] + score[s]
+    return target, True
+
+
+@kernel
+def draw_ordinal_parameters(rng, ast):
+    """Metropolis-Hastings move of ``(theta, alpha)`` (flat prior): propose
+    ``psi* ~ N(m(psi), P(psi)^{-1})`` from the Newton point and precision of
+    :func:`newton_point`, accept with the reverse proposal density at
+    ``psi*``. Returns 1 if accepted."""
+    k = ast.w.shape[1]
+    r = ast.theta.shape[0]
+    psi = np.empty(r)
+    to_unconstrained(ast.theta, k, psi)
+    chol0, center0 = np.empty((r, r)), np.empty(r)
+    target0, ok = newton_point(ast.w, ast.y, psi, chol0, center0, True)
+    if not ok:
+        raise ValueError(
+            "The design of the ordinal analysis model is singular in the completed "
+            "data (a category without rows, or collinear terms)."
+        )
+    proposal = np.empty(r)
+    for t in range(r):
+        proposal[t] = rng.standard_normal()
+    solve_lower_transpose(chol0, proposal)
+    for t in range(r):
+        proposal[t] += center0[t]
+    chol1, center1 = np.empty((r, r)), np.empty(r)
+    target1, ok = newton_point(ast.w, ast.y, proposal, chol1, center1, True)
+    if not ok or not np.isfinite(target1):
+        return 0
+    log_ratio = (
+        target1
+        - target0
+        + log_normal_precision(chol1, center1, psi)
+        - log_normal_precision(chol0, center0, proposal)
+    )
+    if np.log(rng.random()) < log_ratio:
+        from_unconstrained(proposal, k, ast.theta)
+        return 1
+    return 0
+
+
+def ordinal_starting_fit(w, y, n_cuts):
+    """Maximum-likelihood fit of the ordinal model by damped Newton steps in
+    ``psi`` (the chain's starting value): cut-points start at the logits of
+    the cumulative observed proportions, coefficients at 0. Returns
+    ``(coefficients, cut-points)`` concatenated."""
+    k = w.shape[1]
+    counts = np.bincount(y.astype(np.int64), minlength=n_cuts + 1)[: n_cuts + 1] + 0.5
+    cumulative = np.cumsum(counts)[:-1] / counts.sum()
+    theta = np.concatenate([np.zeros(k), np.log(cumulative / (1 - cumulative))])
+    psi = np.empty(k + n_cuts)
+    to_unconstrained(theta, k, psi)
+    chol, center = np.empty((k + n_cuts,) * 2), np.empty(k + n_cuts)
+    for _ in range(50):
+        _, ok = newton_point(w, y, psi, chol, center, False)
+        if not ok:
+            break
+        step = np.clip(center - psi, -2.0, 2.0)
+        psi += step
+        if np.max(np.abs(step)) < 1e-8:
+            break
+    from_unconstrained(psi, k, theta)
+    return theta
+
+
+def ordinal_fit(w, y, n_cuts):
+    """Maximum-likelihood estimates ``(coefficients, cut-points)`` and their
+    covariance, the inverse observed information in ``(theta, alpha)``: at
+    the maximum, ``J P^{-1} J'`` with ``P`` the precision of
+    :func:`newton_point` in ``psi`` (the term it leaves out vanishes there)."""
+    k = w.shape[1]
+    r = k + n_cuts
+    theta = ordinal_starting_fit(w, y, n_cuts)
+    psi = np.empty(r)
+    to_unconstrained(theta, k, psi)
+    chol, center = np.empty((r, r)), np.empty(r)
+    newton_point(w, y, psi, chol, center, False)
+    jac = np.eye(r)
+    for j in range(k, r):
+        jac[j, k] = 1.0
+        jac[j, k + 1 : j + 1] = np.exp(psi[k + 1 : j + 1])
+    chol_inv = np.linalg.inv(np.tril(chol))
+    return theta, jac @ chol_inv.T @ chol_inv @ jac.T
