@@ -29,14 +29,23 @@ def _fit_every_kind():
     """Tiny fits that reach every compiled entry point of the sampler: the
     single-level chain and imputation, the multilevel chain (level-2
     outcomes, categorical outcomes, cluster covariances and their
-    hyper-parameters) and imputation of rows of new clusters."""
-    from . import HeteroscedasticMultilevelImputer, JointModelImputer, MultilevelJointImputer
+    hyper-parameters), imputation of rows of new clusters, and compatible
+    imputation (one analysis family compiles the steps of every family)."""
+    from . import (
+        HeteroscedasticMultilevelImputer,
+        JointModelImputer,
+        MultilevelJointImputer,
+        SubstantiveModelImputer,
+    )
     from .datasets import load_examscores, load_jspmiss
 
     short = dict(n_burn=2, n_between=1, n_imputations=1, random_state=0)
     jsp = load_jspmiss()
     single = jsp[["english", "ravens", "fluent", "sex"]]
     JointModelImputer(covariate_cols=["sex"], **short).fit(single).transform(single.head(20))
+    SubstantiveModelImputer("english ~ ravens * sex", **short).fit(single).transform(
+        single.head(20)
+    )
     exam = load_examscores()[["school", "normexam", "standlrt", "vrband", "sex", "avslrt", "schav"]]
     known = exam["school"].isin(exam["school"].unique()[:40])
     MultilevelJointImputer(

@@ -14,11 +14,21 @@ every parameter measured on their scale by a common ``g = exp(s)``:
 
 * level 1: the latent columns of every row (observed or missing category),
   their columns of ``B`` and of the random effects ``U_j``, and the rows and
-  columns of ``Sigma`` that belong to those random effects;
+  columns of ``Sigma`` that belong to those random effects; and it divides
+  by ``g`` the rows of those latents in the regression of the free
+  (continuous) columns on the latents, ``beta = Omega_11^{-1} Omega_12``,
+  of every level-1 covariance (the common one or each cluster's ``Omega_j``),
+  so that the residuals of the continuous columns given the latents, the
+  latent blocks ``Omega_11`` and the conditional covariances ``Omega_22.1``
+  do not change; in the "random" method their inverse-Wishart scale ``A``
+  becomes ``D A D`` (``D``: ``g`` on the latents of the variable), which
+  keeps the prior of every ``Omega_j`` given ``A`` up to the Jacobians;
+* then, one at a time, each random effect of those latents in every
+  cluster with its row and column of ``Sigma`` (the latents do not move);
 * level 2: the latent columns of every cluster and their columns of ``B2``.
 
-Covariances with fixed blocks are not touched. ``s`` is drawn from its
-conditional given everything else that the move keeps (the generalised
+Level-2 covariances with fixed blocks are not touched. ``s`` is drawn from
+its conditional given everything else that the move keeps (the generalised
 Gibbs step of Liu and Sabatti, 2000), which has the closed form
 
 ``log p(s) = n s - A g^2 / 2 + b g - c / (2 g^2) + e / g``
@@ -27,6 +37,8 @@ Gibbs step of Liu and Sabatti, 2000), which has the closed form
 slice-sampling step started at ``s = 0``, whose kernel is the same for every
 point of the orbit ``{g x}``. doc/model.rst ("Scale moves for categorical
 variables") derives the density and why the posterior stays invariant.
+In the "random" method a translation of all cluster regressions on the
+latents follows the scale moves (:mod:`._latent_regressions`).
 """
 
 import math
@@ -35,6 +47,13 @@ import numpy as np
 
 from ._covariance import refresh_factors
 from ._jit import kernel
+from ._latent_regressions import (
+    regression_on_latents,
+    rescale_regression,
+    shift_regressions,
+    split_prior_scale,
+)
+from ._linalg import spd_inverse
 
 # slice sampler over s = log g: step width and maximum number of steps out
 _WIDTH = 0.25
@@ -88,28 +107,81 @@ def slice_log_scale(rng, coefs, s_max):
 
 
 @kernel
-def residual_statistics(values, means, precisions, row_group, start, size, coefs):
+def residual_statistics(values, means, precisions, row_group, first, start, size, coefs):
     """Add the Gaussian terms of the rows to ``coefs``.
 
-    With residuals ``r_i = values_i - means_i`` split into the scaled
-    columns ``K = start..start+size-1`` and the rest ``R``, and ``P`` the
-    row's precision, ``A += sum_i r_iK' P_KK r_iK`` and
-    ``b -= sum_i r_iK' P_KR r_iR``.
+    With residuals ``r_i = values_i - means_i`` of the columns ``first..p-1``
+    split into the scaled columns ``K = start..start+size-1`` and the rest
+    ``R``, and ``P`` the precision of those columns for the row's group
+    (``precisions[g]``, indexed from ``first``),
+    ``A += sum_i r_iK' P_KK r_iK`` and ``b -= sum_i r_iK' P_KR r_iR``.
     """
     n, p = values.shape
     resid = np.empty(p)
     quad, lin = 0.0, 0.0
     for i in range(n):
         g = row_group[i]
-        for t in range(p):
+        for t in range(first, p):
             resid[t] = values[i, t] - means[i, t]
         for a in range(start, start + size):
-            for t in range(p):
-                term = resid[a] * precisions[g, a, t] * resid[t]
+            for t in range(first, p):
+                term = resid[a] * precisions[g, a - first, t - first] * resid[t]
                 if start <= t < start + size:
                     quad += term
                 else:
                     lin -= term
+    coefs[1] += quad
+    coefs[2] += lin
+
+
+@kernel
+def regression_statistics(reg, centre, row_prec, col_prec, start, size, coefs):
+    """Add the terms of a matrix-normal density of ``reg`` whose rows
+    ``K = start..start+size-1`` are divided by ``g``.
+
+    The density is ``exp(-tr(W E' P E) / 2)`` with ``E = reg - centre``,
+    ``P = row_prec``, ``W = col_prec``; ``E_K -> reg_K / g - centre_K``.
+    With the other rows ``L``: ``c += tr(W reg_K' P_KK reg_K)``,
+    ``e += tr(W reg_K' P_KK centre_K) - tr(W reg_K' P_KL E_L)``, and the
+    Jacobian of the ``size x q`` scaled entries gives ``n -= size q``.
+    """
+    p1, q = reg.shape
+    quad, lin = 0.0, 0.0
+    for a in range(start, start + size):
+        for b in range(p1):
+            in_k = start <= b < start + size
+            for s in range(q):
+                for t in range(q):
+                    w = col_prec[s, t] * reg[a, s] * row_prec[a, b]
+                    if in_k:
+                        quad += w * reg[b, t]
+                        lin += w * centre[b, t]
+                    else:
+                        lin -= w * (reg[b, t] - centre[b, t])
+    coefs[0] -= size * q
+    coefs[3] += quad
+    coefs[4] += lin
+
+
+@kernel
+def hyper_prior_statistics(hyper, prior_scale, start, size, coefs):
+    """Add the terms of the "random" method's scale ``A ~ Wishart(p + 1, S)``
+    scaled as ``D A D`` (``D`` = ``g`` on ``K = start..start+size-1``):
+    ``|A|^{(p + 1 - p - 1)/2}`` is constant and the Jacobian gives
+    ``n += size (p + 1)``; ``-tr(S^{-1} D A D) / 2`` gives
+    ``A += sum_{r,s in K} (S^{-1})_rs A_sr`` and
+    ``b -= sum_{r in K, s not in K} (S^{-1})_rs A_sr``."""
+    p = hyper.shape[0]
+    s_inv = spd_inverse(prior_scale)
+    quad, lin = 0.0, 0.0
+    for r in range(start, start + size):
+        for s in range(p):
+            term = s_inv[r, s] * hyper[s, r]
+            if start <= s < start + size:
+                quad += term
+            else:
+                lin -= term
+    coefs[0] += size * (p + 1)
     coefs[1] += quad
     coefs[2] += lin
 
@@ -162,24 +234,43 @@ def covariance_prior_statistics(precision, prior_df, prior_scale, scaled, coefs)
 
 
 @kernel
-def _scale_level1(rng, model, state, k, coefs, scaled):
+def _scale_level1(rng, model, state, k, coefs, scaled, lam, regs, cond_prec, multilevel):
+    """The level-1 move of categorical ``k`` (``lam``, ``regs``, ``cond_prec``:
+    :func:`regression_on_latents` of each covariance group, updated)."""
     start, size = model.cat_start[k], model.cat_size[k]
+    n_free = model.n_free
     n_clusters, p, q = state.u.shape
     m = state.beta.shape[0]
     coefs[:] = 0.0
     coefs[0] = (state.values.shape[0] + m) * size
-    residual_statistics(
-        state.values, state.means, state.precision, model.row_group, start, size, coefs
-    )
-    if q > 0:
-        # random effects of the latents and their rows/columns of Sigma
-        scaled[:] = False
-        for t in range(start, start + size):
-            for c in range(q):
-                scaled[t * q + c] = True
-        covariance_prior_statistics(
-            state.sigma_precision[0], model.prior2_df, model.prior2_scale, scaled, coefs
-        )
+    # the latents given the rest of the row: the free columns' regression
+    # residuals do not change, the latents' quadratic form scales
+    residual_statistics(state.values, state.means, lam, model.row_group, n_free, start, size, coefs)
+    hierarchical = False
+    if multilevel is not None:
+        if model.cov_method == 2:
+            # "random": A -> D A D keeps the prior of every beta_j given A
+            # (beta_j - A_11^{-1} A_12 and A_11 scale together) apart from
+            # the Jacobians, which cancel; A's own Wishart prior remains
+            hierarchical = True
+            hyper_prior_statistics(state.hyper_scale, model.prior_scale, start, size, coefs)
+    if not hierarchical:
+        # IW(nu, Psi) gives beta ~ MN(Psi_11^{-1} Psi_12, Psi_11^{-1}, Omega_22.1)
+        row_prec, centre, _ = split_prior_scale(model.prior_scale, n_free)
+        for h in range(regs.shape[0]):
+            regression_statistics(
+                regs[h], centre, row_prec, cond_prec[h], start - n_free, size, coefs
+            )
+    if multilevel is not None:
+        if q > 0:
+            # random effects of the latents and their rows/columns of Sigma
+            scaled[:] = False
+            for t in range(start, start + size):
+                for c in range(q):
+                    scaled[t * q + c] = True
+            covariance_prior_statistics(
+                state.sigma_precision[0], model.prior2_df, model.prior2_scale, scaled, coefs
+            )
     s_max = box_limit(state.values, model.codes, k, start, size, model.latent_box)
     g = math.exp(slice_log_scale(rng, coefs, s_max))
     for i in range(state.values.shape[0]):
@@ -189,20 +280,70 @@ def _scale_level1(rng, model, state, k, coefs, scaled):
     for a in range(m):
         for t in range(start, start + size):
             state.beta[a, t] *= g
-    if q > 0:
-        for j in range(n_clusters):
-            for t in range(start, start + size):
-                for c in range(q):
-                    state.u[j, t, c] *= g
-                    state.level2[j, t * q + c] *= g
-        d = state.sigma.shape[1]
-        for r in range(d):
-            for s in range(d):
-                if scaled[r]:
-                    state.sigma[0, r, s] *= g
-                if scaled[s]:
-                    state.sigma[0, r, s] *= g
-        refresh_factors(state.sigma, state.sigma_chol, state.sigma_precision)
+    for h in range(regs.shape[0]):
+        rescale_regression(state.cov[h], n_free, regs[h], start - n_free, size, 1.0 / g)
+    refresh_factors(state.cov, state.cov_chol, state.precision)
+    if multilevel is not None:
+        if hierarchical:
+            for r in range(p):
+                for t in range(start, start + size):
+                    state.hyper_scale[r, t] *= g
+                    state.hyper_scale[t, r] *= g
+        if q > 0:
+            for j in range(n_clusters):
+                for t in range(start, start + size):
+                    for c in range(q):
+                        state.u[j, t, c] *= g
+                        state.level2[j, t * q + c] *= g
+            d = state.sigma.shape[1]
+            for r in range(d):
+                for s in range(d):
+                    if scaled[r]:
+                        state.sigma[0, r, s] *= g
+                    if scaled[s]:
+                        state.sigma[0, r, s] *= g
+            refresh_factors(state.sigma, state.sigma_chol, state.sigma_precision)
+    return g
+
+
+@kernel
+def _scale_random_effect(rng, model, state, t, c, coefs, scaled):
+    """Multiply random effect ``c`` of latent column ``t`` of every cluster,
+    and row and column ``t q + c`` of ``Sigma``, by ``g`` (the latents do not
+    move). The rows' residuals are ``r0_i - g a_i e_t`` with
+    ``a_i = z_ic u_jtc``, so ``A = sum_i a_i^2 P_tt`` and
+    ``b = sum_i a_i (P r0_i)_t``; the ``Sigma`` terms are those of the latent
+    scale move with one scaled coordinate."""
+    q = state.u.shape[2]
+    p = state.values.shape[1]
+    quad, lin = 0.0, 0.0
+    for i in range(state.values.shape[0]):
+        a = model.z[i, c] * state.u[model.cluster[i], t, c]
+        h = model.row_group[i]
+        pr = state.precision[h, t, t] * a
+        for s in range(p):
+            pr += state.precision[h, t, s] * (state.values[i, s] - state.means[i, s])
+        quad += a * a * state.precision[h, t, t]
+        lin += a * pr
+    coefs[:] = 0.0
+    coefs[1] = quad
+    coefs[2] = lin
+    scaled[:] = False
+    scaled[t * q + c] = True
+    covariance_prior_statistics(
+        state.sigma_precision[0], model.prior2_df, model.prior2_scale, scaled, coefs
+    )
+    g = math.exp(slice_log_scale(rng, coefs, np.inf))
+    for i in range(state.values.shape[0]):
+        state.means[i, t] += (g - 1.0) * model.z[i, c] * state.u[model.cluster[i], t, c]
+    for j in range(state.u.shape[0]):
+        state.u[j, t, c] *= g
+        state.level2[j, t * q + c] *= g
+    r = t * q + c
+    for s in range(state.sigma.shape[1]):
+        state.sigma[0, r, s] *= g
+        state.sigma[0, s, r] *= g
+    refresh_factors(state.sigma, state.sigma_chol, state.sigma_precision)
     return g
 
 
@@ -218,6 +359,7 @@ def _scale_level2(rng, model, state, k, coefs):
         state.means2,
         state.sigma_precision,
         np.zeros(state.level2.shape[0], np.int64),
+        0,
         start,
         size,
         coefs,
@@ -239,14 +381,44 @@ def rescale_categorical_latents(rng, model, state, multilevel):
     """One scale move per categorical variable, level 1 then level 2
     (``multilevel``: ``model.multilevel``, ``None`` when there is no level 2).
 
-    Updates in place the latents, ``means``, ``beta``, ``u`` and the random
-    effects in ``level2``, ``sigma`` with its factors, and at level 2 the
-    latents, ``means2`` and ``beta2`` (see the module docstring).
+    Updates in place the latents, ``means``, ``beta``, the level-1
+    covariances with their factors, in the "random" method their scale
+    ``hyper_scale``, ``u`` and the random effects in ``level2``, ``sigma``
+    with its factors, and at level 2 the latents, ``means2`` and ``beta2``
+    (see the module docstring).
     """
     coefs = np.empty(5)
     scaled = np.zeros(state.sigma.shape[1], np.bool_)
-    for k in range(model.cat_start.shape[0]):
-        _scale_level1(rng, model, state, k, coefs, scaled)
+    n_groups, p = state.cov.shape[0], state.cov.shape[1]
+    n_free = model.n_free
+    if model.cat_start.shape[0] > 0:
+        lam = np.empty((n_groups, p - n_free, p - n_free))
+        regs = np.empty((n_groups, p - n_free, n_free))
+        cond_prec = np.empty((n_groups, n_free, n_free))
+        for h in range(n_groups):
+            regression_on_latents(state.cov[h], n_free, lam[h], regs[h], cond_prec[h])
+        for k in range(model.cat_start.shape[0]):
+            _scale_level1(rng, model, state, k, coefs, scaled, lam, regs, cond_prec, multilevel)
+            if multilevel is not None:
+                start, size = model.cat_start[k], model.cat_size[k]
+                for t in range(start, start + size):
+                    for c in range(state.u.shape[2]):
+                        _scale_random_effect(rng, model, state, t, c, coefs, scaled)
+        if multilevel is not None:
+            if model.cov_method == 2 and n_free > 0:
+                shift_regressions(
+                    rng,
+                    state.values,
+                    state.means,
+                    model.row_group,
+                    n_free,
+                    regs,
+                    cond_prec,
+                    state.cov,
+                    state.hyper_scale,
+                    model.prior_scale,
+                )
+                refresh_factors(state.cov, state.cov_chol, state.precision)
     if multilevel is not None:
         for k in range(model.cat2_start.shape[0]):
             _scale_level2(rng, model, state, k, coefs)
