@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ._analysis_cox import event_grid, split_survival_formula, survival_values
+from ._analysis_mixed import match_random_terms, random_effects_arrays, split_random_effects
 from ._schema import _fill, _float_values, _is_categorical_dtype, _sorted_categories
 
 # sampler codes of the families (0 means no analysis model)
@@ -108,6 +109,9 @@ class AnalysisFormula:
         Columns wrapped in ``C()``.
     time : str or None
         The time column of a Cox model (``Surv(time, event)``).
+    random : RandomEffectsFormula or None
+        The random-effects term ``( ... | cluster)`` of a two-level model
+        (:mod:`skjomo._analysis_mixed`).
     theta_start : array-like, pandas.Series or None
         The user's starting values of the parameters (checked by
         :meth:`AnalysisLayout.bind`).
@@ -120,6 +124,7 @@ class AnalysisFormula:
     declared_categorical: tuple
     time: object = None
     theta_start: object = field(default=None, compare=False, repr=False)
+    random: object = None
 
     @property
     def responses(self):
@@ -198,6 +203,7 @@ def parse_analysis_formula(formula, family, theta_start=None):
             "formula must be a string 'outcome ~ terms' naming the analysis "
             f"model; got {formula!r}."
         )
+    written, (formula, random) = formula, split_random_effects(formula)
     time, single_outcome = None, formula
     if family == "cox":  # "Surv(time, event) ~ terms": the event is the outcome
         time, _, single_outcome = split_survival_formula(formula)
@@ -257,14 +263,19 @@ def parse_analysis_formula(formula, family, theta_start=None):
         terms.insert(0, Term((), (), (), (), ()))
     if not terms:
         raise ValueError(f"The analysis formula {formula!r} has no terms.")
+    if random is not None:
+        random = match_random_terms(
+            random, terms, lambda rhs: parse_analysis_formula(f"{outcome} ~ {rhs}", family).terms
+        )
     return AnalysisFormula(
-        formula,
+        written,
         family,
         outcome,
         tuple(terms),
         tuple(dict.fromkeys(declared)),
-        time,
-        theta_start,
+        time=time,
+        theta_start=theta_start,
+        random=random,
     )
 
 
@@ -382,10 +393,15 @@ class AnalysisLayout:
         else:
             self.outcome_levels = None
             _float_values(series, self.outcome, "outcome of the linear model")
+        cluster = None if analysis.random is None else analysis.random.cluster
+        if cluster is not None and cluster not in columns:
+            raise ValueError(f"The cluster column {cluster!r} is not in the data.")
         aux = [
             c
             for c in columns
-            if c not in analysis.responses and c not in self.variables and c not in excluded
+            if c not in analysis.responses
+            and c not in self.variables
+            and c not in excluded + (cluster,)
         ]
         joint = [c for c in columns if c in self.variables or c in aux]
         self.joint_outcomes = tuple(c for c in joint if frame[c].isna().any())
@@ -535,10 +551,11 @@ class AnalysisLayout:
         self.factor_level = np.asarray(level, np.int64)
 
     # --------------------------------------------------------- encoding
-    def encode(self, frame):
+    def encode(self, frame, cluster=None, n_clusters=0):
         """Arrays of the analysis model for ``frame``: the outcome (NaN where
-        missing) and the analysis variables (continuous values, category codes
-        of categorical ones; NaN where missing)."""
+        missing), the analysis variables (continuous values, category codes
+        of categorical ones; NaN where missing) and the rows' cluster codes
+        ``cluster`` among ``n_clusters`` (two-level models)."""
         series = frame[self.outcome]
         time = None
         if self.analysis.family == "cox":
@@ -568,7 +585,13 @@ class AnalysisLayout:
                 xvars[observed, v] = [lookup.get(val, np.nan) for val in values[observed]]
             else:
                 xvars[:, v] = _float_values(frame[column], column, "covariate")
-        return {"y": y, "xvars": xvars, "time": time}
+        return {
+            "y": y,
+            "xvars": xvars,
+            "time": time,
+            "cluster": cluster,
+            "n_clusters": n_clusters,
+        }
 
     def decode(self, out, frame, y_missing, imputed):
         """Write the imputed outcome ``imputed`` (one per missing row) into
@@ -595,7 +618,17 @@ class AnalysisLayout:
     def sampler_arrays(self, encoded_analysis):
         """Keyword arguments of the sampler's analysis model."""
         y = encoded_analysis["y"]
+        random = None
+        if self.analysis.random is not None:
+            random = random_effects_arrays(
+                self,
+                y,
+                encoded_analysis["xvars"],
+                encoded_analysis["cluster"],
+                encoded_analysis["n_clusters"],
+            )
         return {
+            "random_effects": random,
             "family": FAMILIES[self.analysis.family],
             "y": y,
             "xvars": encoded_analysis["xvars"],

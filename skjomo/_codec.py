@@ -249,7 +249,9 @@ class FrameCodec:
             n_clusters=n_clusters,
             n_known_clusters=n_clusters if fit or not spec.multilevel else len(self.cluster_labels),
             level2=self._encode_level2(frame, codes, labels, fit) if spec.has_level2 else None,
-            analysis=None if self.analysis is None else self.analysis.encode(frame),
+            analysis=None
+            if self.analysis is None
+            else self.analysis.encode(frame, codes, n_clusters),
         )
 
     def _cluster_frame(self, frame, codes, labels):

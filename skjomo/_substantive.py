@@ -32,6 +32,16 @@ class SubstantiveModelImputer(BaseJointImputer):
     where a joint normal model of ``(y, x)`` biases the interaction and
     non-linear terms (doc/smc.rst).
 
+    A random-effects term makes the analysis model a linear mixed model,
+    ``"y ~ x1 * w + (1 + x1 | school)"``: ``y_ij = w_ij' theta + z_ij' b_j
+    + e_ij`` with cluster random effects ``b_j ~ N(0, Psi)`` on the terms
+    left of the bar (random slopes of partially observed covariates
+    included). The covariates then follow the two-level joint model of
+    :class:`MultilevelJointImputer` (random intercepts in the clusters of
+    the term, level-1 covariance by ``cov_method``), and the acceptance
+    ratio uses ``f(y_ij | w(x_ij); theta, b_j)`` (doc/smc.rst, "Two-level
+    analysis models").
+
     One Gibbs iteration draws the joint-model parameters (the steps of
     :class:`JointModelImputer`), ``theta`` given the completed data (exact
     for the linear model; Metropolis-Hastings with a Newton-step (iteratively
@@ -54,6 +64,10 @@ class SubstantiveModelImputer(BaseJointImputer):
         A Cox model reads ``"Surv(time, event) ~ terms"``: the time column
         and the event column (1 = event, 0 = censored, or boolean), both
         fully observed; it has no intercept.
+        One random-effects term ``(terms | cluster)`` (``model="lm"`` or
+        ``"logit"``) makes it a mixed model with random effects on ``terms``
+        (each also a fixed term; ``(x1 | g)`` includes the intercept,
+        ``(0 + x1 | g)`` does not) in the clusters of column ``cluster``.
     model : {"lm", "logit", "ordinal", "cox"}, default="lm"
         Family of the analysis model:
 
@@ -71,6 +85,11 @@ class SubstantiveModelImputer(BaseJointImputer):
         - ``"cox"``: Cox proportional-hazards regression of a
           right-censored time (the analysis to pool is, e.g.,
           ``statsmodels`` ``PHReg`` with Breslow ties).
+    cov_method : {"common", "fixed", "random"}, default="common"
+        Level-1 covariance of the two-level joint model of the covariates
+        (a formula with a random-effects term only): one for all clusters,
+        one per cluster, or cluster covariances from an inverse-Wishart
+        with sampled parameters (see :class:`MultilevelJointImputer`).
     categorical_cols : list of column labels, default=None
         Numeric columns to treat as categorical (formula covariates and
         auxiliary columns); non-numeric columns are categorical anyway.
@@ -113,6 +132,10 @@ class SubstantiveModelImputer(BaseJointImputer):
         for ``model="ordinal"`` by the cut-points (``"1/2"``, ``"2/3"``, ...).
     residual_variance_ : float
         Posterior mean of the residual variance (``model="lm"`` only).
+    psi_ : pandas.DataFrame
+        Posterior mean of the covariance ``Psi`` of the analysis model's
+        random effects, labelled by their design columns (two-level
+        analysis models only).
     beta_ : pandas.DataFrame
         Posterior mean of the joint model's regression of the partially
         observed covariates (and auxiliary columns) on the fully observed
@@ -135,12 +158,18 @@ class SubstantiveModelImputer(BaseJointImputer):
     See Also
     --------
     JointModelImputer : The joint model without an analysis model.
+    MultilevelJointImputer : The two-level joint model without an analysis
+        model.
 
     Notes
     -----
     Priors: flat on ``theta`` (and on the ordered cut-points of the ordinal
     model); ``p(sigma^2) ~ 1 / sigma^2`` for the linear model; the joint
-    model's priors as in :class:`JointModelImputer`.
+    model's priors as in :class:`JointModelImputer`; ``Psi ~ IW(kz + 1, S0)`` with the scale-free
+    ``S0 = 0.01 diag(var(y) / var(z_t))`` for the random effects of a
+    two-level model, whose joint model of the covariates has the priors and
+    fitted attributes (``sigma_``, ``random_effects_``, ...) of
+    :class:`MultilevelJointImputer`.
     Cox model: ``theta`` is drawn from the partial-likelihood posterior
     (flat prior) and the baseline cumulative hazard set to its Breslow
     estimate at that ``theta`` in every iteration, as in Bartlett et al.
@@ -170,6 +199,14 @@ class SubstantiveModelImputer(BaseJointImputer):
     >>> completed = imputer.fit(data).sample(n_imputations=3)
     >>> list(imputer.theta_.index)
     ['Intercept', 'x1', 'x2', 'x1:x2']
+
+    A random slope of the partially observed ``x1`` in 40 clusters:
+
+    >>> data["school"] = np.repeat(np.arange(40), 5)
+    >>> mixed = SubstantiveModelImputer("y ~ x1 * x2 + (1 + x1 | school)",
+    ...                                 n_burn=200, n_between=20, random_state=0)
+    >>> list(mixed.fit(data).psi_.columns)
+    ['Intercept', 'x1']
     """
 
     _parameter_constraints: ClassVar[dict] = {
@@ -180,6 +217,7 @@ class SubstantiveModelImputer(BaseJointImputer):
         },
         "formula": [str],
         "model": [StrOptions(set(FAMILIES))],
+        "cov_method": [StrOptions({"common", "fixed", "random"})],
         "theta_start": ["array-like", None],
     }
 
@@ -188,6 +226,7 @@ class SubstantiveModelImputer(BaseJointImputer):
         formula,
         *,
         model="lm",
+        cov_method="common",
         categorical_cols=None,
         exclude_cols=None,
         n_burn=1000,
@@ -206,6 +245,7 @@ class SubstantiveModelImputer(BaseJointImputer):
     ):
         self.formula = formula
         self.model = model
+        self.cov_method = cov_method
         self.categorical_cols = categorical_cols
         self.exclude_cols = exclude_cols
         self.n_burn = n_burn
@@ -223,13 +263,28 @@ class SubstantiveModelImputer(BaseJointImputer):
         self.n_jobs = n_jobs
 
     def _model_spec(self):
+        analysis = parse_analysis_formula(self.formula, self.model, self.theta_start)
+        two_level = {}
+        if analysis.random is not None:
+            if self.model not in ("lm", "logit"):
+                raise ValueError(
+                    f"A random-effects term {analysis.random.text!r} needs model='lm' or "
+                    f"'logit'; model={self.model!r} has no two-level version yet."
+                )
+            two_level = {"cluster": analysis.random.cluster, "cov_method": self.cov_method}
+        elif self.cov_method != "common":
+            raise ValueError(
+                f"cov_method={self.cov_method!r} needs a two-level analysis model (a "
+                "random-effects term '(1 | cluster)' in the formula)."
+            )
         return ModelSpec.from_parameters(
             categorical=self.categorical_cols,
             excluded=self.exclude_cols,
             prior_df=self.prior_df,
             prior_scale=self.prior_scale,
             latent_bounds=self.latent_bounds,
-            analysis=parse_analysis_formula(self.formula, self.model, self.theta_start),
+            analysis=analysis,
+            **two_level,
         )
 
     def fit(self, X, y=None):

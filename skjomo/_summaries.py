@@ -5,10 +5,13 @@ every model has ``beta_`` and ``omega_``; a two-level model adds
 ``sigma_``, ``beta2_``, ``random_effects_`` and ``cluster_labels_``; the
 cluster-specific covariance methods add ``cluster_covariances_``, and
 "random" adds ``a_``; an analysis model (compatible imputation) adds
-``theta_`` and, for the linear model, ``residual_variance_``.
+``theta_``, for the linear model ``residual_variance_``, and for a
+two-level analysis model ``psi_``.
 """
 
 import pandas as pd
+
+from ._analysis_mixed import random_effect_columns
 
 
 def posterior_means(spec, codec, run):
@@ -25,6 +28,9 @@ def posterior_means(spec, codec, run):
         )
         if spec.analysis.family == "lm":
             out["residual_variance_"] = float(trace["sigma2"].mean())
+        if spec.analysis.random is not None:
+            names = random_effect_columns(codec.analysis)[1]
+            out["psi_"] = pd.DataFrame(trace["psi"].mean(axis=(0, 1)), index=names, columns=names)
     if not spec.multilevel:
         return out
     u_labels = codec.random_effect_labels
@@ -66,6 +72,9 @@ def chain_groups(spec, codec):
         groups["theta"] = ("theta", [codec.analysis.parameter_names])
         if spec.analysis.family == "lm":
             groups["sigma2"] = ("sigma2", None)
+        if spec.analysis.random is not None:
+            names = random_effect_columns(codec.analysis)[1]
+            groups["psi"] = ("psi", [names, names])
     return groups
 
 
@@ -85,6 +94,8 @@ def model_description(spec, codec):
             "ordinal": "proportional-odds logistic",
             "cox": "Cox proportional hazards",
         }[spec.analysis.family]
+        if spec.analysis.random is not None:
+            family += " mixed model"
         rows += [
             ("Analysis model", f"{spec.analysis.formula} ({family})"),
             (

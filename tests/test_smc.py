@@ -314,8 +314,11 @@ def test_logistic_coefficient_step_matches_large_sample_posterior():
 
     from skjomo._gibbs._smc import AnalysisState, _draw_newton_mh, _starting_fit
     from skjomo._gibbs._smc_cox import build_cox_data, empty_cox_state
+    from skjomo._gibbs._smc_mixed import build_random_effects, initial_random_effects
 
-    model = namedtuple("Logistic", ["family", "cox"])(2, build_cox_data())
+    model = namedtuple("Logistic", ["family", "cox", "random_effects"])(
+        2, build_cox_data(), build_random_effects(2000)
+    )
 
     rng = np.random.default_rng(4)
     n = 2000
@@ -331,6 +334,7 @@ def test_logistic_coefficient_step_matches_large_sample_posterior():
         y=y,
         theta=np.zeros(2),
         sigma2=np.ones(1),
+        random=initial_random_effects(build_random_effects(n), 1),
         cox=empty_cox_state(model.cox),
     )
     draws, accepted = np.empty((6000, 2)), 0

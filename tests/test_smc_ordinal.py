@@ -17,6 +17,7 @@ from statsmodels.miscmodels.ordinal_model import OrderedModel
 from skjomo import SubstantiveModelImputer
 from skjomo._gibbs._smc import AnalysisState, build_analysis_model, initial_analysis_state
 from skjomo._gibbs._smc_cox import build_cox_data, empty_cox_state
+from skjomo._gibbs._smc_mixed import build_random_effects, initial_random_effects
 from skjomo._gibbs._smc_ordinal import (
     draw_ordinal_outcome,
     draw_ordinal_parameters,
@@ -196,6 +197,7 @@ def test_coefficient_step_matches_large_sample_posterior():
         y=y,
         theta=ordinal_starting_fit(w, y, 3),
         sigma2=np.ones(1),
+        random=initial_random_effects(build_random_effects(n), 1),
         cox=empty_cox_state(build_cox_data()),
     )
     rng = np.random.default_rng(5)

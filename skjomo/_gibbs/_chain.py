@@ -41,8 +41,10 @@ from ._smc import (
     draw_analysis_parameters,
     initial_analysis_state,
     n_parameters,
+    refresh_predictor,
     sync_analysis,
 )
+from ._smc_mixed import new_cluster_effects
 from ._suffstats import refresh_statistics, residual_scatter, static_statistics
 
 Model = namedtuple(
@@ -150,7 +152,9 @@ ACCEPTANCE_STEPS = (
     "analysis-model coefficients",
 )
 
-Trace = namedtuple("Trace", ["beta", "cov", "sigma", "beta2", "a", "u_mean", "theta", "sigma2"])
+Trace = namedtuple(
+    "Trace", ["beta", "cov", "sigma", "beta2", "a", "u_mean", "theta", "sigma2", "psi"]
+)
 
 
 def empty_trace(model_dims):
@@ -161,7 +165,7 @@ def empty_trace(model_dims):
 def new_trace(n, model_dims):
     """A trace with room for ``n`` iterations (``u_mean``: the random effects
     averaged over clusters, a summary of the random effects)."""
-    m, p, d, m2, p2, k = model_dims
+    m, p, d, m2, p2, k, kz = model_dims
     return Trace(
         np.empty((n, m, p)),
         np.empty((n, p, p)),
@@ -171,6 +175,7 @@ def new_trace(n, model_dims):
         np.empty((n, d - p2)),
         np.empty((n, k)),
         np.empty(n),
+        np.empty((n, kz, kz)),
     )
 
 
@@ -349,13 +354,15 @@ def build_model(
 
 
 def dimensions(model):
-    """(m, p, d, m2, p2, k) of a model (k: analysis-model parameters)."""
+    """(m, p, d, m2, p2, k, kz) of a model (k: analysis-model parameters,
+    kz: its random effects per cluster)."""
     m = model.x.shape[1]
     p = model.static_k.shape[1]
     d = model.prior2_scale.shape[0]
     m2 = model.x2.shape[1]
     p2 = d - p * model.z.shape[1]
-    return m, p, d, m2, p2, n_parameters(model.analysis)
+    k = n_parameters(model.analysis)
+    return m, p, d, m2, p2, k, model.analysis.random_effects.re_index.shape[0]
 
 
 def initial_state(
@@ -371,6 +378,8 @@ def initial_state(
     hyper_scale=None,
     theta=None,
     sigma2=None,
+    analysis_effects=None,
+    analysis_psi=None,
     baseline=None,
 ):
     """Starting state (doc/sampler.rst, "Starting values").
@@ -381,7 +390,7 @@ def initial_state(
     fixed and random effects start at 0 and covariances at the identity with
     the fixed ``C_K`` blocks, unless given.
     """
-    m, p, d, m2, p2, _ = dimensions(model)
+    m, p, d, m2, p2, _, _ = dimensions(model)
     n_clusters, q = model.gram.shape[0], model.z.shape[1]
     g = model.group_size.shape[0]
     filled = _start_values(values, model.n_free, model.cat_start, model.cat_size, model.codes)
@@ -426,7 +435,16 @@ def initial_state(
             if hyper_scale is None
             else np.array(hyper_scale, dtype=np.float64)
         ),
-        analysis=initial_analysis_state(model.analysis, filled, theta, sigma2, baseline),
+        analysis=initial_analysis_state(
+            model.analysis,
+            filled,
+            theta,
+            sigma2,
+            baseline,
+            n_clusters,
+            analysis_effects,
+            analysis_psi,
+        ),
     )
     refresh_factors(state.cov, state.cov_chol, state.precision)
     refresh_factors(state.sigma, state.sigma_chol, state.sigma_precision)
@@ -749,6 +767,7 @@ def _run_chain(rng, model, state, tally, n_iter, trace, trace_start, multilevel,
             trace.a[k] = state.a[0]
             trace.theta[k] = state.analysis.theta
             trace.sigma2[k] = state.analysis.sigma2[0]
+            trace.psi[k] = state.analysis.random.psi
             for c in range(trace.u_mean.shape[1]):
                 trace.u_mean[k, c] = 0.0
             for j in range(state.u.shape[0]):
@@ -806,5 +825,19 @@ def _impute_given_parameters(rng, model, state, n_sweeps, new_clusters, multilev
             row_means(model.x, model.z, model.cluster, state.beta, state.u, state.means)
         if analysis is not None:
             sync_analysis(analysis, state.analysis, state.values)
+            if analysis.random_effects.re_index.shape[0] > 0 and np.any(new_clusters):
+                ast = state.analysis
+                new_cluster_effects(
+                    rng,
+                    analysis.family,
+                    analysis.random_effects,
+                    ast.random,
+                    ast.w,
+                    ast.y,
+                    ast.theta,
+                    ast.sigma2[0],
+                    new_clusters,
+                )
+                refresh_predictor(analysis, ast)
         _draw_level1_missing(rng, model, state, analysis)
         _draw_level2_missing(rng, model, state, multilevel)

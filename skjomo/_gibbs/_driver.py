@@ -53,6 +53,7 @@ _LATENT_BLOCK_SWEEPS = 3
 # parameters stored at every imputation, and traced at every iteration
 _STORED = ("beta", "cov", "u", "sigma", "beta2", "a", "hyper_scale", "theta", "sigma2")
 _STORED += ("baseline",)  # Cox model: H0 at the training's event times
+_STORED += ("analysis_effects", "analysis_psi")  # mixed models: b_j and Psi
 TRACED = Trace._fields
 
 
@@ -143,6 +144,8 @@ def _stored_parameters(state):
         "hyper_scale": state.hyper_scale.copy(),
         "theta": state.analysis.theta.copy(),
         "sigma2": state.analysis.sigma2[0],
+        "analysis_effects": state.analysis.random.b.copy(),
+        "analysis_psi": state.analysis.random.psi.copy(),
         "baseline": state.analysis.cox.baseline.copy(),
     }
 
@@ -429,6 +432,8 @@ def impute_new_rows(
         beta2=draws["beta2"][draw],
         theta=draws["theta"][draw],
         sigma2=draws["sigma2"][draw],
+        analysis_effects=draws["analysis_effects"][draw],
+        analysis_psi=draws["analysis_psi"][draw],
         baseline=draws["baseline"][draw] if model.analysis.cox.grid.size else None,
     )
     state.values[missing] = state.means[missing]

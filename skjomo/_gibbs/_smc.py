@@ -31,6 +31,7 @@ import numpy as np
 from ._jit import kernel
 from ._linalg import cholesky_lower, solve_lower, solve_lower_transpose
 from ._linalg import log_normal_precision as _log_proposal
+from ._logistic import log1pexp as _log1pexp
 from ._smc_cox import (
     COX,
     baseline_at_times,
@@ -40,6 +41,13 @@ from ._smc_cox import (
     cox_starting_fit,
     empty_cox_state,
     update_baseline,
+)
+from ._smc_mixed import (
+    build_random_effects,
+    draw_mixed_linear,
+    draw_mixed_logistic,
+    initial_random_effects,
+    random_part,
 )
 from ._smc_ordinal import (
     ORDINAL,
@@ -72,6 +80,7 @@ AnalysisModel = namedtuple(
         "unit_block",  # missing cells (U,)
         "prior_df",
         "prior_scale",  # scaled-inverse-chi-square prior of sigma^2 (linear)
+        "random_effects",  # RandomEffects of a two-level model (_smc_mixed.py)
         "n_cuts",  # cut-points of the ordinal model (0 otherwise)
         "theta_start",  # (k + n_cuts,) starting parameters, or empty: the starting fit
         "cox",  # CoxData: times and their order (Cox model; empty otherwise)
@@ -87,6 +96,7 @@ AnalysisState = namedtuple(
         "y",  # (N,) completed outcome
         "theta",  # (k + n_cuts,) coefficients, then the ordinal cut-points
         "sigma2",  # (1,) residual variance (linear model)
+        "random",  # RandomEffectsState of a two-level model (_smc_mixed.py)
         "cox",  # CoxState: baseline cumulative hazard (Cox model)
     ],
 )
@@ -114,6 +124,7 @@ def build_analysis_model(
     factor_level=None,
     prior_df=0.0,
     prior_scale=0.0,
+    random_effects=None,
     n_cuts=0,
     theta_start=None,
     time=None,
@@ -123,7 +134,9 @@ def build_analysis_model(
 
     ``dynamic`` are the joint model's dynamic rows, ``missing`` the missing
     cells of all rows (latent-expanded); ``y`` and ``xvars`` the encoded
-    outcome and analysis variables of all rows.
+    outcome and analysis variables of all rows; ``random_effects`` the
+    keyword arguments of :func:`._smc_mixed.build_random_effects` of a
+    two-level analysis model.
     """
     if family == 0:
         y, xvars = np.zeros(0), np.zeros((0, 0))
@@ -170,6 +183,7 @@ def build_analysis_model(
         unit_block=_int(units[:, 4]),
         prior_df=float(prior_df),
         prior_scale=float(prior_scale),
+        random_effects=build_random_effects(y.shape[0], **(random_effects or {})),
         n_cuts=int(n_cuts),
         theta_start=np.zeros(0) if theta_start is None else np.asarray(theta_start, np.float64),
         cox=build_cox_data(time, event_grid),
@@ -245,21 +259,21 @@ def sync_analysis(am, ast, values):
             else:
                 ast.xvars[i, v] = values[d, col]
         design_row(am, ast.xvars[i], ast.w[i])
-        ast.eta[i] = _dot(ast.w[i], ast.theta)
+        ast.eta[i] = predictor(am, ast, i, ast.w[i])
 
 
 @kernel
-def refresh_predictor(ast):
-    """``eta = W theta`` on every row."""
+def predictor(am, ast, i, wrow):
+    """Linear predictor of row ``i`` with design row ``wrow``: ``w' theta``
+    plus the cluster's random effects of a two-level model."""
+    return _dot(wrow, ast.theta) + random_part(am.random_effects, ast.random.b, i, wrow)
+
+
+@kernel
+def refresh_predictor(am, ast):
+    """The linear predictor of every row."""
     for i in range(ast.w.shape[0]):
-        ast.eta[i] = _dot(ast.w[i], ast.theta)
-
-
-@kernel
-def _log1pexp(x):
-    if x > 0.0:
-        return x + np.log1p(np.exp(-x))
-    return np.log1p(np.exp(x))
+        ast.eta[i] = predictor(am, ast, i, ast.w[i])
 
 
 @kernel
@@ -315,16 +329,17 @@ def _draw_linear(rng, am, ast):
 
 
 @kernel
-def _newton_point(ast, theta, chol, center):
+def _newton_point(am, ast, theta, chol, center):
     """Logistic log-likelihood at ``theta``, the Cholesky factor of the
-    information ``W'DW`` and the Newton point ``theta + (W'DW)^{-1} W'(y - p)``.
+    information ``W'DW`` and the Newton point ``theta + (W'DW)^{-1} W'(y - p)``
+    (the random effects of a two-level model enter as an offset).
     Returns ``(log-likelihood, ok)``."""
     n, k = ast.w.shape
     info = np.zeros((k, k))
     score = np.zeros(k)
     loglik = 0.0
     for i in range(n):
-        eta = _dot(ast.w[i], theta)
+        eta = _dot(ast.w[i], theta) + random_part(am.random_effects, ast.random.b, i, ast.w[i])
         prob = 1.0 / (1.0 + np.exp(-eta))
         loglik += ast.y[i] * eta - _log1pexp(eta)
         weight = prob * (1.0 - prob)
@@ -351,7 +366,7 @@ def _newton(am, ast, theta, chol, center):
     """:func:`_newton_point` of the model's (partial) log-likelihood."""
     if am.family == COX:
         return cox_newton_point(am.cox, ast, theta, chol, center)
-    return _newton_point(ast, theta, chol, center)
+    return _newton_point(am, ast, theta, chol, center)
 
 
 @kernel
@@ -396,13 +411,27 @@ def draw_analysis_parameters(rng, am, ast, values):
     accepted Metropolis-Hastings moves (logistic and Cox models)."""
     sync_analysis(am, ast, values)
     accepted = 0
-    if am.family == LINEAR:
+    if am.family == LINEAR and am.random_effects.re_index.shape[0] > 0:
+        draw_mixed_linear(
+            rng,
+            am.random_effects,
+            ast.random,
+            ast.w,
+            ast.y,
+            ast.theta,
+            ast.sigma2,
+            am.prior_df,
+            am.prior_scale,
+        )
+    elif am.family == LINEAR:
         _draw_linear(rng, am, ast)
     elif am.family == ORDINAL:
         accepted = draw_ordinal_parameters(rng, ast)
     else:
         accepted = _draw_newton_mh(rng, am, ast)
-    refresh_predictor(ast)
+        if am.random_effects.re_index.shape[0] > 0:
+            draw_mixed_logistic(rng, am.random_effects, ast.random, ast.w, ast.y, ast.theta)
+    refresh_predictor(am, ast)
     if am.family == COX:
         update_baseline(am.cox, ast)
     return accepted
@@ -479,7 +508,7 @@ def draw_analysis_missing(rng, am, ast, values, means, precisions, row_group, ca
             old_x = ast.xvars[i, v]
             ast.xvars[i, v] = new_x
             design_row(am, ast.xvars[i], w_new)
-            eta_new = _dot(w_new, ast.theta)
+            eta_new = predictor(am, ast, i, w_new)
             if not am.y_missing[i]:
                 log_ratio = _row_log_likelihood(am, ast, i, eta_new) - _row_log_likelihood(
                     am, ast, i, ast.eta[i]
@@ -514,7 +543,7 @@ def full_design(am, ast):
     """Design rows and linear predictors of every row."""
     for i in range(ast.w.shape[0]):
         design_row(am, ast.xvars[i], ast.w[i])
-        ast.eta[i] = _dot(ast.w[i], ast.theta)
+        ast.eta[i] = predictor(am, ast, i, ast.w[i])
 
 
 # ----------------------------------------------------------------- start
@@ -547,13 +576,24 @@ def _starting_outcome(am, y_observed):
     return float(y_observed.mean() >= 0.5)
 
 
-def initial_analysis_state(am, values, theta=None, sigma2=None, baseline=None):
+def initial_analysis_state(
+    am,
+    values,
+    theta=None,
+    sigma2=None,
+    baseline=None,
+    n_clusters=1,
+    random_effects=None,
+    psi=None,
+):
     """Starting analysis state given the joint model's starting values
     (``values``: dynamic rows). Missing outcomes start at
     :func:`_starting_outcome`; ``theta`` at ``am.theta_start`` if the user
     gave it, else at the fit to the starting data, and ``sigma^2`` at that
     fit, unless given; the Cox baseline hazard at its values ``baseline`` at
-    the event-time grid, else at the Breslow estimate."""
+    the event-time grid, else at the Breslow estimate.; the random effects of a
+    two-level model (``n_clusters`` clusters) as in
+    :func:`._smc_mixed.initial_random_effects`."""
     n = am.x_data.shape[0]
     k = am.term_ptr.shape[0] - 1
     y = am.y_data.copy()
@@ -567,6 +607,7 @@ def initial_analysis_state(am, values, theta=None, sigma2=None, baseline=None):
         y=y,
         theta=np.zeros(n_parameters(am)),
         sigma2=np.ones(1),
+        random=initial_random_effects(am.random_effects, n_clusters, random_effects, psi),
         cox=empty_cox_state(am.cox),
     )
     if not am.family:
@@ -585,7 +626,7 @@ def initial_analysis_state(am, values, theta=None, sigma2=None, baseline=None):
         theta, sigma2 = _starting_fit(am.family, ast.w[observed], y[observed])
     ast.theta[:] = theta
     ast.sigma2[0] = 1.0 if sigma2 is None else sigma2
-    refresh_predictor(ast)
+    refresh_predictor(am, ast)
     if am.family == COX and baseline is None:
         update_baseline(am.cox, ast)
     elif am.family == COX:
