@@ -56,6 +56,9 @@ def _fit_every_kind():
     HeteroscedasticMultilevelImputer(
         cluster_col="school", cov_method="random", covariate_cols=["sex"], **short
     ).fit(two_level[known]).transform(two_level[~known].head(50))
+    SubstantiveModelImputer("english ~ ravens + sex + (1 | school)", **short).fit(
+        two_level[known]
+    ).transform(two_level[~known].head(50))
 
 
 def warmup(verbose=True):
