@@ -25,49 +25,86 @@ class _Counter(numba_event.Listener):
         self.compiled += 1
 
 
-def _fit_every_kind():
-    """Tiny fits that reach every compiled entry point of the sampler: the
-    single-level chain and imputation, the multilevel chain (level-2
-    outcomes, categorical outcomes, cluster covariances and their
-    hyper-parameters), imputation of rows of new clusters, and compatible
-    imputation (one analysis family compiles the steps of every family)."""
-    from . import (
-        HeteroscedasticMultilevelImputer,
-        JointModelImputer,
-        MultilevelJointImputer,
-        SubstantiveModelImputer,
-    )
-    from .datasets import load_examscores, load_jspmiss
+_SHORT = dict(n_burn=2, n_between=1, n_imputations=1, random_state=0)
 
-    short = dict(n_burn=2, n_between=1, n_imputations=1, random_state=0)
-    jsp = load_jspmiss()
-    single = jsp[["english", "ravens", "fluent", "sex"]]
-    JointModelImputer(covariate_cols=["sex"], **short).fit(single).transform(single.head(20))
-    SubstantiveModelImputer("english ~ ravens * sex", **short).fit(single).transform(
+
+def _single_level():
+    """The single-level chain and imputation of new rows."""
+    from . import JointModelImputer
+    from .datasets import load_jspmiss
+
+    single = load_jspmiss()[["english", "ravens", "fluent", "sex"]]
+    JointModelImputer(covariate_cols=["sex"], **_SHORT).fit(single).transform(single.head(20))
+
+
+def _single_level_compatible():
+    """Compatible imputation, single level (one analysis family compiles the
+    steps of every family)."""
+    from . import SubstantiveModelImputer
+    from .datasets import load_jspmiss
+
+    single = load_jspmiss()[["english", "ravens", "fluent", "sex"]]
+    SubstantiveModelImputer("english ~ ravens * sex", **_SHORT).fit(single).transform(
         single.head(20)
     )
+
+
+def _two_level():
+    """The multilevel chain (level-2 outcomes, categorical outcomes, cluster
+    covariances and their hyper-parameters) and rows of new clusters."""
+    from . import HeteroscedasticMultilevelImputer, MultilevelJointImputer
+    from .datasets import load_examscores, load_jspmiss
+
     exam = load_examscores()[["school", "normexam", "standlrt", "vrband", "sex", "avslrt", "schav"]]
     known = exam["school"].isin(exam["school"].unique()[:40])
     MultilevelJointImputer(
-        cluster_col="school", covariate_cols=["sex"], level2_cols=["avslrt", "schav"], **short
+        cluster_col="school", covariate_cols=["sex"], level2_cols=["avslrt", "schav"], **_SHORT
     ).fit(exam[known]).transform(exam[~known].head(50))
-    two_level = jsp[["school", "english", "ravens", "fluent", "sex"]]
+    two_level = load_jspmiss()[["school", "english", "ravens", "fluent", "sex"]]
     known = two_level["school"].isin(two_level["school"].unique()[:40])
     HeteroscedasticMultilevelImputer(
-        cluster_col="school", cov_method="random", covariate_cols=["sex"], **short
+        cluster_col="school", cov_method="random", covariate_cols=["sex"], **_SHORT
     ).fit(two_level[known]).transform(two_level[~known].head(50))
-    SubstantiveModelImputer("english ~ ravens + sex + (1 | school)", **short).fit(
+
+
+def _two_level_compatible():
+    """Compatible imputation with a two-level analysis model."""
+    from . import SubstantiveModelImputer
+    from .datasets import load_jspmiss
+
+    two_level = load_jspmiss()[["school", "english", "ravens", "fluent", "sex"]]
+    known = two_level["school"].isin(two_level["school"].unique()[:40])
+    SubstantiveModelImputer("english ~ ravens + sex + (1 | school)", **_SHORT).fit(
         two_level[known]
     ).transform(two_level[~known].head(50))
 
 
-def warmup(verbose=True):
+# every kind of model, the longest compilations first (for parallel warm-up)
+KINDS = (_single_level_compatible, _two_level_compatible, _two_level, _single_level)
+
+
+def _compile_kinds(kinds):
+    """Run the tiny fits of ``kinds``; the number of kernels compiled."""
+    import warnings
+
+    counter = _Counter()
+    with numba_event.install_listener("numba:compile", counter), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the tiny fits warn about convergence
+        for kind in kinds:
+            kind()
+    return counter.compiled
+
+
+def warmup(verbose=True, n_jobs=1):
     """Compile (or load from the cache) every kernel of the sampler.
 
     Parameters
     ----------
     verbose : bool, default=True
         Print what was compiled, how long it took and where the cache is.
+    n_jobs : int, default=1
+        Processes compiling at the same time, each a share of the kinds of
+        model (numba compiles on one core; the cache is shared on disk).
 
     Returns
     -------
@@ -75,16 +112,20 @@ def warmup(verbose=True):
         Number of kernel specialisations compiled (0 when the cache was
         already complete).
     """
-    import warnings
+    from joblib import Parallel, delayed
 
     from ._gibbs._chain import _run_chain as run_chain
     from ._gibbs._jit import cache_directory, caching_enabled
 
-    counter = _Counter()
     cpu, wall = time.process_time(), time.perf_counter()
-    with numba_event.install_listener("numba:compile", counter), warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the tiny fits warn about convergence
-        _fit_every_kind()
+    if n_jobs == 1 or not caching_enabled():
+        compiled = _compile_kinds(KINDS)
+    else:  # separate processes: what they compile reaches this one through the cache
+        shares = [KINDS[i::n_jobs] for i in range(n_jobs)]
+        counts = Parallel(n_jobs=n_jobs, backend="loky")(
+            delayed(_compile_kinds)(share) for share in shares if share
+        )
+        compiled = sum(counts) + _compile_kinds(KINDS)  # loads from the cache
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     if verbose:
         if not caching_enabled():
@@ -92,9 +133,9 @@ def warmup(verbose=True):
         else:
             where = f"cache: {cache_directory(run_chain)}"
         what = (
-            f"compiled {counter.compiled} kernel specialisations"
-            if counter.compiled
+            f"compiled {compiled} kernel specialisations"
+            if compiled
             else "every kernel was already compiled"
         )
-        print(f"skjomo warmup: {what} in {cpu:.1f} s CPU ({wall:.1f} s wall); {where}")
-    return counter.compiled
+        print(f"skjomo warmup: {what} in {wall:.1f} s ({cpu:.1f} s CPU here); {where}")
+    return compiled

@@ -29,7 +29,10 @@ def pytest_sessionstart(session):
     from skjomo._warmup import warmup
 
     start = time.perf_counter()
-    compiled = warmup(verbose=False)
+    compiled = warmup(
+        verbose=False,
+        n_jobs=config.option.numprocesses if isinstance(config.option.numprocesses, int) else 2,
+    )
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
         reporter.write_line(

@@ -94,6 +94,7 @@ def test_multilevel_chains_and_their_continuation_on_a_cluster_equal_the_local_r
     assert _calls(stream.data) == {"_run_one_chain": 2 + 2}
 
 
+@pytest.mark.slow  # starts a worker process (about 20 s); the thread tests stay in the suite
 def test_a_worker_process_loads_the_kernels_from_the_cache():
     warmup(verbose=False)  # the cache is filled (a no-op when it is)
     with _loopback_cluster(1, processes=True) as cluster, Client(cluster) as client:

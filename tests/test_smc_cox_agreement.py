@@ -73,7 +73,10 @@ def _compare(reference, name, seed):
     )
 
 
-@pytest.mark.parametrize("name", ["cox_quadratic", "cox_interaction"])
+@pytest.mark.parametrize(
+    "name",
+    [pytest.param("cox_quadratic", marks=pytest.mark.slow), "cox_interaction"],  # CI time
+)
 def test_pooled_cox_analysis_matches_jomo(name):
     table = _compare(_fixture(), name, seed=7)
     assert np.all(np.abs(table.z) <= 4), table

@@ -43,6 +43,7 @@ from ._smc import (
     n_parameters,
     refresh_predictor,
     sync_analysis,
+    writable_arrays,
 )
 from ._smc_mixed import new_cluster_effects
 from ._suffstats import refresh_statistics, residual_scatter, static_statistics
@@ -304,7 +305,7 @@ def build_model(
     miss2_rows, miss2_ptr, miss2_cov, miss2_mask = missingness_groups(
         miss2, np.zeros(n_clusters, np.int64)
     )
-    return Model(
+    model = Model(
         x=np.ascontiguousarray(x[dynamic], dtype=np.float64),
         z=np.ascontiguousarray(z[dynamic]),
         w=np.ascontiguousarray(w[dynamic]),
@@ -350,7 +351,8 @@ def build_model(
         latent_scale_moves=True,
         multilevel=None if q == 0 and p2 == 0 and not cov_method else True,
         analysis=build_analysis_model(dynamic, missing, cat_start, cat_size, **(analysis or {})),
-    ), dynamic
+    )
+    return writable_arrays(model), dynamic  # one numba type per kind of model
 
 
 def dimensions(model):

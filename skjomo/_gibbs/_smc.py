@@ -162,32 +162,48 @@ def build_analysis_model(
                 if miss_dyn[d, start]:
                     units.append((d, start, size, var_of_block.get(b, -1), b))
     units = np.asarray(units, np.int64).reshape(-1, 5)
-    return AnalysisModel(
-        family=int(family),
-        y_data=np.asarray(y, np.float64),
-        x_data=np.ascontiguousarray(xvars, dtype=np.float64),
-        y_missing=y_missing,
-        missing_rows=_int(np.flatnonzero(y_missing)),
-        dyn_to_row=_int(dynamic),
-        var_col=var_col,
-        var_block=var_block,
-        var_size=var_size,
-        term_ptr=_int(term_ptr),
-        factor_var=_int(factor_var),
-        factor_power=_int(factor_power),
-        factor_level=_int(factor_level),
-        unit_row=_int(units[:, 0]),
-        unit_col=_int(units[:, 1]),
-        unit_size=_int(units[:, 2]),
-        unit_var=_int(units[:, 3]),
-        unit_block=_int(units[:, 4]),
-        prior_df=float(prior_df),
-        prior_scale=float(prior_scale),
-        random_effects=build_random_effects(y.shape[0], **(random_effects or {})),
-        n_cuts=int(n_cuts),
-        theta_start=np.zeros(0) if theta_start is None else np.asarray(theta_start, np.float64),
-        cox=build_cox_data(time, event_grid),
+    return writable_arrays(
+        AnalysisModel(
+            family=int(family),
+            y_data=np.asarray(y, np.float64),
+            x_data=np.ascontiguousarray(xvars, dtype=np.float64),
+            y_missing=y_missing,
+            missing_rows=_int(np.flatnonzero(y_missing)),
+            dyn_to_row=_int(dynamic),
+            var_col=var_col,
+            var_block=var_block,
+            var_size=var_size,
+            term_ptr=_int(term_ptr),
+            factor_var=_int(factor_var),
+            factor_power=_int(factor_power),
+            factor_level=_int(factor_level),
+            unit_row=_int(units[:, 0]),
+            unit_col=_int(units[:, 1]),
+            unit_size=_int(units[:, 2]),
+            unit_var=_int(units[:, 3]),
+            unit_block=_int(units[:, 4]),
+            prior_df=float(prior_df),
+            prior_scale=float(prior_scale),
+            random_effects=build_random_effects(y.shape[0], **(random_effects or {})),
+            n_cuts=int(n_cuts),
+            theta_start=np.zeros(0) if theta_start is None else np.asarray(theta_start, np.float64),
+            cox=build_cox_data(time, event_grid),
+        )
     )
+
+
+def writable_arrays(value):
+    """Every array of a (nested) namedtuple as a writable C-contiguous array.
+
+    Numba types a read-only array (a pandas column's values under
+    copy-on-write) as a different type, which would compile the whole chain
+    again for the same kind of model.
+    """
+    if isinstance(value, np.ndarray):
+        return np.require(value, requirements=["C", "W"])
+    if isinstance(value, tuple) and hasattr(value, "_fields"):
+        return type(value)(*(writable_arrays(v) for v in value))
+    return value
 
 
 def counted_proposals(am):
