@@ -132,3 +132,26 @@ def pool_random_intercept(datasets, outcome, predictors, cluster):
         components.append((tau2, s2, tau2 / (tau2 + s2)))
     pooled = pool_estimates(estimates=estimates, covariances=covariances)
     return pooled, np.mean(components, axis=0)
+
+
+def assert_pooled_agreement(table):
+    """Pooled estimates within 4 Monte Carlo SDs of R's, standard errors within 10%."""
+    assert np.all(np.abs(table.z) <= 4), table
+    assert np.all(np.abs(table.se_ratio - 1) <= 0.10), table
+
+
+def rerun_r_fixture(script, runs=5):
+    """Run an R fixture script (``tests/r``) with ``--stdout`` and parse its JSON."""
+    import json
+    import subprocess
+    from pathlib import Path
+
+    tests = Path(__file__).parent
+    out = subprocess.run(
+        ["Rscript", str(tests / "r" / script), "--stdout", "--runs", str(runs)],
+        cwd=tests.parent,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(out.stdout)

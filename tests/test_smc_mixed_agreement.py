@@ -15,15 +15,14 @@ variance of ``lmer_slope``, not for the fixed effects compared here).
 """
 
 import json
-import subprocess
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.formula.api as smf
-from conftest import FIXTURES, R_SCRIPTS
+from conftest import FIXTURES
+from jomo_compare import assert_pooled_agreement, rerun_r_fixture
 
 from skjomo import SubstantiveModelImputer
 from skjomo.pooling import pool_estimates
@@ -89,24 +88,14 @@ def _compare(reference, name, seed):
 )
 def test_pooled_fixed_effects_match_jomo_lmer(name):
     table = _compare(_fixture(), name, seed=3)
-    assert np.all(np.abs(table.z) <= 4), table
-    assert np.all(np.abs(table.se_ratio - 1) <= 0.10), table
+    assert_pooled_agreement(table)
 
 
 @pytest.mark.slow
 @pytest.mark.rjomo
 def test_live_r_matches():
     """Rerun jomo.lmer (5 runs per model) and compare with skjomo again."""
-    repo = Path(__file__).parent.parent
-    out = subprocess.run(
-        ["Rscript", str(R_SCRIPTS / "make_smc_mixed_fixtures.R"), "--stdout", "--runs", "5"],
-        cwd=repo,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    reference = json.loads(out.stdout)
+    reference = rerun_r_fixture("make_smc_mixed_fixtures.R")
     for name in reference["models"]:
         table = _compare(reference, name, seed=4)
-        assert np.all(np.abs(table.z) <= 4), table
-        assert np.all(np.abs(table.se_ratio - 1) <= 0.10), table
+        assert_pooled_agreement(table)
