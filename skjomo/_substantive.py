@@ -266,10 +266,10 @@ class SubstantiveModelImputer(BaseJointImputer):
         analysis = parse_analysis_formula(self.formula, self.model, self.theta_start)
         two_level = {}
         if analysis.random is not None:
-            if self.model not in ("lm", "logit"):
+            if self.model == "cox":
                 raise ValueError(
-                    f"A random-effects term {analysis.random.text!r} needs model='lm' or "
-                    f"'logit'; model={self.model!r} has no two-level version yet."
+                    f"A random-effects term {analysis.random.text!r} needs model='lm', "
+                    f"'logit' or 'ordinal'; model={self.model!r} has no two-level version."
                 )
             two_level = {"cluster": analysis.random.cluster, "cov_method": self.cov_method}
         elif self.cov_method != "common":
