@@ -157,7 +157,7 @@ def rerun_r_fixture(script, runs=5):
     return json.loads(out.stdout)
 
 
-def _ordinal_eta_terms(y, eta, cuts):
+def ordinal_eta_terms(y, eta, cuts):
     """``log P(y | eta)`` of a cumulative logit model and its first two
     derivatives in ``eta`` (rows ``y`` coded ``0 .. K-1``)."""
     from scipy.special import expit
@@ -171,7 +171,7 @@ def _ordinal_eta_terms(y, eta, cuts):
     return np.log(prob), d1, d2
 
 
-def clmm_random_intercept(y, X, cluster):
+def clmm_random_intercept(y, X, cluster, warm=None):
     """Laplace fit of the cumulative logit model with a random intercept,
     ``P(y_ij <= c) = expit(alpha_c - x_ij' beta - b_j)``, ``b_j ~ N(0, tau2)``:
     the fit of R's ``ordinal::clmm(y ~ X + (1 | cluster), link = "logit")``
@@ -183,6 +183,9 @@ def clmm_random_intercept(y, X, cluster):
     all clusters at once); the approximate marginal log-likelihood is
     maximised over ``(alpha, beta, log tau)`` and the covariance is the
     inverse of its numerical Hessian (central differences), as clmm reports.
+    ``warm`` (a dict, filled in by the call) carries the optimum and Hessian
+    of a fit to similar data, such as the previous imputation: the fit then
+    starts there with Newton steps in that Hessian's metric.
 
     Returns
     -------
@@ -201,22 +204,24 @@ def clmm_random_intercept(y, X, cluster):
     codes = np.unique(cluster, return_inverse=True)[1].ravel()
     n_clusters, n_cuts, k = codes.max() + 1, y.max(), X.shape[1]
 
+    modes = np.zeros(n_clusters)
+
     def laplace(params):
         cuts, beta, log_tau = params[:n_cuts], params[n_cuts:-1], params[-1]
         if np.any(np.diff(cuts) <= 0):
             return -np.inf
         tau2 = np.exp(2 * log_tau)
         fixed = X @ beta
-        b = np.zeros(n_clusters)
+        b = modes  # Newton from the last modes: the mode is unique (log-concave)
         for _ in range(100):
-            _, d1, d2 = _ordinal_eta_terms(y, fixed + b[codes], cuts)
+            _, d1, d2 = ordinal_eta_terms(y, fixed + b[codes], cuts)
             grad = np.bincount(codes, d1, n_clusters) - b / tau2
             hess = np.bincount(codes, d2, n_clusters) - 1 / tau2
             step = -grad / hess
-            b += step
+            b += step  # in place: the next call starts here
             if np.max(np.abs(step)) < 1e-12:
                 break
-        log_p, _, d2 = _ordinal_eta_terms(y, fixed + b[codes], cuts)
+        log_p, _, d2 = ordinal_eta_terms(y, fixed + b[codes], cuts)
         hess = np.bincount(codes, d2, n_clusters) - 1 / tau2
         return (
             log_p.sum()
@@ -225,23 +230,41 @@ def clmm_random_intercept(y, X, cluster):
             - 0.5 * np.sum(np.log(-hess))
         )
 
-    counts = np.bincount(y, minlength=n_cuts + 1) + 0.5
-    cumulative = np.cumsum(counts)[:-1] / counts.sum()
-    start = np.concatenate([np.log(cumulative / (1 - cumulative)), np.zeros(k), [-0.5]])
-    fit = minimize(lambda p: -laplace(p), start, method="BFGS", options={"gtol": 1e-8})
-    fit = minimize(lambda p: -laplace(p), fit.x, method="Nelder-Mead",
-                   options={"xatol": 1e-9, "fatol": 1e-12, "maxiter": 20000})
-    params = fit.x
-    r, h = params.size, 1e-4
-    hessian = np.empty((r, r))
-    for a in range(r):
-        for c in range(a + 1):
-            total = 0.0
-            for sa, sc in ((1, 1), (1, -1), (-1, 1), (-1, -1)):
-                shifted = params.copy()
-                shifted[a] += sa * h
-                shifted[c] += sc * h
-                total += sa * sc * laplace(shifted)
-            hessian[a, c] = hessian[c, a] = total / (4 * h * h)
+    r, h = n_cuts + k + 1, 1e-4
+
+    def hessian_at(params):
+        out = np.empty((r, r))
+        for a in range(r):
+            for c in range(a + 1):
+                total = 0.0
+                for sa, sc in ((1, 1), (1, -1), (-1, 1), (-1, -1)):
+                    shifted = params.copy()
+                    shifted[a] += sa * h
+                    shifted[c] += sc * h
+                    total += sa * sc * laplace(shifted)
+                out[a, c] = out[c, a] = total / (4 * h * h)
+        return out
+
+    params = None
+    if warm:  # Newton steps with the previous fit's Hessian, central-difference gradients
+        params, metric = warm["params"].copy(), np.linalg.inv(-warm["hessian"])
+        for _ in range(50):
+            grad = np.array(
+                [(laplace(params + h * e) - laplace(params - h * e)) / (2 * h) for e in np.eye(r)]
+            )
+            step = metric @ grad
+            params += step
+            if not np.all(np.isfinite(step)) or np.max(np.abs(step)) < 1e-7:
+                break
+        if not np.all(np.isfinite(params)) or np.max(np.abs(step)) >= 1e-7:
+            params = None
+    if params is None:
+        counts = np.bincount(y, minlength=n_cuts + 1) + 0.5
+        cumulative = np.cumsum(counts)[:-1] / counts.sum()
+        start = np.concatenate([np.log(cumulative / (1 - cumulative)), np.zeros(k), [-0.5]])
+        params = minimize(lambda p: -laplace(p), start, method="BFGS", options={"gtol": 1e-6}).x
+    hessian = hessian_at(params)
+    if warm is not None:
+        warm.update(params=params, hessian=hessian)
     cov = np.linalg.inv(-hessian)[:-1, :-1]
     return params[:-1], cov, float(np.exp(2 * params[-1])), float(laplace(params))

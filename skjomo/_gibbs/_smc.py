@@ -56,7 +56,7 @@ from ._smc_ordinal import (
     ordinal_row_log_likelihood,
     ordinal_starting_fit,
 )
-from ._smc_ordinal_mixed import draw_mixed_ordinal, random_offsets
+from ._smc_ordinal_mixed import draw_mixed_ordinal, draw_ordinal_parameters_at_mode, random_offsets
 
 AnalysisModel = namedtuple(
     "AnalysisModel",
@@ -448,12 +448,14 @@ def draw_analysis_parameters(rng, am, ast, values, accepted):
     elif am.family == LINEAR:
         _draw_linear(rng, am, ast)
     elif am.family == ORDINAL:
-        offset = random_offsets(am.random_effects, ast.random.b, ast.w)
-        accepted[0] += draw_ordinal_parameters(rng, ast, offset)
         if mixed:
+            offset = random_offsets(am.random_effects, ast.random.b, ast.w)
+            accepted[0] += draw_ordinal_parameters_at_mode(rng, ast, offset)
             accepted[1] += draw_mixed_ordinal(
                 rng, am.random_effects, ast.random, ast.w, ast.y, ast.theta
             )
+        else:
+            accepted[0] += draw_ordinal_parameters(rng, ast, np.zeros(ast.w.shape[0]))
     else:
         accepted[0] += _draw_newton_mh(rng, am, ast)
         if mixed:

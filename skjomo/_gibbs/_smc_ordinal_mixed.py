@@ -10,9 +10,13 @@ with the cut-points ``alpha`` in place of the intercept; a random intercept
 is the random-effect column without a design column (``re_index`` -1,
 :mod:`._smc_mixed`). Given the completed data one scan draws
 
-* ``(theta, alpha) | b`` by the Metropolis-Hastings step of the
-  single-level model (:func:`._smc_ordinal.draw_ordinal_parameters`) with
-  ``z_ij' b_j`` as an offset (:func:`random_offsets`);
+* ``(theta, alpha) | b`` with ``z_ij' b_j`` as an offset
+  (:func:`random_offsets`) by an independence Metropolis-Hastings step
+  whose proposal is a multivariate t at the conditional's mode
+  (:func:`draw_ordinal_parameters_at_mode`): the conditional moves with
+  ``b``, at times by many of its standard deviations from one iteration to
+  the next (the coefficients of a mixed model grow with ``Psi``), which the
+  single-level step's proposal from the current value cannot follow;
 * every ``b_j | theta, alpha, Psi`` by one Metropolis-Hastings move with a
   Newton proposal (:func:`._smc_mixed.draw_newton_effects`);
 * the mean of the random effects jointly with the fixed effects it is
@@ -23,9 +27,24 @@ is the random-effect column without a design column (``re_index`` -1,
 import numpy as np
 
 from ._jit import kernel
-from ._linalg import cholesky_lower
+from ._linalg import cholesky_lower, log_normal_precision, solve_lower_transpose
 from ._smc_mixed import draw_effect_covariance, draw_newton_effects, random_part
-from ._smc_ordinal import ORDINAL
+from ._smc_ordinal import (
+    ORDINAL,
+    draw_ordinal_parameters,
+    from_unconstrained,
+    newton_point,
+    to_unconstrained,
+)
+
+# Newton iterations to the mode of (theta, alpha) | b, and the largest
+# remaining step (in the unconstrained coordinates) at which it counts as found.
+MODE_ITERATIONS = 50
+MODE_TOLERANCE = 1e-9
+# Degrees of freedom of the t proposal: polynomial tails, heavier than the
+# conditional's (its log density falls linearly far out), so that a chain
+# far in the tail moves back at once; close to the normal near the mode.
+PROPOSAL_DF = 10.0
 
 
 @kernel
@@ -36,6 +55,77 @@ def random_offsets(re, b, w):
         for i in range(w.shape[0]):
             offset[i] = random_part(re, b, i, w[i])
     return offset
+
+
+@kernel
+def _conditional_mode(w, y, offset, psi, chol):
+    """Move ``psi`` to the mode of the log target of
+    :func:`._smc_ordinal.newton_point` by Newton steps (each coordinate's
+    step clipped to 2; the target is unimodal); ``chol`` gets the Cholesky
+    factor of the precision there. Returns ``(log target at the mode, found)``."""
+    center = np.empty(psi.shape[0])
+    for _ in range(MODE_ITERATIONS):
+        target, ok = newton_point(w, y, offset, psi, chol, center, True)
+        if not ok:
+            return target, False
+        largest = 0.0
+        for t in range(psi.shape[0]):
+            step = min(max(center[t] - psi[t], -2.0), 2.0)
+            largest = max(largest, abs(step))
+            psi[t] += step
+        if largest < MODE_TOLERANCE:
+            return newton_point(w, y, offset, psi, chol, center, True)
+    return target, False
+
+
+@kernel
+def _log_t(chol, mode, x):
+    """Log density of the multivariate t with :data:`PROPOSAL_DF` degrees of
+    freedom, location ``mode`` and precision ``chol chol'``, up to a constant."""
+    log_det = 0.0
+    for t in range(x.shape[0]):
+        log_det += np.log(chol[t, t])
+    quad = 2.0 * (log_det - log_normal_precision(chol, mode, x))
+    return -0.5 * (PROPOSAL_DF + x.shape[0]) * np.log1p(quad / PROPOSAL_DF)
+
+
+@kernel
+def draw_ordinal_parameters_at_mode(rng, ast, offset):
+    """Independence Metropolis-Hastings move of ``(theta, alpha)`` given the
+    rows' offsets: propose ``psi*`` from the multivariate t with
+    :data:`PROPOSAL_DF` degrees of freedom centred at the mode ``m`` of the
+    conditional (in the unconstrained coordinates of :mod:`._smc_ordinal`)
+    with the precision ``P(m)`` there, accept with ``p(psi*) q(psi) / (p(psi)
+    q(psi*))``. The proposal does not depend on the current value (the mode
+    is found to :data:`MODE_TOLERANCE`). If the mode is not found, the
+    single-level step from the current value is made instead. Returns 1 if
+    accepted."""
+    k = ast.w.shape[1]
+    r = ast.theta.shape[0]
+    current = np.empty(r)
+    to_unconstrained(ast.theta, k, current)
+    mode = current.copy()
+    chol = np.empty((r, r))
+    _, found = _conditional_mode(ast.w, ast.y, offset, mode, chol)
+    if not found:
+        return draw_ordinal_parameters(rng, ast, offset)
+    proposal = np.empty(r)
+    for t in range(r):
+        proposal[t] = rng.standard_normal()
+    solve_lower_transpose(chol, proposal)
+    scale = np.sqrt(PROPOSAL_DF / (2.0 * rng.standard_gamma(0.5 * PROPOSAL_DF)))
+    for t in range(r):
+        proposal[t] = mode[t] + scale * proposal[t]
+    scratch_chol, scratch_center = np.empty((r, r)), np.empty(r)
+    target0, _ = newton_point(ast.w, ast.y, offset, current, scratch_chol, scratch_center, True)
+    target1, _ = newton_point(ast.w, ast.y, offset, proposal, scratch_chol, scratch_center, True)
+    if not np.isfinite(target1):
+        return 0
+    log_ratio = target1 - target0 + _log_t(chol, mode, current) - _log_t(chol, mode, proposal)
+    if np.log(rng.random()) < log_ratio:
+        from_unconstrained(proposal, k, ast.theta)
+        return 1
+    return 0
 
 
 @kernel
