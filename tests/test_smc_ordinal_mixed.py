@@ -239,3 +239,21 @@ def test_random_slope_of_an_imputed_covariate():
     assert abs(imputer.theta_["x"] - 1.0) < 0.3
     assert imputer.acceptance_rates_["analysis-model coefficients"] > 0.5
     assert not imputer.sample()[0].isna().any().any()
+
+
+@pytest.mark.slow
+def test_ordinal_mixed_study():
+    """Known truth, 200 replicates (tests/smc_ordinal_mixed_simulation.py;
+    about half an hour): the compatible imputations are as unbiased as the
+    complete data (within 3 Monte Carlo SEs of the complete data's bias, which
+    holds the Laplace fit's own small-sample bias) and their 95% intervals of
+    the coefficients cover at the nominal rate (within [0.91, 0.98], 2.7
+    Monte Carlo SEs of a coverage at 200 replicates)."""
+    from smc_ordinal_mixed_simulation import study
+
+    table = study(200, seed=1).set_index(["method", "term"])
+    print(table.to_string())
+    smc, full = table.loc["smc"], table.loc["full"]
+    assert np.all(np.abs(smc["bias"] - full["bias"]) < 3 * smc["mcse"])
+    assert np.all((smc["coverage"] >= 0.91) & (smc["coverage"] <= 0.98))
+    assert abs(smc["variance"].iloc[0] / full["variance"].iloc[0] - 1) < 0.1
