@@ -32,6 +32,29 @@ def _cdf(z):
 
 
 @kernel
+def _cdf_pair(z):
+    """``(F(z), 1 - F(z), exp(-|z|))``, each without cancellation."""
+    if z >= 0.0:
+        e = np.exp(-z)
+        return 1.0 / (1.0 + e), e / (1.0 + e), e
+    e = np.exp(z)
+    return e / (1.0 + e), 1.0 / (1.0 + e), e
+
+
+@kernel
+def _log_cdf(z, e):
+    """``log F(z)`` given ``e = exp(-|z|)``."""
+    return -np.log1p(e) if z >= 0.0 else z - np.log1p(e)
+
+
+# A middle category's P = F(u) - F(l) = (1 - F(l)) - (1 - F(u)) is formed as
+# the difference of the pair below 1/2 when it is at least this fraction of
+# the larger term (a relative rounding error below ten units in the last
+# place), else as a product.
+_DIRECT_DIFFERENCE = 0.1
+
+
+@kernel
 def category_terms(y, eta, theta, k):
     """``log P(y | eta)`` and the derivatives of the row's log-likelihood.
 
@@ -39,27 +62,40 @@ def category_terms(y, eta, theta, k):
     ``P = F(u) - F(l)``; returns ``(log P, a, b, d_uu, d_ll, d_ul)`` where
     ``a = f(u) / P`` and ``b = f(l) / P`` (``f = F'``) are the derivatives
     of ``log P`` in ``u`` and ``-l``, and ``d_..`` its second derivatives.
-    Written so that no difference of nearly equal probabilities is formed.
+    No difference of nearly equal probabilities is formed: a middle
+    category's ``P`` is ``F(u) (1 - F(l)) (1 - exp(l - u))`` unless the
+    difference is well conditioned (:data:`_DIRECT_DIFFERENCE`). Three
+    elementary functions per row in the common case.
     """
     n_cuts = theta.shape[0] - k
     c = int(y)
     if c == 0:  # P = F(u)
         u = theta[k] - eta
-        f_u = _cdf(u)
-        log_p = -np.logaddexp(0.0, -u)
-        a, b, f_l = 1.0 - f_u, 0.0, 0.0
+        f_u, s_u, e = _cdf_pair(u)
+        log_p = _log_cdf(u, e)
+        a, b, f_l = s_u, 0.0, 0.0
     elif c == n_cuts:  # P = 1 - F(l)
         l = theta[k + c - 1] - eta
-        f_l = _cdf(l)
-        log_p = -np.logaddexp(0.0, l)
+        f_l, s_l, e = _cdf_pair(l)
+        log_p = _log_cdf(-l, e)  # 1 - F(l) = F(-l)
         a, b, f_u = 0.0, f_l, 1.0
-    else:  # P = F(u) (1 - F(l)) (1 - exp(l - u))
+    else:
         u, l = theta[k + c] - eta, theta[k + c - 1] - eta
-        f_u, f_l = _cdf(u), _cdf(l)
-        gap = -np.expm1(l - u)
-        log_p = -np.logaddexp(0.0, -u) - np.logaddexp(0.0, l) + np.log(gap)
-        a = (1.0 - f_u) / ((1.0 - f_l) * gap)
-        b = f_l / (f_u * gap)
+        f_u, s_u, e_u = _cdf_pair(u)
+        f_l, s_l, e_l = _cdf_pair(l)
+        if f_u <= 0.5:  # difference of the smaller of F and 1 - F, relatively exact
+            p, scale = f_u - f_l, f_u
+        else:
+            p, scale = s_l - s_u, s_l
+        if p >= _DIRECT_DIFFERENCE * scale:
+            log_p = np.log(p)
+            a = f_u * s_u / p
+            b = f_l * s_l / p
+        else:
+            gap = -np.expm1(l - u)
+            log_p = _log_cdf(u, e_u) + _log_cdf(-l, e_l) + np.log(gap)
+            a = s_u / (s_l * gap)
+            b = f_l / (f_u * gap)
     d_uu = a * (1.0 - 2.0 * f_u) - a * a
     d_ll = -b * (1.0 - 2.0 * f_l) - b * b
     return log_p, a, b, d_uu, d_ll, a * b
@@ -109,37 +145,22 @@ def from_unconstrained(psi, k, theta):
 
 
 @kernel
-def newton_point(w, y, offset, psi, chol, center, log_jacobian):
-    """Log target, Newton precision and Newton point at ``psi``.
-
-    The linear predictor of row ``i`` is ``w_i' theta + offset[i]`` (the
-    random effects ``z_i' b_j`` of a two-level model, :mod:`._smc_ordinal_mixed`;
-    zeros otherwise). The target is the log-likelihood of the completed data plus, if
-    ``log_jacobian``, the log Jacobian ``sum_{j >= 2} phi_j`` of the map
-    ``phi -> alpha`` (the posterior under the flat prior on ``(theta,
-    alpha)``; without it, the likelihood, whose maximum is the MLE). The precision is ``J' (-H) J``, with
-    ``H`` the Hessian of the log-likelihood in ``(theta, alpha)`` (negative
-    definite: the model is log-concave there) and ``J`` the Jacobian of
-    ``psi -> (theta, alpha)``. Writes its lower Cholesky factor into
-    ``chol`` and ``psi + precision^{-1} gradient`` into ``center``. Returns
-    ``(log target, ok)``; ``ok`` is False if the precision is singular.
-    """
+def likelihood_derivatives(w, y, offset, theta, grad, info):
+    """Log-likelihood of the completed data at ``theta`` (coefficients, then
+    cut-points; row ``i``'s linear predictor ``w_i' theta + offset[i]``);
+    writes its gradient in ``(theta, alpha)`` into ``grad`` and minus its
+    Hessian into ``info`` (both zeroed here)."""
     n, k = w.shape
-    r = psi.shape[0]
-    theta = np.empty(r)
-    from_unconstrained(psi, k, theta)
-    grad = np.zeros(r)
-    info = np.zeros((r, r))  # -H in (theta, alpha)
-    target = 0.0
-    if log_jacobian:
-        for j in range(k + 1, r):
-            target += psi[j]
+    r = theta.shape[0]
+    grad[:] = 0.0
+    info[:, :] = 0.0
+    loglik = 0.0
     for i in range(n):
         eta = offset[i]
         for t in range(k):
             eta += w[i, t] * theta[t]
         log_p, a, b, d_uu, d_ll, d_ul = category_terms(y[i], eta, theta, k)
-        target += log_p
+        loglik += log_p
         c = int(y[i])
         up = k + c if c < r - k else -1  # index of alpha_{c+1}
         lo = k + c - 1 if c > 0 else -1  # index of alpha_c
@@ -165,6 +186,49 @@ def newton_point(w, y, offset, psi, chol, center, log_jacobian):
     for s in range(r):
         for t in range(s):
             info[t, s] = info[s, t]
+    return loglik
+
+
+@kernel
+def ordinal_log_likelihood(w, y, offset, theta):
+    """Log-likelihood of the completed data at ``theta`` (as
+    :func:`likelihood_derivatives`, without the derivatives)."""
+    k = w.shape[1]
+    loglik = 0.0
+    for i in range(w.shape[0]):
+        eta = offset[i]
+        for t in range(k):
+            eta += w[i, t] * theta[t]
+        loglik += ordinal_row_log_likelihood(y[i], eta, theta, k)
+    return loglik
+
+
+@kernel
+def newton_point(w, y, offset, psi, chol, center, log_jacobian):
+    """Log target, Newton precision and Newton point at ``psi``.
+
+    The linear predictor of row ``i`` is ``w_i' theta + offset[i]`` (the
+    random effects ``z_i' b_j`` of a two-level model, :mod:`._smc_ordinal_mixed`;
+    zeros otherwise). The target is the log-likelihood of the completed data plus, if
+    ``log_jacobian``, the log Jacobian ``sum_{j >= 2} phi_j`` of the map
+    ``phi -> alpha`` (the posterior under the flat prior on ``(theta,
+    alpha)``; without it, the likelihood, whose maximum is the MLE). The precision is ``J' (-H) J``, with
+    ``H`` the Hessian of the log-likelihood in ``(theta, alpha)`` (negative
+    definite: the model is log-concave there) and ``J`` the Jacobian of
+    ``psi -> (theta, alpha)``. Writes its lower Cholesky factor into
+    ``chol`` and ``psi + precision^{-1} gradient`` into ``center``. Returns
+    ``(log target, ok)``; ``ok`` is False if the precision is singular.
+    """
+    n, k = w.shape
+    r = psi.shape[0]
+    theta = np.empty(r)
+    from_unconstrained(psi, k, theta)
+    grad = np.zeros(r)
+    info = np.zeros((r, r))  # -H in (theta, alpha)
+    target = likelihood_derivatives(w, y, offset, theta, grad, info)
+    if log_jacobian:
+        for j in range(k + 1, r):
+            target += psi[j]
     # J: identity on theta; d alpha_j / d phi_1 = 1, d alpha_j / d phi_m = exp(phi_m), m <= j
     jac = np.zeros((r, r))
     for s in range(k):

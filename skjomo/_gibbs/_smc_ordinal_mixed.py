@@ -27,13 +27,14 @@ is the random-effect column without a design column (``re_index`` -1,
 import numpy as np
 
 from ._jit import kernel
-from ._linalg import cholesky_lower, log_normal_precision, solve_lower_transpose
+from ._linalg import cholesky_lower, log_normal_precision, solve_lower, solve_lower_transpose
 from ._smc_mixed import draw_effect_covariance, draw_newton_effects, random_part
 from ._smc_ordinal import (
     ORDINAL,
     draw_ordinal_parameters,
     from_unconstrained,
-    newton_point,
+    likelihood_derivatives,
+    ordinal_log_likelihood,
     to_unconstrained,
 )
 
@@ -58,24 +59,74 @@ def random_offsets(re, b, w):
 
 
 @kernel
+def exact_newton_step(w, y, offset, psi, chol, step):
+    """Log target of :func:`._smc_ordinal.newton_point` (posterior of ``psi``)
+    at ``psi`` and the Newton step ``step = P^{-1} g`` with the exact
+    curvature: ``P = J' (-H) J - diag(e)``, ``e_m = exp(psi_m) sum_{j >= m}
+    dl/d alpha_j`` (the second derivative of ``phi_m -> alpha``, ``m >= 2``),
+    where ``e_m`` is left out if positive so that ``P`` stays positive
+    definite. At the mode ``e_m = -1`` (the score ``e_m + 1`` vanishes), so
+    there ``P`` is minus the Hessian of the log target and the steps converge
+    quadratically. Writes the lower Cholesky factor of ``P`` into ``chol``.
+    Returns ``(log target, ok)``; ``ok`` is False if ``P`` is singular."""
+    k = w.shape[1]
+    r = psi.shape[0]
+    theta = np.empty(r)
+    from_unconstrained(psi, k, theta)
+    grad = np.empty(r)
+    info = np.empty((r, r))
+    target = likelihood_derivatives(w, y, offset, theta, grad, info)
+    # J: identity on theta; d alpha_j / d phi_1 = 1, d alpha_j / d phi_m = exp(phi_m), m <= j
+    jac = np.zeros((r, r))
+    for s in range(k):
+        jac[s, s] = 1.0
+    for j in range(k, r):
+        jac[j, k] = 1.0
+        for m in range(k + 1, j + 1):
+            jac[j, m] = np.exp(psi[m])
+    precision = jac.T @ info @ jac
+    for s in range(r):
+        score = 0.0
+        for j in range(r):
+            score += jac[j, s] * grad[j]
+        step[s] = score
+    for m in range(k + 1, r):
+        target += psi[m]
+        curvature = step[m]  # e_m
+        step[m] += 1.0
+        if curvature < 0.0:
+            precision[m, m] -= curvature
+    if not cholesky_lower(precision, chol):
+        return target, False
+    solve_lower(chol, step)
+    solve_lower_transpose(chol, step)
+    return target, True
+
+
+@kernel
 def _conditional_mode(w, y, offset, psi, chol):
     """Move ``psi`` to the mode of the log target of
-    :func:`._smc_ordinal.newton_point` by Newton steps (each coordinate's
-    step clipped to 2; the target is unimodal); ``chol`` gets the Cholesky
-    factor of the precision there. Returns ``(log target at the mode, found)``."""
-    center = np.empty(psi.shape[0])
-    for _ in range(MODE_ITERATIONS):
-        target, ok = newton_point(w, y, offset, psi, chol, center, True)
+    :func:`._smc_ordinal.newton_point` by the Newton steps of
+    :func:`exact_newton_step` (each coordinate's step clipped to 2; the
+    target is unimodal) until the largest step is below
+    :data:`MODE_TOLERANCE`; ``chol`` gets the Cholesky factor of the
+    precision there. Returns ``(log target at the starting point, found)``."""
+    step = np.empty(psi.shape[0])
+    start = np.nan
+    for it in range(MODE_ITERATIONS):
+        target, ok = exact_newton_step(w, y, offset, psi, chol, step)
+        if it == 0:
+            start = target
         if not ok:
-            return target, False
+            return start, False
         largest = 0.0
         for t in range(psi.shape[0]):
-            step = min(max(center[t] - psi[t], -2.0), 2.0)
-            largest = max(largest, abs(step))
-            psi[t] += step
+            move = min(max(step[t], -2.0), 2.0)
+            largest = max(largest, abs(move))
+            psi[t] += move
         if largest < MODE_TOLERANCE:
-            return newton_point(w, y, offset, psi, chol, center, True)
-    return target, False
+            return start, True
+    return start, False
 
 
 @kernel
@@ -106,7 +157,7 @@ def draw_ordinal_parameters_at_mode(rng, ast, offset):
     to_unconstrained(ast.theta, k, current)
     mode = current.copy()
     chol = np.empty((r, r))
-    _, found = _conditional_mode(ast.w, ast.y, offset, mode, chol)
+    target0, found = _conditional_mode(ast.w, ast.y, offset, mode, chol)
     if not found:
         return draw_ordinal_parameters(rng, ast, offset)
     proposal = np.empty(r)
@@ -116,14 +167,16 @@ def draw_ordinal_parameters_at_mode(rng, ast, offset):
     scale = np.sqrt(PROPOSAL_DF / (2.0 * rng.standard_gamma(0.5 * PROPOSAL_DF)))
     for t in range(r):
         proposal[t] = mode[t] + scale * proposal[t]
-    scratch_chol, scratch_center = np.empty((r, r)), np.empty(r)
-    target0, _ = newton_point(ast.w, ast.y, offset, current, scratch_chol, scratch_center, True)
-    target1, _ = newton_point(ast.w, ast.y, offset, proposal, scratch_chol, scratch_center, True)
+    theta1 = np.empty(r)
+    from_unconstrained(proposal, k, theta1)
+    target1 = ordinal_log_likelihood(ast.w, ast.y, offset, theta1)
+    for m in range(k + 1, r):
+        target1 += proposal[m]
     if not np.isfinite(target1):
         return 0
     log_ratio = target1 - target0 + _log_t(chol, mode, current) - _log_t(chol, mode, proposal)
     if np.log(rng.random()) < log_ratio:
-        from_unconstrained(proposal, k, ast.theta)
+        ast.theta[:] = theta1
         return 1
     return 0
 
