@@ -145,7 +145,8 @@ class SubstantiveModelImputer(BaseJointImputer):
     acceptance_rates_ : dict
         Acceptance rates of the Metropolis-Hastings steps (covariate cells
         in rows with an observed outcome; ``theta`` of the logistic,
-        ordinal and Cox models).
+        ordinal and Cox models; the clusters' random effects of a mixed
+        logistic model, "analysis-model random effects").
     random_seed_ : int
         Seed drawn from ``random_state``.
     n_iter_ : int

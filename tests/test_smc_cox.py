@@ -187,7 +187,7 @@ def test_theta_draws_target_partial_likelihood_posterior():
     rng = np.random.default_rng(0)
     draws, accepted = np.empty((3000, 2)), 0
     for t in range(draws.shape[0]):
-        accepted += draw_analysis_parameters(rng, am, ast, np.zeros((w.shape[0], 1)))
+        accepted += draw_analysis_parameters(rng, am, ast, np.zeros((w.shape[0], 1)))[0]
         draws[t] = ast.theta
     fit = sm.PHReg(time, w, status=status, ties="breslow").fit()
     cov = fit.cov_params()

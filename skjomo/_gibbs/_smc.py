@@ -44,6 +44,7 @@ from ._smc_cox import (
 )
 from ._smc_mixed import (
     build_random_effects,
+    random_effect_proposals,
     draw_mixed_linear,
     draw_mixed_logistic,
     initial_random_effects,
@@ -208,13 +209,18 @@ def writable_arrays(value):
 
 def counted_proposals(am):
     """Metropolis-Hastings proposals per iteration: covariate cells that enter
-    the analysis model in rows with an observed outcome, and the logistic
-    ``theta`` move."""
+    the analysis model in rows with an observed outcome, the ``theta`` move
+    (logistic, ordinal and Cox models) and the random-effect moves of a mixed
+    logistic model (one per cluster)."""
     if am.family == 0:
-        return 0, 0
+        return 0, 0, 0
     rows = am.dyn_to_row[am.unit_row]
     covariates = int(np.sum((am.unit_var >= 0) & ~am.y_missing[rows]))
-    return covariates, int(am.family in (LOGISTIC, ORDINAL, COX))
+    return (
+        covariates,
+        int(am.family in (LOGISTIC, ORDINAL, COX)),
+        random_effect_proposals(am.family == LOGISTIC, am.random_effects),
+    )
 
 
 def n_parameters(am):
@@ -424,9 +430,11 @@ def _draw_newton_mh(rng, am, ast):
 @kernel
 def draw_analysis_parameters(rng, am, ast, values):
     """The analysis model's parameters given the completed data. Returns the
-    accepted Metropolis-Hastings moves (logistic and Cox models)."""
+    accepted Metropolis-Hastings moves: of ``theta`` (logistic, ordinal and
+    Cox models) and of the random effects (mixed logistic model)."""
     sync_analysis(am, ast, values)
     accepted = 0
+    effect_moves = 0
     if am.family == LINEAR and am.random_effects.re_index.shape[0] > 0:
         draw_mixed_linear(
             rng,
@@ -446,11 +454,13 @@ def draw_analysis_parameters(rng, am, ast, values):
     else:
         accepted = _draw_newton_mh(rng, am, ast)
         if am.random_effects.re_index.shape[0] > 0:
-            draw_mixed_logistic(rng, am.random_effects, ast.random, ast.w, ast.y, ast.theta)
+            effect_moves = draw_mixed_logistic(
+                rng, am.random_effects, ast.random, ast.w, ast.y, ast.theta
+            )
     refresh_predictor(am, ast)
     if am.family == COX:
         update_baseline(am.cox, ast)
-    return accepted
+    return accepted, effect_moves
 
 
 # --------------------------------------------------------- missing values

@@ -374,6 +374,14 @@ def draw_logistic_effects(rng, re, st, w, y, theta, update):
     return accepted
 
 
+def random_effect_proposals(logistic, re):
+    """Random-effect Metropolis-Hastings moves per iteration: one per cluster
+    of a mixed logistic model (``re`` a :data:`RandomEffects`), none else."""
+    if not logistic or re.re_index.shape[0] == 0:
+        return 0
+    return int(re.cluster_ptr.shape[0] - 1)
+
+
 @kernel
 def draw_mixed_logistic(rng, re, st, w, y, theta):
     """The random effects and ``Psi`` of a mixed logistic model given
