@@ -13,10 +13,10 @@ estimate (one run of M imputations, Monte Carlo SD ``sqrt(B / M)``) must
 lie within 4 combined Monte Carlo SDs of jomo's mean, and its pooled SEs
 within 10% of jomo's mean SE.
 
-Known differences (doc/smc.rst, "Two-level analysis models"): jomo.glmer
-models the binary outcome's conditional by a probit-latent joint model with
-the covariates, skjomo by the logistic analysis model itself; the priors of
-the random-intercept variance differ.
+Known differences (doc/smc.rst, "Two-level analysis models"): jomo.glmer's
+binary analysis model is a probit one (a latent normal outcome), skjomo's
+the logistic mixed model itself; the priors of the random-intercept
+variance differ.
 """
 
 import json
