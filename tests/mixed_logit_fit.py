@@ -94,9 +94,7 @@ class _Clusters:
             [self._sum(self.y * e + log_expit(-e)) for e in eta_k.T], axis=1
         )  # sum_i log f(y_ij | b) = y eta - log(1 + e^eta)
         log_prior = -0.5 * b**2 / tau2 - 0.5 * np.log(2.0 * np.pi) - log_tau
-        log_j = np.log(scale) + np.logaddexp.reduce(
-            self.log_weights + loglik_k + log_prior, axis=1
-        )
+        log_j = np.log(scale) + np.logaddexp.reduce(self.log_weights + loglik_k + log_prior, axis=1)
         return float(log_j.sum())
 
 

@@ -197,8 +197,7 @@ def main():
     args = parser.parse_args()
     start = time.time()
     results = [
-        replicate(args.seed * 100_000 + r, n_imputations=args.imputations)
-        for r in range(args.reps)
+        replicate(args.seed * 100_000 + r, n_imputations=args.imputations) for r in range(args.reps)
     ]
     if args.save:
         pd.to_pickle(results, args.save)

@@ -20,7 +20,6 @@ variance differ.
 """
 
 import json
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -61,9 +60,7 @@ def test_python_fit_matches_glmer(method, n_nodes):
     reference = fixture["complete_cases"][method]
     fit = _fit(_frame(fixture).dropna(), n_nodes)
     np.testing.assert_allclose(fit.beta, list(reference["estimate"].values()), atol=2e-4)
-    np.testing.assert_allclose(
-        np.sqrt(np.diag(fit.cov)), list(reference["se"].values()), rtol=5e-3
-    )
+    np.testing.assert_allclose(np.sqrt(np.diag(fit.cov)), list(reference["se"].values()), rtol=5e-3)
     np.testing.assert_allclose(fit.tau2, reference["variance"], rtol=5e-3)
     np.testing.assert_allclose(fit.loglik, reference["loglik"], atol=1e-2)
 

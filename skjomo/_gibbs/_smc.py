@@ -44,10 +44,10 @@ from ._smc_cox import (
 )
 from ._smc_mixed import (
     build_random_effects,
-    random_effect_proposals,
     draw_mixed_linear,
     draw_mixed_logistic,
     initial_random_effects,
+    random_effect_proposals,
     random_part,
 )
 from ._smc_ordinal import (
