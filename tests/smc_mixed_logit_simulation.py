@@ -193,11 +193,19 @@ def main():
     parser.add_argument("--reps", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--imputations", type=int, default=5)
+    parser.add_argument("--between", type=int, default=50, help="iterations between imputations")
+    parser.add_argument("--methods", nargs="+", default=["smc", "jm"], choices=["smc", "jm"])
     parser.add_argument("--save", help="pickle the per-replicate results here")
     args = parser.parse_args()
     start = time.time()
     results = [
-        replicate(args.seed * 100_000 + r, n_imputations=args.imputations) for r in range(args.reps)
+        replicate(
+            args.seed * 100_000 + r,
+            n_imputations=args.imputations,
+            n_between=args.between,
+            methods=args.methods,
+        )
+        for r in range(args.reps)
     ]
     if args.save:
         pd.to_pickle(results, args.save)
