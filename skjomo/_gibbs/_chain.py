@@ -701,11 +701,7 @@ def _iteration(rng, model, state, tally, multilevel, analysis):
     )
     row_means(model.x, model.z, model.cluster, state.beta, state.u, state.means)
     if analysis is not None:  # compatible imputation (doc/smc.rst)
-        theta_moves, effect_moves = draw_analysis_parameters(
-            rng, analysis, state.analysis, state.values
-        )
-        tally.accepted[4] += theta_moves
-        tally.accepted[5] += effect_moves
+        draw_analysis_parameters(rng, analysis, state.analysis, state.values, tally.accepted[4:])
     tally.accepted[3] += _draw_level1_missing(rng, model, state, analysis)
     _draw_level2_missing(rng, model, state, multilevel)
 

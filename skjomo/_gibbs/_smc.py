@@ -47,7 +47,6 @@ from ._smc_mixed import (
     draw_mixed_linear,
     draw_mixed_logistic,
     initial_random_effects,
-    random_effect_proposals,
     random_part,
 )
 from ._smc_ordinal import (
@@ -57,6 +56,7 @@ from ._smc_ordinal import (
     ordinal_row_log_likelihood,
     ordinal_starting_fit,
 )
+from ._smc_ordinal_mixed import draw_mixed_ordinal, draw_ordinal_parameters_at_mode, random_offsets
 
 AnalysisModel = namedtuple(
     "AnalysisModel",
@@ -210,17 +210,15 @@ def writable_arrays(value):
 def counted_proposals(am):
     """Metropolis-Hastings proposals per iteration: covariate cells that enter
     the analysis model in rows with an observed outcome, the ``theta`` move
-    (logistic, ordinal and Cox models) and the random-effect moves of a mixed
-    logistic model (one per cluster)."""
+    (logistic, ordinal and Cox models) and the clusters' random-effect moves
+    (mixed logistic and ordinal models)."""
     if am.family == 0:
         return 0, 0, 0
     rows = am.dyn_to_row[am.unit_row]
     covariates = int(np.sum((am.unit_var >= 0) & ~am.y_missing[rows]))
-    return (
-        covariates,
-        int(am.family in (LOGISTIC, ORDINAL, COX)),
-        random_effect_proposals(am.family == LOGISTIC, am.random_effects),
-    )
+    mixed = am.random_effects.re_index.shape[0] > 0 and am.family in (LOGISTIC, ORDINAL)
+    clusters = am.random_effects.cluster_ptr.shape[0] - 1 if mixed else 0
+    return covariates, int(am.family in (LOGISTIC, ORDINAL, COX)), clusters
 
 
 def n_parameters(am):
@@ -428,13 +426,13 @@ def _draw_newton_mh(rng, am, ast):
 
 
 @kernel
-def draw_analysis_parameters(rng, am, ast, values):
-    """The analysis model's parameters given the completed data. Returns the
-    accepted Metropolis-Hastings moves: of ``theta`` (logistic, ordinal and
-    Cox models) and of the random effects (mixed logistic model)."""
+def draw_analysis_parameters(rng, am, ast, values, accepted):
+    """The analysis model's parameters given the completed data. Adds the
+    accepted Metropolis-Hastings moves of ``theta`` (logistic, ordinal and Cox
+    models) to ``accepted[0]`` and of the random effects (mixed logistic and
+    ordinal models) to ``accepted[1]``."""
     sync_analysis(am, ast, values)
-    accepted = 0
-    effect_moves = 0
+    mixed = am.random_effects.re_index.shape[0] > 0
     if am.family == LINEAR and am.random_effects.re_index.shape[0] > 0:
         draw_mixed_linear(
             rng,
@@ -450,17 +448,23 @@ def draw_analysis_parameters(rng, am, ast, values):
     elif am.family == LINEAR:
         _draw_linear(rng, am, ast)
     elif am.family == ORDINAL:
-        accepted = draw_ordinal_parameters(rng, ast)
+        if mixed:
+            offset = random_offsets(am.random_effects, ast.random.b, ast.w)
+            accepted[0] += draw_ordinal_parameters_at_mode(rng, ast, offset)
+            accepted[1] += draw_mixed_ordinal(
+                rng, am.random_effects, ast.random, ast.w, ast.y, ast.theta
+            )
+        else:
+            accepted[0] += draw_ordinal_parameters(rng, ast, np.zeros(ast.w.shape[0]))
     else:
-        accepted = _draw_newton_mh(rng, am, ast)
-        if am.random_effects.re_index.shape[0] > 0:
-            effect_moves = draw_mixed_logistic(
+        accepted[0] += _draw_newton_mh(rng, am, ast)
+        if mixed:
+            accepted[1] += draw_mixed_logistic(
                 rng, am.random_effects, ast.random, ast.w, ast.y, ast.theta
             )
     refresh_predictor(am, ast)
     if am.family == COX:
         update_baseline(am.cox, ast)
-    return accepted, effect_moves
 
 
 # --------------------------------------------------------- missing values
