@@ -488,6 +488,28 @@ def _constrained_start(cov, g, p, block_ptr):
 
 
 @kernel(inline=True)
+def _copy_into(out, values):
+    """``out[...] = values`` for C-contiguous arrays of the same shape.
+
+    An element loop: numba's slice assignment from an array links a
+    string-formatting shape-mismatch error into every kernel that uses it
+    (about 0.2 s of compile per kernel, ``benchmarks/bench_compile.py``).
+    """
+    flat_out, flat_values = out.ravel(), values.ravel()
+    for c in range(flat_out.shape[0]):
+        flat_out[c] = flat_values[c]
+
+
+@kernel(inline=True)
+def _add_into(out, values):
+    """``out[...] += values`` for C-contiguous arrays of the same shape (see
+    :func:`_copy_into`)."""
+    flat_out, flat_values = out.ravel(), values.ravel()
+    for c in range(flat_out.shape[0]):
+        flat_out[c] += flat_values[c]
+
+
+@kernel(inline=True)
 def _level2_regression(rng, model, state):
     """Level-2 fixed effects from their exact full conditional (given u).
 
@@ -513,10 +535,13 @@ def _level2_regression(rng, model, state):
             for c in range(pq):
                 s += reg[t, c] * state.level2[j, c]
             response[j, t] = s
-    state.cross2[:] = model.x2.T @ response
+    _copy_into(state.cross2, model.x2.T @ response)
     cholesky_lower(cond_cov, chol22)
     draw_fixed_effects(rng, model.x2_chol, state.cross2, chol22, state.beta2)
-    state.means2[:, pq:] = model.x2 @ state.beta2
+    fitted = model.x2 @ state.beta2
+    for j in range(fitted.shape[0]):
+        for t in range(p2):
+            state.means2[j, pq + t] = fitted[j, t]
 
 
 @kernel(inline=True)
@@ -528,7 +553,9 @@ def _random_effect_prior(state):
     """
     pq = state.prior_precision.shape[0]
     q_all = state.sigma_precision[0]
-    state.prior_precision[:, :] = q_all[:pq, :pq]
+    for a in range(pq):
+        for c in range(pq):
+            state.prior_precision[a, c] = q_all[a, c]
     d = state.level2.shape[1]
     for j in range(state.level2.shape[0]):
         for a in range(pq):
@@ -705,7 +732,7 @@ def _iteration(rng, model, state, tally, multilevel, analysis):
     _draw_level2_missing(rng, model, state, multilevel)
 
 
-@kernel
+@kernel(inline=True)
 def _draw_level1_missing(rng, model, state, analysis):
     """Missing level-1 cells: exact conditional draws, or with an analysis
     model the compatible Metropolis-Hastings steps and the missing outcomes
@@ -751,33 +778,40 @@ def _run_chain(rng, model, state, tally, n_iter, trace, trace_start, multilevel,
     see :func:`_iteration`, which is inlined here so that the whole iteration
     is optimised once)."""
     record = trace.beta.shape[0] > 0
-    n_groups = state.cov.shape[0]
     for it in range(n_iter):
         _iteration(rng, model, state, tally, multilevel, analysis)
-        tally.u_sum[:] += state.u
-        tally.cov_sum[:] += state.cov
+        _add_into(tally.u_sum, state.u)
+        _add_into(tally.cov_sum, state.cov)
         if record:
-            k = trace_start + it
-            trace.beta[k] = state.beta
-            trace.cov[k] = state.cov[0]
-            for g in range(1, n_groups):
-                trace.cov[k] += state.cov[g]
-            if n_groups > 1:
-                trace.cov[k] /= n_groups
-            trace.sigma[k] = state.sigma[0]
-            trace.beta2[k] = state.beta2
-            trace.a[k] = state.a[0]
-            trace.theta[k] = state.analysis.theta
-            trace.sigma2[k] = state.analysis.sigma2[0]
-            trace.psi[k] = state.analysis.random.psi
-            for c in range(trace.u_mean.shape[1]):
-                trace.u_mean[k, c] = 0.0
-            for j in range(state.u.shape[0]):
-                for t in range(state.u.shape[1]):
-                    for c in range(state.u.shape[2]):
-                        trace.u_mean[k, t * state.u.shape[2] + c] += (
-                            state.u[j, t, c] / state.u.shape[0]
-                        )
+            _record(trace, trace_start + it, state)
+
+
+@kernel(internal=True)
+def _record(trace, k, state):
+    """Store the parameters of ``state`` as iteration ``k`` of ``trace``
+    (a kernel of its own: the chain's entry point, into which everything
+    else is inlined, compiles superlinearly in its size)."""
+    n_groups = state.cov.shape[0]
+    _copy_into(trace.beta[k], state.beta)
+    _copy_into(trace.cov[k], state.cov[0])
+    for g in range(1, n_groups):
+        _add_into(trace.cov[k], state.cov[g])
+    if n_groups > 1:
+        mean_cov = trace.cov[k].ravel()
+        for c in range(mean_cov.shape[0]):
+            mean_cov[c] /= n_groups
+    _copy_into(trace.sigma[k], state.sigma[0])
+    _copy_into(trace.beta2[k], state.beta2)
+    trace.a[k] = state.a[0]
+    _copy_into(trace.theta[k], state.analysis.theta)
+    trace.sigma2[k] = state.analysis.sigma2[0]
+    _copy_into(trace.psi[k], state.analysis.random.psi)
+    for c in range(trace.u_mean.shape[1]):
+        trace.u_mean[k, c] = 0.0
+    for j in range(state.u.shape[0]):
+        for t in range(state.u.shape[1]):
+            for c in range(state.u.shape[2]):
+                trace.u_mean[k, t * state.u.shape[2] + c] += state.u[j, t, c] / state.u.shape[0]
 
 
 def impute_given_parameters(rng, model, state, n_sweeps, new_clusters):

@@ -60,7 +60,7 @@ _WIDTH = 0.25
 _MAX_STEPS = 40
 
 
-@kernel
+@kernel(inline=True)
 def log_scale_density(s, coefs, s_max):
     """``n s - A g^2/2 + b g - c/(2 g^2) + e/g`` at ``g = exp(s)``, with
     ``coefs = (n, A, b, c, e)``; ``-inf`` above ``s_max``."""
@@ -233,7 +233,7 @@ def covariance_prior_statistics(precision, prior_df, prior_scale, scaled, coefs)
     coefs[4] += inv_lin
 
 
-@kernel
+@kernel(internal=True)
 def _scale_level1(rng, model, state, k, coefs, scaled, lam, regs, cond_prec, multilevel):
     """The level-1 move of categorical ``k`` (``lam``, ``regs``, ``cond_prec``:
     :func:`regression_on_latents` of each covariance group, updated)."""
@@ -306,7 +306,7 @@ def _scale_level1(rng, model, state, k, coefs, scaled, lam, regs, cond_prec, mul
     return g
 
 
-@kernel
+@kernel(internal=True)
 def _scale_random_effect(rng, model, state, t, c, coefs, scaled):
     """Multiply random effect ``c`` of latent column ``t`` of every cluster,
     and row and column ``t q + c`` of ``Sigma``, by ``g`` (the latents do not
@@ -347,7 +347,7 @@ def _scale_random_effect(rng, model, state, t, c, coefs, scaled):
     return g
 
 
-@kernel
+@kernel(internal=True)
 def _scale_level2(rng, model, state, k, coefs):
     start, size = model.cat2_start[k], model.cat2_size[k]
     pq = state.level2.shape[1] - state.beta2.shape[1]

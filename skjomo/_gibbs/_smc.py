@@ -224,7 +224,7 @@ def n_parameters(am):
 
 
 # ----------------------------------------------------------------- design
-@kernel
+@kernel(internal=True)
 def design_row(am, xrow, out):
     """Row of the analysis design from the analysis variables ``xrow``."""
     for t in range(out.shape[0]):
@@ -241,7 +241,7 @@ def design_row(am, xrow, out):
         out[t] = value
 
 
-@kernel
+@kernel(inline=True)
 def _dot(a, b):
     s = 0.0
     for t in range(a.shape[0]):
@@ -249,7 +249,7 @@ def _dot(a, b):
     return s
 
 
-@kernel
+@kernel(inline=True)
 def latent_category(latents):
     """Category of a latent block: the first maximum if positive, else the
     reference ``K - 1`` (doc/sampler.rst, "Latent normals")."""
@@ -278,21 +278,21 @@ def sync_analysis(am, ast, values):
         ast.eta[i] = predictor(am, ast, i, ast.w[i])
 
 
-@kernel
+@kernel(inline=True)
 def predictor(am, ast, i, wrow):
     """Linear predictor of row ``i`` with design row ``wrow``: ``w' theta``
     plus the cluster's random effects of a two-level model."""
     return _dot(wrow, ast.theta) + random_part(am.random_effects, ast.random.b, i, wrow)
 
 
-@kernel
+@kernel(inline=True)
 def refresh_predictor(am, ast):
     """The linear predictor of every row."""
     for i in range(ast.w.shape[0]):
         ast.eta[i] = predictor(am, ast, i, ast.w[i])
 
 
-@kernel
+@kernel(inline=True)
 def _row_log_likelihood(am, ast, i, eta):
     """``log f`` of row ``i`` at the linear predictor ``eta``, up to terms
     free of ``eta``."""
@@ -303,7 +303,7 @@ def _row_log_likelihood(am, ast, i, eta):
     return row_log_likelihood(am.family, ast.y[i], eta, ast.sigma2[0])
 
 
-@kernel
+@kernel(inline=True)
 def row_log_likelihood(family, y, eta, sigma2):
     """``log f(y | eta)`` up to terms free of ``eta``."""
     if family == LINEAR:
@@ -313,7 +313,7 @@ def row_log_likelihood(family, y, eta, sigma2):
 
 
 # ----------------------------------------------------------- parameters
-@kernel
+@kernel(internal=True)
 def _draw_linear(rng, am, ast):
     """``sigma^2`` from its marginal posterior, then ``theta | sigma^2``
     (flat prior on theta; scaled-inverse-chi-square prior on sigma^2 with
@@ -344,7 +344,7 @@ def _draw_linear(rng, am, ast):
         ast.theta[t] = theta_hat[t] + sd * noise[t]
 
 
-@kernel
+@kernel(internal=True)
 def _newton_point(am, ast, theta, chol, center):
     """Logistic log-likelihood at ``theta``, the Cholesky factor of the
     information ``W'DW`` and the Newton point ``theta + (W'DW)^{-1} W'(y - p)``
@@ -377,7 +377,7 @@ def _newton_point(am, ast, theta, chol, center):
     return loglik, True
 
 
-@kernel
+@kernel(inline=True)
 def _newton(am, ast, theta, chol, center):
     """:func:`_newton_point` of the model's (partial) log-likelihood."""
     if am.family == COX:
@@ -385,7 +385,7 @@ def _newton(am, ast, theta, chol, center):
     return _newton_point(am, ast, theta, chol, center)
 
 
-@kernel
+@kernel(internal=True)
 def _draw_newton_mh(rng, am, ast):
     """Metropolis-Hastings move of ``theta`` (flat prior) with the Newton
     (IWLS) proposal ``N(theta + I^{-1} U, I^{-1})`` at the current value and
@@ -421,7 +421,7 @@ def _draw_newton_mh(rng, am, ast):
     return 0
 
 
-@kernel
+@kernel(internal=True)
 def draw_analysis_parameters(rng, am, ast, values):
     """The analysis model's parameters given the completed data. Returns the
     accepted Metropolis-Hastings moves (logistic and Cox models)."""
@@ -474,7 +474,7 @@ def _block_factors(precisions, cat_start, cat_size):
     return factors
 
 
-@kernel
+@kernel(internal=True)
 def draw_analysis_missing(rng, am, ast, values, means, precisions, row_group, cat_start, cat_size):
     """Missing covariate cells by Metropolis-Hastings, then missing outcomes.
 
@@ -541,7 +541,7 @@ def draw_analysis_missing(rng, am, ast, values, means, precisions, row_group, ca
     return accepted
 
 
-@kernel
+@kernel(inline=True)
 def draw_missing_outcomes(rng, am, ast):
     """Missing outcomes from ``f(y | w(x); theta)``."""
     sd = np.sqrt(ast.sigma2[0])
@@ -554,7 +554,7 @@ def draw_missing_outcomes(rng, am, ast):
             ast.y[i] = 1.0 if rng.random() * (1.0 + np.exp(-ast.eta[i])) < 1.0 else 0.0
 
 
-@kernel
+@kernel(inline=True)
 def full_design(am, ast):
     """Design rows and linear predictors of every row."""
     for i in range(ast.w.shape[0]):
