@@ -1,6 +1,7 @@
 """SubstantiveModelImputer: imputation compatible with an analysis model."""
 
 import warnings
+from dataclasses import replace
 from typing import ClassVar
 
 from sklearn.utils._param_validation import StrOptions
@@ -90,6 +91,22 @@ class SubstantiveModelImputer(BaseJointImputer):
         (a formula with a random-effects term only): one for all clusters,
         one per cluster, or cluster covariances from an inverse-Wishart
         with sampled parameters (see :class:`MultilevelJointImputer`).
+    level2_cols : "auto", list of column labels or None, default="auto"
+        Covariates (and auxiliary columns) measured on clusters, in a
+        two-level model. A partially observed one is a level-2 outcome of
+        the joint model (the ``level2_cols`` of
+        :class:`MultilevelJointImputer`): one value per cluster, drawn by
+        Metropolis-Hastings with the likelihood of all the cluster's rows,
+        so that it stays constant within the cluster; fully observed ones
+        predict it (``level2_covariate_cols``). ``"auto"`` takes every
+        column constant within every cluster where it is observed (and
+        observed twice in some cluster); a list names them (each must be
+        constant within clusters); ``None`` models every column at level 1.
+        When every partially observed covariate is at level 2, the fully
+        observed level-1 covariates of the formula become outcomes of the
+        joint model (observed, nothing to impute), so that their cluster
+        means inform the level-2 ones. The columns chosen are in
+        ``level2_cols_``.
     categorical_cols : list of column labels, default=None
         Numeric columns to treat as categorical (formula covariates and
         auxiliary columns); non-numeric columns are categorical anyway.
@@ -132,6 +149,9 @@ class SubstantiveModelImputer(BaseJointImputer):
         for ``model="ordinal"`` by the cut-points (``"1/2"``, ``"2/3"``, ...).
     residual_variance_ : float
         Posterior mean of the residual variance (``model="lm"`` only).
+    level2_cols_ : list
+        The partially observed columns modelled at level 2 (two-level
+        analysis models; empty otherwise).
     psi_ : pandas.DataFrame
         Posterior mean of the covariance ``Psi`` of the analysis model's
         random effects, labelled by their design columns (two-level
@@ -218,6 +238,7 @@ class SubstantiveModelImputer(BaseJointImputer):
         "formula": [str],
         "model": [StrOptions(set(FAMILIES))],
         "cov_method": [StrOptions({"common", "fixed", "random"})],
+        "level2_cols": [StrOptions({"auto"}), "array-like", str, None],
         "theta_start": ["array-like", None],
     }
 
@@ -227,6 +248,7 @@ class SubstantiveModelImputer(BaseJointImputer):
         *,
         model="lm",
         cov_method="common",
+        level2_cols="auto",
         categorical_cols=None,
         exclude_cols=None,
         n_burn=1000,
@@ -246,6 +268,7 @@ class SubstantiveModelImputer(BaseJointImputer):
         self.formula = formula
         self.model = model
         self.cov_method = cov_method
+        self.level2_cols = level2_cols
         self.categorical_cols = categorical_cols
         self.exclude_cols = exclude_cols
         self.n_burn = n_burn
@@ -263,7 +286,10 @@ class SubstantiveModelImputer(BaseJointImputer):
         self.n_jobs = n_jobs
 
     def _model_spec(self):
-        analysis = parse_analysis_formula(self.formula, self.model, self.theta_start)
+        analysis = replace(
+            parse_analysis_formula(self.formula, self.model, self.theta_start),
+            level2=self.level2_cols,
+        )
         two_level = {}
         if analysis.random is not None:
             if self.model not in ("lm", "logit"):
@@ -303,6 +329,9 @@ class SubstantiveModelImputer(BaseJointImputer):
             The fitted imputer.
         """
         super().fit(X, y)
+        codec = getattr(self, "_codec", None)  # a grouped fit has one per group
+        if codec is not None and codec.analysis is not None:
+            self.level2_cols_ = list(codec.analysis.level2_outcomes)
         for step, rate in low_acceptance(self.acceptance_rates_).items():
             low, high = ACCEPTANCE_RANGE[step]
             warnings.warn(
