@@ -20,15 +20,22 @@ level 1.
 import numpy as np
 import pandas as pd
 
+from ._schema import _plain
+
+
+def _within_cluster_counts(frame, columns, cluster):
+    """(distinct observed values, observed rows) of ``columns`` per cluster."""
+    data = frame[list(columns)]
+    distinct = data.astype(object).groupby(cluster, sort=False).nunique(dropna=True)
+    return distinct, data.notna().groupby(cluster, sort=False).sum()
+
 
 def _constant_within_clusters(frame, columns, cluster):
     """Columns of ``columns`` constant within every cluster where observed and
     observed on two rows of some cluster."""
     if not columns:
         return []
-    data = frame[list(columns)]
-    distinct = data.astype(object).groupby(cluster, sort=False).nunique(dropna=True)
-    observed = data.notna().groupby(cluster, sort=False).sum()
+    distinct, observed = _within_cluster_counts(frame, columns, cluster)
     return [c for c in columns if distinct[c].max() <= 1 and observed[c].max() >= 2]
 
 
@@ -67,6 +74,16 @@ def level2_roles(frame, cluster, joint, incomplete, choice):
                 raise ValueError(
                     f"level2_cols names {column!r}, which is not a covariate of the "
                     "analysis formula nor an auxiliary column."
+                )
+        distinct = _within_cluster_counts(frame, chosen, codes)[0]
+        for column in chosen:
+            varying = np.flatnonzero(distinct[column].to_numpy() > 1)
+            if varying.size:
+                label = frame[cluster].to_numpy()[np.argmax(codes == distinct.index[varying[0]])]
+                raise ValueError(
+                    f"Level-2 column {column!r} varies within cluster {_plain(label)!r}; "
+                    "columns in level2_cols are measured on clusters and must be constant "
+                    "within each cluster."
                 )
     outcomes = tuple(c for c in joint if c in chosen and c in incomplete)
     covariates = tuple(c for c in joint if c in chosen and c not in incomplete)
