@@ -23,6 +23,11 @@ import pandas as pd
 from ._schema import _plain
 
 
+def is_auto(choice):
+    """Whether ``level2_cols`` asks for automatic detection."""
+    return isinstance(choice, str) and choice == "auto"
+
+
 def _within_cluster_counts(frame, columns, cluster):
     """(distinct observed values, observed rows) of ``columns`` per cluster."""
     data = frame[list(columns)]
@@ -65,7 +70,7 @@ def level2_roles(frame, cluster, joint, incomplete, choice):
     if choice is None:
         return (), ()
     codes = pd.factorize(frame[cluster])[0]
-    if isinstance(choice, str) and choice == "auto":
+    if is_auto(choice):
         chosen = _constant_within_clusters(frame, joint, codes)
     else:
         chosen = [choice] if isinstance(choice, (str, int, np.integer)) else list(choice)

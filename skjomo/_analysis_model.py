@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ._analysis_cox import event_grid, split_survival_formula, survival_values
-from ._analysis_level2 import level2_roles
+from ._analysis_level2 import is_auto, level2_roles
 from ._analysis_mixed import match_random_terms, random_effects_arrays, split_random_effects
 from ._schema import _fill, _float_values, _is_categorical_dtype, _sorted_categories
 
@@ -427,12 +427,14 @@ class AnalysisLayout:
             self.level2_outcomes, self.level2_covariates = level2_roles(
                 frame, cluster, joint, self.joint_outcomes, self.analysis.level2
             )
-        elif self.analysis.level2 is not None and not isinstance(self.analysis.level2, str):
+        elif not (self.analysis.level2 is None or is_auto(self.analysis.level2)):
             raise ValueError(
                 "level2_cols needs a two-level analysis model (a random-effects term "
                 "'(1 | cluster)' in the formula)."
             )
-        self.level1_outcomes = tuple(c for c in self.joint_outcomes if c not in self.level2_outcomes)
+        self.level1_outcomes = tuple(
+            c for c in self.joint_outcomes if c not in self.level2_outcomes
+        )
         self.level1_covariates = self.joint_covariates
         if self.level2_outcomes and not self.level1_outcomes:
             # the level-1 covariates' random effects carry their information to

@@ -118,7 +118,18 @@ def _level2_problem(binary, seed=0):
     prior_var = sigma[1, 1] - sigma[1, 0] ** 2 / sigma[0, 0]
     slope = theta[2] + theta[3] * x  # d eta / d w
     resid = y - theta[0] - theta[1] * x - b[cluster, 0]
-    return am, ast, level2, means2, np.linalg.inv(sigma), cluster, prior_mean, prior_var, slope, resid
+    return (
+        am,
+        ast,
+        level2,
+        means2,
+        np.linalg.inv(sigma),
+        cluster,
+        prior_mean,
+        prior_var,
+        slope,
+        resid,
+    )
 
 
 def _chain(am, ast, level2, means2, precision, n_draws=15_000, seed=1):
@@ -195,6 +206,15 @@ def test_level2_covariate_constant_within_clusters(binary):
     assert imputer.beta2_.shape == (1, 1)
     again = SubstantiveModelImputer(FORMULA, **RUN).fit(frame).sample()
     pd.testing.assert_frame_equal(sets[0], again[0])
+
+
+def test_mixed_logistic_model_with_level2_covariate():
+    frame = _data(n_clusters=40)
+    frame["y"] = (frame.y > frame.y.median()).astype(float).mask(frame.y.isna())
+    imputer = SubstantiveModelImputer(FORMULA, model="logit", **RUN).fit(frame)
+    assert imputer.level2_cols_ == ["w"]
+    for completed in imputer.sample():
+        _check_completed(completed, frame)
 
 
 def test_level2_cols_none_keeps_level1_model():

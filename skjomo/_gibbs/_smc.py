@@ -146,7 +146,6 @@ def build_analysis_model(
     """
     from ._smc_level2 import build_level2_covariates  # it imports this module
 
-
     if family == 0:
         y, xvars = np.zeros(0), np.zeros((0, 0))
         var_col = var_block = factor_var = factor_power = factor_level = _int([])

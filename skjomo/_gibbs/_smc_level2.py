@@ -173,7 +173,9 @@ def draw_level2_covariates(rng, am, ast, level2, means2, precision):
     accepted = 0
     for u in range(l2.unit_cluster.shape[0]):
         j, col, s, v = l2.unit_cluster[u], l2.unit_col[u], l2.unit_size[u], l2.unit_var[u]
-        _conditional_proposal(rng, level2, means2, precision, j, col, s, resid, proposal, block, chol)
+        _conditional_proposal(
+            rng, level2, means2, precision, j, col, s, resid, proposal, block, chol
+        )
         first, stop = re.cluster_ptr[j], re.cluster_ptr[j + 1]
         if v >= 0 and stop > first:
             new_x = proposal[0] if s == 1 and l2.var_block[v] < 0 else latent_category(proposal[:s])
