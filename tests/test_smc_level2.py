@@ -267,17 +267,17 @@ def test_cross_level_interaction_recovers_the_complete_data_fit():
 
 @pytest.mark.slow
 def test_cross_level_interaction_study():
-    """Scenario 2 of issue 13, 200 replicates: compatible imputation is
-    unbiased with 95% intervals covering 93-97% of the time for every fixed
-    effect; the variances are unbiased (their log-scale intervals cover
-    as well as the complete-data ones)."""
+    """Scenario 2 of issue 13, 200 replicates (figures in doc/smc.rst,
+    "Level-2 covariates"): compatible imputation is unbiased with 95%
+    intervals covering 93-97% of the time for every fixed effect and
+    variance component; the plain joint model attenuates the interaction."""
     from smc_level2_simulation import study
 
     table = study(200).set_index(["method", "term"])
-    smc, full = table.loc["smc"], table.loc["full"]
-    for term in ("Intercept", "x", "w", "x:w"):
+    smc, full, jm = table.loc["smc"], table.loc["full"], table.loc["jm"]
+    for term in smc.index:
         assert abs(smc.loc[term, "bias"]) < 3 * smc.loc[term, "mcse"] + 0.01
         assert 0.93 <= smc.loc[term, "coverage"] <= 0.97
-    for term in ("tau2", "sigma2"):
+    for term in ("tau2", "sigma2"):  # as unbiased as the complete-data REML fit
         assert abs(smc.loc[term, "bias"] - full.loc[term, "bias"]) < 0.02
-        assert abs(smc.loc[term, "coverage"] - full.loc[term, "coverage"]) <= 0.03
+    assert jm.loc["x:w", "bias"] < -0.05 and jm.loc["x:w", "coverage"] < 0.85
