@@ -41,7 +41,10 @@ class SubstantiveModelImputer(BaseJointImputer):
     :class:`MultilevelJointImputer` (random intercepts in the clusters of
     the term, level-1 covariance by ``cov_method``), and the acceptance
     ratio uses ``f(y_ij | w(x_ij); theta, b_j)`` (doc/smc.rst, "Two-level
-    analysis models").
+    analysis models"). A covariate measured on clusters (``level2_cols``)
+    is at level 2 of the joint model: one value per cluster, accepted with
+    the likelihood of all the cluster's rows (doc/smc.rst, "Level-2
+    covariates").
 
     One Gibbs iteration draws the joint-model parameters (the steps of
     :class:`JointModelImputer`), ``theta`` given the completed data (exact
@@ -164,8 +167,8 @@ class SubstantiveModelImputer(BaseJointImputer):
         Posterior mean of the joint model's covariance.
     acceptance_rates_ : dict
         Acceptance rates of the Metropolis-Hastings steps (covariate cells
-        in rows with an observed outcome; ``theta`` of the logistic,
-        ordinal and Cox models).
+        in rows with an observed outcome, and level-2 covariates' cells of
+        every cluster; ``theta`` of the logistic, ordinal and Cox models).
     random_seed_ : int
         Seed drawn from ``random_state``.
     n_iter_ : int
