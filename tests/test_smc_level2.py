@@ -179,6 +179,71 @@ def test_binary_level2_step_targets_the_posterior(seed):
         assert abs(draws[:, j].mean() - p1) < 6 * mcse
 
 
+def test_three_category_level2_step_targets_the_posterior():
+    """A three-category w_j through two latent normals: the step weights
+    each category by its probability under the joint model (Monte Carlo of
+    the latent normal) times the cluster's likelihood at that category."""
+    rng = np.random.default_rng(4)
+    cluster = np.repeat(np.arange(2), [4, 10])
+    n = cluster.size
+    x = rng.normal(size=n)
+    theta, sigma2, b = np.array([0.2, 1.0, 0.6, -0.5]), 1.0, np.array([[0.2], [-0.3]])
+    y = rng.normal(size=n) + x
+    am = build_analysis_model(
+        np.arange(0),
+        np.zeros((n, 1), bool),
+        np.zeros(0, np.int64),
+        np.zeros(0, np.int64),
+        family=1,
+        y=y,
+        xvars=np.column_stack([x, np.full(n, np.nan)]),
+        var_col=[-1, -1],
+        var_block=[-1, -1],
+        term_ptr=[0, 0, 1, 2, 3],
+        factor_var=[0, 1, 1],
+        factor_power=[1, 0, 0],
+        factor_level=[-1, 1, 2],
+        random_effects={
+            "cluster": cluster,
+            "n_clusters": 2,
+            "re_index": [0],
+            "prior_df": 2.0,
+            "prior_scale": np.eye(1),
+        },
+        level2={"var_col": [-1, 0], "var_block": [-1, 0]},
+        level2_layout=(np.array([[False, True, True]] * 2), np.array([1]), np.array([2]), 1),
+    )
+    sigma = np.array([[1.0, 0.5, -0.3], [0.5, 1.0, 0.5], [-0.3, 0.5, 1.0]])
+    level2 = np.array([[0.8, 0.0, 0.0], [-0.5, 0.0, 0.0]])
+    means2 = np.zeros((2, 3))
+    ast = initial_analysis_state(
+        am, np.zeros((0, 1)), theta, sigma2, None, 2, b, np.eye(1), values2=level2
+    )
+    draws = np.empty((15_000, 2))
+    chain_rng = np.random.default_rng(5)
+    for t in range(draws.shape[0]):
+        draw_level2_covariates(chain_rng, am, ast, level2, means2, np.linalg.inv(sigma))
+        draws[t] = ast.xvars[[0, 4], 1]
+    draws = draws[200:]
+    cond_cov = sigma[1:, 1:] - np.outer(sigma[1:, 0], sigma[0, 1:]) / sigma[0, 0]
+    for j in range(2):
+        latents = rng.multivariate_normal(
+            sigma[1:, 0] / sigma[0, 0] * level2[j, 0], cond_cov, size=1_000_000
+        )
+        best = latents.argmax(axis=1)
+        category = np.where(latents.max(axis=1) > 0, best, 2)
+        prior = np.bincount(category, minlength=3) / latents.shape[0]
+        rows = cluster == j
+        eta0 = theta[0] + theta[1] * x[rows] + b[j, 0]
+        log_lik = np.array(
+            [-0.5 * np.sum((y[rows] - eta0 - shift) ** 2) / sigma2 for shift in (0, *theta[2:])]
+        )
+        posterior = prior * np.exp(log_lik - log_lik.max())
+        posterior /= posterior.sum()
+        found = np.bincount(draws[:, j].astype(int), minlength=3) / draws.shape[0]
+        assert np.all(np.abs(found - posterior) < 5 * np.sqrt(posterior / draws.shape[0]) + 0.005)
+
+
 # ---------------------------------------------------------------- estimator
 def _check_completed(completed, frame):
     assert not completed[["x", "w"]].isna().any().any()
