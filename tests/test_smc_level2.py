@@ -273,10 +273,13 @@ def test_level2_covariate_constant_within_clusters(binary):
     pd.testing.assert_frame_equal(sets[0], again[0])
 
 
-def test_mixed_logistic_model_with_level2_covariate():
+@pytest.mark.parametrize("model", ["logit", "ordinal"])
+def test_mixed_logistic_models_with_level2_covariate(model):
     frame = _data(n_clusters=40)
-    frame["y"] = (frame.y > frame.y.median()).astype(float).mask(frame.y.isna())
-    imputer = SubstantiveModelImputer(FORMULA, model="logit", **RUN).fit(frame)
+    cuts = frame.y.quantile([0.5] if model == "logit" else [0.3, 0.7]).to_numpy()
+    frame["y"] = np.searchsorted(cuts, frame.y).astype(float)
+    frame["y"] = frame.y.mask(_data(n_clusters=40).y.isna())
+    imputer = SubstantiveModelImputer(FORMULA, model=model, **RUN).fit(frame)
     assert imputer.level2_cols_ == ["w"]
     for completed in imputer.sample():
         _check_completed(completed, frame)
