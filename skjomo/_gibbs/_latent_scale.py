@@ -47,6 +47,7 @@ import numpy as np
 
 from ._covariance import refresh_factors
 from ._jit import kernel
+from ._latent_shift import shift_cluster_latents
 from ._latent_regressions import (
     regression_on_latents,
     rescale_regression,
@@ -389,6 +390,8 @@ def rescale_categorical_latents(rng, model, state, multilevel):
     """
     coefs = np.empty(5)
     scaled = np.zeros(state.sigma.shape[1], np.bool_)
+    lower, upper = np.empty(state.u.shape[0]), np.empty(state.u.shape[0])
+    delta = np.empty(state.u.shape[0])
     n_groups, p = state.cov.shape[0], state.cov.shape[1]
     n_free = model.n_free
     if model.cat_start.shape[0] > 0:
@@ -404,6 +407,7 @@ def rescale_categorical_latents(rng, model, state, multilevel):
                 for t in range(start, start + size):
                     for c in range(state.u.shape[2]):
                         _scale_random_effect(rng, model, state, t, c, coefs, scaled)
+                shift_cluster_latents(rng, model, state, k, lower, upper, delta)
         if multilevel is not None:
             if model.cov_method == 2 and n_free > 0:
                 shift_regressions(

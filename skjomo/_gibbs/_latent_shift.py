@@ -1,0 +1,115 @@
+"""Cluster shifts of the latent normals and their random effects (numba).
+
+A random effect ``u_jtc`` of a latent column ``t`` and the latents of its
+cluster's rows nearly determine each other: given the latents, ``u_jtc`` is
+known to about ``1 / sqrt(n_j)``, while the categories alone say little about
+it when they are all of a common category (the data-augmentation problem of
+probit random-effect models). The Gibbs steps draw ``u`` given the latents
+(the centred parametrisation); this move draws it given the latents'
+residuals instead (the non-centred one), as in the ancillarity-sufficiency
+interweaving of Yu and Meng (2011).
+
+For each cluster ``j``, latent column ``t`` and random effect ``c`` the
+move adds ``delta z_ic`` to the latent ``y_it`` and its mean of every row
+``i`` of the cluster and ``delta`` to ``u_jtc``: every level-1 residual is
+unchanged, the translation has unit Jacobian, and only the level-2 density
+of ``v_j`` and the categories can change. ``delta`` is drawn from its
+conditional given everything else restricted to keeping the category of
+every row (observed, or implied by the latents of a missing one), which is
+the level-2 normal of ``v_j`` in direction ``tq + c`` truncated to the
+interval where every row stays in its category region (each region is
+convex, so its section along the move is an interval). doc/model.rst
+("Cluster shifts of the latents") derives it.
+"""
+
+import numpy as np
+
+from ._jit import kernel
+from ._latents import _region
+from ._truncnorm import truncated_normal
+
+
+@kernel
+def current_category(values, row, start, size, observed):
+    """The observed category, or for a missing one the category its latents
+    imply (the largest latent if positive, else the reference ``size``)."""
+    if observed >= 0:
+        return observed
+    best, top = size, 0.0
+    for t in range(size):
+        if values[row, start + t] > top:
+            top = values[row, start + t]
+            best = t
+    return best
+
+
+@kernel
+def shift_limits(values, codes, cluster, z, k, start, size, t, c, box, lower, upper):
+    """For every cluster, the interval ``(lower_j, upper_j)`` of ``delta`` for
+    which ``y_it + delta z_ic`` keeps every row of the cluster in its
+    category (observed latents also in ``box``)."""
+    lower[:] = -np.inf
+    upper[:] = np.inf
+    no_box = np.array([-np.inf, np.inf])
+    for i in range(values.shape[0]):
+        w = z[i, c]
+        if w == 0.0:
+            continue
+        observed = codes[i, k]
+        limits = box if observed >= 0 else no_box
+        category = current_category(values, i, start, size, observed)
+        lo, hi = _region(values, i, start, size, category, t - start, limits[0], limits[1])
+        lo = (lo - values[i, t]) / w
+        hi = (hi - values[i, t]) / w
+        if w < 0.0:
+            lo, hi = hi, lo
+        j = cluster[i]
+        if lo > lower[j]:
+            lower[j] = lo
+        if hi < upper[j]:
+            upper[j] = hi
+
+
+@kernel
+def shift_cluster_latents(rng, model, state, k, lower, upper, delta):
+    """One shift per cluster for each latent column of categorical ``k`` and
+    each random effect (updates the latents, ``means``, ``u`` and the random
+    effects in ``level2``)."""
+    start, size = model.cat_start[k], model.cat_size[k]
+    n_clusters, p, q = state.u.shape
+    precision = state.sigma_precision[0]
+    d = precision.shape[0]
+    for t in range(start, start + size):
+        for c in range(q):
+            shift_limits(
+                state.values,
+                model.codes,
+                model.cluster,
+                model.z,
+                k,
+                start,
+                size,
+                t,
+                c,
+                model.latent_box,
+                lower,
+                upper,
+            )
+            r = t * q + c
+            sd = 1.0 / np.sqrt(precision[r, r])
+            for j in range(n_clusters):
+                # level-2 normal of v_j along coordinate r
+                lin = 0.0
+                for s in range(d):
+                    lin += precision[r, s] * (state.level2[j, s] - state.means2[j, s])
+                delta[j] = 0.0
+                if lower[j] < upper[j]:  # else a latent sits on its boundary
+                    delta[j] = truncated_normal(
+                        rng, -lin / precision[r, r], sd, lower[j], upper[j]
+                    )
+                state.u[j, t, c] += delta[j]
+                state.level2[j, r] += delta[j]
+            for i in range(state.values.shape[0]):
+                move = delta[model.cluster[i]] * model.z[i, c]
+                state.values[i, t] += move
+                state.means[i, t] += move
