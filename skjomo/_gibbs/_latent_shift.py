@@ -71,45 +71,58 @@ def shift_limits(values, codes, cluster, z, k, start, size, t, c, box, lower, up
 
 
 @kernel
-def shift_cluster_latents(rng, model, state, k, lower, upper, delta):
-    """One shift per cluster for each latent column of categorical ``k`` and
-    each random effect (updates the latents, ``means``, ``u`` and the random
-    effects in ``level2``)."""
-    start, size = model.cat_start[k], model.cat_size[k]
-    n_clusters, p, q = state.u.shape
-    precision = state.sigma_precision[0]
+def shift_cluster_latents(
+    rng, values, means, codes, cluster, z, box, k, start, size, u, level2, means2, precision, work
+):
+    """One shift per cluster for each latent column ``t`` of categorical
+    ``k`` (columns ``start..start+size-1``) and each random effect ``c``.
+
+    ``values``, ``means`` (rows), ``u`` (``J x p x q``) and the random
+    effects ``level2[:, tq + c]`` are updated in place; ``means2`` and
+    ``precision`` are the level-2 means and ``Sigma^{-1}``; ``work`` is a
+    ``(3, J)`` work space.
+    """
+    n_clusters, p, q = u.shape
+    lower, upper, delta = work[0], work[1], work[2]
     d = precision.shape[0]
     for t in range(start, start + size):
         for c in range(q):
-            shift_limits(
-                state.values,
-                model.codes,
-                model.cluster,
-                model.z,
-                k,
-                start,
-                size,
-                t,
-                c,
-                model.latent_box,
-                lower,
-                upper,
-            )
+            shift_limits(values, codes, cluster, z, k, start, size, t, c, box, lower, upper)
             r = t * q + c
             sd = 1.0 / np.sqrt(precision[r, r])
             for j in range(n_clusters):
-                # level-2 normal of v_j along coordinate r
+                # the level-2 normal of v_j along coordinate r
                 lin = 0.0
                 for s in range(d):
-                    lin += precision[r, s] * (state.level2[j, s] - state.means2[j, s])
+                    lin += precision[r, s] * (level2[j, s] - means2[j, s])
                 delta[j] = 0.0
                 if lower[j] < upper[j]:  # else a latent sits on its boundary
-                    delta[j] = truncated_normal(
-                        rng, -lin / precision[r, r], sd, lower[j], upper[j]
-                    )
-                state.u[j, t, c] += delta[j]
-                state.level2[j, r] += delta[j]
-            for i in range(state.values.shape[0]):
-                move = delta[model.cluster[i]] * model.z[i, c]
-                state.values[i, t] += move
-                state.means[i, t] += move
+                    delta[j] = truncated_normal(rng, -lin / precision[r, r], sd, lower[j], upper[j])
+                u[j, t, c] += delta[j]
+                level2[j, r] += delta[j]
+            for i in range(values.shape[0]):
+                move = delta[cluster[i]] * z[i, c]
+                values[i, t] += move
+                means[i, t] += move
+
+
+@kernel(inline=True)
+def shift_latents_of(rng, model, state, k, work):
+    """:func:`shift_cluster_latents` of categorical ``k`` on the chain state."""
+    shift_cluster_latents(
+        rng,
+        state.values,
+        state.means,
+        model.codes,
+        model.cluster,
+        model.z,
+        model.latent_box,
+        k,
+        model.cat_start[k],
+        model.cat_size[k],
+        state.u,
+        state.level2,
+        state.means2,
+        state.sigma_precision[0],
+        work,
+    )
