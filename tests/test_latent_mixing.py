@@ -1,5 +1,5 @@
 """Mixing moves of categorical latents (skjomo/_gibbs/_latent_scale.py,
-skjomo/_gibbs/_latent_regressions.py).
+skjomo/_gibbs/_latent_shift.py, skjomo/_gibbs/_latent_regressions.py).
 
 * The moves keep the posterior exact: on a probit model whose posterior is
   known by quadrature; against long runs of the sampler without the moves
@@ -11,7 +11,9 @@ skjomo/_gibbs/_latent_regressions.py).
 * Under ``-m slow``: the smallest bulk ESS of every parameter of the JSPmiss
   mixed model (2 chains x 1,000 draws 20 iterations apart) is at least 400
   for the single-level model and every ``cov_method``
-  (benchmarks/bench_ess.py); not yet reached for "fixed" (expected failure).
+  (benchmarks/bench_ess.py).
+* The cluster shift of the latents with their random effects, applied once
+  to exact draws of independent clusters, keeps them exact.
 """
 
 import importlib.util
@@ -178,24 +180,8 @@ def _bench():
     return module
 
 
-_NOT_YET = pytest.mark.xfail(
-    reason="issue 16: smallest bulk ESS of 'fixed' 287 at this seed (456 at "
-    "seed 1): the random-intercept variance of the fluent latents "
-    "(doc/benchmarks.rst)",
-    strict=False,
-)
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "model",
-    [
-        "single",
-        "common",
-        pytest.param("fixed", marks=_NOT_YET),
-        "random",
-    ],
-)
+@pytest.mark.parametrize("model", ["single", "common", "fixed", "random"])
 def test_smallest_bulk_ess_on_jspmiss(model):
     """Every parameter of the JSPmiss mixed model reaches bulk ESS 400 from
     2 chains x 1,000 draws 20 iterations apart (issue 16)."""
