@@ -30,39 +30,43 @@ from ._truncnorm import truncated_normal
 
 
 @kernel
-def current_category(values, row, start, size, observed):
-    """The observed category, or for a missing one the category its latents
-    imply (the largest latent if positive, else the reference ``size``)."""
-    if observed >= 0:
-        return observed
-    best, top = size, 0.0
-    for t in range(size):
-        if values[row, start + t] > top:
-            top = values[row, start + t]
-            best = t
-    return best
+def current_categories(values, codes, k, start, size, category):
+    """Category of every row for categorical ``k``: the observed one, or for
+    a missing one the category its latents imply (the largest latent if
+    positive, else the reference ``size``)."""
+    for i in range(values.shape[0]):
+        best = codes[i, k]
+        if best < 0:
+            best, top = size, 0.0
+            for t in range(size):
+                if values[i, start + t] > top:
+                    top = values[i, start + t]
+                    best = t
+        category[i] = best
 
 
 @kernel
-def shift_limits(values, codes, cluster, z, k, start, size, t, c, box, lower, upper):
+def shift_limits(values, codes, category, cluster, z, k, start, size, t, c, box, lower, upper):
     """For every cluster, the interval ``(lower_j, upper_j)`` of ``delta`` for
     which ``y_it + delta z_ic`` keeps every row of the cluster in its
     category (observed latents also in ``box``)."""
     lower[:] = -np.inf
     upper[:] = np.inf
-    no_box = np.array([-np.inf, np.inf])
     for i in range(values.shape[0]):
         w = z[i, c]
         if w == 0.0:
             continue
-        observed = codes[i, k]
-        limits = box if observed >= 0 else no_box
-        category = current_category(values, i, start, size, observed)
-        lo, hi = _region(values, i, start, size, category, t - start, limits[0], limits[1])
-        lo = (lo - values[i, t]) / w
-        hi = (hi - values[i, t]) / w
-        if w < 0.0:
-            lo, hi = hi, lo
+        if codes[i, k] >= 0:
+            lo, hi = _region(values, i, start, size, category[i], t - start, box[0], box[1])
+        else:
+            lo, hi = _region(values, i, start, size, category[i], t - start, -np.inf, np.inf)
+        lo -= values[i, t]
+        hi -= values[i, t]
+        if w != 1.0:
+            lo /= w
+            hi /= w
+            if w < 0.0:
+                lo, hi = hi, lo
         j = cluster[i]
         if lo > lower[j]:
             lower[j] = lo
@@ -85,9 +89,14 @@ def shift_cluster_latents(
     n_clusters, p, q = u.shape
     lower, upper, delta = work[0], work[1], work[2]
     d = precision.shape[0]
+    # categories do not change under the move
+    category = np.empty(values.shape[0], np.int64)
+    current_categories(values, codes, k, start, size, category)
     for t in range(start, start + size):
         for c in range(q):
-            shift_limits(values, codes, cluster, z, k, start, size, t, c, box, lower, upper)
+            shift_limits(
+                values, codes, category, cluster, z, k, start, size, t, c, box, lower, upper
+            )
             r = t * q + c
             sd = 1.0 / np.sqrt(precision[r, r])
             for j in range(n_clusters):
