@@ -56,6 +56,7 @@ from ._smc_ordinal import (
     ordinal_row_log_likelihood,
     ordinal_starting_fit,
 )
+from ._smc_ordinal_mixed import draw_mixed_ordinal, draw_ordinal_parameters_at_mode, random_offsets
 
 AnalysisModel = namedtuple(
     "AnalysisModel",
@@ -208,13 +209,16 @@ def writable_arrays(value):
 
 def counted_proposals(am):
     """Metropolis-Hastings proposals per iteration: covariate cells that enter
-    the analysis model in rows with an observed outcome, and the logistic
-    ``theta`` move."""
+    the analysis model in rows with an observed outcome, the ``theta`` move
+    (logistic, ordinal and Cox models) and the clusters' random-effect moves
+    (mixed logistic and ordinal models)."""
     if am.family == 0:
-        return 0, 0
+        return 0, 0, 0
     rows = am.dyn_to_row[am.unit_row]
     covariates = int(np.sum((am.unit_var >= 0) & ~am.y_missing[rows]))
-    return covariates, int(am.family in (LOGISTIC, ORDINAL, COX))
+    mixed = am.random_effects.re_index.shape[0] > 0 and am.family in (LOGISTIC, ORDINAL)
+    clusters = am.random_effects.cluster_ptr.shape[0] - 1 if mixed else 0
+    return covariates, int(am.family in (LOGISTIC, ORDINAL, COX)), clusters
 
 
 def n_parameters(am):
@@ -422,11 +426,13 @@ def _draw_newton_mh(rng, am, ast):
 
 
 @kernel
-def draw_analysis_parameters(rng, am, ast, values):
-    """The analysis model's parameters given the completed data. Returns the
-    accepted Metropolis-Hastings moves (logistic and Cox models)."""
+def draw_analysis_parameters(rng, am, ast, values, accepted):
+    """The analysis model's parameters given the completed data. Adds the
+    accepted Metropolis-Hastings moves of ``theta`` (logistic, ordinal and Cox
+    models) to ``accepted[0]`` and of the random effects (mixed logistic and
+    ordinal models) to ``accepted[1]``."""
     sync_analysis(am, ast, values)
-    accepted = 0
+    mixed = am.random_effects.re_index.shape[0] > 0
     if am.family == LINEAR and am.random_effects.re_index.shape[0] > 0:
         draw_mixed_linear(
             rng,
@@ -442,15 +448,23 @@ def draw_analysis_parameters(rng, am, ast, values):
     elif am.family == LINEAR:
         _draw_linear(rng, am, ast)
     elif am.family == ORDINAL:
-        accepted = draw_ordinal_parameters(rng, ast)
+        if mixed:
+            offset = random_offsets(am.random_effects, ast.random.b, ast.w)
+            accepted[0] += draw_ordinal_parameters_at_mode(rng, ast, offset)
+            accepted[1] += draw_mixed_ordinal(
+                rng, am.random_effects, ast.random, ast.w, ast.y, ast.theta
+            )
+        else:
+            accepted[0] += draw_ordinal_parameters(rng, ast, np.zeros(ast.w.shape[0]))
     else:
-        accepted = _draw_newton_mh(rng, am, ast)
-        if am.random_effects.re_index.shape[0] > 0:
-            draw_mixed_logistic(rng, am.random_effects, ast.random, ast.w, ast.y, ast.theta)
+        accepted[0] += _draw_newton_mh(rng, am, ast)
+        if mixed:
+            accepted[1] += draw_mixed_logistic(
+                rng, am.random_effects, ast.random, ast.w, ast.y, ast.theta
+            )
     refresh_predictor(am, ast)
     if am.family == COX:
         update_baseline(am.cox, ast)
-    return accepted
 
 
 # --------------------------------------------------------- missing values
