@@ -45,6 +45,7 @@ from ._smc import (
     sync_analysis,
     writable_arrays,
 )
+from ._smc_level2 import draw_level2_covariates
 from ._smc_mixed import new_cluster_effects
 from ._suffstats import refresh_statistics, residual_scatter, static_statistics
 
@@ -351,7 +352,14 @@ def build_model(
         a_prior=float(p if a_prior is None else a_prior),
         latent_scale_moves=True,
         multilevel=None if q == 0 and p2 == 0 and not cov_method else True,
-        analysis=build_analysis_model(dynamic, missing, cat_start, cat_size, **(analysis or {})),
+        analysis=build_analysis_model(
+            dynamic,
+            missing,
+            cat_start,
+            cat_size,
+            **(analysis or {}),
+            level2_layout=(miss2, np.asarray(cat2_start, np.int64) + pq, cat2_size, pq),
+        ),
     )
     return writable_arrays(model), dynamic  # one numba type per kind of model
 
@@ -447,6 +455,7 @@ def initial_state(
             n_clusters,
             analysis_effects,
             analysis_psi,
+            level2,
         ),
     )
     refresh_factors(state.cov, state.cov_chol, state.precision)
@@ -569,8 +578,14 @@ def _draw_latents(rng, model, state, multilevel):
 
 
 @kernel(inline=True)
-def _draw_level2_missing(rng, model, state, multilevel):
-    """Missing level-2 values given everything else."""
+def _draw_level2_missing(rng, model, state, multilevel, analysis):
+    """Missing level-2 values given everything else: exact conditional draws,
+    or with analysis variables at level 2 the compatible Metropolis-Hastings
+    step (returns its accepted moves)."""
+    if analysis is not None and analysis.level2.unit_cluster.shape[0] > 0:
+        return draw_level2_covariates(
+            rng, analysis, state.analysis, state.level2, state.means2, state.sigma_precision[0]
+        )
     if multilevel is not None and model.miss2_rows.shape[0] > 0:
         draw_missing(
             rng,
@@ -582,6 +597,7 @@ def _draw_level2_missing(rng, model, state, multilevel):
             model.miss2_cov,
             model.miss2_mask,
         )
+    return 0
 
 
 @kernel(inline=True)
@@ -703,7 +719,7 @@ def _iteration(rng, model, state, tally, multilevel, analysis):
     if analysis is not None:  # compatible imputation (doc/smc.rst)
         draw_analysis_parameters(rng, analysis, state.analysis, state.values, tally.accepted[4:])
     tally.accepted[3] += _draw_level1_missing(rng, model, state, analysis)
-    _draw_level2_missing(rng, model, state, multilevel)
+    tally.accepted[3] += _draw_level2_missing(rng, model, state, multilevel, analysis)
 
 
 @kernel
@@ -843,4 +859,4 @@ def _impute_given_parameters(rng, model, state, n_sweeps, new_clusters, multilev
                 )
                 refresh_predictor(analysis, ast)
         _draw_level1_missing(rng, model, state, analysis)
-        _draw_level2_missing(rng, model, state, multilevel)
+        _draw_level2_missing(rng, model, state, multilevel, analysis)

@@ -82,6 +82,7 @@ AnalysisModel = namedtuple(
         "prior_df",
         "prior_scale",  # scaled-inverse-chi-square prior of sigma^2 (linear)
         "random_effects",  # RandomEffects of a two-level model (_smc_mixed.py)
+        "level2",  # Level2Covariates: analysis variables at level 2 (_smc_level2.py)
         "n_cuts",  # cut-points of the ordinal model (0 otherwise)
         "theta_start",  # (k + n_cuts,) starting parameters, or empty: the starting fit
         "cox",  # CoxData: times and their order (Cox model; empty otherwise)
@@ -130,6 +131,8 @@ def build_analysis_model(
     theta_start=None,
     time=None,
     event_grid=None,
+    level2=None,
+    level2_layout=None,
 ):
     """Assemble an :data:`AnalysisModel` (``family=0``: none, empty arrays).
 
@@ -137,8 +140,13 @@ def build_analysis_model(
     cells of all rows (latent-expanded); ``y`` and ``xvars`` the encoded
     outcome and analysis variables of all rows; ``random_effects`` the
     keyword arguments of :func:`._smc_mixed.build_random_effects` of a
-    two-level analysis model.
+    two-level analysis model; ``level2`` the columns of the analysis
+    variables among the level-2 outcomes (``var_col``, ``var_block``) and
+    ``level2_layout`` the joint model's ``(missing2, cat2_start, cat2_size,
+    p q)`` (:func:`._smc_level2.build_level2_covariates`).
     """
+    from ._smc_level2 import build_level2_covariates  # it imports this module
+
     if family == 0:
         y, xvars = np.zeros(0), np.zeros((0, 0))
         var_col = var_block = factor_var = factor_power = factor_level = _int([])
@@ -186,11 +194,23 @@ def build_analysis_model(
             prior_df=float(prior_df),
             prior_scale=float(prior_scale),
             random_effects=build_random_effects(y.shape[0], **(random_effects or {})),
+            level2=build_level2_covariates(
+                **({} if level2 is None else dict(level2, **_level2_layout(*level2_layout)))
+            ),
             n_cuts=int(n_cuts),
             theta_start=np.zeros(0) if theta_start is None else np.asarray(theta_start, np.float64),
             cox=build_cox_data(time, event_grid),
         )
     )
+
+
+def _level2_layout(missing2, cat2_start, cat2_size, offset):
+    return {
+        "missing2": missing2,
+        "cat2_start": cat2_start,
+        "cat2_size": cat2_size,
+        "offset": offset,
+    }
 
 
 def writable_arrays(value):
@@ -216,6 +236,7 @@ def counted_proposals(am):
         return 0, 0, 0
     rows = am.dyn_to_row[am.unit_row]
     covariates = int(np.sum((am.unit_var >= 0) & ~am.y_missing[rows]))
+    covariates += int(np.sum(am.level2.unit_var >= 0))  # level-2 cells (_smc_level2.py)
     mixed = am.random_effects.re_index.shape[0] > 0 and am.family in (LOGISTIC, ORDINAL)
     clusters = am.random_effects.cluster_ptr.shape[0] - 1 if mixed else 0
     return covariates, int(am.family in (LOGISTIC, ORDINAL, COX)), clusters
@@ -615,6 +636,7 @@ def initial_analysis_state(
     n_clusters=1,
     random_effects=None,
     psi=None,
+    values2=None,
 ):
     """Starting analysis state given the joint model's starting values
     (``values``: dynamic rows). Missing outcomes start at
@@ -623,7 +645,8 @@ def initial_analysis_state(
     fit, unless given; the Cox baseline hazard at its values ``baseline`` at
     the event-time grid, else at the Breslow estimate.; the random effects of a
     two-level model (``n_clusters`` clusters) as in
-    :func:`._smc_mixed.initial_random_effects`."""
+    :func:`._smc_mixed.initial_random_effects`; the analysis variables at
+    level 2 at their values in ``values2`` (the joint model's ``v_j``)."""
     n = am.x_data.shape[0]
     k = am.term_ptr.shape[0] - 1
     y = am.y_data.copy()
@@ -643,6 +666,10 @@ def initial_analysis_state(
     if not am.family:
         return ast
     sync_analysis(am, ast, values)
+    if am.level2.var_col.size:
+        from ._smc_level2 import sync_level2  # it imports this module
+
+        sync_level2(am, ast.xvars, values2)
     full_design(am, ast)
     if theta is None and am.theta_start.size:
         theta = am.theta_start
