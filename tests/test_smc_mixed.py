@@ -21,8 +21,8 @@ from skjomo._gibbs._smc_mixed import (
     cluster_sums,
     default_prior,
     draw_cluster_effects,
-    draw_logistic_effects,
 )
+from skjomo._gibbs._smc_mixed_logistic import draw_logistic_effects
 
 RUN = {"n_burn": 100, "n_between": 10, "n_imputations": 3, "random_state": 0}
 FORMULA = "y ~ x1 * w + (1 + x1 | school)"
