@@ -27,7 +27,13 @@ english, ravens, fluent ~ sex, single level, fit and sample), ``single``,
 ``multilevel``, ``hetero_fixed``, ``hetero_random`` (fit, sample and
 transform of new rows with each estimator), ``all`` (those four in one
 process: every estimator of the package) and ``warmup`` (``python -m skjomo
-warmup``, when the package has that command).
+warmup``, when the package has that command). ``kind_*`` (or ``kinds`` for
+all of them): each kind of model of the warm-up (:data:`skjomo._warmup.KINDS`:
+single level, single level with a compatible analysis model, two-level
+joint models, two-level compatible) in a process of its own, what a user of
+that kind compiles. ``--opt N`` sets ``NUMBA_OPT`` (default: numba's, 3, as
+for a user; the test suite uses 1), ``--repeat N`` runs each scenario N
+times (the machine's load moves CPU times too).
 """
 
 import argparse
@@ -41,6 +47,14 @@ from collections import defaultdict
 from pathlib import Path
 
 SCENARIOS = ("demo", "single", "multilevel", "hetero_fixed", "hetero_random", "all")
+# the kinds of model of ``python -m skjomo warmup`` (skjomo._warmup.KINDS),
+# each in a process of its own: what a user of one kind compiles
+KIND_SCENARIOS = {
+    "kind_single": "_single_level",
+    "kind_single_compatible": "_single_level_compatible",
+    "kind_two_level": "_two_level",
+    "kind_two_level_compatible": "_two_level_compatible",
+}
 
 
 # ---------------------------------------------------------------- child side
@@ -128,6 +142,15 @@ def _scenario_warmup():
     main(["warmup"])
 
 
+def _kind(function):
+    def run():
+        from skjomo import _warmup
+
+        _warmup._compile_kinds([getattr(_warmup, function)])
+
+    return run
+
+
 def _kernel_name(dispatcher):
     func = dispatcher.py_func
     module = func.__module__.replace("skjomo._gibbs.", "")
@@ -175,6 +198,7 @@ def run_child(scenario):
             "hetero_random": lambda: _scenario_hetero("random"),
             "all": _scenario_all,
             "warmup": _scenario_warmup,
+            **{name: _kind(function) for name, function in KIND_SCENARIOS.items()},
         }[scenario]()
     total = time.process_time() - start
     print("@@RESULT@@" + json.dumps({"scenario": scenario, "cpu": total, "events": events}))
@@ -194,8 +218,11 @@ def import_child(statement):
 # --------------------------------------------------------------- parent side
 
 
-def _child(args, cache_dir):
+def _child(args, cache_dir, opt=None):
     env = dict(os.environ, NUMBA_CACHE_DIR=cache_dir)
+    env.pop("NUMBA_OPT", None)  # numba's default (3) unless --opt
+    if opt is not None:
+        env["NUMBA_OPT"] = str(opt)
     src = str(Path(__file__).resolve().parents[1])
     env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
     out = subprocess.run([sys.executable, __file__, *args], env=env, capture_output=True, text=True)
@@ -220,9 +247,9 @@ def measure_import(repeats=5):
     return result
 
 
-def measure_scenario(scenario):
+def measure_scenario(scenario, opt=None):
     with tempfile.TemporaryDirectory() as cache:
-        return _child(["--child", scenario], cache)
+        return _child(["--child", scenario], cache, opt)
 
 
 def summarize(result):
@@ -266,8 +293,14 @@ def _print_summary(summary, top):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--scenarios", nargs="*", default=["demo", "all"], choices=SCENARIOS + ("warmup",)
+        "--scenarios",
+        nargs="*",
+        default=["demo", "all"],
+        choices=SCENARIOS + tuple(KIND_SCENARIOS) + ("kinds", "warmup"),
+        help="'kinds': every kind_* scenario (one kind of model per process)",
     )
+    parser.add_argument("--opt", type=int, help="NUMBA_OPT of the scenarios (default: numba's)")
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each scenario")
     parser.add_argument("--no-import", action="store_true", help="skip the import timing")
     parser.add_argument("--top", type=int, default=25, help="kernels listed per scenario")
     parser.add_argument("--json", help="also write the results to this file")
@@ -288,10 +321,20 @@ def main(argv=None):
                 "(best of 5, fresh processes)"
             )
     report["scenarios"] = []
+    scenarios = []
     for scenario in args.scenarios:
-        summary = summarize(measure_scenario(scenario))
-        report["scenarios"].append(summary)
-        _print_summary(summary, args.top)
+        scenarios += list(KIND_SCENARIOS) if scenario == "kinds" else [scenario]
+    for scenario in scenarios:
+        for _ in range(args.repeat):
+            summary = summarize(measure_scenario(scenario, args.opt))
+            report["scenarios"].append(summary)
+            _print_summary(summary, args.top)
+    print("\nscenario                        compile CPU s  compiles  (all CPU s)")
+    for summary in report["scenarios"]:
+        print(
+            f"{summary['scenario']:<32}{summary['compile_cpu']:>13.1f}"
+            f"{summary['n_compiled']:>10d}  ({summary['cpu']:.1f})"
+        )
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=1))
     return 0

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ._analysis_cox import event_grid, split_survival_formula, survival_values
+from ._analysis_level2 import is_auto, level2_roles
 from ._analysis_mixed import match_random_terms, random_effects_arrays, split_random_effects
 from ._schema import _fill, _float_values, _is_categorical_dtype, _sorted_categories
 
@@ -112,6 +113,8 @@ class AnalysisFormula:
     random : RandomEffectsFormula or None
         The random-effects term ``( ... | cluster)`` of a two-level model
         (:mod:`skjomo._analysis_mixed`).
+    level2 : "auto", list or None
+        The estimator's ``level2_cols`` (:mod:`skjomo._analysis_level2`).
     theta_start : array-like, pandas.Series or None
         The user's starting values of the parameters (checked by
         :meth:`AnalysisLayout.bind`).
@@ -125,6 +128,7 @@ class AnalysisFormula:
     time: object = None
     theta_start: object = field(default=None, compare=False, repr=False)
     random: object = None
+    level2: object = field(default="auto", compare=False, repr=False)
 
     @property
     def responses(self):
@@ -412,7 +416,43 @@ class AnalysisLayout:
                 "covariate to impute compatibly; rows missing only the outcome add no "
                 "information to the analysis model (analyse the complete cases)."
             )
+        self._level2_roles(frame, cluster, joint)
         self._schema = None
+
+    def _level2_roles(self, frame, cluster, joint):
+        """Level-2 outcomes and covariates of the joint model
+        (:mod:`skjomo._analysis_level2`) and the level-1 outcomes."""
+        self.level2_outcomes, self.level2_covariates = (), ()
+        if cluster is not None:
+            self.level2_outcomes, self.level2_covariates = level2_roles(
+                frame, cluster, joint, self.joint_outcomes, self.analysis.level2
+            )
+        elif not (self.analysis.level2 is None or is_auto(self.analysis.level2)):
+            raise ValueError(
+                "level2_cols needs a two-level analysis model (a random-effects term "
+                "'(1 | cluster)' in the formula)."
+            )
+        self.level1_outcomes = tuple(
+            c for c in self.joint_outcomes if c not in self.level2_outcomes
+        )
+        self.level1_covariates = self.joint_covariates
+        if self.level2_outcomes and not self.level1_outcomes:
+            # the level-1 covariates' random effects carry their information to
+            # the level-2 ones (doc/smc.rst, "Level-2 covariates")
+            level1 = [
+                c
+                for c in self.variables
+                if c in self.joint_covariates and c not in self.level2_covariates
+            ]
+            if not level1:
+                raise ValueError(
+                    f"The partially observed covariates {list(self.level2_outcomes)} are "
+                    "all at level 2 and the formula has no level-1 covariate; there is "
+                    "no level-1 variable for the joint model (use level2_cols=None to "
+                    "model them at level 1)."
+                )
+            self.level1_outcomes = tuple(level1)
+            self.level1_covariates = tuple(c for c in self.joint_covariates if c not in level1)
 
     def _check_hierarchy(self):
         present = {frozenset(t.labels) for t in self.terms}
@@ -440,14 +480,17 @@ class AnalysisLayout:
         )
         return replace(
             spec,
-            outcomes=self.joint_outcomes,
-            covariates=self.joint_covariates,
+            outcomes=self.level1_outcomes,
+            covariates=self.level1_covariates,
+            level2_outcomes=self.level2_outcomes,
+            level2_covariates=self.level2_covariates,
             categorical=categorical,
             excluded=tuple(spec.excluded) + self.analysis.responses,
         )
 
-    def bind(self, schema):
-        """Categories, sources and the term table, once the joint schema exists."""
+    def bind(self, schema, schema2=None):
+        """Categories, sources and the term table, once the joint schema
+        exists (``schema2``: that of the level-2 outcomes, if any)."""
         self._schema = schema
         outcome_names = schema.outcome_names
         continuous = [c.name for c in schema.continuous]
@@ -455,8 +498,14 @@ class AnalysisLayout:
         starts, _ = schema.categorical_layout()
         self.categories = {}
         var_col, var_block = [], []
-        for column in self.variables:
-            if column in self.categorical:
+        self.var_col2 = np.full(len(self.variables), -1, np.int64)
+        self.var_block2 = np.full(len(self.variables), -1, np.int64)
+        for v, column in enumerate(self.variables):
+            if column in self.level2_outcomes:
+                var_col.append(-1)
+                var_block.append(-1)
+                self._bind_level2(v, column, schema2)
+            elif column in self.categorical:
                 if column in outcome_names:
                     k = categorical.index(column)
                     self.categories[column] = list(schema.categorical[k].categories)
@@ -473,6 +522,17 @@ class AnalysisLayout:
         self.var_block = np.asarray(var_block, np.int64)
         self._term_table()
         self.theta_start = self._check_theta_start(self.analysis.theta_start)
+
+    def _bind_level2(self, v, column, schema2):
+        """Column (or latent block) of level-2 variable ``v`` among the level-2
+        outcomes, and its categories."""
+        if column in self.categorical:
+            k = [c.name for c in schema2.categorical].index(column)
+            self.categories[column] = list(schema2.categorical[k].categories)
+            self.var_col2[v] = schema2.categorical_layout()[0][k]
+            self.var_block2[v] = k
+        else:
+            self.var_col2[v] = [c.name for c in schema2.continuous].index(column)
 
     @property
     def parameter_names(self):
@@ -627,8 +687,12 @@ class AnalysisLayout:
                 encoded_analysis["cluster"],
                 encoded_analysis["n_clusters"],
             )
+        level2 = None
+        if self.level2_outcomes:
+            level2 = {"var_col": self.var_col2, "var_block": self.var_block2}
         return {
             "random_effects": random,
+            "level2": level2,
             "family": FAMILIES[self.analysis.family],
             "y": y,
             "xvars": encoded_analysis["xvars"],

@@ -98,8 +98,6 @@ class FrameCodec:
             exclude_cols=list(spec.excluded),
             reserved=reserved,
         )
-        if self.analysis is not None:
-            self.analysis.bind(self.schema)
         # derived fixed-effect terms of a formula, materialised by formulaic
         self.formula_design = (
             FormulaDesign(spec.formula.design, frame)
@@ -126,6 +124,8 @@ class FrameCodec:
                     covariate_cols=list(spec.level2_covariates),
                     categorical_cols=[c for c in spec.categorical if c in spec.level2_outcomes],
                 )
+        if self.analysis is not None:
+            self.analysis.bind(self.schema, self.schema2)
 
     # ------------------------------------------------------------- roles
     def _check_roles(self, frame):

@@ -124,7 +124,7 @@ def sampler_model(spec, codec, encoded, fit):
             scales["prior"],
         )
         check_design(encoded.x, codec.design_names)
-        if spec.level2_covariates:
+        if codec.spec.level2_covariates:  # the joint model's (compatible imputation)
             check_design(level2["x2"], codec.level2_design_names, "level-2 covariates")
         if spec.multilevel:
             prior2_df, prior2_scale = _inverse_wishart_prior(

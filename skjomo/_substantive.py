@@ -1,6 +1,7 @@
 """SubstantiveModelImputer: imputation compatible with an analysis model."""
 
 import warnings
+from dataclasses import replace
 from typing import ClassVar
 
 from sklearn.utils._param_validation import StrOptions
@@ -43,7 +44,10 @@ class SubstantiveModelImputer(BaseJointImputer):
     :class:`MultilevelJointImputer` (random intercepts in the clusters of
     the term, level-1 covariance by ``cov_method``), and the acceptance
     ratio uses ``f(y_ij | w(x_ij); theta, b_j)`` (doc/smc.rst, "Two-level
-    analysis models").
+    analysis models"). A covariate measured on clusters (``level2_cols``)
+    is at level 2 of the joint model: one value per cluster, accepted with
+    the likelihood of all the cluster's rows (doc/smc.rst, "Level-2
+    covariates").
 
     One Gibbs iteration draws the joint-model parameters (the steps of
     :class:`JointModelImputer`), ``theta`` given the completed data (exact
@@ -93,6 +97,22 @@ class SubstantiveModelImputer(BaseJointImputer):
         (a formula with a random-effects term only): one for all clusters,
         one per cluster, or cluster covariances from an inverse-Wishart
         with sampled parameters (see :class:`MultilevelJointImputer`).
+    level2_cols : "auto", list of column labels or None, default="auto"
+        Covariates (and auxiliary columns) measured on clusters, in a
+        two-level model. A partially observed one is a level-2 outcome of
+        the joint model (the ``level2_cols`` of
+        :class:`MultilevelJointImputer`): one value per cluster, drawn by
+        Metropolis-Hastings with the likelihood of all the cluster's rows,
+        so that it stays constant within the cluster; fully observed ones
+        predict it (``level2_covariate_cols``). ``"auto"`` takes every
+        column constant within every cluster where it is observed (and
+        observed twice in some cluster); a list names them (each must be
+        constant within clusters); ``None`` models every column at level 1.
+        When every partially observed covariate is at level 2, the fully
+        observed level-1 covariates of the formula become outcomes of the
+        joint model (observed, nothing to impute), so that their cluster
+        means inform the level-2 ones. The columns chosen are in
+        ``level2_cols_``.
     categorical_cols : list of column labels, default=None
         Numeric columns to treat as categorical (formula covariates and
         auxiliary columns); non-numeric columns are categorical anyway.
@@ -135,6 +155,9 @@ class SubstantiveModelImputer(BaseJointImputer):
         for ``model="ordinal"`` by the cut-points (``"1/2"``, ``"2/3"``, ...).
     residual_variance_ : float
         Posterior mean of the residual variance (``model="lm"`` only).
+    level2_cols_ : list
+        The partially observed columns modelled at level 2 (two-level
+        analysis models; empty otherwise).
     psi_ : pandas.DataFrame
         Posterior mean of the covariance ``Psi`` of the analysis model's
         random effects, labelled by their design columns (two-level
@@ -147,9 +170,9 @@ class SubstantiveModelImputer(BaseJointImputer):
         Posterior mean of the joint model's covariance.
     acceptance_rates_ : dict
         Acceptance rates of the Metropolis-Hastings steps (covariate cells
-        in rows with an observed outcome; ``theta`` of the logistic,
-        ordinal and Cox models; the clusters' random effects of the mixed
-        logistic and ordinal models).
+        in rows with an observed outcome, and level-2 covariates' cells of
+        every cluster; ``theta`` of the logistic, ordinal and Cox models; the
+        clusters' random effects of the mixed logistic and ordinal models).
     random_seed_ : int
         Seed drawn from ``random_state``.
     n_iter_ : int
@@ -228,6 +251,7 @@ class SubstantiveModelImputer(BaseJointImputer):
         "formula": [str],
         "model": [StrOptions(set(FAMILIES))],
         "cov_method": [StrOptions({"common", "fixed", "random"})],
+        "level2_cols": [StrOptions({"auto"}), "array-like", str, None],
         "theta_start": ["array-like", None],
     }
 
@@ -237,6 +261,7 @@ class SubstantiveModelImputer(BaseJointImputer):
         *,
         model="lm",
         cov_method="common",
+        level2_cols="auto",
         categorical_cols=None,
         exclude_cols=None,
         n_burn=1000,
@@ -256,6 +281,7 @@ class SubstantiveModelImputer(BaseJointImputer):
         self.formula = formula
         self.model = model
         self.cov_method = cov_method
+        self.level2_cols = level2_cols
         self.categorical_cols = categorical_cols
         self.exclude_cols = exclude_cols
         self.n_burn = n_burn
@@ -273,7 +299,10 @@ class SubstantiveModelImputer(BaseJointImputer):
         self.n_jobs = n_jobs
 
     def _model_spec(self):
-        analysis = parse_analysis_formula(self.formula, self.model, self.theta_start)
+        analysis = replace(
+            parse_analysis_formula(self.formula, self.model, self.theta_start),
+            level2=self.level2_cols,
+        )
         two_level = {}
         if analysis.random is not None:
             if self.model == "cox":
@@ -313,6 +342,9 @@ class SubstantiveModelImputer(BaseJointImputer):
             The fitted imputer.
         """
         super().fit(X, y)
+        codec = getattr(self, "_codec", None)  # a grouped fit has one per group
+        if codec is not None and codec.analysis is not None:
+            self.level2_cols_ = list(codec.analysis.level2_outcomes)
         for step, rate in low_acceptance(self.acceptance_rates_).items():
             low, high = ACCEPTANCE_RANGE[step]
             warnings.warn(

@@ -40,7 +40,7 @@ def posterior_means(spec, codec, run):
         trace["sigma"].mean(axis=(0, 1)), index=sigma_labels, columns=sigma_labels
     )
     out["beta2_"] = None
-    if spec.has_level2:
+    if codec.spec.has_level2:
         out["beta2_"] = pd.DataFrame(
             trace["beta2"].mean(axis=(0, 1)), index=codec.level2_design_names, columns=level2_labels
         )
@@ -64,7 +64,7 @@ def chain_groups(spec, codec):
         sigma_labels = codec.random_effect_labels + codec.level2_labels
         groups["sigma"] = ("sigma", [sigma_labels, sigma_labels])
         groups["u_mean"] = ("u_mean", [codec.random_effect_labels])
-        if spec.has_level2:
+        if codec.spec.has_level2:
             groups["beta2"] = ("beta2", [codec.level2_design_names, codec.level2_labels])
     if spec.cov_method == "random":
         groups["a"] = ("a", None)
@@ -113,7 +113,7 @@ def model_description(spec, codec):
     ]
     if spec.multilevel:
         rows.append(("Random effect predictors", " ".join(codec.random_effect_predictors)))
-        if spec.has_level2:
+        if codec.spec.has_level2:
             rows += [
                 ("Level-2 outcomes", " ".join(map(str, codec.schema2.outcome_names))),
                 ("Level-2 predictors", " ".join(map(str, codec.level2_design_names))),

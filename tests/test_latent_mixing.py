@@ -1,5 +1,5 @@
 """Mixing moves of categorical latents (skjomo/_gibbs/_latent_scale.py,
-skjomo/_gibbs/_latent_regressions.py).
+skjomo/_gibbs/_latent_shift.py, skjomo/_gibbs/_latent_regressions.py).
 
 * The moves keep the posterior exact: on a probit model whose posterior is
   known by quadrature; against long runs of the sampler without the moves
@@ -11,7 +11,9 @@ skjomo/_gibbs/_latent_regressions.py).
 * Under ``-m slow``: the smallest bulk ESS of every parameter of the JSPmiss
   mixed model (2 chains x 1,000 draws 20 iterations apart) is at least 400
   for the single-level model and every ``cov_method``
-  (benchmarks/bench_ess.py); not yet reached for "fixed" (expected failure).
+  (benchmarks/bench_ess.py).
+* The cluster shift of the latents with their random effects, applied once
+  to exact draws of independent clusters, keeps them exact.
 """
 
 import importlib.util
@@ -178,24 +180,8 @@ def _bench():
     return module
 
 
-_NOT_YET = pytest.mark.xfail(
-    reason="issue 16: smallest bulk ESS of 'fixed' 287 at this seed (456 at "
-    "seed 1): the random-intercept variance of the fluent latents "
-    "(doc/benchmarks.rst)",
-    strict=False,
-)
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "model",
-    [
-        "single",
-        "common",
-        pytest.param("fixed", marks=_NOT_YET),
-        "random",
-    ],
-)
+@pytest.mark.parametrize("model", ["single", "common", "fixed", "random"])
 def test_smallest_bulk_ess_on_jspmiss(model):
     """Every parameter of the JSPmiss mixed model reaches bulk ESS 400 from
     2 chains x 1,000 draws 20 iterations apart (issue 16)."""
@@ -294,3 +280,92 @@ def test_translation_draws_its_exact_conditional():
     assert np.max(np.abs(z)) < Z_TOL, z
     sd_ratio = draws.std(axis=0) / np.sqrt(np.diag(cov_exact))
     assert np.all(np.abs(sd_ratio - 1) < 0.05), sd_ratio
+
+
+def _exact_cluster_draws(rng, n_clusters, sigma, omega, z, codes, box):
+    """Exact draws of ``(u_j, rows)`` of independent clusters given the
+    observed categories (rejection from the joint normal): column 0 is
+    continuous, column 1 the latent of a binary variable (category 0 when
+    positive), random effects ``u_j = (u_j0, u_j1)`` of both columns with
+    design ``z`` (one row per row of the cluster)."""
+    n_rows, q = z.shape
+    observed = codes >= 0
+    kept_u, kept_rows, n_kept = [], [], 0
+    while n_kept < n_clusters:
+        u = rng.multivariate_normal(np.zeros(2 * q), sigma, size=4 * n_clusters)
+        u = u.reshape(-1, 2, q)
+        means = np.einsum("rc,jtc->jrt", z, u)
+        rows = means + rng.multivariate_normal(np.zeros(2), omega, size=means.shape[:2])
+        lat = rows[:, observed, 1]
+        ok = np.where(codes[observed] == 0, lat > 0, lat < 0)
+        ok &= (lat > box[0]) & (lat < box[1])
+        ok = ok.all(axis=1)
+        kept_u.append(u[ok])
+        kept_rows.append(rows[ok])
+        n_kept += ok.sum()
+    return np.concatenate(kept_u)[:n_clusters], np.concatenate(kept_rows)[:n_clusters]
+
+
+@pytest.mark.parametrize("box", [(-np.inf, np.inf), (-2.0, 3.0)])
+def test_cluster_shift_keeps_the_exact_posterior(box):
+    """The cluster shift of the latents with their random effects
+    (skjomo/_gibbs/_latent_shift.py), applied once to exact draws of many
+    independent clusters, gives exact draws again: a random intercept and a
+    slope on a covariate of both signs, correlated random effects, a
+    continuous column correlated with the latent, one row of missing
+    category, with and without jomo's box. The move must move ``u``, keep
+    every observed category (and the box), and leave the continuous column."""
+    from skjomo._gibbs._latent_shift import shift_cluster_latents
+
+    rng = np.random.default_rng(4)
+    n_clusters = 20000
+    z = np.column_stack([np.ones(5), [-1.5, -0.4, 0.3, 0.9, 1.6]])
+    codes = np.array([0, 1, 1, -1, 1])
+    root = np.array([[1.0, 0, 0, 0], [0.3, 0.5, 0, 0], [1.2, -0.4, 0.6, 0], [0.2, 0.5, -0.4, 0.5]])
+    sigma = root @ root.T
+    omega = np.array([[1.5, 0.6], [0.6, 1.0]])
+    box = np.array(box)
+    u, rows = _exact_cluster_draws(rng, n_clusters, sigma, omega, z, codes, box)
+    fresh_u, fresh_rows = _exact_cluster_draws(rng, n_clusters, sigma, omega, z, codes, box)
+
+    values = rows.reshape(-1, 2).copy()
+    means = np.einsum("rc,jtc->jrt", z, u).reshape(-1, 2)
+    cluster = np.repeat(np.arange(n_clusters), z.shape[0])
+    level2 = u.reshape(n_clusters, -1).copy()
+    new_u = u.copy()
+    shift_cluster_latents(
+        np.random.default_rng(7),
+        values,
+        means,
+        np.tile(codes, n_clusters)[:, None],
+        cluster,
+        np.tile(z, (n_clusters, 1)),
+        box,
+        0,
+        1,
+        1,
+        new_u,
+        level2,
+        np.zeros_like(level2),
+        np.linalg.inv(sigma),
+        np.empty((3, n_clusters)),
+    )
+    new_rows = values.reshape(rows.shape)
+    assert np.allclose(level2, new_u.reshape(n_clusters, -1))
+    assert np.allclose(means, np.einsum("rc,jtc->jrt", z, new_u).reshape(-1, 2))
+    assert np.array_equal(new_u[:, 0], u[:, 0]) and np.array_equal(new_rows[..., 0], rows[..., 0])
+    lat = new_rows[:, codes >= 0, 1]
+    assert np.all(np.where(codes[codes >= 0] == 0, lat > 0, lat < 0))
+    assert np.all((lat >= box[0]) & (lat <= box[1]))
+    # it moves: the latent random effects are far from their old values
+    for c in range(2):
+        assert np.corrcoef(u[:, 1, c], new_u[:, 1, c])[0, 1] < 0.9
+    # and keeps the posterior: every latent random effect and latent against
+    # fresh exact draws
+    for name, new, ref in [
+        ("u intercept", new_u[:, 1, 0], fresh_u[:, 1, 0]),
+        ("u slope", new_u[:, 1, 1], fresh_u[:, 1, 1]),
+    ] + [(f"latent {r}", new_rows[:, r, 1], fresh_rows[:, r, 1]) for r in range(z.shape[0])]:
+        assert stats.ks_2samp(new, ref).pvalue > 1e-3, name
+        se = np.hypot(new.std(), ref.std()) / np.sqrt(n_clusters)
+        assert abs(new.mean() - ref.mean()) < Z_TOL * se, name

@@ -45,6 +45,7 @@ from ._smc import (
     sync_analysis,
     writable_arrays,
 )
+from ._smc_level2 import draw_level2_covariates
 from ._smc_mixed import new_cluster_effects
 from ._suffstats import refresh_statistics, residual_scatter, static_statistics
 
@@ -351,7 +352,14 @@ def build_model(
         a_prior=float(p if a_prior is None else a_prior),
         latent_scale_moves=True,
         multilevel=None if q == 0 and p2 == 0 and not cov_method else True,
-        analysis=build_analysis_model(dynamic, missing, cat_start, cat_size, **(analysis or {})),
+        analysis=build_analysis_model(
+            dynamic,
+            missing,
+            cat_start,
+            cat_size,
+            **(analysis or {}),
+            level2_layout=(miss2, np.asarray(cat2_start, np.int64) + pq, cat2_size, pq),
+        ),
     )
     return writable_arrays(model), dynamic  # one numba type per kind of model
 
@@ -447,6 +455,7 @@ def initial_state(
             n_clusters,
             analysis_effects,
             analysis_psi,
+            level2,
         ),
     )
     refresh_factors(state.cov, state.cov_chol, state.precision)
@@ -489,6 +498,28 @@ def _constrained_start(cov, g, p, block_ptr):
 
 
 @kernel(inline=True)
+def _copy_into(out, values):
+    """``out[...] = values`` for C-contiguous arrays of the same shape.
+
+    An element loop: numba's slice assignment from an array links a
+    string-formatting shape-mismatch error into every kernel that uses it
+    (about 0.2 s of compile per kernel, ``benchmarks/bench_compile.py``).
+    """
+    flat_out, flat_values = out.ravel(), values.ravel()
+    for c in range(flat_out.shape[0]):
+        flat_out[c] = flat_values[c]
+
+
+@kernel(inline=True)
+def _add_into(out, values):
+    """``out[...] += values`` for C-contiguous arrays of the same shape (see
+    :func:`_copy_into`)."""
+    flat_out, flat_values = out.ravel(), values.ravel()
+    for c in range(flat_out.shape[0]):
+        flat_out[c] += flat_values[c]
+
+
+@kernel(inline=True)
 def _level2_regression(rng, model, state):
     """Level-2 fixed effects from their exact full conditional (given u).
 
@@ -514,10 +545,13 @@ def _level2_regression(rng, model, state):
             for c in range(pq):
                 s += reg[t, c] * state.level2[j, c]
             response[j, t] = s
-    state.cross2[:] = model.x2.T @ response
+    _copy_into(state.cross2, model.x2.T @ response)
     cholesky_lower(cond_cov, chol22)
     draw_fixed_effects(rng, model.x2_chol, state.cross2, chol22, state.beta2)
-    state.means2[:, pq:] = model.x2 @ state.beta2
+    fitted = model.x2 @ state.beta2
+    for j in range(fitted.shape[0]):
+        for t in range(p2):
+            state.means2[j, pq + t] = fitted[j, t]
 
 
 @kernel(inline=True)
@@ -529,7 +563,9 @@ def _random_effect_prior(state):
     """
     pq = state.prior_precision.shape[0]
     q_all = state.sigma_precision[0]
-    state.prior_precision[:, :] = q_all[:pq, :pq]
+    for a in range(pq):
+        for c in range(pq):
+            state.prior_precision[a, c] = q_all[a, c]
     d = state.level2.shape[1]
     for j in range(state.level2.shape[0]):
         for a in range(pq):
@@ -569,8 +605,14 @@ def _draw_latents(rng, model, state, multilevel):
 
 
 @kernel(inline=True)
-def _draw_level2_missing(rng, model, state, multilevel):
-    """Missing level-2 values given everything else."""
+def _draw_level2_missing(rng, model, state, multilevel, analysis):
+    """Missing level-2 values given everything else: exact conditional draws,
+    or with analysis variables at level 2 the compatible Metropolis-Hastings
+    step (returns its accepted moves)."""
+    if analysis is not None and analysis.level2.unit_cluster.shape[0] > 0:
+        return draw_level2_covariates(
+            rng, analysis, state.analysis, state.level2, state.means2, state.sigma_precision[0]
+        )
     if multilevel is not None and model.miss2_rows.shape[0] > 0:
         draw_missing(
             rng,
@@ -582,6 +624,7 @@ def _draw_level2_missing(rng, model, state, multilevel):
             model.miss2_cov,
             model.miss2_mask,
         )
+    return 0
 
 
 @kernel(inline=True)
@@ -703,10 +746,10 @@ def _iteration(rng, model, state, tally, multilevel, analysis):
     if analysis is not None:  # compatible imputation (doc/smc.rst)
         draw_analysis_parameters(rng, analysis, state.analysis, state.values, tally.accepted[4:])
     tally.accepted[3] += _draw_level1_missing(rng, model, state, analysis)
-    _draw_level2_missing(rng, model, state, multilevel)
+    tally.accepted[3] += _draw_level2_missing(rng, model, state, multilevel, analysis)
 
 
-@kernel
+@kernel(inline=True)
 def _draw_level1_missing(rng, model, state, analysis):
     """Missing level-1 cells: exact conditional draws, or with an analysis
     model the compatible Metropolis-Hastings steps and the missing outcomes
@@ -752,33 +795,40 @@ def _run_chain(rng, model, state, tally, n_iter, trace, trace_start, multilevel,
     see :func:`_iteration`, which is inlined here so that the whole iteration
     is optimised once)."""
     record = trace.beta.shape[0] > 0
-    n_groups = state.cov.shape[0]
     for it in range(n_iter):
         _iteration(rng, model, state, tally, multilevel, analysis)
-        tally.u_sum[:] += state.u
-        tally.cov_sum[:] += state.cov
+        _add_into(tally.u_sum, state.u)
+        _add_into(tally.cov_sum, state.cov)
         if record:
-            k = trace_start + it
-            trace.beta[k] = state.beta
-            trace.cov[k] = state.cov[0]
-            for g in range(1, n_groups):
-                trace.cov[k] += state.cov[g]
-            if n_groups > 1:
-                trace.cov[k] /= n_groups
-            trace.sigma[k] = state.sigma[0]
-            trace.beta2[k] = state.beta2
-            trace.a[k] = state.a[0]
-            trace.theta[k] = state.analysis.theta
-            trace.sigma2[k] = state.analysis.sigma2[0]
-            trace.psi[k] = state.analysis.random.psi
-            for c in range(trace.u_mean.shape[1]):
-                trace.u_mean[k, c] = 0.0
-            for j in range(state.u.shape[0]):
-                for t in range(state.u.shape[1]):
-                    for c in range(state.u.shape[2]):
-                        trace.u_mean[k, t * state.u.shape[2] + c] += (
-                            state.u[j, t, c] / state.u.shape[0]
-                        )
+            _record(trace, trace_start + it, state)
+
+
+@kernel(internal=True)
+def _record(trace, k, state):
+    """Store the parameters of ``state`` as iteration ``k`` of ``trace``
+    (a kernel of its own: the chain's entry point, into which everything
+    else is inlined, compiles superlinearly in its size)."""
+    n_groups = state.cov.shape[0]
+    _copy_into(trace.beta[k], state.beta)
+    _copy_into(trace.cov[k], state.cov[0])
+    for g in range(1, n_groups):
+        _add_into(trace.cov[k], state.cov[g])
+    if n_groups > 1:
+        mean_cov = trace.cov[k].ravel()
+        for c in range(mean_cov.shape[0]):
+            mean_cov[c] /= n_groups
+    _copy_into(trace.sigma[k], state.sigma[0])
+    _copy_into(trace.beta2[k], state.beta2)
+    trace.a[k] = state.a[0]
+    _copy_into(trace.theta[k], state.analysis.theta)
+    trace.sigma2[k] = state.analysis.sigma2[0]
+    _copy_into(trace.psi[k], state.analysis.random.psi)
+    for c in range(trace.u_mean.shape[1]):
+        trace.u_mean[k, c] = 0.0
+    for j in range(state.u.shape[0]):
+        for t in range(state.u.shape[1]):
+            for c in range(state.u.shape[2]):
+                trace.u_mean[k, t * state.u.shape[2] + c] += state.u[j, t, c] / state.u.shape[0]
 
 
 def impute_given_parameters(rng, model, state, n_sweeps, new_clusters):
@@ -843,4 +893,4 @@ def _impute_given_parameters(rng, model, state, n_sweeps, new_clusters, multilev
                 )
                 refresh_predictor(analysis, ast)
         _draw_level1_missing(rng, model, state, analysis)
-        _draw_level2_missing(rng, model, state, multilevel)
+        _draw_level2_missing(rng, model, state, multilevel, analysis)

@@ -16,7 +16,7 @@ from ._linalg import cholesky_lower, inverse_from_cholesky
 from ._wishart import split_constrained_inverse_wishart, work_space
 
 
-@kernel
+@kernel(inline=True)
 def refresh_factors(cov, cov_chol, precision):
     """Recompute Cholesky factors and inverses of a stack of covariances."""
     for g in range(cov.shape[0]):
@@ -24,7 +24,7 @@ def refresh_factors(cov, cov_chol, precision):
         inverse_from_cholesky(cov_chol[g], precision[g])
 
 
-@kernel
+@kernel(inline=True)
 def draw_group_covariances(
     rng,
     scatter,
@@ -93,7 +93,9 @@ def draw_group_covariances(
             3,
             work,
         )
-        cov[g] = draw
+        for t in range(p):
+            for u in range(p):
+                cov[g, t, u] = draw[t, u]
     refresh_factors(cov, cov_chol, precision)
     return accepted
 

@@ -94,7 +94,7 @@ def _mode_and_curvature(a_min, p, n_clusters, eta, gamma, sum_logdet, logdet_m):
     return mode, (fp - 2 * f0 + fm) / (h * h)
 
 
-@kernel
+@kernel(inline=True)
 def _log_t_kernel(x, centre, scale):
     z = (x - centre) / scale
     return -0.5 * (_T_DF + 1.0) * math.log(1.0 + z * z / _T_DF)
@@ -158,8 +158,12 @@ def _regressions_on_latents(cov, p2, betas, cond_prec, logdets):
     column = np.empty(p1)
     cond = np.empty((p2, p2))
     chol = np.empty((p2, p2))
+    omega11 = np.empty((p1, p1))  # a C-contiguous copy: one signature of cholesky_lower
     for j in range(cov.shape[0]):
-        cholesky_lower(cov[j, p2:, p2:], chol11)
+        for r in range(p1):
+            for c in range(p1):
+                omega11[r, c] = cov[j, p2 + r, p2 + c]
+        cholesky_lower(omega11, chol11)
         for c in range(p2):
             for r in range(p1):
                 column[r] = cov[j, p2 + r, c]

@@ -41,10 +41,12 @@ import functools
 import logging
 import sys
 import time
+import types
 import warnings
 
 import numba as nb
 import numba.core.event as numba_event
+from numba.core.registry import CPUDispatcher
 
 
 class CacheWarning(RuntimeWarning):
@@ -87,7 +89,7 @@ def _cached(options, func):
     return nb.njit(**options)(func)
 
 
-def kernel(func=None, *, inline=False):
+def kernel(func=None, *, inline=False, internal=False):
     """Compile ``func`` with numba in nopython mode, cached on disk.
 
     Parameters
@@ -97,13 +99,60 @@ def kernel(func=None, *, inline=False):
     inline : bool, default=False
         Inline into jitted callers at numba's IR level instead of compiling
         a separate library (for glue with a single caller).
+    internal : bool, default=False
+        Called by jitted code only: compiled without the wrappers that
+        convert Python objects (numba's ``no_cpython_wrapper`` and
+        ``no_cfunc_wrapper``), which for a kernel taking the chain's
+        namedtuples (``Model``, ``State``, ``AnalysisModel``) cost more
+        compile time than a small kernel itself (about 1.4 s each for
+        ``Model`` and ``State``). A call from Python still works: it goes to
+        a twin compiled with the wrappers (:class:`_InternalKernel`).
     """
     options = {"error_model": "numpy"}
     if inline:
         options["inline"] = "always"
+    if internal:
+        decorate = functools.partial(_internal, options)
+    else:
+        decorate = functools.partial(_cached, options)
     if func is None:
-        return functools.partial(_cached, options)
-    return _cached(options, func)
+        return decorate
+    return decorate(func)
+
+
+class _InternalKernel(CPUDispatcher):
+    """A kernel compiled without CPython and C wrappers (``kernel(internal=True)``).
+
+    Numba calls it from jitted code as any dispatcher. Called from Python
+    (tests call kernels directly), such a function would crash the
+    interpreter, so ``__call__`` forwards to a twin of the function compiled
+    with the wrappers, cached under its own name.
+    """
+
+    def __call__(self, *args, **kwargs):
+        twin = self.__dict__.get("_python_twin")
+        if twin is None:
+            func = self.py_func
+            copy = types.FunctionType(
+                func.__code__, func.__globals__, func.__name__, func.__defaults__, func.__closure__
+            )
+            copy.__qualname__ = func.__qualname__ + "__python"
+            copy.__module__ = func.__module__
+            twin = self._python_twin = _cached({"error_model": "numpy"}, copy)
+        return twin(*args, **kwargs)
+
+
+def _internal(options, func):
+    options = dict(options, nopython=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+    dispatcher = _InternalKernel(py_func=func, locals={}, targetoptions=options)
+    functools.update_wrapper(dispatcher, func)
+    if _cache_enabled is not False:
+        try:
+            dispatcher.enable_caching()
+        except RuntimeError as error:  # as in _cached
+            if "cannot cache" not in str(error):
+                raise
+    return dispatcher
 
 
 def cache_directory(dispatcher):

@@ -43,7 +43,11 @@ def regression_on_latents(cov, n_free, lam, reg, cond_prec):
     p = cov.shape[0]
     p1 = p - n_free
     chol11 = np.empty((p1, p1))
-    cholesky_lower(cov[n_free:, n_free:], chol11)
+    omega11 = np.empty((p1, p1))  # a C-contiguous copy: one signature of cholesky_lower
+    for r in range(p1):
+        for c in range(p1):
+            omega11[r, c] = cov[n_free + r, n_free + c]
+    cholesky_lower(omega11, chol11)
     inverse_from_cholesky(chol11, lam)
     for r in range(p1):
         for t in range(n_free):
@@ -64,7 +68,7 @@ def regression_on_latents(cov, n_free, lam, reg, cond_prec):
     inverse_from_cholesky(chol22, cond_prec)
 
 
-@kernel
+@kernel(inline=True)
 def split_prior_scale(scale, n_free):
     """``(scale_11, scale_11^{-1} scale_12, scale_22.1^{-1})`` of an
     (inverse-)Wishart scale: the row precision and centre of the
@@ -75,7 +79,11 @@ def split_prior_scale(scale, n_free):
     reg = np.empty((p1, n_free))
     cond_prec = np.empty((n_free, n_free))
     regression_on_latents(scale, n_free, lam, reg, cond_prec)
-    return np.ascontiguousarray(scale[n_free:, n_free:]), reg, cond_prec
+    scale11 = np.empty((p1, p1))
+    for r in range(p1):
+        for c in range(p1):
+            scale11[r, c] = scale[n_free + r, n_free + c]
+    return scale11, reg, cond_prec
 
 
 @kernel
@@ -106,7 +114,7 @@ def _write_regression(cov, n_free, reg):
     _add_fitted(cov, n_free, reg, 1.0)
 
 
-@kernel
+@kernel(inline=True)
 def rescale_regression(cov, n_free, reg, start, size, factor):
     """Multiply rows ``start..start+size-1`` of ``reg`` (the regression of
     :func:`regression_on_latents`) by ``factor`` and rewrite the blocks 12,
@@ -119,7 +127,7 @@ def rescale_regression(cov, n_free, reg, start, size, factor):
     _write_regression(cov, n_free, reg)
 
 
-@kernel
+@kernel(inline=True)
 def _shift_regression(cov, n_free, reg, delta):
     """``reg += delta`` and ``cov`` rewritten to match (see
     :func:`rescale_regression`)."""

@@ -27,6 +27,11 @@ every parameter measured on their scale by a common ``g = exp(s)``:
   cluster with its row and column of ``Sigma`` (the latents do not move);
 * level 2: the latent columns of every cluster and their columns of ``B2``.
 
+After the random effects' scale moves, :mod:`._latent_shift` translates the
+latents of each cluster together with their random effects (common and
+"fixed" covariances; under "random" it lowered the smallest ESS, see
+doc/benchmarks.rst).
+
 Level-2 covariances with fixed blocks are not touched. ``s`` is drawn from
 its conditional given everything else that the move keeps (the generalised
 Gibbs step of Liu and Sabatti, 2000), which has the closed form
@@ -53,6 +58,7 @@ from ._latent_regressions import (
     shift_regressions,
     split_prior_scale,
 )
+from ._latent_shift import shift_latents_of
 from ._linalg import spd_inverse
 
 # slice sampler over s = log g: step width and maximum number of steps out
@@ -60,7 +66,7 @@ _WIDTH = 0.25
 _MAX_STEPS = 40
 
 
-@kernel
+@kernel(inline=True)
 def log_scale_density(s, coefs, s_max):
     """``n s - A g^2/2 + b g - c/(2 g^2) + e/g`` at ``g = exp(s)``, with
     ``coefs = (n, A, b, c, e)``; ``-inf`` above ``s_max``."""
@@ -233,7 +239,7 @@ def covariance_prior_statistics(precision, prior_df, prior_scale, scaled, coefs)
     coefs[4] += inv_lin
 
 
-@kernel
+@kernel(internal=True)
 def _scale_level1(rng, model, state, k, coefs, scaled, lam, regs, cond_prec, multilevel):
     """The level-1 move of categorical ``k`` (``lam``, ``regs``, ``cond_prec``:
     :func:`regression_on_latents` of each covariance group, updated)."""
@@ -306,7 +312,7 @@ def _scale_level1(rng, model, state, k, coefs, scaled, lam, regs, cond_prec, mul
     return g
 
 
-@kernel
+@kernel(internal=True)
 def _scale_random_effect(rng, model, state, t, c, coefs, scaled):
     """Multiply random effect ``c`` of latent column ``t`` of every cluster,
     and row and column ``t q + c`` of ``Sigma``, by ``g`` (the latents do not
@@ -347,7 +353,7 @@ def _scale_random_effect(rng, model, state, t, c, coefs, scaled):
     return g
 
 
-@kernel
+@kernel(internal=True)
 def _scale_level2(rng, model, state, k, coefs):
     start, size = model.cat2_start[k], model.cat2_size[k]
     pq = state.level2.shape[1] - state.beta2.shape[1]
@@ -379,7 +385,10 @@ def _scale_level2(rng, model, state, k, coefs):
 @kernel(inline=True)
 def rescale_categorical_latents(rng, model, state, multilevel):
     """One scale move per categorical variable, level 1 then level 2
-    (``multilevel``: ``model.multilevel``, ``None`` when there is no level 2).
+    (``multilevel``: ``model.multilevel``, ``None`` when there is no level 2);
+    in a two-level model each level-1 variable's move is followed by the
+    scale moves of its latents' random effects and, except in the "random"
+    method, by the cluster shifts of its latents (:mod:`._latent_shift`).
 
     Updates in place the latents, ``means``, ``beta``, the level-1
     covariances with their factors, in the "random" method their scale
@@ -389,6 +398,7 @@ def rescale_categorical_latents(rng, model, state, multilevel):
     """
     coefs = np.empty(5)
     scaled = np.zeros(state.sigma.shape[1], np.bool_)
+    work = np.empty((3, state.u.shape[0]))
     n_groups, p = state.cov.shape[0], state.cov.shape[1]
     n_free = model.n_free
     if model.cat_start.shape[0] > 0:
@@ -404,6 +414,8 @@ def rescale_categorical_latents(rng, model, state, multilevel):
                 for t in range(start, start + size):
                     for c in range(state.u.shape[2]):
                         _scale_random_effect(rng, model, state, t, c, coefs, scaled)
+                if model.cov_method != 2:  # "random": see doc/benchmarks.rst
+                    shift_latents_of(rng, model, state, k, work)
         if multilevel is not None:
             if model.cov_method == 2 and n_free > 0:
                 shift_regressions(

@@ -19,7 +19,7 @@ from ._jit import kernel
 from ._truncnorm import truncated_normal_with_inverse_sd
 
 
-@kernel
+@kernel(inline=True)
 def _conditional_coefficients(precisions, first_latent, coef, sds):
     """Regression coefficients and sds of each latent given the rest of a row.
 
@@ -38,7 +38,7 @@ def _conditional_coefficients(precisions, first_latent, coef, sds):
             coef[g, col, col] = 0.0
 
 
-@kernel
+@kernel(inline=True)
 def _region(values, row, start, size, category, index, box_lower, box_upper):
     """Bounds of latent ``index`` of a block given its observed category,
     intersected with the box ``(box_lower, box_upper)`` (infinite by default)."""

@@ -8,7 +8,7 @@ import numpy as np
 from ._jit import kernel
 
 
-@kernel
+@kernel(inline=True)
 def log1pexp(x):
     """``log(1 + exp(x))`` without overflow."""
     if x > 0.0:

@@ -14,7 +14,7 @@ from ._jit import kernel
 from ._linalg import cholesky_lower, solve_lower, solve_lower_transpose
 
 
-@kernel
+@kernel(inline=True)
 def _draw_one_missing(rng, values, means, precision, rows, start, stop, col, obs):
     """Rows whose only missing cell is ``col`` (scalar form of the draw)."""
     q = precision[col, col]

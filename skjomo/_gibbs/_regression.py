@@ -58,14 +58,17 @@ def draw_fixed_effects(rng, design_chol, cross, cov_chol, out):
     column = np.empty(m)
     noise = np.empty((m, p))
     for t in range(p):
-        column[:] = cross[:, t]
+        for a in range(m):
+            column[a] = cross[a, t]
         solve_lower(design_chol, column)
         solve_lower_transpose(design_chol, column)
-        out[:, t] = column
+        for a in range(m):
+            out[a, t] = column[a]
         for a in range(m):
             column[a] = rng.standard_normal()
         solve_lower_transpose(design_chol, column)
-        noise[:, t] = column
+        for a in range(m):
+            noise[a, t] = column[a]
     for a in range(m):
         for t in range(p):
             s = 0.0

@@ -82,6 +82,7 @@ AnalysisModel = namedtuple(
         "prior_df",
         "prior_scale",  # scaled-inverse-chi-square prior of sigma^2 (linear)
         "random_effects",  # RandomEffects of a two-level model (_smc_mixed.py)
+        "level2",  # Level2Covariates: analysis variables at level 2 (_smc_level2.py)
         "n_cuts",  # cut-points of the ordinal model (0 otherwise)
         "theta_start",  # (k + n_cuts,) starting parameters, or empty: the starting fit
         "cox",  # CoxData: times and their order (Cox model; empty otherwise)
@@ -130,6 +131,8 @@ def build_analysis_model(
     theta_start=None,
     time=None,
     event_grid=None,
+    level2=None,
+    level2_layout=None,
 ):
     """Assemble an :data:`AnalysisModel` (``family=0``: none, empty arrays).
 
@@ -137,8 +140,13 @@ def build_analysis_model(
     cells of all rows (latent-expanded); ``y`` and ``xvars`` the encoded
     outcome and analysis variables of all rows; ``random_effects`` the
     keyword arguments of :func:`._smc_mixed.build_random_effects` of a
-    two-level analysis model.
+    two-level analysis model; ``level2`` the columns of the analysis
+    variables among the level-2 outcomes (``var_col``, ``var_block``) and
+    ``level2_layout`` the joint model's ``(missing2, cat2_start, cat2_size,
+    p q)`` (:func:`._smc_level2.build_level2_covariates`).
     """
+    from ._smc_level2 import build_level2_covariates  # it imports this module
+
     if family == 0:
         y, xvars = np.zeros(0), np.zeros((0, 0))
         var_col = var_block = factor_var = factor_power = factor_level = _int([])
@@ -186,11 +194,23 @@ def build_analysis_model(
             prior_df=float(prior_df),
             prior_scale=float(prior_scale),
             random_effects=build_random_effects(y.shape[0], **(random_effects or {})),
+            level2=build_level2_covariates(
+                **({} if level2 is None else dict(level2, **_level2_layout(*level2_layout)))
+            ),
             n_cuts=int(n_cuts),
             theta_start=np.zeros(0) if theta_start is None else np.asarray(theta_start, np.float64),
             cox=build_cox_data(time, event_grid),
         )
     )
+
+
+def _level2_layout(missing2, cat2_start, cat2_size, offset):
+    return {
+        "missing2": missing2,
+        "cat2_start": cat2_start,
+        "cat2_size": cat2_size,
+        "offset": offset,
+    }
 
 
 def writable_arrays(value):
@@ -216,6 +236,7 @@ def counted_proposals(am):
         return 0, 0, 0
     rows = am.dyn_to_row[am.unit_row]
     covariates = int(np.sum((am.unit_var >= 0) & ~am.y_missing[rows]))
+    covariates += int(np.sum(am.level2.unit_var >= 0))  # level-2 cells (_smc_level2.py)
     mixed = am.random_effects.re_index.shape[0] > 0 and am.family in (LOGISTIC, ORDINAL)
     clusters = am.random_effects.cluster_ptr.shape[0] - 1 if mixed else 0
     return covariates, int(am.family in (LOGISTIC, ORDINAL, COX)), clusters
@@ -228,7 +249,7 @@ def n_parameters(am):
 
 
 # ----------------------------------------------------------------- design
-@kernel
+@kernel(internal=True)
 def design_row(am, xrow, out):
     """Row of the analysis design from the analysis variables ``xrow``."""
     for t in range(out.shape[0]):
@@ -245,7 +266,7 @@ def design_row(am, xrow, out):
         out[t] = value
 
 
-@kernel
+@kernel(inline=True)
 def _dot(a, b):
     s = 0.0
     for t in range(a.shape[0]):
@@ -253,7 +274,7 @@ def _dot(a, b):
     return s
 
 
-@kernel
+@kernel(inline=True)
 def latent_category(latents):
     """Category of a latent block: the first maximum if positive, else the
     reference ``K - 1`` (doc/sampler.rst, "Latent normals")."""
@@ -282,21 +303,21 @@ def sync_analysis(am, ast, values):
         ast.eta[i] = predictor(am, ast, i, ast.w[i])
 
 
-@kernel
+@kernel(inline=True)
 def predictor(am, ast, i, wrow):
     """Linear predictor of row ``i`` with design row ``wrow``: ``w' theta``
     plus the cluster's random effects of a two-level model."""
     return _dot(wrow, ast.theta) + random_part(am.random_effects, ast.random.b, i, wrow)
 
 
-@kernel
+@kernel(inline=True)
 def refresh_predictor(am, ast):
     """The linear predictor of every row."""
     for i in range(ast.w.shape[0]):
         ast.eta[i] = predictor(am, ast, i, ast.w[i])
 
 
-@kernel
+@kernel(inline=True)
 def _row_log_likelihood(am, ast, i, eta):
     """``log f`` of row ``i`` at the linear predictor ``eta``, up to terms
     free of ``eta``."""
@@ -307,7 +328,7 @@ def _row_log_likelihood(am, ast, i, eta):
     return row_log_likelihood(am.family, ast.y[i], eta, ast.sigma2[0])
 
 
-@kernel
+@kernel(inline=True)
 def row_log_likelihood(family, y, eta, sigma2):
     """``log f(y | eta)`` up to terms free of ``eta``."""
     if family == LINEAR:
@@ -317,7 +338,7 @@ def row_log_likelihood(family, y, eta, sigma2):
 
 
 # ----------------------------------------------------------- parameters
-@kernel
+@kernel(internal=True)
 def _draw_linear(rng, am, ast):
     """``sigma^2`` from its marginal posterior, then ``theta | sigma^2``
     (flat prior on theta; scaled-inverse-chi-square prior on sigma^2 with
@@ -348,7 +369,7 @@ def _draw_linear(rng, am, ast):
         ast.theta[t] = theta_hat[t] + sd * noise[t]
 
 
-@kernel
+@kernel(internal=True)
 def _newton_point(am, ast, theta, chol, center):
     """Logistic log-likelihood at ``theta``, the Cholesky factor of the
     information ``W'DW`` and the Newton point ``theta + (W'DW)^{-1} W'(y - p)``
@@ -381,7 +402,7 @@ def _newton_point(am, ast, theta, chol, center):
     return loglik, True
 
 
-@kernel
+@kernel(inline=True)
 def _newton(am, ast, theta, chol, center):
     """:func:`_newton_point` of the model's (partial) log-likelihood."""
     if am.family == COX:
@@ -389,7 +410,7 @@ def _newton(am, ast, theta, chol, center):
     return _newton_point(am, ast, theta, chol, center)
 
 
-@kernel
+@kernel(internal=True)
 def _draw_newton_mh(rng, am, ast):
     """Metropolis-Hastings move of ``theta`` (flat prior) with the Newton
     (IWLS) proposal ``N(theta + I^{-1} U, I^{-1})`` at the current value and
@@ -425,7 +446,7 @@ def _draw_newton_mh(rng, am, ast):
     return 0
 
 
-@kernel
+@kernel(internal=True)
 def draw_analysis_parameters(rng, am, ast, values, accepted):
     """The analysis model's parameters given the completed data. Adds the
     accepted Metropolis-Hastings moves of ``theta`` (logistic, ordinal and Cox
@@ -488,7 +509,7 @@ def _block_factors(precisions, cat_start, cat_size):
     return factors
 
 
-@kernel
+@kernel(internal=True)
 def draw_analysis_missing(rng, am, ast, values, means, precisions, row_group, cat_start, cat_size):
     """Missing covariate cells by Metropolis-Hastings, then missing outcomes.
 
@@ -555,7 +576,7 @@ def draw_analysis_missing(rng, am, ast, values, means, precisions, row_group, ca
     return accepted
 
 
-@kernel
+@kernel(inline=True)
 def draw_missing_outcomes(rng, am, ast):
     """Missing outcomes from ``f(y | w(x); theta)``."""
     sd = np.sqrt(ast.sigma2[0])
@@ -568,7 +589,7 @@ def draw_missing_outcomes(rng, am, ast):
             ast.y[i] = 1.0 if rng.random() * (1.0 + np.exp(-ast.eta[i])) < 1.0 else 0.0
 
 
-@kernel
+@kernel(inline=True)
 def full_design(am, ast):
     """Design rows and linear predictors of every row."""
     for i in range(ast.w.shape[0]):
@@ -615,6 +636,7 @@ def initial_analysis_state(
     n_clusters=1,
     random_effects=None,
     psi=None,
+    values2=None,
 ):
     """Starting analysis state given the joint model's starting values
     (``values``: dynamic rows). Missing outcomes start at
@@ -623,7 +645,8 @@ def initial_analysis_state(
     fit, unless given; the Cox baseline hazard at its values ``baseline`` at
     the event-time grid, else at the Breslow estimate.; the random effects of a
     two-level model (``n_clusters`` clusters) as in
-    :func:`._smc_mixed.initial_random_effects`."""
+    :func:`._smc_mixed.initial_random_effects`; the analysis variables at
+    level 2 at their values in ``values2`` (the joint model's ``v_j``)."""
     n = am.x_data.shape[0]
     k = am.term_ptr.shape[0] - 1
     y = am.y_data.copy()
@@ -643,6 +666,10 @@ def initial_analysis_state(
     if not am.family:
         return ast
     sync_analysis(am, ast, values)
+    if am.level2.var_col.size:
+        from ._smc_level2 import sync_level2  # it imports this module
+
+        sync_level2(am, ast.xvars, values2)
     full_design(am, ast)
     if theta is None and am.theta_start.size:
         theta = am.theta_start

@@ -77,7 +77,7 @@ def cox_row_log_likelihood(event, cumhaz, eta):
     return event * eta - cumhaz * np.exp(eta)
 
 
-@kernel
+@kernel(internal=True)
 def cox_newton_point(cox, ast, theta, chol, center):
     """Breslow partial log-likelihood at ``theta``, the Cholesky factor of its
     information and the Newton point ``theta + I^{-1} U``.

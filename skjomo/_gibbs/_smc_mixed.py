@@ -151,7 +151,7 @@ def random_part(re, b, i, wrow):
     return s
 
 
-@kernel
+@kernel(internal=True)
 def cluster_sums(re, w, y, update):
     """Per-cluster ``W_j'W_j`` (J, k, k) and ``W_j'y_j`` (J, k) of the clusters
     with ``update[j]`` (``Z_j`` is a subset of the columns of ``W_j``)."""
@@ -175,7 +175,7 @@ def cluster_sums(re, w, y, update):
     return ww, wy
 
 
-@kernel
+@kernel(internal=True)
 def _cluster_precision(re, ww_j, sigma2, psi_inv, out):
     """``Z_j'Z_j + sigma^2 Psi^{-1}`` (the precision of ``b_j`` times ``sigma^2``)."""
     kz = re.re_index.shape[0]
@@ -184,7 +184,7 @@ def _cluster_precision(re, ww_j, sigma2, psi_inv, out):
             out[a, c] = ww_j[re.re_index[a], re.re_index[c]] + sigma2 * psi_inv[a, c]
 
 
-@kernel
+@kernel(internal=True)
 def draw_cluster_effects(rng, re, st, ww, wy, theta, sigma2, update):
     """``b_j | theta, sigma^2, Psi`` for the clusters with ``update[j]``, from
     the sums of :func:`cluster_sums`: ``N(A_j^{-1} Z_j'(y_j - W_j theta),
@@ -214,7 +214,7 @@ def draw_cluster_effects(rng, re, st, ww, wy, theta, sigma2, update):
             st.b[j, a] = mean[a] + sd * noise[a]
 
 
-@kernel
+@kernel(internal=True)
 def new_cluster_effects(rng, family, re, st, w, y, theta, sigma2, update):
     """Random effects of the clusters with ``update[j]`` given their rows
     ``w``, ``y`` (new clusters of transform): an exact draw (linear model,
@@ -226,7 +226,7 @@ def new_cluster_effects(rng, family, re, st, w, y, theta, sigma2, update):
         draw_newton_effects(rng, family, re, st, w, y, theta, update)
 
 
-@kernel
+@kernel(internal=True)
 def _draw_theta_marginal(rng, re, st, ww, wy, theta, sigma2):
     """``theta | sigma^2, Psi, y`` with the random effects integrated out
     (flat prior): generalised least squares with
@@ -275,7 +275,7 @@ def _draw_theta_marginal(rng, re, st, ww, wy, theta, sigma2):
         theta[t] = h[t] + sd * noise[t]
 
 
-@kernel
+@kernel(internal=True)
 def draw_mixed_linear(rng, re, st, w, y, theta, sigma2, prior_df, prior_scale):
     """One Gibbs scan of the linear mixed model given the completed data:
     ``(theta, b)`` as a block (``theta`` with the random effects integrated
@@ -300,7 +300,7 @@ def draw_mixed_linear(rng, re, st, w, y, theta, sigma2, prior_df, prior_scale):
     draw_effect_covariance(rng, re, st)
 
 
-@kernel
+@kernel(internal=True)
 def draw_effect_covariance(rng, re, st):
     """``Psi | b ~ IW(nu0 + J, S0 + sum_j b_j b_j')``."""
     n_clusters, kz = st.b.shape

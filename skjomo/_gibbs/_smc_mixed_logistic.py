@@ -86,7 +86,7 @@ def theta_newton(w, y, offset, theta, chol, center):
     return loglik, True
 
 
-@kernel
+@kernel(internal=True)
 def draw_theta_given_effects(rng, re, b, w, y, theta):
     """Metropolis-Hastings move of ``theta`` (flat prior) with the Newton
     proposal at the current value and the reverse one at the proposed value,
@@ -125,7 +125,7 @@ def draw_theta_given_effects(rng, re, b, w, y, theta):
     return 0
 
 
-@kernel
+@kernel(internal=True)
 def _cluster_newton(re, j, b_j, w, y, fixed, psi_inv, info, score, chol, center):
     """Log posterior of ``b_j`` (the cluster's logistic likelihood times
     ``N(0, Psi)``; ``fixed[i] = w_i' theta``), the Cholesky factor of its
@@ -163,7 +163,7 @@ def _cluster_newton(re, j, b_j, w, y, fixed, psi_inv, info, score, chol, center)
     return log_post, True
 
 
-@kernel
+@kernel(internal=True)
 def draw_logistic_effects(rng, re, st, w, y, theta, update):
     """``b_j | theta, Psi`` of the clusters with ``update[j]``: one
     Metropolis-Hastings move each with the Newton proposal at ``b_j`` and the
@@ -212,7 +212,7 @@ def draw_logistic_effects(rng, re, st, w, y, theta, update):
     return accepted
 
 
-@kernel
+@kernel(internal=True)
 def draw_mixed_logistic(rng, re, st, w, y, theta):
     """``theta`` given the random effects, then the random effects and
     ``Psi`` given ``theta``. Returns the accepted moves of ``theta`` and of

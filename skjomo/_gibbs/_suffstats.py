@@ -45,7 +45,7 @@ def add_rows(design, values, cluster, h_out, k_out):
                 k_out[j, t, u] += y * values[i, u]
 
 
-@kernel
+@kernel(inline=True)
 def symmetrize(k):
     """Copy the lower triangle of each matrix of a stack to its upper one."""
     for j in range(k.shape[0]):
@@ -55,11 +55,22 @@ def symmetrize(k):
 
 
 @kernel(inline=True)
+def _copy3(source, out):
+    """``out[:] = source`` for 3-d arrays of one shape, element by element
+    (numba's slice assignment links a string-formatting error into the
+    caller)."""
+    for j in range(out.shape[0]):
+        for a in range(out.shape[1]):
+            for b in range(out.shape[2]):
+                out[j, a, b] = source[j, a, b]
+
+
+@kernel(inline=True)
 def refresh_statistics(static_h, static_k, design, values, cluster, h_out, k_out):
     """``H`` and ``K`` of the current completed data: static part plus the
     dynamic rows given by ``design``, ``values``, ``cluster``."""
-    h_out[:] = static_h
-    k_out[:] = static_k
+    _copy3(static_h, h_out)
+    _copy3(static_k, k_out)
     add_rows(design, values, cluster, h_out, k_out)
     symmetrize(k_out)
 

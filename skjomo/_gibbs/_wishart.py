@@ -27,7 +27,7 @@ _LOG_PI = math.log(math.pi)
 _LOG_2 = math.log(2.0)
 
 
-@kernel
+@kernel(inline=True)
 def _chi2(rng, k):
     """Chi-square variate with real degrees of freedom ``k > 0``."""
     return 2.0 * rng.standard_gamma(0.5 * k)
@@ -55,7 +55,7 @@ def _bartlett(rng, df, out, reverse):
             out[i, j] = 0.0
 
 
-@kernel
+@kernel(inline=True)
 def work_space(p):
     """Scratch memory for one covariance draw of dimension ``p`` (passed to
     :func:`split_constrained_inverse_wishart`, handed out by :func:`_take`):
@@ -74,7 +74,7 @@ def _take(work, slot, rows, cols):
     return work[slot, : rows * cols].reshape((rows, cols)), slot + 1
 
 
-@kernel
+@kernel(inline=True)
 def _inverse_wishart_factor(rng, df, chol_scale, out, t, t_inv):
     """Lower-triangular ``L`` with ``L @ L.T ~ IW(df, C @ C.T)``, ``C = chol_scale``.
 
@@ -89,7 +89,7 @@ def _inverse_wishart_factor(rng, df, chol_scale, out, t, t_inv):
     lower_times_lower(chol_scale, t_inv, out)
 
 
-@kernel
+@kernel(inline=True)
 def _check_df(df, p):
     if not df > p - 1.0:
         raise ValueError("degrees of freedom must exceed p - 1")
@@ -539,7 +539,7 @@ def split_constrained_inverse_wishart(
     return accepted
 
 
-@kernel
+@kernel(inline=True)
 def _block_ids(block_ptr, n_free):
     """Latent block of each latent column (columns counted from ``n_free``)."""
     n_blocks = block_ptr.shape[0] - 1
