@@ -45,10 +45,10 @@ from ._smc_cox import (
 from ._smc_mixed import (
     build_random_effects,
     draw_mixed_linear,
-    draw_mixed_logistic,
     initial_random_effects,
     random_part,
 )
+from ._smc_mixed_logistic import draw_mixed_logistic
 from ._smc_ordinal import (
     ORDINAL,
     draw_ordinal_outcome,
@@ -477,12 +477,12 @@ def draw_analysis_parameters(rng, am, ast, values, accepted):
             )
         else:
             accepted[0] += draw_ordinal_parameters(rng, ast, np.zeros(ast.w.shape[0]))
+    elif mixed:  # logistic
+        moves = draw_mixed_logistic(rng, am.random_effects, ast.random, ast.w, ast.y, ast.theta)
+        accepted[0] += moves[0]
+        accepted[1] += moves[1]
     else:
         accepted[0] += _draw_newton_mh(rng, am, ast)
-        if mixed:
-            accepted[1] += draw_mixed_logistic(
-                rng, am.random_effects, ast.random, ast.w, ast.y, ast.theta
-            )
     refresh_predictor(am, ast)
     if am.family == COX:
         update_baseline(am.cox, ast)

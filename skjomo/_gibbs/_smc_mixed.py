@@ -27,7 +27,8 @@ The linear predictor of a row includes its cluster's random effects
 
 The random effects of the mixed logistic and ordinal models move by
 Metropolis-Hastings with a Newton proposal (:func:`draw_newton_effects`);
-the ordinal model's other steps are in :mod:`._smc_ordinal_mixed`.
+the logistic model's steps of the chain are in :mod:`._smc_mixed_logistic`,
+the ordinal model's in :mod:`._smc_ordinal_mixed`.
 """
 
 from collections import namedtuple
@@ -399,20 +400,4 @@ def draw_newton_effects(rng, family, re, st, w, y, theta, update):
         if np.log(rng.random()) < log_ratio:
             st.b[j, :] = proposal
             accepted += 1
-    return accepted
-
-
-@kernel
-def draw_logistic_effects(rng, re, st, w, y, theta, update):
-    """:func:`draw_newton_effects` of a mixed logistic model."""
-    return draw_newton_effects(rng, LOGISTIC, re, st, w, y, theta, update)
-
-
-@kernel(internal=True)
-def draw_mixed_logistic(rng, re, st, w, y, theta):
-    """The random effects and ``Psi`` of a mixed logistic model given
-    ``theta`` (drawn before by the single-level step with ``Z b`` as
-    offset). Returns the accepted random-effect moves."""
-    accepted = draw_logistic_effects(rng, re, st, w, y, theta, np.ones(st.b.shape[0], np.bool_))
-    draw_effect_covariance(rng, re, st)
     return accepted
