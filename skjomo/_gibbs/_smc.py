@@ -42,6 +42,12 @@ from ._smc_cox import (
     empty_cox_state,
     update_baseline,
 )
+from ._smc_logistic import (
+    accept_logistic_move,
+    draw_logistic_independence,
+    recentre_reference,
+    reference_statistics,
+)
 from ._smc_mixed import (
     build_random_effects,
     draw_mixed_linear,
@@ -84,6 +90,7 @@ AnalysisModel = namedtuple(
         "n_cuts",  # cut-points of the ordinal model (0 otherwise)
         "theta_start",  # (k + n_cuts,) starting parameters, or empty: the starting fit
         "cox",  # CoxData: times and their order (Cox model; empty otherwise)
+        "moving_rows",  # rows whose design or outcome can change (sorted)
     ],
 )
 
@@ -98,6 +105,10 @@ AnalysisState = namedtuple(
         "sigma2",  # (1,) residual variance (linear model)
         "random",  # RandomEffectsState of a two-level model (_smc_mixed.py)
         "cox",  # CoxState: baseline cumulative hazard (Cox model)
+        "exp_eta",  # (N,) exp(eta) (logistic model; empty otherwise)
+        "theta_ref",  # (k,) reference point of the logistic theta step (_smc_logistic.py)
+        "ref_info",
+        "ref_score",  # (k, k), (k,) its information and score of the fixed rows
     ],
 )
 
@@ -162,6 +173,8 @@ def build_analysis_model(
                 if miss_dyn[d, start]:
                     units.append((d, start, size, var_of_block.get(b, -1), b))
     units = np.asarray(units, np.int64).reshape(-1, 5)
+    moving = np.asarray(dynamic, np.int64)[units[units[:, 3] >= 0, 0]]
+    moving_rows = np.union1d(moving, np.flatnonzero(y_missing)).astype(np.int64)
     return writable_arrays(
         AnalysisModel(
             family=int(family),
@@ -188,6 +201,7 @@ def build_analysis_model(
             n_cuts=int(n_cuts),
             theta_start=np.zeros(0) if theta_start is None else np.asarray(theta_start, np.float64),
             cox=build_cox_data(time, event_grid),
+            moving_rows=_int(moving_rows),
         )
     )
 
@@ -215,6 +229,14 @@ def counted_proposals(am):
     rows = am.dyn_to_row[am.unit_row]
     covariates = int(np.sum((am.unit_var >= 0) & ~am.y_missing[rows]))
     return covariates, int(am.family in (LOGISTIC, ORDINAL, COX))
+
+
+def adapt_analysis_step(am, ast):
+    """Between chunks of the burn-in: recentre the reference point of the
+    single-level logistic coefficient step (:mod:`._smc_logistic`)."""
+    if ast.theta_ref.shape[0] > 0:
+        fixed = np.setdiff1d(np.arange(ast.w.shape[0]), am.moving_rows).astype(np.int64)
+        recentre_reference(fixed, ast)
 
 
 def n_parameters(am):
@@ -275,7 +297,7 @@ def sync_analysis(am, ast, values):
             else:
                 ast.xvars[i, v] = values[d, col]
         design_row(am, ast.xvars[i], ast.w[i])
-        ast.eta[i] = predictor(am, ast, i, ast.w[i])
+        set_predictor(ast, i, predictor(am, ast, i, ast.w[i]))
 
 
 @kernel
@@ -286,10 +308,19 @@ def predictor(am, ast, i, wrow):
 
 
 @kernel
+def set_predictor(ast, i, eta):
+    """Set the linear predictor of row ``i`` (and, for the logistic model,
+    its exponential)."""
+    ast.eta[i] = eta
+    if ast.exp_eta.shape[0] > 0:
+        ast.exp_eta[i] = np.exp(eta)
+
+
+@kernel
 def refresh_predictor(am, ast):
     """The linear predictor of every row."""
     for i in range(ast.w.shape[0]):
-        ast.eta[i] = predictor(am, ast, i, ast.w[i])
+        set_predictor(ast, i, predictor(am, ast, i, ast.w[i]))
 
 
 @kernel
@@ -301,6 +332,19 @@ def _row_log_likelihood(am, ast, i, eta):
     if am.family == ORDINAL:
         return ordinal_row_log_likelihood(ast.y[i], eta, ast.theta, ast.w.shape[1])
     return row_log_likelihood(am.family, ast.y[i], eta, ast.sigma2[0])
+
+
+@kernel
+def _accept_covariate_move(am, ast, i, eta_new, u):
+    """``u < f(y_i | eta_new) / f(y_i | eta_i)`` for a uniform ``u``."""
+    if am.family == LOGISTIC:
+        return accept_logistic_move(
+            u, ast.y[i], ast.eta[i], ast.exp_eta[i], eta_new, np.exp(eta_new)
+        )
+    log_ratio = _row_log_likelihood(am, ast, i, eta_new) - _row_log_likelihood(
+        am, ast, i, ast.eta[i]
+    )
+    return np.log(u) < log_ratio
 
 
 @kernel
@@ -424,8 +468,13 @@ def _draw_newton_mh(rng, am, ast):
 @kernel
 def draw_analysis_parameters(rng, am, ast, values):
     """The analysis model's parameters given the completed data. Returns the
-    accepted Metropolis-Hastings moves (logistic and Cox models)."""
-    sync_analysis(am, ast, values)
+    accepted Metropolis-Hastings moves (logistic and Cox models).
+
+    The analysis variables and design rows are those of ``values``: the
+    covariate step keeps them in step with every move of a missing cell, and
+    the other steps of the chain move latents only within their category
+    (``sync_analysis`` sets them after a start from Python).
+    """
     accepted = 0
     if am.family == LINEAR and am.random_effects.re_index.shape[0] > 0:
         draw_mixed_linear(
@@ -443,6 +492,11 @@ def draw_analysis_parameters(rng, am, ast, values):
         _draw_linear(rng, am, ast)
     elif am.family == ORDINAL:
         accepted = draw_ordinal_parameters(rng, ast)
+    elif am.family == LOGISTIC and ast.theta_ref.shape[0] > 0:
+        accepted, ok = draw_logistic_independence(rng, am.moving_rows, ast)
+        if ok:  # eta and exp(eta) are those of the new theta
+            return accepted
+        accepted = _draw_newton_mh(rng, am, ast)
     else:
         accepted = _draw_newton_mh(rng, am, ast)
         if am.random_effects.re_index.shape[0] > 0:
@@ -526,15 +580,12 @@ def draw_analysis_missing(rng, am, ast, values, means, precisions, row_group, ca
             design_row(am, ast.xvars[i], w_new)
             eta_new = predictor(am, ast, i, w_new)
             if not am.y_missing[i]:
-                log_ratio = _row_log_likelihood(am, ast, i, eta_new) - _row_log_likelihood(
-                    am, ast, i, ast.eta[i]
-                )
-                if not np.log(rng.random()) < log_ratio:
+                if not _accept_covariate_move(am, ast, i, eta_new, rng.random()):
                     ast.xvars[i, v] = old_x
                     continue
                 accepted += 1
             ast.w[i, :] = w_new
-            ast.eta[i] = eta_new
+            set_predictor(ast, i, eta_new)
         for a in range(s):
             values[d, col + a] = proposal[a]
     draw_missing_outcomes(rng, am, ast)
@@ -559,7 +610,7 @@ def full_design(am, ast):
     """Design rows and linear predictors of every row."""
     for i in range(ast.w.shape[0]):
         design_row(am, ast.xvars[i], ast.w[i])
-        ast.eta[i] = predictor(am, ast, i, ast.w[i])
+        set_predictor(ast, i, predictor(am, ast, i, ast.w[i]))
 
 
 # ----------------------------------------------------------------- start
@@ -614,6 +665,8 @@ def initial_analysis_state(
     k = am.term_ptr.shape[0] - 1
     y = am.y_data.copy()
     observed = ~am.y_missing
+    # the logistic theta step of _smc_logistic.py (single level)
+    independence = am.family == LOGISTIC and am.random_effects.re_index.shape[0] == 0
     if am.family and am.missing_rows.size:
         y[am.missing_rows] = _starting_outcome(am, y[observed])
     ast = AnalysisState(
@@ -625,6 +678,10 @@ def initial_analysis_state(
         sigma2=np.ones(1),
         random=initial_random_effects(am.random_effects, n_clusters, random_effects, psi),
         cox=empty_cox_state(am.cox),
+        exp_eta=np.zeros(n if am.family == LOGISTIC else 0),
+        theta_ref=np.zeros(k if independence else 0),
+        ref_info=np.zeros((k, k) if independence else (0, 0)),
+        ref_score=np.zeros(k if independence else 0),
     )
     if not am.family:
         return ast
@@ -643,6 +700,10 @@ def initial_analysis_state(
     ast.theta[:] = theta
     ast.sigma2[0] = 1.0 if sigma2 is None else sigma2
     refresh_predictor(am, ast)
+    if independence:
+        ast.theta_ref[:] = ast.theta
+        fixed = np.setdiff1d(np.arange(n), am.moving_rows).astype(np.int64)
+        reference_statistics(ast.w, ast.y, fixed, ast.theta_ref, ast.ref_info, ast.ref_score)
     if am.family == COX and baseline is None:
         update_baseline(am.cox, ast)
     elif am.family == COX:
