@@ -246,7 +246,7 @@ def n_parameters(am):
 
 
 # ----------------------------------------------------------------- design
-@kernel
+@kernel(inline=True)
 def design_row(am, xrow, out):
     """Row of the analysis design from the analysis variables ``xrow``."""
     for t in range(out.shape[0]):
@@ -300,14 +300,14 @@ def sync_analysis(am, ast, values):
         set_predictor(ast, i, predictor(am, ast, i, ast.w[i]))
 
 
-@kernel
+@kernel(inline=True)
 def predictor(am, ast, i, wrow):
     """Linear predictor of row ``i`` with design row ``wrow``: ``w' theta``
     plus the cluster's random effects of a two-level model."""
     return _dot(wrow, ast.theta) + random_part(am.random_effects, ast.random.b, i, wrow)
 
 
-@kernel
+@kernel(inline=True)
 def set_predictor(ast, i, eta):
     """Set the linear predictor of row ``i`` (and, for the logistic model,
     its exponential)."""
@@ -323,26 +323,34 @@ def refresh_predictor(am, ast):
         set_predictor(ast, i, predictor(am, ast, i, ast.w[i]))
 
 
+# Metropolis-Hastings decisions ``u < f(y | eta_new) / f(y | eta)`` of the
+# covariate step, one per family, from scalars of the row (``exp_eta``:
+# logistic, ``cumhaz``: Cox, ``theta`` and ``k``: ordinal).
 @kernel
-def _row_log_likelihood(am, ast, i, eta):
-    """``log f`` of row ``i`` at the linear predictor ``eta``, up to terms
-    free of ``eta``."""
-    if am.family == COX:
-        return cox_row_log_likelihood(ast.y[i], ast.cox.cumhaz[i], eta)
-    if am.family == ORDINAL:
-        return ordinal_row_log_likelihood(ast.y[i], eta, ast.theta, ast.w.shape[1])
-    return row_log_likelihood(am.family, ast.y[i], eta, ast.sigma2[0])
+def _accept_linear(u, y, eta, eta_new, exp_eta, sigma2, cumhaz, theta, k):
+    log_ratio = row_log_likelihood(LINEAR, y, eta_new, sigma2) - row_log_likelihood(
+        LINEAR, y, eta, sigma2
+    )
+    return np.log(u) < log_ratio
 
 
 @kernel
-def _accept_covariate_move(am, ast, i, eta_new, u):
-    """``u < f(y_i | eta_new) / f(y_i | eta_i)`` for a uniform ``u``."""
-    if am.family == LOGISTIC:
-        return accept_logistic_move(
-            u, ast.y[i], ast.eta[i], ast.exp_eta[i], eta_new, np.exp(eta_new)
-        )
-    log_ratio = _row_log_likelihood(am, ast, i, eta_new) - _row_log_likelihood(
-        am, ast, i, ast.eta[i]
+def _accept_logistic(u, y, eta, eta_new, exp_eta, sigma2, cumhaz, theta, k):
+    return accept_logistic_move(u, y, eta, exp_eta, eta_new, np.exp(eta_new))
+
+
+@kernel
+def _accept_ordinal(u, y, eta, eta_new, exp_eta, sigma2, cumhaz, theta, k):
+    log_ratio = ordinal_row_log_likelihood(y, eta_new, theta, k) - ordinal_row_log_likelihood(
+        y, eta, theta, k
+    )
+    return np.log(u) < log_ratio
+
+
+@kernel
+def _accept_cox(u, y, eta, eta_new, exp_eta, sigma2, cumhaz, theta, k):
+    log_ratio = cox_row_log_likelihood(y, cumhaz, eta_new) - cox_row_log_likelihood(
+        y, cumhaz, eta
     )
     return np.log(u) < log_ratio
 
@@ -535,6 +543,29 @@ def draw_analysis_missing(rng, am, ast, values, means, precisions, row_group, ca
     Returns the accepted covariate moves among the counted ones (cells that
     enter the analysis model, in rows with an observed outcome).
     """
+    args = (rng, am, ast, values, means, precisions, row_group, cat_start, cat_size)
+    if am.family == LOGISTIC:
+        accepted = _covariate_moves(*args, True, None, None)
+    elif am.family == ORDINAL:
+        accepted = _covariate_moves(*args, None, True, None)
+    elif am.family == COX:
+        accepted = _covariate_moves(*args, None, None, True)
+    else:
+        accepted = _covariate_moves(*args, None, None, None)
+    draw_missing_outcomes(rng, am, ast)
+    return accepted
+
+
+@kernel
+def _covariate_moves(
+    rng, am, ast, values, means, precisions, row_group, cat_start, cat_size, logistic, ordinal, cox
+):
+    """The covariate cells of :func:`draw_analysis_missing`. One of
+    ``logistic``, ``ordinal``, ``cox`` is True (the others ``None``), or none
+    for the linear model: numba removes the branches on ``is None`` before
+    typing them, so the loop is compiled once per family with only that
+    family's decision inside (one loop for all of them runs several times
+    slower)."""
     p = values.shape[1]
     k = ast.w.shape[1]
     factors = _block_factors(precisions, cat_start, cat_size)
@@ -580,7 +611,19 @@ def draw_analysis_missing(rng, am, ast, values, means, precisions, row_group, ca
             design_row(am, ast.xvars[i], w_new)
             eta_new = predictor(am, ast, i, w_new)
             if not am.y_missing[i]:
-                if not _accept_covariate_move(am, ast, i, eta_new, rng.random()):
+                u_accept = rng.random()
+                exp_eta = ast.exp_eta[i] if ast.exp_eta.shape[0] > 0 else 0.0
+                cumhaz = ast.cox.cumhaz[i] if ast.cox.cumhaz.shape[0] > 0 else 0.0
+                row = (u_accept, ast.y[i], ast.eta[i], eta_new, exp_eta, ast.sigma2[0])
+                if logistic is not None:
+                    ok = _accept_logistic(*row, cumhaz, ast.theta, k)
+                elif ordinal is not None:
+                    ok = _accept_ordinal(*row, cumhaz, ast.theta, k)
+                elif cox is not None:
+                    ok = _accept_cox(*row, cumhaz, ast.theta, k)
+                else:
+                    ok = _accept_linear(*row, cumhaz, ast.theta, k)
+                if not ok:
                     ast.xvars[i, v] = old_x
                     continue
                 accepted += 1
@@ -588,7 +631,6 @@ def draw_analysis_missing(rng, am, ast, values, means, precisions, row_group, ca
             set_predictor(ast, i, eta_new)
         for a in range(s):
             values[d, col + a] = proposal[a]
-    draw_missing_outcomes(rng, am, ast)
     return accepted
 
 
