@@ -7,7 +7,8 @@ Build (from the repository root; no network needed)::
 
 The gallery scripts named ``plot_*.py`` are executed with short chains (a
 few seconds each; ``SKJOMO_EXAMPLES_QUICK``, below). ``-D plot_gallery=0``
-builds the pages without executing the scripts. ``SKJOMO_DOCS_INTERSPHINX=1``
+builds the pages without executing the scripts; ``SKJOMO_EXAMPLES_CAPPED=1``
+executes them with capped chains (the test suite's build, doc/_gallery_caps.py). ``SKJOMO_DOCS_INTERSPHINX=1``
 fetches the intersphinx inventories of numpy, pandas, scikit-learn,
 statsmodels and scipy (off by default, so an offline build passes with -W).
 """
@@ -140,6 +141,11 @@ sphinx_gallery_conf = {
     "backreferences_dir": "generated/backreferences",
     "doc_module": ("skjomo",),
 }
+if os.environ.get("SKJOMO_EXAMPLES_CAPPED") == "1":
+    # the test suite's build: every script runs, with capped chains
+    # (doc/_gallery_caps.py)
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    sphinx_gallery_conf["reset_modules"] = ("matplotlib", "_gallery_caps.cap_run_lengths")
 
 # -- HTML --------------------------------------------------------------------
 html_theme = "pydata_sphinx_theme"

@@ -132,11 +132,21 @@ def term_columns(layout):
     return columns
 
 
+# The random intercept of a model whose design has no intercept column (the
+# ordinal model: its cut-points take the intercept's place); the sampler's
+# random-effect design is 1 there (_gibbs/_smc_mixed.py).
+NO_COLUMN = -1
+
+
 def random_effect_columns(layout):
-    """(design columns with random effects, their names)."""
-    by_term = term_columns(layout)
-    index = [c for k in layout.analysis.random.terms for c in by_term[k]]
-    return np.asarray(index, np.int64), [layout.term_names[c] for c in index]
+    """(design columns with random effects, their names); :data:`NO_COLUMN`
+    for a random intercept without an intercept column."""
+    by_term = dict(zip((frozenset(t.labels) for t in layout.terms), term_columns(layout)))
+    index = []
+    for k in layout.analysis.random.terms:
+        index += by_term.get(frozenset(layout.analysis.terms[k].labels), [NO_COLUMN])
+    names = [layout.term_names[c] if c != NO_COLUMN else "Intercept" for c in index]
+    return np.asarray(index, np.int64), names
 
 
 def design_columns(layout, xvars, columns):
@@ -150,6 +160,8 @@ def design_columns(layout, xvars, columns):
         layout.factor_level,
     )
     for t, col in enumerate(columns):
+        if col == NO_COLUMN:
+            continue
         for f in range(ptr[col], ptr[col + 1]):
             x = xvars[:, var[f]]
             out[:, t] *= (
@@ -162,7 +174,9 @@ def random_effects_arrays(layout, y, xvars, cluster, n_clusters):
     """Keyword arguments of :func:`skjomo._gibbs._smc_mixed.build_random_effects`."""
     index, _ = random_effect_columns(layout)
     prior_df, prior_scale = default_prior(
-        y, design_columns(layout, xvars, index), logistic=layout.analysis.family == "logit"
+        y,
+        design_columns(layout, xvars, index),
+        logistic=layout.analysis.family in ("logit", "ordinal"),
     )
     return {
         "cluster": cluster,

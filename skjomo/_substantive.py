@@ -36,7 +36,10 @@ class SubstantiveModelImputer(BaseJointImputer):
     ``"y ~ x1 * w + (1 + x1 | school)"``: ``y_ij = w_ij' theta + z_ij' b_j
     + e_ij`` with cluster random effects ``b_j ~ N(0, Psi)`` on the terms
     left of the bar (random slopes of partially observed covariates
-    included). The covariates then follow the two-level joint model of
+    included); with ``model="logit"`` a mixed logistic and with
+    ``model="ordinal"`` a cumulative logit mixed model (jomo.clmm's
+    counterpart, doc/smc.rst "Ordinal mixed model"). The covariates then
+    follow the two-level joint model of
     :class:`MultilevelJointImputer` (random intercepts in the clusters of
     the term, level-1 covariance by ``cov_method``), and the acceptance
     ratio uses ``f(y_ij | w(x_ij); theta, b_j)`` (doc/smc.rst, "Two-level
@@ -64,8 +67,8 @@ class SubstantiveModelImputer(BaseJointImputer):
         A Cox model reads ``"Surv(time, event) ~ terms"``: the time column
         and the event column (1 = event, 0 = censored, or boolean), both
         fully observed; it has no intercept.
-        One random-effects term ``(terms | cluster)`` (``model="lm"`` or
-        ``"logit"``) makes it a mixed model with random effects on ``terms``
+        One random-effects term ``(terms | cluster)`` (``model="lm"``,
+        ``"logit"`` or ``"ordinal"``) makes it a mixed model with random effects on ``terms``
         (each also a fixed term; ``(x1 | g)`` includes the intercept,
         ``(0 + x1 | g)`` does not) in the clusters of column ``cluster``.
     model : {"lm", "logit", "ordinal", "cox"}, default="lm"
@@ -145,7 +148,8 @@ class SubstantiveModelImputer(BaseJointImputer):
     acceptance_rates_ : dict
         Acceptance rates of the Metropolis-Hastings steps (covariate cells
         in rows with an observed outcome; ``theta`` of the logistic,
-        ordinal and Cox models).
+        ordinal and Cox models; the clusters' random effects of the mixed
+        logistic and ordinal models).
     random_seed_ : int
         Seed drawn from ``random_state``.
     n_iter_ : int
@@ -178,12 +182,18 @@ class SubstantiveModelImputer(BaseJointImputer):
     ``sample(X=...)``) uses the baseline hazard of the stored draw,
     evaluated at the new rows' times.
     A logistic or ordinal model with separated data has no proper posterior
-    under the flat prior. Differences from R's ``jomo.lm`` / ``jomo.glm`` /
-    ``jomo.polr`` (doc/smc.rst): fully observed covariates are conditioned
-    on rather than modelled as normal, the binary and ordinal models are
-    logistic (not probit) regressions, and covariates are proposed from
-    their joint-model conditional (an independence sampler) instead of a
-    random walk.
+    under the flat prior. An ordinal mixed model draws ``(theta, alpha)``
+    given the random effects by an independence Metropolis-Hastings step
+    with a multivariate-t proposal at the conditional's mode, and redraws
+    the mean of the random effects jointly with the cut-points and fixed
+    slopes (doc/smc.rst, "Ordinal mixed model"). Differences from R's
+    ``jomo.lm`` / ``jomo.glm`` / ``jomo.polr`` / ``jomo.clmm``
+    (doc/smc.rst): fully observed covariates are conditioned on rather than
+    modelled as normal, the binary and ordinal models are logistic (not
+    probit) regressions, missing ordinal outcomes of a mixed model are
+    imputed (``jomo.clmm`` leaves them missing), and covariates are
+    proposed from their joint-model conditional (an independence sampler)
+    instead of a random walk.
 
     Examples
     --------
@@ -266,10 +276,10 @@ class SubstantiveModelImputer(BaseJointImputer):
         analysis = parse_analysis_formula(self.formula, self.model, self.theta_start)
         two_level = {}
         if analysis.random is not None:
-            if self.model not in ("lm", "logit"):
+            if self.model == "cox":
                 raise ValueError(
-                    f"A random-effects term {analysis.random.text!r} needs model='lm' or "
-                    f"'logit'; model={self.model!r} has no two-level version yet."
+                    f"A random-effects term {analysis.random.text!r} needs model='lm', "
+                    f"'logit' or 'ordinal'; model={self.model!r} has no two-level version."
                 )
             two_level = {"cluster": analysis.random.cluster, "cov_method": self.cov_method}
         elif self.cov_method != "common":

@@ -128,6 +128,7 @@ def model_description(spec, codec):
 ACCEPTANCE_RANGE = {
     "analysis-model covariates": (0.1, 1.0),
     "analysis-model coefficients": (0.2, 1.0),
+    "analysis-model random effects": (0.2, 1.0),
 }
 
 

@@ -155,3 +155,116 @@ def rerun_r_fixture(script, runs=5):
         text=True,
     )
     return json.loads(out.stdout)
+
+
+def ordinal_eta_terms(y, eta, cuts):
+    """``log P(y | eta)`` of a cumulative logit model and its first two
+    derivatives in ``eta`` (rows ``y`` coded ``0 .. K-1``)."""
+    from scipy.special import expit
+
+    bounds = np.concatenate([[-np.inf], cuts, [np.inf]])
+    big_f_u, big_f_l = expit(bounds[y + 1] - eta), expit(bounds[y] - eta)
+    f_u, f_l = big_f_u * (1 - big_f_u), big_f_l * (1 - big_f_l)
+    prob = np.maximum(big_f_u - big_f_l, 1e-300)
+    d1 = (f_l - f_u) / prob
+    d2 = (f_u * (1 - 2 * big_f_u) - f_l * (1 - 2 * big_f_l)) / prob - d1**2
+    return np.log(prob), d1, d2
+
+
+def clmm_random_intercept(y, X, cluster, warm=None):
+    """Laplace fit of the cumulative logit model with a random intercept,
+    ``P(y_ij <= c) = expit(alpha_c - x_ij' beta - b_j)``, ``b_j ~ N(0, tau2)``:
+    the fit of R's ``ordinal::clmm(y ~ X + (1 | cluster), link = "logit")``
+    (its default Laplace approximation), used to pool the ordinal mixed
+    analyses of the tests (Python has no maintained fit of this model).
+
+    ``y`` holds category codes ``0 .. K-1``. Every cluster's random intercept
+    is integrated out by the Laplace approximation at its mode (Newton steps,
+    all clusters at once); the approximate marginal log-likelihood is
+    maximised over ``(alpha, beta, log tau)`` and the covariance is the
+    inverse of its numerical Hessian (central differences), as clmm reports.
+    ``warm`` (a dict, filled in by the call) carries the optimum and Hessian
+    of a fit to similar data, such as the previous imputation: the fit then
+    starts there with Newton steps in that Hessian's metric.
+
+    Returns
+    -------
+    params : ndarray
+        Cut-points ``alpha_1 .. alpha_{K-1}``, then ``beta``.
+    cov : ndarray
+        Their covariance.
+    tau2 : float
+    loglik : float
+        The Laplace log-likelihood at the maximum.
+    """
+    from scipy.optimize import minimize
+
+    y = np.asarray(y, np.int64)
+    X = np.asarray(X, float)
+    codes = np.unique(cluster, return_inverse=True)[1].ravel()
+    n_clusters, n_cuts, k = codes.max() + 1, y.max(), X.shape[1]
+
+    modes = np.zeros(n_clusters)
+
+    def laplace(params):
+        cuts, beta, log_tau = params[:n_cuts], params[n_cuts:-1], params[-1]
+        if np.any(np.diff(cuts) <= 0):
+            return -np.inf
+        tau2 = np.exp(2 * log_tau)
+        fixed = X @ beta
+        b = modes  # Newton from the last modes: the mode is unique (log-concave)
+        for _ in range(100):
+            _, d1, d2 = ordinal_eta_terms(y, fixed + b[codes], cuts)
+            grad = np.bincount(codes, d1, n_clusters) - b / tau2
+            hess = np.bincount(codes, d2, n_clusters) - 1 / tau2
+            step = -grad / hess
+            b += step  # in place: the next call starts here
+            if np.max(np.abs(step)) < 1e-12:
+                break
+        log_p, _, d2 = ordinal_eta_terms(y, fixed + b[codes], cuts)
+        hess = np.bincount(codes, d2, n_clusters) - 1 / tau2
+        return (
+            log_p.sum()
+            - 0.5 * np.sum(b**2) / tau2
+            - 0.5 * n_clusters * np.log(tau2)
+            - 0.5 * np.sum(np.log(-hess))
+        )
+
+    r, h = n_cuts + k + 1, 1e-4
+
+    def hessian_at(params):
+        out = np.empty((r, r))
+        for a in range(r):
+            for c in range(a + 1):
+                total = 0.0
+                for sa, sc in ((1, 1), (1, -1), (-1, 1), (-1, -1)):
+                    shifted = params.copy()
+                    shifted[a] += sa * h
+                    shifted[c] += sc * h
+                    total += sa * sc * laplace(shifted)
+                out[a, c] = out[c, a] = total / (4 * h * h)
+        return out
+
+    params = None
+    if warm:  # Newton steps with the previous fit's Hessian, central-difference gradients
+        params, metric = warm["params"].copy(), np.linalg.inv(-warm["hessian"])
+        for _ in range(50):
+            grad = np.array(
+                [(laplace(params + h * e) - laplace(params - h * e)) / (2 * h) for e in np.eye(r)]
+            )
+            step = metric @ grad
+            params += step
+            if not np.all(np.isfinite(step)) or np.max(np.abs(step)) < 1e-7:
+                break
+        if not np.all(np.isfinite(params)) or np.max(np.abs(step)) >= 1e-7:
+            params = None
+    if params is None:
+        counts = np.bincount(y, minlength=n_cuts + 1) + 0.5
+        cumulative = np.cumsum(counts)[:-1] / counts.sum()
+        start = np.concatenate([np.log(cumulative / (1 - cumulative)), np.zeros(k), [-0.5]])
+        params = minimize(lambda p: -laplace(p), start, method="BFGS", options={"gtol": 1e-6}).x
+    hessian = hessian_at(params)
+    if warm is not None:
+        warm.update(params=params, hessian=hessian)
+    cov = np.linalg.inv(-hessian)[:-1, :-1]
+    return params[:-1], cov, float(np.exp(2 * params[-1])), float(laplace(params))

@@ -182,7 +182,17 @@ def test_posterior_of_a_concentrates_near_the_truth():
     true_covs = data.truth["cluster_covariances"]
     err = imputer.cluster_covariances_ - true_covs
     assert np.mean(np.abs(err[:, 0, 0])) < 0.25 * np.mean(true_covs[:, 0, 0])
-    assert np.allclose(imputer.cluster_covariances_.mean(axis=0), true_covs.mean(axis=0), atol=0.1)
+    # their average over clusters within 4 standard errors of the sampling
+    # error of an average of 150 covariances each estimated from 30 rows,
+    # var(S_kl) ~ (s_kk s_ll + s_kl^2) / (n - 2): about 0.03 here. (A fixed
+    # atol = 0.1, 3.2 of these standard errors, failed on numba 0.58's streams;
+    # the seed on numba 0.68 gives -2.4 on the (0, 0) element, partly the
+    # prior's expected shrinkage of about 1 standard error.)
+    sd = np.diagonal(true_covs, axis1=1, axis2=2)
+    sampling_var = sd[:, :, None] * sd[:, None, :] + true_covs**2
+    standard_error = np.sqrt(sampling_var.mean(axis=0) / (30 - 2) / true_covs.shape[0])
+    average_error = imputer.cluster_covariances_.mean(axis=0) - true_covs.mean(axis=0)
+    assert np.all(np.abs(average_error) <= 4 * standard_error), average_error / standard_error
 
 
 @pytest.mark.parametrize("a_true", [5.0, 12.0])

@@ -185,10 +185,11 @@ def test_theta_draws_target_partial_likelihood_posterior():
     time, status = frame.time.to_numpy(), frame.status.to_numpy()
     am, ast = _complete_model(time, status, w)
     rng = np.random.default_rng(0)
-    draws, accepted = np.empty((3000, 2)), 0
+    draws, accepted = np.empty((3000, 2)), np.zeros(2, np.int64)
     for t in range(draws.shape[0]):
-        accepted += draw_analysis_parameters(rng, am, ast, np.zeros((w.shape[0], 1)))
+        draw_analysis_parameters(rng, am, ast, np.zeros((w.shape[0], 1)), accepted)
         draws[t] = ast.theta
+    accepted = accepted[0]
     fit = sm.PHReg(time, w, status=status, ties="breslow").fit()
     cov = fit.cov_params()
     assert accepted / draws.shape[0] > 0.8

@@ -203,7 +203,7 @@ def test_coefficient_step_matches_large_sample_posterior():
     rng = np.random.default_rng(5)
     draws, accepted = np.empty((5000, 5)), 0
     for s in range(5000):
-        accepted += draw_ordinal_parameters(rng, state)
+        accepted += draw_ordinal_parameters(rng, state, np.zeros(n))
         draws[s] = state.theta
     draws = draws[300:]
     assert accepted / 5000 > 0.8

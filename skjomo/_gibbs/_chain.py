@@ -142,7 +142,7 @@ Tally = namedtuple(
     [
         "u_sum",  # (J, p, q)
         "cov_sum",  # (g, p, p)
-        "accepted",  # (5,) int64
+        "accepted",  # (6,) int64
     ],
 )
 ACCEPTANCE_STEPS = (
@@ -151,6 +151,7 @@ ACCEPTANCE_STEPS = (
     "a",
     "analysis-model covariates",
     "analysis-model coefficients",
+    "analysis-model random effects",
 )
 
 Trace = namedtuple(
@@ -700,7 +701,7 @@ def _iteration(rng, model, state, tally, multilevel, analysis):
     )
     row_means(model.x, model.z, model.cluster, state.beta, state.u, state.means)
     if analysis is not None:  # compatible imputation (doc/smc.rst)
-        tally.accepted[4] += draw_analysis_parameters(rng, analysis, state.analysis, state.values)
+        draw_analysis_parameters(rng, analysis, state.analysis, state.values, tally.accepted[4:])
     tally.accepted[3] += _draw_level1_missing(rng, model, state, analysis)
     _draw_level2_missing(rng, model, state, multilevel)
 

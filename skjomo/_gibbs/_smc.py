@@ -62,6 +62,7 @@ from ._smc_ordinal import (
     ordinal_row_log_likelihood,
     ordinal_starting_fit,
 )
+from ._smc_ordinal_mixed import draw_mixed_ordinal, draw_ordinal_parameters_at_mode, random_offsets
 
 AnalysisModel = namedtuple(
     "AnalysisModel",
@@ -110,6 +111,8 @@ AnalysisState = namedtuple(
         "ref_info",
         "ref_score",  # (k, k), (k,) its information and score of the fixed rows
     ],
+    # empty unless set: a state built without them runs the other steps
+    defaults=(np.zeros(0), np.zeros(0), np.zeros((0, 0)), np.zeros(0)),
 )
 
 LINEAR, LOGISTIC = 1, 2
@@ -222,13 +225,16 @@ def writable_arrays(value):
 
 def counted_proposals(am):
     """Metropolis-Hastings proposals per iteration: covariate cells that enter
-    the analysis model in rows with an observed outcome, and the logistic
-    ``theta`` move."""
+    the analysis model in rows with an observed outcome, the ``theta`` move
+    (logistic, ordinal and Cox models) and the clusters' random-effect moves
+    (mixed logistic and ordinal models)."""
     if am.family == 0:
-        return 0, 0
+        return 0, 0, 0
     rows = am.dyn_to_row[am.unit_row]
     covariates = int(np.sum((am.unit_var >= 0) & ~am.y_missing[rows]))
-    return covariates, int(am.family in (LOGISTIC, ORDINAL, COX))
+    mixed = am.random_effects.re_index.shape[0] > 0 and am.family in (LOGISTIC, ORDINAL)
+    clusters = am.random_effects.cluster_ptr.shape[0] - 1 if mixed else 0
+    return covariates, int(am.family in (LOGISTIC, ORDINAL, COX)), clusters
 
 
 def adapt_analysis_step(am, ast):
@@ -474,16 +480,18 @@ def _draw_newton_mh(rng, am, ast):
 
 
 @kernel
-def draw_analysis_parameters(rng, am, ast, values):
-    """The analysis model's parameters given the completed data. Returns the
-    accepted Metropolis-Hastings moves (logistic and Cox models).
+def draw_analysis_parameters(rng, am, ast, values, accepted):
+    """The analysis model's parameters given the completed data. Adds the
+    accepted Metropolis-Hastings moves of ``theta`` (logistic, ordinal and Cox
+    models) to ``accepted[0]`` and of the random effects (mixed logistic and
+    ordinal models) to ``accepted[1]``.
 
     The analysis variables and design rows are those of ``values``: the
     covariate step keeps them in step with every move of a missing cell, and
     the other steps of the chain move latents only within their category
     (``sync_analysis`` sets them after a start from Python).
     """
-    accepted = 0
+    mixed = am.random_effects.re_index.shape[0] > 0
     if am.family == LINEAR and am.random_effects.re_index.shape[0] > 0:
         draw_mixed_linear(
             rng,
@@ -499,20 +507,29 @@ def draw_analysis_parameters(rng, am, ast, values):
     elif am.family == LINEAR:
         _draw_linear(rng, am, ast)
     elif am.family == ORDINAL:
-        accepted = draw_ordinal_parameters(rng, ast)
+        if mixed:
+            offset = random_offsets(am.random_effects, ast.random.b, ast.w)
+            accepted[0] += draw_ordinal_parameters_at_mode(rng, ast, offset)
+            accepted[1] += draw_mixed_ordinal(
+                rng, am.random_effects, ast.random, ast.w, ast.y, ast.theta
+            )
+        else:
+            accepted[0] += draw_ordinal_parameters(rng, ast, np.zeros(ast.w.shape[0]))
     elif am.family == LOGISTIC and ast.theta_ref.shape[0] > 0:
-        accepted, ok = draw_logistic_independence(rng, am.moving_rows, ast)
+        moved, ok = draw_logistic_independence(rng, am.moving_rows, ast)
+        accepted[0] += moved
         if ok:  # eta and exp(eta) are those of the new theta
-            return accepted
-        accepted = _draw_newton_mh(rng, am, ast)
+            return
+        accepted[0] += _draw_newton_mh(rng, am, ast)
     else:
-        accepted = _draw_newton_mh(rng, am, ast)
-        if am.random_effects.re_index.shape[0] > 0:
-            draw_mixed_logistic(rng, am.random_effects, ast.random, ast.w, ast.y, ast.theta)
+        accepted[0] += _draw_newton_mh(rng, am, ast)
+        if mixed:
+            accepted[1] += draw_mixed_logistic(
+                rng, am.random_effects, ast.random, ast.w, ast.y, ast.theta
+            )
     refresh_predictor(am, ast)
     if am.family == COX:
         update_baseline(am.cox, ast)
-    return accepted
 
 
 # --------------------------------------------------------- missing values

@@ -24,6 +24,10 @@ completed data one Gibbs scan draws
 The linear predictor of a row includes its cluster's random effects
 (:func:`random_part`), so the covariate Metropolis-Hastings step of
 :mod:`._smc` accepts with ``f(y_ij | w(x_ij); theta, b_j)`` unchanged.
+
+The random effects of the mixed logistic and ordinal models move by
+Metropolis-Hastings with a Newton proposal (:func:`draw_newton_effects`);
+the ordinal model's other steps are in :mod:`._smc_ordinal_mixed`.
 """
 
 from collections import namedtuple
@@ -39,7 +43,10 @@ from ._linalg import (
     spd_inverse,
 )
 from ._logistic import log1pexp
+from ._smc_ordinal import ORDINAL, ordinal_eta_terms
 from ._wishart import inverse_wishart
+
+LOGISTIC = 2  # family code of the logistic model (._smc, which imports this module)
 
 RandomEffects = namedtuple(
     "RandomEffects",
@@ -47,7 +54,8 @@ RandomEffects = namedtuple(
         "cluster",  # (N,) cluster of every row of the analysis model
         "cluster_ptr",
         "cluster_rows",  # rows of cluster j: cluster_rows[cluster_ptr[j]:cluster_ptr[j + 1]]
-        "re_index",  # (kz,) columns of the analysis design with random effects
+        "re_index",  # (kz,) columns of the analysis design with random effects; -1: a
+        # random intercept of a model without an intercept column (ordinal)
         "prior_df",  # nu0 of the inverse-Wishart prior of Psi
         "prior_scale",  # (kz, kz) S0 of that prior
     ],
@@ -97,9 +105,9 @@ def default_prior(y, z, logistic=False):
     and ``S0 = PRIOR_EPSILON diag(var(y) / var(z_t))`` from the observed
     outcomes ``y`` and random-effect columns ``z`` (NaN where unknown; a
     constant column, the intercept, counts with variance 1). Scale-free: the
-    prior moves with the units of ``y`` and of each ``z_t``. A logistic
-    model uses the variance ``pi^2 / 3`` of the standard logistic
-    distribution for ``var(y)``."""
+    prior moves with the units of ``y`` and of each ``z_t``. A logistic or
+    ordinal (cumulative logit) model uses the variance ``pi^2 / 3`` of the
+    standard logistic distribution for ``var(y)``."""
     kz = z.shape[1]
     var_y = np.pi**2 / 3 if logistic else np.nanvar(y)
     var_y = var_y if np.isfinite(var_y) and var_y > 0 else 1.0
@@ -124,13 +132,21 @@ def initial_random_effects(re, n_clusters, b=None, psi=None):
 
 
 @kernel
+def effect_design(re, wrow, t):
+    """``z_t`` of a row with analysis design row ``wrow``: its column
+    ``re_index[t]``, or 1 for a random intercept without a design column."""
+    c = re.re_index[t]
+    return 1.0 if c < 0 else wrow[c]
+
+
+@kernel
 def random_part(re, b, i, wrow):
     """``z_ij' b_j`` of row ``i`` with analysis design row ``wrow``."""
     s = 0.0
     if re.re_index.shape[0] > 0:
         j = re.cluster[i]
         for t in range(re.re_index.shape[0]):
-            s += wrow[re.re_index[t]] * b[j, t]
+            s += effect_design(re, wrow, t) * b[j, t]
     return s
 
 
@@ -201,12 +217,12 @@ def draw_cluster_effects(rng, re, st, ww, wy, theta, sigma2, update):
 def new_cluster_effects(rng, family, re, st, w, y, theta, sigma2, update):
     """Random effects of the clusters with ``update[j]`` given their rows
     ``w``, ``y`` (new clusters of transform): an exact draw (linear model,
-    ``family`` 1) or one Metropolis-Hastings move (logistic)."""
+    ``family`` 1) or one Metropolis-Hastings move (logistic, ordinal)."""
     if family == 1:
         ww, wy = cluster_sums(re, w, y, update)
         draw_cluster_effects(rng, re, st, ww, wy, theta, sigma2, update)
     else:
-        draw_logistic_effects(rng, re, st, w, y, theta, update)
+        draw_newton_effects(rng, family, re, st, w, y, theta, update)
 
 
 @kernel
@@ -297,14 +313,26 @@ def draw_effect_covariance(rng, re, st):
     inverse_wishart(rng, re.prior_df + n_clusters, scatter, st.psi)
 
 
-# ----------------------------------------------------- mixed logistic model
+# ------------------------------------------ mixed logistic and ordinal models
 @kernel
-def _cluster_newton(re, j, b_j, w, y, theta, psi_inv, chol, center):
-    """Log posterior of ``b_j`` (logistic likelihood of the cluster's rows
-    times ``N(0, Psi)``) at ``b_j``, the Cholesky factor of its negative
-    Hessian ``Z_j'D Z_j + Psi^{-1}`` and the Newton point ``b_j + H^{-1} g``.
+def _eta_terms(family, y, eta, theta, k):
+    """``log f(y | eta)``, its derivative in ``eta`` and minus its second
+    derivative: logistic, or ordinal (``theta``: coefficients, then
+    cut-points; ``k`` coefficients)."""
+    if family == ORDINAL:
+        return ordinal_eta_terms(y, eta, theta, k)
+    prob = 1.0 / (1.0 + np.exp(-eta))
+    return y * eta - log1pexp(eta), y - prob, prob * (1.0 - prob)
+
+
+@kernel
+def _cluster_newton(family, re, j, b_j, w, y, theta, psi_inv, chol, center):
+    """Log posterior of ``b_j`` (the likelihood of the cluster's rows times
+    ``N(0, Psi)``) at ``b_j``, the Cholesky factor of its negative Hessian
+    ``Z_j'D Z_j + Psi^{-1}`` and the Newton point ``b_j + H^{-1} g``.
     Returns ``(log posterior, ok)``."""
     kz = b_j.shape[0]
+    k = w.shape[1]
     info = psi_inv.copy()
     score = np.zeros(kz)
     log_post = 0.0
@@ -315,18 +343,17 @@ def _cluster_newton(re, j, b_j, w, y, theta, psi_inv, chol, center):
     for r in range(re.cluster_ptr[j], re.cluster_ptr[j + 1]):
         i = re.cluster_rows[r]
         eta = 0.0
-        for t in range(theta.shape[0]):
+        for t in range(k):
             eta += w[i, t] * theta[t]
         for a in range(kz):
-            eta += w[i, re.re_index[a]] * b_j[a]
-        prob = 1.0 / (1.0 + np.exp(-eta))
-        log_post += y[i] * eta - log1pexp(eta)
-        weight = prob * (1.0 - prob)
+            eta += effect_design(re, w[i], a) * b_j[a]
+        log_f, slope, weight = _eta_terms(family, y[i], eta, theta, k)
+        log_post += log_f
         for a in range(kz):
-            za = w[i, re.re_index[a]]
-            score[a] += za * (y[i] - prob)
+            za = effect_design(re, w[i], a)
+            score[a] += za * slope
             for c in range(kz):
-                info[a, c] += weight * za * w[i, re.re_index[c]]
+                info[a, c] += weight * za * effect_design(re, w[i], c)
     if not cholesky_lower(info, chol):
         return log_post, False
     solve_lower(chol, score)
@@ -337,11 +364,12 @@ def _cluster_newton(re, j, b_j, w, y, theta, psi_inv, chol, center):
 
 
 @kernel
-def draw_logistic_effects(rng, re, st, w, y, theta, update):
-    """``b_j | theta, Psi`` of a mixed logistic model for the clusters with
-    ``update[j]``: one Metropolis-Hastings move each, proposing from the
-    normal at the Newton point ``N(b_j + H^{-1} g, H^{-1})`` (as the logistic
-    ``theta`` step, doc/smc.rst). Returns the accepted moves."""
+def draw_newton_effects(rng, family, re, st, w, y, theta, update):
+    """``b_j | theta, Psi`` of a mixed logistic or ordinal model (``family``)
+    for the clusters with ``update[j]``: one Metropolis-Hastings move each,
+    proposing from the normal at the Newton point ``N(b_j + H^{-1} g,
+    H^{-1})`` (as the ``theta`` steps, doc/smc.rst). Returns the accepted
+    moves."""
     n_clusters, kz = st.b.shape
     psi_inv = spd_inverse(st.psi)
     chol0, chol1 = np.empty((kz, kz)), np.empty((kz, kz))
@@ -351,7 +379,7 @@ def draw_logistic_effects(rng, re, st, w, y, theta, update):
     for j in range(n_clusters):
         if not update[j]:
             continue
-        log0, ok = _cluster_newton(re, j, st.b[j], w, y, theta, psi_inv, chol0, center0)
+        log0, ok = _cluster_newton(family, re, j, st.b[j], w, y, theta, psi_inv, chol0, center0)
         if not ok:
             continue
         for a in range(kz):
@@ -359,7 +387,7 @@ def draw_logistic_effects(rng, re, st, w, y, theta, update):
         solve_lower_transpose(chol0, proposal)
         for a in range(kz):
             proposal[a] += center0[a]
-        log1, ok = _cluster_newton(re, j, proposal, w, y, theta, psi_inv, chol1, center1)
+        log1, ok = _cluster_newton(family, re, j, proposal, w, y, theta, psi_inv, chol1, center1)
         if not ok:
             continue
         log_ratio = (
@@ -372,6 +400,12 @@ def draw_logistic_effects(rng, re, st, w, y, theta, update):
             st.b[j, :] = proposal
             accepted += 1
     return accepted
+
+
+@kernel
+def draw_logistic_effects(rng, re, st, w, y, theta, update):
+    """:func:`draw_newton_effects` of a mixed logistic model."""
+    return draw_newton_effects(rng, LOGISTIC, re, st, w, y, theta, update)
 
 
 @kernel

@@ -66,6 +66,14 @@ def category_terms(y, eta, theta, k):
 
 
 @kernel
+def ordinal_eta_terms(y, eta, theta, k):
+    """``log P(y | eta)``, its derivative in ``eta`` and minus its second
+    derivative (``u`` and ``l`` both fall by one as ``eta`` rises by one)."""
+    log_p, a, b, d_uu, d_ll, d_ul = category_terms(y, eta, theta, k)
+    return log_p, b - a, -(d_uu + d_ll + 2.0 * d_ul)
+
+
+@kernel
 def ordinal_row_log_likelihood(y, eta, theta, k):
     """``log P(y | eta)`` of one row."""
     return category_terms(y, eta, theta, k)[0]
@@ -101,10 +109,12 @@ def from_unconstrained(psi, k, theta):
 
 
 @kernel
-def newton_point(w, y, psi, chol, center, log_jacobian):
+def newton_point(w, y, offset, psi, chol, center, log_jacobian):
     """Log target, Newton precision and Newton point at ``psi``.
 
-    The target is the log-likelihood of the completed data plus, if
+    The linear predictor of row ``i`` is ``w_i' theta + offset[i]`` (the
+    random effects ``z_i' b_j`` of a two-level model, :mod:`._smc_ordinal_mixed`;
+    zeros otherwise). The target is the log-likelihood of the completed data plus, if
     ``log_jacobian``, the log Jacobian ``sum_{j >= 2} phi_j`` of the map
     ``phi -> alpha`` (the posterior under the flat prior on ``(theta,
     alpha)``; without it, the likelihood, whose maximum is the MLE). The precision is ``J' (-H) J``, with
@@ -125,7 +135,7 @@ def newton_point(w, y, psi, chol, center, log_jacobian):
         for j in range(k + 1, r):
             target += psi[j]
     for i in range(n):
-        eta = 0.0
+        eta = offset[i]
         for t in range(k):
             eta += w[i, t] * theta[t]
         log_p, a, b, d_uu, d_ll, d_ul = category_terms(y[i], eta, theta, k)
@@ -178,8 +188,9 @@ def newton_point(w, y, psi, chol, center, log_jacobian):
 
 
 @kernel
-def draw_ordinal_parameters(rng, ast):
-    """Metropolis-Hastings move of ``(theta, alpha)`` (flat prior): propose
+def draw_ordinal_parameters(rng, ast, offset):
+    """Metropolis-Hastings move of ``(theta, alpha)`` (flat prior) given the
+    rows' offsets ``offset`` (see :func:`newton_point`): propose
     ``psi* ~ N(m(psi), P(psi)^{-1})`` from the Newton point and precision of
     :func:`newton_point`, accept with the reverse proposal density at
     ``psi*``. Returns 1 if accepted."""
@@ -188,7 +199,7 @@ def draw_ordinal_parameters(rng, ast):
     psi = np.empty(r)
     to_unconstrained(ast.theta, k, psi)
     chol0, center0 = np.empty((r, r)), np.empty(r)
-    target0, ok = newton_point(ast.w, ast.y, psi, chol0, center0, True)
+    target0, ok = newton_point(ast.w, ast.y, offset, psi, chol0, center0, True)
     if not ok:
         raise ValueError(
             "The design of the ordinal analysis model is singular in the completed "
@@ -201,7 +212,7 @@ def draw_ordinal_parameters(rng, ast):
     for t in range(r):
         proposal[t] += center0[t]
     chol1, center1 = np.empty((r, r)), np.empty(r)
-    target1, ok = newton_point(ast.w, ast.y, proposal, chol1, center1, True)
+    target1, ok = newton_point(ast.w, ast.y, offset, proposal, chol1, center1, True)
     if not ok or not np.isfinite(target1):
         return 0
     log_ratio = (
@@ -229,7 +240,7 @@ def ordinal_starting_fit(w, y, n_cuts):
     to_unconstrained(theta, k, psi)
     chol, center = np.empty((k + n_cuts,) * 2), np.empty(k + n_cuts)
     for _ in range(50):
-        _, ok = newton_point(w, y, psi, chol, center, False)
+        _, ok = newton_point(w, y, np.zeros(w.shape[0]), psi, chol, center, False)
         if not ok:
             break
         step = np.clip(center - psi, -2.0, 2.0)
@@ -251,7 +262,7 @@ def ordinal_fit(w, y, n_cuts):
     psi = np.empty(r)
     to_unconstrained(theta, k, psi)
     chol, center = np.empty((r, r)), np.empty(r)
-    newton_point(w, y, psi, chol, center, False)
+    newton_point(w, y, np.zeros(w.shape[0]), psi, chol, center, False)
     jac = np.eye(r)
     for j in range(k, r):
         jac[j, k] = 1.0

@@ -1,0 +1,180 @@
+"""The ordinal mixed model of compatible imputation (numba).
+
+Cumulative logit with cluster random effects (doc/smc.rst, "Ordinal mixed
+model"):
+
+``P(y_ij <= c | w_ij, b_j) = F(alpha_{c+1} - w_ij' theta - z_ij' b_j)``,
+``b_j ~ N(0, Psi)``,
+
+with the cut-points ``alpha`` in place of the intercept; a random intercept
+is the random-effect column without a design column (``re_index`` -1,
+:mod:`._smc_mixed`). Given the completed data one scan draws
+
+* ``(theta, alpha) | b`` with ``z_ij' b_j`` as an offset
+  (:func:`random_offsets`) by an independence Metropolis-Hastings step
+  whose proposal is a multivariate t at the conditional's mode
+  (:func:`draw_ordinal_parameters_at_mode`): the conditional moves with
+  ``b``, at times by many of its standard deviations from one iteration to
+  the next (the coefficients of a mixed model grow with ``Psi``), which the
+  single-level step's proposal from the current value cannot follow;
+* every ``b_j | theta, alpha, Psi`` by one Metropolis-Hastings move with a
+  Newton proposal (:func:`._smc_mixed.draw_newton_effects`);
+* the mean of the random effects jointly with the fixed effects it is
+  confounded with (:func:`recentre_random_effects`);
+* ``Psi | b`` (inverse-Wishart, :func:`._smc_mixed.draw_effect_covariance`).
+"""
+
+import numpy as np
+
+from ._jit import kernel
+from ._linalg import cholesky_lower, log_normal_precision, solve_lower_transpose
+from ._smc_mixed import draw_effect_covariance, draw_newton_effects, random_part
+from ._smc_ordinal import (
+    ORDINAL,
+    draw_ordinal_parameters,
+    from_unconstrained,
+    newton_point,
+    to_unconstrained,
+)
+
+# Newton iterations to the mode of (theta, alpha) | b, and the largest
+# remaining step (in the unconstrained coordinates) at which it counts as found.
+MODE_ITERATIONS = 50
+MODE_TOLERANCE = 1e-9
+# Degrees of freedom of the t proposal: polynomial tails, heavier than the
+# conditional's (its log density falls linearly far out), so that a chain
+# far in the tail moves back at once; close to the normal near the mode.
+PROPOSAL_DF = 10.0
+
+
+@kernel
+def random_offsets(re, b, w):
+    """``z_ij' b_j`` of every row (zeros without random effects)."""
+    offset = np.zeros(w.shape[0])
+    if re.re_index.shape[0] > 0:
+        for i in range(w.shape[0]):
+            offset[i] = random_part(re, b, i, w[i])
+    return offset
+
+
+@kernel
+def _conditional_mode(w, y, offset, psi, chol):
+    """Move ``psi`` to the mode of the log target of
+    :func:`._smc_ordinal.newton_point` by Newton steps (each coordinate's
+    step clipped to 2; the target is unimodal); ``chol`` gets the Cholesky
+    factor of the precision there. Returns ``(log target at the mode, found)``."""
+    center = np.empty(psi.shape[0])
+    for _ in range(MODE_ITERATIONS):
+        target, ok = newton_point(w, y, offset, psi, chol, center, True)
+        if not ok:
+            return target, False
+        largest = 0.0
+        for t in range(psi.shape[0]):
+            step = min(max(center[t] - psi[t], -2.0), 2.0)
+            largest = max(largest, abs(step))
+            psi[t] += step
+        if largest < MODE_TOLERANCE:
+            return newton_point(w, y, offset, psi, chol, center, True)
+    return target, False
+
+
+@kernel
+def _log_t(chol, mode, x):
+    """Log density of the multivariate t with :data:`PROPOSAL_DF` degrees of
+    freedom, location ``mode`` and precision ``chol chol'``, up to a constant."""
+    log_det = 0.0
+    for t in range(x.shape[0]):
+        log_det += np.log(chol[t, t])
+    quad = 2.0 * (log_det - log_normal_precision(chol, mode, x))
+    return -0.5 * (PROPOSAL_DF + x.shape[0]) * np.log1p(quad / PROPOSAL_DF)
+
+
+@kernel
+def draw_ordinal_parameters_at_mode(rng, ast, offset):
+    """Independence Metropolis-Hastings move of ``(theta, alpha)`` given the
+    rows' offsets: propose ``psi*`` from the multivariate t with
+    :data:`PROPOSAL_DF` degrees of freedom centred at the mode ``m`` of the
+    conditional (in the unconstrained coordinates of :mod:`._smc_ordinal`)
+    with the precision ``P(m)`` there, accept with ``p(psi*) q(psi) / (p(psi)
+    q(psi*))``. The proposal does not depend on the current value (the mode
+    is found to :data:`MODE_TOLERANCE`). If the mode is not found, the
+    single-level step from the current value is made instead. Returns 1 if
+    accepted."""
+    k = ast.w.shape[1]
+    r = ast.theta.shape[0]
+    current = np.empty(r)
+    to_unconstrained(ast.theta, k, current)
+    mode = current.copy()
+    chol = np.empty((r, r))
+    _, found = _conditional_mode(ast.w, ast.y, offset, mode, chol)
+    if not found:
+        return draw_ordinal_parameters(rng, ast, offset)
+    proposal = np.empty(r)
+    for t in range(r):
+        proposal[t] = rng.standard_normal()
+    solve_lower_transpose(chol, proposal)
+    scale = np.sqrt(PROPOSAL_DF / (2.0 * rng.standard_gamma(0.5 * PROPOSAL_DF)))
+    for t in range(r):
+        proposal[t] = mode[t] + scale * proposal[t]
+    scratch_chol, scratch_center = np.empty((r, r)), np.empty(r)
+    target0, _ = newton_point(ast.w, ast.y, offset, current, scratch_chol, scratch_center, True)
+    target1, _ = newton_point(ast.w, ast.y, offset, proposal, scratch_chol, scratch_center, True)
+    if not np.isfinite(target1):
+        return 0
+    log_ratio = target1 - target0 + _log_t(chol, mode, current) - _log_t(chol, mode, proposal)
+    if np.log(rng.random()) < log_ratio:
+        from_unconstrained(proposal, k, ast.theta)
+        return 1
+    return 0
+
+
+@kernel
+def recentre_random_effects(rng, re, st, theta, k):
+    """Draw the mean of the random effects jointly with the fixed effects.
+
+    The move ``b_j -> b_j + delta`` (every cluster) with ``alpha -> alpha +
+    delta_0`` for a random intercept and ``theta_c -> theta_c - delta_t`` for
+    the random slope ``t`` of design column ``c`` leaves every linear
+    predictor minus the cut-points, hence the likelihood, unchanged; under the
+    flat priors on ``theta`` and ``alpha`` only ``prod_j N(b_j + delta; 0,
+    Psi)`` depends on ``delta``, so its conditional is ``N(-mean(b), Psi /
+    J)`` (a translation has Jacobian 1: the draw leaves the posterior
+    invariant). The new mean of the ``b_j`` is then a draw from
+    ``N(0, Psi / J)``. ``theta`` holds the ``k`` coefficients, then the
+    cut-points.
+    """
+    n_clusters, kz = st.b.shape
+    chol = np.empty((kz, kz))
+    cholesky_lower(st.psi, chol)
+    noise = np.empty(kz)
+    for t in range(kz):
+        noise[t] = rng.standard_normal() / np.sqrt(n_clusters)
+    for t in range(kz):
+        mean = 0.0
+        for j in range(n_clusters):
+            mean += st.b[j, t]
+        mean /= n_clusters
+        delta = -mean
+        for c in range(t + 1):
+            delta += chol[t, c] * noise[c]
+        for j in range(n_clusters):
+            st.b[j, t] += delta
+        column = re.re_index[t]
+        if column < 0:
+            for c in range(k, theta.shape[0]):
+                theta[c] += delta
+        else:
+            theta[column] -= delta
+
+
+@kernel
+def draw_mixed_ordinal(rng, re, st, w, y, theta):
+    """The random effects, their mean (with the fixed effects) and ``Psi`` of
+    an ordinal mixed model given ``(theta, alpha)`` (drawn before with
+    ``Z b`` as offset). Returns the accepted random-effect moves."""
+    accepted = draw_newton_effects(
+        rng, ORDINAL, re, st, w, y, theta, np.ones(st.b.shape[0], np.bool_)
+    )
+    recentre_random_effects(rng, re, st, theta, w.shape[1])
+    draw_effect_covariance(rng, re, st)
+    return accepted
