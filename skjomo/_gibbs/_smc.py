@@ -355,9 +355,7 @@ def _accept_ordinal(u, y, eta, eta_new, exp_eta, sigma2, cumhaz, theta, k):
 
 @kernel
 def _accept_cox(u, y, eta, eta_new, exp_eta, sigma2, cumhaz, theta, k):
-    log_ratio = cox_row_log_likelihood(y, cumhaz, eta_new) - cox_row_log_likelihood(
-        y, cumhaz, eta
-    )
+    log_ratio = cox_row_log_likelihood(y, cumhaz, eta_new) - cox_row_log_likelihood(y, cumhaz, eta)
     return np.log(u) < log_ratio
 
 
