@@ -2,13 +2,15 @@
 
 Usage::
 
-    python benchmarks/bench_smc_vs_jomo.py [--iterations 2000] [--no-r]
+    python benchmarks/bench_smc_vs_jomo.py [--iterations 2000] [--repeats 3] [--no-r]
 
-The models are those of tests/r/make_smc_fixtures.R. Both sides report the
-marginal CPU milliseconds of one iteration: the CPU time of a run with
-``n_iterations`` burn-in iterations minus that of a run with 10, divided by
-the difference (set-up and numba compilation excluded; skjomo compiles in a
-warm-up run first). jomo's side is benchmarks/r/time_jomo_smc.R.
+The models are those of tests/r/make_smc_fixtures.R and (ordinal, jomo.polr)
+tests/r/make_smc_polr_fixtures.R, on the same data on both sides. Both sides
+report the marginal CPU milliseconds of one iteration: the CPU time of a run
+with ``n_iterations`` burn-in iterations minus that of a run with 10,
+divided by the difference (set-up, R's start-up and numba compilation
+excluded; skjomo compiles in a warm-up run first), the median over
+``repeats`` such pairs. jomo's side is benchmarks/r/time_jomo_smc.R.
 """
 
 import argparse
@@ -18,6 +20,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from skjomo import SubstantiveModelImputer
@@ -29,6 +32,7 @@ MODELS = {
     "lm_interaction_factor": ("measure ~ age * social", "lm", ["social"], ["sex"]),
     "lm_quadratic_numeric": ("measure ~ age * social + I(age**2)", "lm", [], ["sex"]),
     "glm_binary": ("sex ~ age + measure", "logit", [], ["social"]),
+    "polr_ordinal": ("social ~ age + measure", "ordinal", [], ["sex"]),
 }
 
 
@@ -37,7 +41,17 @@ def sldata():
         return pd.DataFrame(json.load(fh)["data"]).astype(float)
 
 
-def cpu_ms_per_iteration(frame, formula, model, categorical, excluded, n_iter):
+def model_frame(frame, model):
+    """The ordinal outcome ``social`` as an ordered categorical (as in R)."""
+    if model != "ordinal":
+        return frame
+    social = pd.Categorical(frame.social.astype("Int64"), categories=[1, 2, 3, 4], ordered=True)
+    return frame.assign(social=social)
+
+
+def cpu_ms_per_iteration(frame, formula, model, categorical, excluded, n_iter, repeats=3):
+    frame = model_frame(frame, model)
+
     def run(n_burn):
         imputer = SubstantiveModelImputer(
             formula,
@@ -54,22 +68,30 @@ def cpu_ms_per_iteration(frame, formula, model, categorical, excluded, n_iter):
         return time.process_time() - start
 
     run(10)  # compile
-    return 1000 * (run(n_iter) - run(10)) / (n_iter - 10)
+    marginal = [1000 * (run(n_iter) - run(10)) / (n_iter - 10) for _ in range(repeats)]
+    return float(np.median(marginal))
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--iterations", type=int, default=2000)
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--no-r", action="store_true")
     args = parser.parse_args()
     frame = sldata()
     ours = {
-        name: cpu_ms_per_iteration(frame, *spec, args.iterations) for name, spec in MODELS.items()
+        name: cpu_ms_per_iteration(frame, *spec, args.iterations, args.repeats)
+        for name, spec in MODELS.items()
     }
     jomo = {}
     if not args.no_r and shutil.which("Rscript"):
         out = subprocess.run(
-            ["Rscript", str(HERE / "r" / "time_jomo_smc.R"), str(args.iterations)],
+            [
+                "Rscript",
+                str(HERE / "r" / "time_jomo_smc.R"),
+                str(args.iterations),
+                str(args.repeats),
+            ],
             capture_output=True,
             text=True,
             check=True,

@@ -307,14 +307,37 @@ def test_binary_covariate_step_targets_exact_category_probabilities():
     assert abs(np.mean(draws[2000:, 0] < 0) - exact) < 0.015
 
 
-def test_logistic_coefficient_step_matches_large_sample_posterior():
-    """Logistic theta chain: mean near the MLE and sd near the inverse
-    information's (the posterior is close to normal at n = 2000)."""
-    from collections import namedtuple
-
-    from skjomo._gibbs._smc import AnalysisState, _draw_newton_mh, _starting_fit
+def _logistic_state(w, y):
+    from skjomo._gibbs._smc import AnalysisState
     from skjomo._gibbs._smc_cox import build_cox_data, empty_cox_state
     from skjomo._gibbs._smc_mixed import build_random_effects, initial_random_effects
+
+    n, k = w.shape
+    return AnalysisState(
+        xvars=np.zeros((n, 0)),
+        w=w,
+        eta=np.zeros(n),
+        y=y,
+        theta=np.zeros(k),
+        sigma2=np.ones(1),
+        random=initial_random_effects(build_random_effects(n), 1),
+        cox=empty_cox_state(build_cox_data()),
+        exp_eta=np.ones(n),
+        theta_ref=np.zeros(k),
+        ref_info=np.zeros((k, k)),
+        ref_score=np.zeros(k),
+    )
+
+
+def test_logistic_coefficient_step_matches_large_sample_posterior():
+    """Logistic theta chain of the Newton-proposal step (two-level models):
+    mean near the MLE and sd near the inverse information's (the posterior
+    is close to normal at n = 2000)."""
+    from collections import namedtuple
+
+    from skjomo._gibbs._smc import _draw_newton_mh, _starting_fit
+    from skjomo._gibbs._smc_cox import build_cox_data
+    from skjomo._gibbs._smc_mixed import build_random_effects
 
     model = namedtuple("Logistic", ["family", "cox", "random_effects"])(
         2, build_cox_data(), build_random_effects(2000)
@@ -327,16 +350,7 @@ def test_logistic_coefficient_step_matches_large_sample_posterior():
     mle, _ = _starting_fit(2, w, y)
     prob = 1 / (1 + np.exp(-(w @ mle)))
     sd = np.sqrt(np.diag(np.linalg.inv((w * (prob * (1 - prob))[:, None]).T @ w)))
-    state = AnalysisState(
-        xvars=np.zeros((n, 0)),
-        w=w,
-        eta=np.zeros(n),
-        y=y,
-        theta=np.zeros(2),
-        sigma2=np.ones(1),
-        random=initial_random_effects(build_random_effects(n), 1),
-        cox=empty_cox_state(model.cox),
-    )
+    state = _logistic_state(w, y)
     draws, accepted = np.empty((6000, 2)), 0
     chain_rng = np.random.default_rng(5)
     for s in range(6000):
@@ -346,6 +360,48 @@ def test_logistic_coefficient_step_matches_large_sample_posterior():
     assert accepted / 6000 > 0.8
     assert np.all(np.abs(draws.mean(axis=0) - mle) < 0.1 * sd)
     assert np.all(np.abs(draws.std(axis=0) / sd - 1) < 0.08)
+
+
+def test_logistic_independence_step_targets_exact_posterior():
+    """The single-level logistic theta step (independence t proposal from a
+    fixed reference point, the fixed rows' statistics summed once) at n = 40,
+    where the posterior is skewed: its mean and sd match those of the
+    flat-prior posterior computed on a grid."""
+    from skjomo._gibbs._smc_logistic import draw_logistic_independence, reference_statistics
+
+    rng = np.random.default_rng(7)
+    n = 40
+    w = np.column_stack([np.ones(n), rng.normal(size=n)])
+    y = (rng.random(n) < 1 / (1 + np.exp(-(0.5 + 1.5 * w[:, 1])))).astype(float)
+    # grid posterior
+    a, b = np.meshgrid(np.linspace(-3, 4, 351), np.linspace(-2, 7, 451), indexing="ij")
+    eta = a[..., None] + b[..., None] * w[:, 1]
+    log_post = np.sum(y * eta - np.logaddexp(0, eta), axis=-1)
+    post = np.exp(log_post - log_post.max())
+    post /= post.sum()
+    exact_mean = np.array([np.sum(post * a), np.sum(post * b)])
+    exact_sd = np.sqrt(np.array([np.sum(post * a**2), np.sum(post * b**2)]) - exact_mean**2)
+    state = _logistic_state(w, y)
+    state.theta_ref[:] = [0.2, 1.0]  # away from the mode: the step is valid for any point
+    moving = np.arange(10)  # rows 10.. enter through the statistics summed once
+    fixed = np.arange(10, n)
+    reference_statistics(w, y, fixed, state.theta_ref, state.ref_info, state.ref_score)
+    state.theta[:] = state.theta_ref
+    state.eta[:] = w @ state.theta
+    state.exp_eta[:] = np.exp(state.eta)
+    chain_rng = np.random.default_rng(8)
+    draws, accepted = np.empty((30000, 2)), 0
+    for s in range(30000):
+        moved, ok = draw_logistic_independence(chain_rng, moving, state)
+        assert ok
+        accepted += moved
+        draws[s] = state.theta
+    np.testing.assert_allclose(state.eta, w @ state.theta)
+    np.testing.assert_allclose(state.exp_eta, np.exp(state.eta))
+    assert accepted / 30000 > 0.5
+    mcse = exact_sd / np.sqrt(30000 / 5)  # effective sample size >= 1/5
+    assert np.all(np.abs(draws.mean(axis=0) - exact_mean) < 4 * mcse)
+    assert np.all(np.abs(draws.std(axis=0) / exact_sd - 1) < 0.04)
 
 
 def test_plugs_into_the_pipeline():

@@ -34,7 +34,7 @@ from ._chain import (
 )
 from ._covariance import refresh_factors
 from ._regression import row_means
-from ._smc import counted_proposals
+from ._smc import adapt_analysis_step, counted_proposals, sync_analysis
 from ._wishart import split_constrained_inverse_wishart, work_space
 
 # Sweeps of latents and missing values when new rows are imputed for stored
@@ -209,6 +209,7 @@ def _run_one_chain(
     for start in range(0, n_burn, chunk):
         length = min(chunk, n_burn - start)
         run_chain(rng, model, state, burn_tally, length, burn_trace, start)
+        adapt_analysis_step(model.analysis, state.analysis)
         if progress is not None:
             progress(length)
     trace = new_trace(n_segments * n_between, dims)
@@ -267,6 +268,8 @@ def _disperse(model, state, values, missing, seed):
         state.cov[g, n_free:, :n_free] = 0.0
     refresh_factors(state.cov, state.cov_chol, state.precision)
     row_means(model.x, model.z, model.cluster, state.beta, state.u, state.means)
+    if model.analysis.family:  # the analysis design of the dispersed cells
+        sync_analysis(model.analysis, state.analysis, state.values)
 
 
 def start_states(model, values, values2, missing, starts, dispersal_seeds):

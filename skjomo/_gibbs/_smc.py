@@ -42,6 +42,12 @@ from ._smc_cox import (
     empty_cox_state,
     update_baseline,
 )
+from ._smc_logistic import (
+    accept_logistic_move,
+    draw_logistic_independence,
+    recentre_reference,
+    reference_statistics,
+)
 from ._smc_mixed import (
     build_random_effects,
     draw_mixed_linear,
@@ -86,6 +92,7 @@ AnalysisModel = namedtuple(
         "n_cuts",  # cut-points of the ordinal model (0 otherwise)
         "theta_start",  # (k + n_cuts,) starting parameters, or empty: the starting fit
         "cox",  # CoxData: times and their order (Cox model; empty otherwise)
+        "moving_rows",  # rows whose design or outcome can change (sorted)
     ],
 )
 
@@ -100,7 +107,13 @@ AnalysisState = namedtuple(
         "sigma2",  # (1,) residual variance (linear model)
         "random",  # RandomEffectsState of a two-level model (_smc_mixed.py)
         "cox",  # CoxState: baseline cumulative hazard (Cox model)
+        "exp_eta",  # (N,) exp(eta) (logistic model; empty otherwise)
+        "theta_ref",  # (k,) reference point of the logistic theta step (_smc_logistic.py)
+        "ref_info",
+        "ref_score",  # (k, k), (k,) its information and score of the fixed rows
     ],
+    # empty unless set: a state built without them runs the other steps
+    defaults=(np.zeros(0), np.zeros(0), np.zeros((0, 0)), np.zeros(0)),
 )
 
 LINEAR, LOGISTIC = 1, 2
@@ -171,6 +184,8 @@ def build_analysis_model(
                 if miss_dyn[d, start]:
                     units.append((d, start, size, var_of_block.get(b, -1), b))
     units = np.asarray(units, np.int64).reshape(-1, 5)
+    moving = np.asarray(dynamic, np.int64)[units[units[:, 3] >= 0, 0]]
+    moving_rows = np.union1d(moving, np.flatnonzero(y_missing)).astype(np.int64)
     return writable_arrays(
         AnalysisModel(
             family=int(family),
@@ -200,6 +215,7 @@ def build_analysis_model(
             n_cuts=int(n_cuts),
             theta_start=np.zeros(0) if theta_start is None else np.asarray(theta_start, np.float64),
             cox=build_cox_data(time, event_grid),
+            moving_rows=_int(moving_rows),
         )
     )
 
@@ -240,6 +256,14 @@ def counted_proposals(am):
     mixed = am.random_effects.re_index.shape[0] > 0 and am.family in (LOGISTIC, ORDINAL)
     clusters = am.random_effects.cluster_ptr.shape[0] - 1 if mixed else 0
     return covariates, int(am.family in (LOGISTIC, ORDINAL, COX)), clusters
+
+
+def adapt_analysis_step(am, ast):
+    """Between chunks of the burn-in: recentre the reference point of the
+    single-level logistic coefficient step (:mod:`._smc_logistic`)."""
+    if ast.theta_ref.shape[0] > 0:
+        fixed = np.setdiff1d(np.arange(ast.w.shape[0]), am.moving_rows).astype(np.int64)
+        recentre_reference(fixed, ast)
 
 
 def n_parameters(am):
@@ -300,7 +324,7 @@ def sync_analysis(am, ast, values):
             else:
                 ast.xvars[i, v] = values[d, col]
         design_row(am, ast.xvars[i], ast.w[i])
-        ast.eta[i] = predictor(am, ast, i, ast.w[i])
+        set_predictor(ast, i, predictor(am, ast, i, ast.w[i]))
 
 
 @kernel(inline=True)
@@ -311,21 +335,60 @@ def predictor(am, ast, i, wrow):
 
 
 @kernel(inline=True)
+def set_predictor(ast, i, eta):
+    """Set the linear predictor of row ``i`` (and, for the logistic model,
+    its exponential)."""
+    ast.eta[i] = eta
+    if ast.exp_eta.shape[0] > 0:
+        ast.exp_eta[i] = np.exp(eta)
+
+
+@kernel(inline=True)
 def refresh_predictor(am, ast):
     """The linear predictor of every row."""
     for i in range(ast.w.shape[0]):
-        ast.eta[i] = predictor(am, ast, i, ast.w[i])
+        set_predictor(ast, i, predictor(am, ast, i, ast.w[i]))
+
+
+# Metropolis-Hastings decisions ``u < f(y | eta_new) / f(y | eta)`` of the
+# covariate step, one per family, from scalars of the row (``exp_eta``:
+# logistic, ``cumhaz``: Cox, ``theta`` and ``k``: ordinal).
+@kernel
+def _accept_linear(u, y, eta, eta_new, exp_eta, sigma2, cumhaz, theta, k):
+    log_ratio = row_log_likelihood(LINEAR, y, eta_new, sigma2) - row_log_likelihood(
+        LINEAR, y, eta, sigma2
+    )
+    return np.log(u) < log_ratio
 
 
 @kernel(inline=True)
 def _row_log_likelihood(am, ast, i, eta):
     """``log f`` of row ``i`` at the linear predictor ``eta``, up to terms
-    free of ``eta``."""
+    free of ``eta`` (the level-2 step's cluster likelihood)."""
     if am.family == COX:
         return cox_row_log_likelihood(ast.y[i], ast.cox.cumhaz[i], eta)
     if am.family == ORDINAL:
         return ordinal_row_log_likelihood(ast.y[i], eta, ast.theta, ast.w.shape[1])
     return row_log_likelihood(am.family, ast.y[i], eta, ast.sigma2[0])
+
+
+@kernel
+def _accept_logistic(u, y, eta, eta_new, exp_eta, sigma2, cumhaz, theta, k):
+    return accept_logistic_move(u, y, eta, exp_eta, eta_new, np.exp(eta_new))
+
+
+@kernel
+def _accept_ordinal(u, y, eta, eta_new, exp_eta, sigma2, cumhaz, theta, k):
+    log_ratio = ordinal_row_log_likelihood(y, eta_new, theta, k) - ordinal_row_log_likelihood(
+        y, eta, theta, k
+    )
+    return np.log(u) < log_ratio
+
+
+@kernel
+def _accept_cox(u, y, eta, eta_new, exp_eta, sigma2, cumhaz, theta, k):
+    log_ratio = cox_row_log_likelihood(y, cumhaz, eta_new) - cox_row_log_likelihood(y, cumhaz, eta)
+    return np.log(u) < log_ratio
 
 
 @kernel(inline=True)
@@ -451,8 +514,13 @@ def draw_analysis_parameters(rng, am, ast, values, accepted):
     """The analysis model's parameters given the completed data. Adds the
     accepted Metropolis-Hastings moves of ``theta`` (logistic, ordinal and Cox
     models) to ``accepted[0]`` and of the random effects (mixed logistic and
-    ordinal models) to ``accepted[1]``."""
-    sync_analysis(am, ast, values)
+    ordinal models) to ``accepted[1]``.
+
+    The analysis variables and design rows are those of ``values``: the
+    covariate step keeps them in step with every move of a missing cell, and
+    the other steps of the chain move latents only within their category
+    (``sync_analysis`` sets them after a start from Python).
+    """
     mixed = am.random_effects.re_index.shape[0] > 0
     if am.family == LINEAR and am.random_effects.re_index.shape[0] > 0:
         draw_mixed_linear(
@@ -481,6 +549,12 @@ def draw_analysis_parameters(rng, am, ast, values, accepted):
         moves = draw_mixed_logistic(rng, am.random_effects, ast.random, ast.w, ast.y, ast.theta)
         accepted[0] += moves[0]
         accepted[1] += moves[1]
+    elif am.family == LOGISTIC and ast.theta_ref.shape[0] > 0:
+        moved, ok = draw_logistic_independence(rng, am.moving_rows, ast)
+        accepted[0] += moved
+        if ok:  # eta and exp(eta) are those of the new theta
+            return
+        accepted[0] += _draw_newton_mh(rng, am, ast)
     else:
         accepted[0] += _draw_newton_mh(rng, am, ast)
     refresh_predictor(am, ast)
@@ -516,6 +590,29 @@ def draw_analysis_missing(rng, am, ast, values, means, precisions, row_group, ca
     Returns the accepted covariate moves among the counted ones (cells that
     enter the analysis model, in rows with an observed outcome).
     """
+    args = (rng, am, ast, values, means, precisions, row_group, cat_start, cat_size)
+    if am.family == LOGISTIC:
+        accepted = _covariate_moves(*args, True, None, None)
+    elif am.family == ORDINAL:
+        accepted = _covariate_moves(*args, None, True, None)
+    elif am.family == COX:
+        accepted = _covariate_moves(*args, None, None, True)
+    else:
+        accepted = _covariate_moves(*args, None, None, None)
+    draw_missing_outcomes(rng, am, ast)
+    return accepted
+
+
+@kernel
+def _covariate_moves(
+    rng, am, ast, values, means, precisions, row_group, cat_start, cat_size, logistic, ordinal, cox
+):
+    """The covariate cells of :func:`draw_analysis_missing`. One of
+    ``logistic``, ``ordinal``, ``cox`` is True (the others ``None``), or none
+    for the linear model: numba removes the branches on ``is None`` before
+    typing them, so the loop is compiled once per family with only that
+    family's decision inside (one loop for all of them runs several times
+    slower)."""
     p = values.shape[1]
     k = ast.w.shape[1]
     factors = _block_factors(precisions, cat_start, cat_size)
@@ -561,18 +658,26 @@ def draw_analysis_missing(rng, am, ast, values, means, precisions, row_group, ca
             design_row(am, ast.xvars[i], w_new)
             eta_new = predictor(am, ast, i, w_new)
             if not am.y_missing[i]:
-                log_ratio = _row_log_likelihood(am, ast, i, eta_new) - _row_log_likelihood(
-                    am, ast, i, ast.eta[i]
-                )
-                if not np.log(rng.random()) < log_ratio:
+                u_accept = rng.random()
+                exp_eta = ast.exp_eta[i] if ast.exp_eta.shape[0] > 0 else 0.0
+                cumhaz = ast.cox.cumhaz[i] if ast.cox.cumhaz.shape[0] > 0 else 0.0
+                row = (u_accept, ast.y[i], ast.eta[i], eta_new, exp_eta, ast.sigma2[0])
+                if logistic is not None:
+                    ok = _accept_logistic(*row, cumhaz, ast.theta, k)
+                elif ordinal is not None:
+                    ok = _accept_ordinal(*row, cumhaz, ast.theta, k)
+                elif cox is not None:
+                    ok = _accept_cox(*row, cumhaz, ast.theta, k)
+                else:
+                    ok = _accept_linear(*row, cumhaz, ast.theta, k)
+                if not ok:
                     ast.xvars[i, v] = old_x
                     continue
                 accepted += 1
             ast.w[i, :] = w_new
-            ast.eta[i] = eta_new
+            set_predictor(ast, i, eta_new)
         for a in range(s):
             values[d, col + a] = proposal[a]
-    draw_missing_outcomes(rng, am, ast)
     return accepted
 
 
@@ -594,7 +699,7 @@ def full_design(am, ast):
     """Design rows and linear predictors of every row."""
     for i in range(ast.w.shape[0]):
         design_row(am, ast.xvars[i], ast.w[i])
-        ast.eta[i] = predictor(am, ast, i, ast.w[i])
+        set_predictor(ast, i, predictor(am, ast, i, ast.w[i]))
 
 
 # ----------------------------------------------------------------- start
@@ -651,6 +756,8 @@ def initial_analysis_state(
     k = am.term_ptr.shape[0] - 1
     y = am.y_data.copy()
     observed = ~am.y_missing
+    # the logistic theta step of _smc_logistic.py (single level)
+    independence = am.family == LOGISTIC and am.random_effects.re_index.shape[0] == 0
     if am.family and am.missing_rows.size:
         y[am.missing_rows] = _starting_outcome(am, y[observed])
     ast = AnalysisState(
@@ -662,6 +769,10 @@ def initial_analysis_state(
         sigma2=np.ones(1),
         random=initial_random_effects(am.random_effects, n_clusters, random_effects, psi),
         cox=empty_cox_state(am.cox),
+        exp_eta=np.zeros(n if am.family == LOGISTIC else 0),
+        theta_ref=np.zeros(k if independence else 0),
+        ref_info=np.zeros((k, k) if independence else (0, 0)),
+        ref_score=np.zeros(k if independence else 0),
     )
     if not am.family:
         return ast
@@ -684,6 +795,10 @@ def initial_analysis_state(
     ast.theta[:] = theta
     ast.sigma2[0] = 1.0 if sigma2 is None else sigma2
     refresh_predictor(am, ast)
+    if independence:
+        ast.theta_ref[:] = ast.theta
+        fixed = np.setdiff1d(np.arange(n), am.moving_rows).astype(np.int64)
+        reference_statistics(ast.w, ast.y, fixed, ast.theta_ref, ast.ref_info, ast.ref_score)
     if am.family == COX and baseline is None:
         update_baseline(am.cox, ast)
     elif am.family == COX:

@@ -27,7 +27,7 @@ import numpy as np
 
 from ._jit import kernel
 from ._linalg import cholesky_lower, solve_lower, solve_lower_transpose
-from ._smc import _row_log_likelihood, design_row, latent_category, predictor
+from ._smc import _row_log_likelihood, design_row, latent_category, predictor, set_predictor
 
 Level2Covariates = namedtuple(
     "Level2Covariates",
@@ -189,7 +189,7 @@ def draw_level2_covariates(rng, am, ast, level2, means2, precision):
                 for r in range(first, stop):
                     i = re.cluster_rows[r]
                     ast.w[i, :] = w_new[r - first]
-                    ast.eta[i] = eta_new[r - first]
+                    set_predictor(ast, i, eta_new[r - first])  # and exp(eta)
             accepted += 1
         for a in range(s):
             level2[j, col + a] = proposal[a]
