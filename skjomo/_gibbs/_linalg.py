@@ -162,3 +162,16 @@ def log_normal_precision(chol, center, x):
         quad += s * s
         logdet += np.log(chol[j, j])
     return logdet - 0.5 * quad
+
+
+@kernel(inline=True)
+def draw_normal_precision(rng, chol, center, out):
+    """Fill ``out`` with a draw of ``N(center, (chol chol')^{-1})``:
+    ``center + chol'^{-1} z`` with ``z`` standard normal (the Newton proposals
+    of the Metropolis-Hastings steps)."""
+    k = chol.shape[0]
+    for a in range(k):
+        out[a] = rng.standard_normal()
+    solve_lower_transpose(chol, out)
+    for a in range(k):
+        out[a] += center[a]

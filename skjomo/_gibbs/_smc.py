@@ -29,7 +29,7 @@ from collections import namedtuple
 import numpy as np
 
 from ._jit import kernel
-from ._linalg import cholesky_lower, solve_lower, solve_lower_transpose
+from ._linalg import cholesky_lower, draw_normal_precision, solve_lower, solve_lower_transpose
 from ._linalg import log_normal_precision as _log_proposal
 from ._logistic import log1pexp as _log1pexp
 from ._smc_cox import (
@@ -488,11 +488,7 @@ def _draw_newton_mh(rng, am, ast):
             "data (a category without rows, or collinear terms)."
         )
     proposal = np.empty(k)
-    for t in range(k):
-        proposal[t] = rng.standard_normal()
-    solve_lower_transpose(chol0, proposal)
-    for t in range(k):
-        proposal[t] += center0[t]
+    draw_normal_precision(rng, chol0, center0, proposal)
     chol1, center1 = np.empty((k, k)), np.empty(k)
     loglik1, ok = _newton(am, ast, proposal, chol1, center1)
     if not ok:

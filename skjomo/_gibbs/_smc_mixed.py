@@ -38,6 +38,7 @@ import numpy as np
 from ._jit import kernel
 from ._linalg import (
     cholesky_lower,
+    draw_normal_precision,
     log_normal_precision,
     solve_lower,
     solve_lower_transpose,
@@ -383,11 +384,7 @@ def draw_newton_effects(rng, family, re, st, w, y, theta, update):
         log0, ok = _cluster_newton(family, re, j, st.b[j], w, y, theta, psi_inv, chol0, center0)
         if not ok:
             continue
-        for a in range(kz):
-            proposal[a] = rng.standard_normal()
-        solve_lower_transpose(chol0, proposal)
-        for a in range(kz):
-            proposal[a] += center0[a]
+        draw_normal_precision(rng, chol0, center0, proposal)
         log1, ok = _cluster_newton(family, re, j, proposal, w, y, theta, psi_inv, chol1, center1)
         if not ok:
             continue

@@ -23,6 +23,7 @@ import numpy as np
 from ._jit import kernel
 from ._linalg import (
     cholesky_lower,
+    draw_normal_precision,
     log_normal_precision,
     solve_lower,
     solve_lower_transpose,
@@ -104,11 +105,7 @@ def draw_theta_given_effects(rng, re, b, w, y, theta):
             "data (a category without rows, or collinear terms)."
         )
     proposal = np.empty(k)
-    for t in range(k):
-        proposal[t] = rng.standard_normal()
-    solve_lower_transpose(chol0, proposal)
-    for t in range(k):
-        proposal[t] += center0[t]
+    draw_normal_precision(rng, chol0, center0, proposal)
     chol1, center1 = np.empty((k, k)), np.empty(k)
     loglik1, ok = theta_newton(w, y, offset, proposal, chol1, center1)
     if not ok:
@@ -190,11 +187,7 @@ def draw_logistic_effects(rng, re, st, w, y, theta, update):
         )
         if not ok:
             continue
-        for a in range(kz):
-            proposal[a] = rng.standard_normal()
-        solve_lower_transpose(chol0, proposal)
-        for a in range(kz):
-            proposal[a] += center0[a]
+        draw_normal_precision(rng, chol0, center0, proposal)
         log1, ok = _cluster_newton(
             re, j, proposal, w, y, fixed, psi_inv, info, score, chol1, center1
         )

@@ -20,7 +20,13 @@ current point (:func:`draw_ordinal_parameters`).
 import numpy as np
 
 from ._jit import kernel
-from ._linalg import cholesky_lower, log_normal_precision, solve_lower, solve_lower_transpose
+from ._linalg import (
+    cholesky_lower,
+    draw_normal_precision,
+    log_normal_precision,
+    solve_lower,
+    solve_lower_transpose,
+)
 
 ORDINAL = 3
 
@@ -270,11 +276,7 @@ def draw_ordinal_parameters(rng, ast, offset):
             "data (a category without rows, or collinear terms)."
         )
     proposal = np.empty(r)
-    for t in range(r):
-        proposal[t] = rng.standard_normal()
-    solve_lower_transpose(chol0, proposal)
-    for t in range(r):
-        proposal[t] += center0[t]
+    draw_normal_precision(rng, chol0, center0, proposal)
     chol1, center1 = np.empty((r, r)), np.empty(r)
     target1, ok = newton_point(ast.w, ast.y, offset, proposal, chol1, center1, True)
     if not ok or not np.isfinite(target1):
