@@ -105,6 +105,17 @@ INTERVALS = [
     (-40.0, -39.0),
     (-0.5, INF),
     (-7.0, 8.0),
+    # 0 <= lower < 0.6 with upper - lower >= 1: half-normal rejection
+    (0.3, INF),
+    (0.59, INF),
+    (0.0, 1.0),
+    (0.3, 1.3),
+    (0.59, 1.59),
+    (-INF, -0.3),
+    (-1.45, -0.45),
+    # just outside it: exponential or uniform proposals
+    (0.6, INF),
+    (0.3, 1.29),
 ]
 
 

@@ -28,9 +28,13 @@ from ._jit import kernel
 
 _SQRT_2PI = math.sqrt(2.0 * math.pi)
 _SQRT_E = math.sqrt(math.e)
+# below this lower bound (and for intervals at least 1 long) rejection from
+# the half-normal |Z| is cheaper than the exponential proposal (one normal
+# variate per proposal against two exponentials, and no sqrt or exp)
+_HALF_NORMAL_BELOW = 0.6
 
 
-@kernel
+@kernel(inline=True)
 def _positive_side(rng, a, b):
     """Draw from N(0, 1) truncated to ``(a, b)`` with ``0 <= a < b <= inf``.
 
@@ -46,7 +50,16 @@ def _positive_side(rng, a, b):
     is allowed, so the loops terminate even when ``(a, b)`` holds no float
     in its interior (e.g. ``a = 1e10``). Nothing overflows for finite ``a``.
     """
-    alpha = 0.5 * a + 0.5 * math.hypot(a, 2.0)
+    if a < _HALF_NORMAL_BELOW and b - a >= 1.0:
+        # |Z| by rejection: accepted with probability >= 2 (Phi(1.6) - Phi(0.6)) ~ 0.44
+        while True:
+            z = abs(rng.standard_normal())
+            if z >= a and z <= b:
+                return z
+    if a < 1e100:
+        alpha = 0.5 * a + 0.5 * math.sqrt(a * a + 4.0)
+    else:  # a * a would overflow
+        alpha = 0.5 * a + 0.5 * math.hypot(a, 2.0)
     if b - a <= _SQRT_E / alpha * math.exp(-0.5 * a / alpha):
         width = b - a
         while True:
@@ -64,7 +77,7 @@ def _positive_side(rng, a, b):
                 return z
 
 
-@kernel
+@kernel(inline=True)
 def truncated_standard_normal(rng, lower, upper):
     """Exact draw from the standard normal truncated to ``(lower, upper)``.
 
@@ -141,7 +154,7 @@ def truncated_normal(rng, mean, sd, lower, upper):
     return truncated_normal_with_inverse_sd(rng, mean, sd, 1.0 / sd, lower, upper)
 
 
-@kernel
+@kernel(inline=True)
 def truncated_normal_with_inverse_sd(rng, mean, sd, inv_sd, lower, upper):
     """:func:`truncated_normal` with ``inv_sd = 1 / sd`` supplied by the
     caller (the latent step reuses it for every row of a covariance group)."""
