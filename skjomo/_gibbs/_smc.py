@@ -273,7 +273,7 @@ def n_parameters(am):
 
 
 # ----------------------------------------------------------------- design
-@kernel(internal=True)
+@kernel(inline=True)
 def design_row(am, xrow, out):
     """Row of the analysis design from the analysis variables ``xrow``."""
     for t in range(out.shape[0]):

@@ -133,7 +133,7 @@ def initial_random_effects(re, n_clusters, b=None, psi=None):
     return RandomEffectsState(b=start_b, psi=np.ascontiguousarray(start_psi))
 
 
-@kernel
+@kernel(inline=True)
 def effect_design(re, wrow, t):
     """``z_t`` of a row with analysis design row ``wrow``: its column
     ``re_index[t]``, or 1 for a random intercept without a design column."""
@@ -141,7 +141,7 @@ def effect_design(re, wrow, t):
     return 1.0 if c < 0 else wrow[c]
 
 
-@kernel
+@kernel(inline=True)
 def random_part(re, b, i, wrow):
     """``z_ij' b_j`` of row ``i`` with analysis design row ``wrow``."""
     s = 0.0
