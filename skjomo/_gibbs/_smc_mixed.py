@@ -316,7 +316,7 @@ def draw_effect_covariance(rng, re, st):
 
 
 # ------------------------------------------ mixed logistic and ordinal models
-@kernel
+@kernel(inline=True)
 def _eta_terms(family, y, eta, theta, k):
     """``log f(y | eta)``, its derivative in ``eta`` and minus its second
     derivative: logistic, or ordinal (``theta``: coefficients, then

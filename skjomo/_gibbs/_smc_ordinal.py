@@ -31,13 +31,13 @@ from ._linalg import (
 ORDINAL = 3
 
 
-@kernel
+@kernel(inline=True)
 def _cdf(z):
     """Logistic distribution function (0 and 1 at the infinite cut-points)."""
     return 1.0 / (1.0 + np.exp(-z))
 
 
-@kernel
+@kernel(inline=True)
 def _cdf_pair(z):
     """``(F(z), 1 - F(z), exp(-|z|))``, each without cancellation."""
     if z >= 0.0:
@@ -47,7 +47,7 @@ def _cdf_pair(z):
     return e / (1.0 + e), 1.0 / (1.0 + e), e
 
 
-@kernel
+@kernel(inline=True)
 def _log_cdf(z, e):
     """``log F(z)`` given ``e = exp(-|z|)``."""
     return -np.log1p(e) if z >= 0.0 else z - np.log1p(e)
@@ -60,7 +60,7 @@ def _log_cdf(z, e):
 _DIRECT_DIFFERENCE = 0.1
 
 
-@kernel
+@kernel(inline=True)
 def category_terms(y, eta, theta, k):
     """``log P(y | eta)`` and the derivatives of the row's log-likelihood.
 
@@ -107,7 +107,7 @@ def category_terms(y, eta, theta, k):
     return log_p, a, b, d_uu, d_ll, a * b
 
 
-@kernel
+@kernel(inline=True)
 def ordinal_eta_terms(y, eta, theta, k):
     """``log P(y | eta)``, its derivative in ``eta`` and minus its second
     derivative (``u`` and ``l`` both fall by one as ``eta`` rises by one)."""
@@ -115,7 +115,7 @@ def ordinal_eta_terms(y, eta, theta, k):
     return log_p, b - a, -(d_uu + d_ll + 2.0 * d_ul)
 
 
-@kernel
+@kernel(inline=True)
 def ordinal_row_log_likelihood(y, eta, theta, k):
     """``log P(y | eta)`` of one row."""
     return category_terms(y, eta, theta, k)[0]
