@@ -123,19 +123,23 @@ def residual_statistics(values, means, precisions, row_group, first, start, size
     ``A += sum_i r_iK' P_KK r_iK`` and ``b -= sum_i r_iK' P_KR r_iR``.
     """
     n, p = values.shape
+    stop = start + size
     resid = np.empty(p)
     quad, lin = 0.0, 0.0
     for i in range(n):
         g = row_group[i]
         for t in range(first, p):
             resid[t] = values[i, t] - means[i, t]
-        for a in range(start, start + size):
-            for t in range(first, p):
-                term = resid[a] * precisions[g, a - first, t - first] * resid[t]
-                if start <= t < start + size:
-                    quad += term
-                else:
-                    lin -= term
+        for a in range(start, stop):
+            inside, outside = 0.0, 0.0  # (P r)_a over K and over R
+            for t in range(first, start):
+                outside += precisions[g, a - first, t - first] * resid[t]
+            for t in range(start, stop):
+                inside += precisions[g, a - first, t - first] * resid[t]
+            for t in range(stop, p):
+                outside += precisions[g, a - first, t - first] * resid[t]
+            quad += resid[a] * inside
+            lin -= resid[a] * outside
     coefs[1] += quad
     coefs[2] += lin
 
@@ -197,6 +201,8 @@ def box_limit(values, codes, column, start, size, box):
     """Largest ``log g`` that keeps the latents of observed categories of
     categorical ``column`` inside ``box`` (``inf`` for an unbounded box)."""
     s_max = np.inf
+    if box[0] == -np.inf and box[1] == np.inf:
+        return s_max
     for i in range(values.shape[0]):
         if codes[i, column] < 0:
             continue
