@@ -83,6 +83,21 @@ def _two_level_compatible():
 KINDS = (_single_level_compatible, _two_level_compatible, _two_level, _single_level)
 
 
+def _compile_units():
+    """The kinds of model grouped by the chain they compile, largest first.
+
+    Each kind compiles its own chain, except with ``SKJOMO_KERNELS=shared``
+    (:func:`skjomo._gibbs._jit.shared_kernels`), where every kind but the
+    plain single-level one runs the same chain: those kinds then go to one
+    process, in which the first compiles the chain and the others load it.
+    """
+    from ._gibbs._jit import shared_kernels
+
+    if not shared_kernels():
+        return [[kind] for kind in KINDS]
+    return [[kind for kind in KINDS if kind is not _single_level], [_single_level]]
+
+
 def _compile_kinds(kinds):
     """Run the tiny fits of ``kinds``; the number of kernels compiled."""
     import warnings
@@ -104,7 +119,8 @@ def warmup(verbose=True, n_jobs=1):
         Print what was compiled, how long it took and where the cache is.
     n_jobs : int, default=1
         Processes compiling at the same time, each a share of the kinds of
-        model (numba compiles on one core; the cache is shared on disk).
+        model (numba compiles on one core; the cache is shared on disk). Kinds
+        that share a chain (``SKJOMO_KERNELS=shared``) stay in one process.
 
     Returns
     -------
@@ -121,7 +137,8 @@ def warmup(verbose=True, n_jobs=1):
     if n_jobs == 1 or not caching_enabled():
         compiled = _compile_kinds(KINDS)
     else:  # separate processes: what they compile reaches this one through the cache
-        shares = [KINDS[i::n_jobs] for i in range(n_jobs)]
+        units = _compile_units()
+        shares = [sum(units[i::n_jobs], []) for i in range(n_jobs)]
         counts = Parallel(n_jobs=n_jobs, backend="loky")(
             delayed(_compile_kinds)(share) for share in shares if share
         )
