@@ -146,7 +146,7 @@ def _kind(function):
     def run():
         from skjomo import _warmup
 
-        _warmup._compile_kinds([getattr(_warmup, function)])
+        _warmup._compile_kinds([(getattr(_warmup, function), False)])
 
     return run
 

@@ -7,6 +7,7 @@ The test suite runs it once before its parallel workers start
 (``tests/conftest.py``).
 """
 
+import contextlib
 import time
 
 import numba.core.event as numba_event
@@ -83,15 +84,57 @@ def _two_level_compatible():
 KINDS = (_single_level_compatible, _two_level_compatible, _two_level, _single_level)
 
 
-def _compile_kinds(kinds):
-    """Run the tiny fits of ``kinds``; the number of kernels compiled."""
+def _compile_units():
+    """Shares of the warm-up for parallel processes, largest first: lists of
+    ``(kind, transform_only)``.
+
+    Each kind compiles its own chain, except with ``SKJOMO_KERNELS=shared``
+    (:func:`skjomo._gibbs._jit.shared_kernels`), where every kind but the
+    plain single-level one runs the same chain. One process then fits those
+    kinds (the chain and the kernels of an iteration) while another only
+    imputes new rows for them, with the chain left out of their fits
+    (``transform_only``): it compiles the kernels of ``transform`` (the
+    latent, missing-value and analysis-model draws of new rows), which the
+    first process finds in the cache when its chain reaches them.
+    """
+    from ._gibbs._jit import shared_kernels
+
+    if not shared_kernels():
+        return [[(kind, False)] for kind in KINDS]
+    shared = [kind for kind in KINDS if kind is not _single_level]
+    return [
+        [(kind, False) for kind in shared],
+        [(kind, True) for kind in shared] + [(_single_level, False)],
+    ]
+
+
+@contextlib.contextmanager
+def _without_chain():
+    """Fits inside the block run no Gibbs iteration (nor compile the chain):
+    their estimates stay at the starting values, enough for ``transform``."""
+    from . import _base
+    from ._gibbs import _driver
+
+    saved = _base.prepare_chain, _driver.run_chain
+    _base.prepare_chain = lambda *args, **kwargs: None
+    _driver.run_chain = lambda *args, **kwargs: None
+    try:
+        yield
+    finally:
+        _base.prepare_chain, _driver.run_chain = saved
+
+
+def _compile_kinds(share):
+    """Run the tiny fits of the ``(kind, transform_only)`` pairs of
+    ``share``; the number of kernels compiled."""
     import warnings
 
     counter = _Counter()
     with numba_event.install_listener("numba:compile", counter), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the tiny fits warn about convergence
-        for kind in kinds:
-            kind()
+        for kind, transform_only in share:
+            with _without_chain() if transform_only else contextlib.nullcontext():
+                kind()
     return counter.compiled
 
 
@@ -104,7 +147,8 @@ def warmup(verbose=True, n_jobs=1):
         Print what was compiled, how long it took and where the cache is.
     n_jobs : int, default=1
         Processes compiling at the same time, each a share of the kinds of
-        model (numba compiles on one core; the cache is shared on disk).
+        model (numba compiles on one core; the cache is shared on disk). Kinds
+        that share a chain (``SKJOMO_KERNELS=shared``) stay in one process.
 
     Returns
     -------
@@ -119,13 +163,15 @@ def warmup(verbose=True, n_jobs=1):
 
     cpu, wall = time.process_time(), time.perf_counter()
     if n_jobs == 1 or not caching_enabled():
-        compiled = _compile_kinds(KINDS)
+        compiled = _compile_kinds([(kind, False) for kind in KINDS])
     else:  # separate processes: what they compile reaches this one through the cache
-        shares = [KINDS[i::n_jobs] for i in range(n_jobs)]
+        units = _compile_units()
+        shares = [sum(units[i::n_jobs], []) for i in range(n_jobs)]
         counts = Parallel(n_jobs=n_jobs, backend="loky")(
             delayed(_compile_kinds)(share) for share in shares if share
         )
-        compiled = sum(counts) + _compile_kinds(KINDS)  # loads from the cache
+        # this process loads everything from the cache
+        compiled = sum(counts) + _compile_kinds([(kind, False) for kind in KINDS])
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     if verbose:
         if not caching_enabled():

@@ -22,6 +22,12 @@ from pathlib import Path
 # benchmarking in a checkout where the suite ran, clear it
 # (doc/development.rst).
 os.environ.setdefault("NUMBA_OPT", "1")
+# Every kind of model but the plain single-level one runs one chain compiled
+# with all the steps (skjomo._gibbs._jit.shared_kernels): half the compile
+# time of a chain per kind, the same draws; the single-level chain is the one
+# `python -m skjomo demo` compiled. benchmarks/seeded_fingerprint.py checks
+# that both ways give identical output (tests/test_shared_kernels.py).
+os.environ.setdefault("SKJOMO_KERNELS", "shared")
 
 import pytest
 

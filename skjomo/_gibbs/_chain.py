@@ -22,7 +22,7 @@ import numpy as np
 
 from ._covariance import draw_group_covariances, refresh_factors, row_scatter
 from ._hierarchical import draw_covariance_hyperparameters
-from ._jit import compile_notice, kernel
+from ._jit import compile_notice, kernel, shared_kernels
 from ._latent_scale import rescale_categorical_latents
 from ._latents import draw_observed_latents, start_observed_latents
 from ._linalg import cholesky_lower, inverse_from_cholesky
@@ -98,8 +98,8 @@ Model = namedtuple(
         # 2 cluster covariances from IW(a, A) ("random")
         "a_prior",  # chi-square degrees of freedom of the prior of a
         "latent_scale_moves",  # scale moves of categorical latents (_latent_scale.py)
-        "multilevel",  # None for one level with a common covariance, else True:
-        # which steps are compiled (see _iteration)
+        "multilevel",  # False for one level with a common covariance: which
+        # steps are compiled (see _model_kind)
         "analysis",  # AnalysisModel of compatible imputation (family 0: none)
     ],
 )
@@ -351,7 +351,7 @@ def build_model(
         cov_method=int(cov_method),
         a_prior=float(p if a_prior is None else a_prior),
         latent_scale_moves=True,
-        multilevel=None if q == 0 and p2 == 0 and not cov_method else True,
+        multilevel=bool(q > 0 or p2 > 0 or cov_method),
         analysis=build_analysis_model(
             dynamic,
             missing,
@@ -590,7 +590,7 @@ def _draw_latents(rng, model, state, multilevel):
             model.codes,
             model.latent_box,
         )
-    if multilevel is not None and model.cat2_start.shape[0] > 0:
+    if multilevel is not None and multilevel and model.cat2_start.shape[0] > 0:
         draw_observed_latents(
             rng,
             state.level2,
@@ -609,11 +609,11 @@ def _draw_level2_missing(rng, model, state, multilevel, analysis):
     """Missing level-2 values given everything else: exact conditional draws,
     or with analysis variables at level 2 the compatible Metropolis-Hastings
     step (returns its accepted moves)."""
-    if analysis is not None and analysis.level2.unit_cluster.shape[0] > 0:
+    if analysis is not None and analysis.family > 0 and analysis.level2.unit_cluster.shape[0] > 0:
         return draw_level2_covariates(
             rng, analysis, state.analysis, state.level2, state.means2, state.sigma_precision[0]
         )
-    if multilevel is not None and model.miss2_rows.shape[0] > 0:
+    if multilevel is not None and multilevel and model.miss2_rows.shape[0] > 0:
         draw_missing(
             rng,
             state.level2,
@@ -639,8 +639,19 @@ def _copy_random_effects(state):
 
 def _model_kind(model):
     """``(multilevel, analysis)``: the arguments that select which steps a
-    kernel compiles (see :func:`_iteration`)."""
-    return model.multilevel, (model.analysis if model.analysis.family > 0 else None)
+    kernel compiles (see :func:`_iteration`).
+
+    By default each kind of model gets a chain with only its steps. With
+    ``SKJOMO_KERNELS=shared`` (:func:`._jit.shared_kernels`) every model
+    except the plain single-level joint model runs one chain compiled with
+    every step, which then tests at run time whether the model has levels
+    (``multilevel`` a bool) and an analysis model (``analysis.family > 0``):
+    the same draws, one compilation instead of three.
+    """
+    analysis = model.analysis if model.analysis.family > 0 else None
+    if shared_kernels() and (model.multilevel or analysis is not None):
+        return model.multilevel, model.analysis
+    return (True if model.multilevel else None), analysis
 
 
 @kernel(inline=True)
@@ -648,10 +659,12 @@ def _iteration(rng, model, state, tally, multilevel, analysis):
     """One systematic-scan Gibbs iteration (doc/sampler.rst, "One iteration");
     accepted Metropolis-Hastings moves are counted in ``tally.accepted``.
 
-    ``multilevel`` (``model.multilevel``) is ``None`` for a single-level
-    model with a common covariance, and ``analysis`` is ``None`` without an
-    analysis model (compatible imputation). Numba removes the branches on
-    ``is None`` before typing them, so a model compiles only the steps it
+    ``multilevel`` is ``None`` for a single-level model with a common
+    covariance, and ``analysis`` is ``None`` without an analysis model
+    (compatible imputation); in the chain shared by every kind of model
+    they are ``False`` and an analysis model of family 0 (:func:`_model_kind`).
+    Numba removes the branches on ``is None`` before typing them, so a model
+    compiles only the steps it
     uses (a single-level joint model: neither the random-effect, level-2 and
     cluster-covariance steps, the hyper-parameters of the "random" method,
     nor the analysis-model steps).
@@ -663,14 +676,14 @@ def _iteration(rng, model, state, tally, multilevel, analysis):
     refresh_statistics(
         model.static_h, model.static_k, model.w, state.values, model.cluster, state.h, state.k
     )
-    if multilevel is None or model.cov_method == 0:
+    if multilevel is None or not multilevel or model.cov_method == 0:
         fixed_effect_response(model.gram, state.h, state.u, state.cross)
         draw_fixed_effects(rng, model.design_chol, state.cross, state.cov_chol[0], state.beta)
     else:
         draw_fixed_effects_heteroscedastic(
             rng, model.gram, state.h, state.u, state.precision, model.cov_group, state.beta
         )
-    if multilevel is not None:
+    if multilevel is not None and multilevel:
         if state.level2.shape[1] > state.u.shape[1] * q:
             _level2_regression(rng, model, state)
         if q > 0:
@@ -709,7 +722,7 @@ def _iteration(rng, model, state, tally, multilevel, analysis):
         model.gram, state.h, state.k, state.beta, state.u, model.cov_group, state.scatter
     )
     prior_df, prior_scale = model.prior_df, model.prior_scale
-    if multilevel is not None and model.cov_method == 2:
+    if multilevel is not None and multilevel and model.cov_method == 2:
         a_before = state.a[0]
         draw_covariance_hyperparameters(
             rng,
@@ -743,7 +756,7 @@ def _iteration(rng, model, state, tally, multilevel, analysis):
         state.precision,
     )
     row_means(model.x, model.z, model.cluster, state.beta, state.u, state.means)
-    if analysis is not None:  # compatible imputation (doc/smc.rst)
+    if analysis is not None and analysis.family > 0:  # compatible imputation (doc/smc.rst)
         draw_analysis_parameters(rng, analysis, state.analysis, state.values, tally.accepted[4:])
     tally.accepted[3] += _draw_level1_missing(rng, model, state, analysis)
     tally.accepted[3] += _draw_level2_missing(rng, model, state, multilevel, analysis)
@@ -754,7 +767,7 @@ def _draw_level1_missing(rng, model, state, analysis):
     """Missing level-1 cells: exact conditional draws, or with an analysis
     model the compatible Metropolis-Hastings steps and the missing outcomes
     (returns their accepted moves)."""
-    if analysis is None:
+    if analysis is None or analysis.family == 0:
         draw_missing(
             rng,
             state.values,
@@ -848,7 +861,9 @@ def impute_given_parameters(rng, model, state, n_sweeps, new_clusters):
 def _impute_given_parameters(rng, model, state, n_sweeps, new_clusters, multilevel, analysis):
     """:func:`impute_given_parameters`, compiled for one kind of model (see
     :func:`_iteration`)."""
-    update_u = multilevel is not None and state.u.shape[2] > 0 and np.any(new_clusters)
+    update_u = False
+    if multilevel is not None and multilevel:
+        update_u = state.u.shape[2] > 0 and np.any(new_clusters)
     for _ in range(n_sweeps):
         _draw_latents(rng, model, state, multilevel)
         if multilevel is not None and update_u:
@@ -876,7 +891,7 @@ def _impute_given_parameters(rng, model, state, n_sweeps, new_clusters, multilev
             )
             _copy_random_effects(state)
             row_means(model.x, model.z, model.cluster, state.beta, state.u, state.means)
-        if analysis is not None:
+        if analysis is not None and analysis.family > 0:
             sync_analysis(analysis, state.analysis, state.values)
             if analysis.random_effects.re_index.shape[0] > 0 and np.any(new_clusters):
                 ast = state.analysis

@@ -259,7 +259,7 @@ def _scale_level1(rng, model, state, k, coefs, scaled, lam, regs, cond_prec, mul
     # residuals do not change, the latents' quadratic form scales
     residual_statistics(state.values, state.means, lam, model.row_group, n_free, start, size, coefs)
     hierarchical = False
-    if multilevel is not None:
+    if multilevel is not None and multilevel:
         if model.cov_method == 2:
             # "random": A -> D A D keeps the prior of every beta_j given A
             # (beta_j - A_11^{-1} A_12 and A_11 scale together) apart from
@@ -273,7 +273,7 @@ def _scale_level1(rng, model, state, k, coefs, scaled, lam, regs, cond_prec, mul
             regression_statistics(
                 regs[h], centre, row_prec, cond_prec[h], start - n_free, size, coefs
             )
-    if multilevel is not None:
+    if multilevel is not None and multilevel:
         if q > 0:
             # random effects of the latents and their rows/columns of Sigma
             scaled[:] = False
@@ -295,7 +295,7 @@ def _scale_level1(rng, model, state, k, coefs, scaled, lam, regs, cond_prec, mul
     for h in range(regs.shape[0]):
         rescale_regression(state.cov[h], n_free, regs[h], start - n_free, size, 1.0 / g)
     refresh_factors(state.cov, state.cov_chol, state.precision)
-    if multilevel is not None:
+    if multilevel is not None and multilevel:
         if hierarchical:
             for r in range(p):
                 for t in range(start, start + size):
@@ -391,7 +391,8 @@ def _scale_level2(rng, model, state, k, coefs):
 @kernel(inline=True)
 def rescale_categorical_latents(rng, model, state, multilevel):
     """One scale move per categorical variable, level 1 then level 2
-    (``multilevel``: ``model.multilevel``, ``None`` when there is no level 2);
+    (``multilevel``: ``None``, or ``False`` in the chain shared by every kind
+    of model, when there is no level 2);
     in a two-level model each level-1 variable's move is followed by the
     scale moves of its latents' random effects and, except in the "random"
     method, by the cluster shifts of its latents (:mod:`._latent_shift`).
@@ -415,14 +416,14 @@ def rescale_categorical_latents(rng, model, state, multilevel):
             regression_on_latents(state.cov[h], n_free, lam[h], regs[h], cond_prec[h])
         for k in range(model.cat_start.shape[0]):
             _scale_level1(rng, model, state, k, coefs, scaled, lam, regs, cond_prec, multilevel)
-            if multilevel is not None:
+            if multilevel is not None and multilevel:
                 start, size = model.cat_start[k], model.cat_size[k]
                 for t in range(start, start + size):
                     for c in range(state.u.shape[2]):
                         _scale_random_effect(rng, model, state, t, c, coefs, scaled)
                 if model.cov_method != 2:  # "random": see doc/benchmarks.rst
                     shift_latents_of(rng, model, state, k, work)
-        if multilevel is not None:
+        if multilevel is not None and multilevel:
             if model.cov_method == 2 and n_free > 0:
                 shift_regressions(
                     rng,
@@ -437,6 +438,6 @@ def rescale_categorical_latents(rng, model, state, multilevel):
                     model.prior_scale,
                 )
                 refresh_factors(state.cov, state.cov_chol, state.precision)
-    if multilevel is not None:
+    if multilevel is not None and multilevel:
         for k in range(model.cat2_start.shape[0]):
             _scale_level2(rng, model, state, k, coefs)
