@@ -351,10 +351,11 @@ def refresh_predictor(am, ast):
 
 
 # Metropolis-Hastings decisions ``u < f(y | eta_new) / f(y | eta)`` of the
-# covariate step, one per family, from scalars of the row (``exp_eta``:
-# logistic, ``cumhaz``: Cox, ``theta`` and ``k``: ordinal).
+# covariate step, one per family, from scalars of the row (``exp_eta`` and
+# ``exp_new``, the exponentials of ``eta`` and ``eta_new``: logistic,
+# ``cumhaz``: Cox, ``theta`` and ``k``: ordinal).
 @kernel
-def _accept_linear(u, y, eta, eta_new, exp_eta, sigma2, cumhaz, theta, k):
+def _accept_linear(u, y, eta, eta_new, exp_eta, exp_new, sigma2, cumhaz, theta, k):
     log_ratio = row_log_likelihood(LINEAR, y, eta_new, sigma2) - row_log_likelihood(
         LINEAR, y, eta, sigma2
     )
@@ -373,12 +374,12 @@ def _row_log_likelihood(am, ast, i, eta):
 
 
 @kernel
-def _accept_logistic(u, y, eta, eta_new, exp_eta, sigma2, cumhaz, theta, k):
-    return accept_logistic_move(u, y, eta, exp_eta, eta_new, np.exp(eta_new))
+def _accept_logistic(u, y, eta, eta_new, exp_eta, exp_new, sigma2, cumhaz, theta, k):
+    return accept_logistic_move(u, y, eta, exp_eta, eta_new, exp_new)
 
 
 @kernel
-def _accept_ordinal(u, y, eta, eta_new, exp_eta, sigma2, cumhaz, theta, k):
+def _accept_ordinal(u, y, eta, eta_new, exp_eta, exp_new, sigma2, cumhaz, theta, k):
     log_ratio = ordinal_row_log_likelihood(y, eta_new, theta, k) - ordinal_row_log_likelihood(
         y, eta, theta, k
     )
@@ -386,7 +387,7 @@ def _accept_ordinal(u, y, eta, eta_new, exp_eta, sigma2, cumhaz, theta, k):
 
 
 @kernel
-def _accept_cox(u, y, eta, eta_new, exp_eta, sigma2, cumhaz, theta, k):
+def _accept_cox(u, y, eta, eta_new, exp_eta, exp_new, sigma2, cumhaz, theta, k):
     log_ratio = cox_row_log_likelihood(y, cumhaz, eta_new) - cox_row_log_likelihood(y, cumhaz, eta)
     return np.log(u) < log_ratio
 
@@ -653,11 +654,13 @@ def _covariate_moves(
             ast.xvars[i, v] = new_x
             design_row(am, ast.xvars[i], w_new)
             eta_new = predictor(am, ast, i, w_new)
+            cached_exp = ast.exp_eta.shape[0] > 0  # logistic: exp(eta) kept with eta
+            exp_new = np.exp(eta_new) if cached_exp else 0.0
             if not am.y_missing[i]:
                 u_accept = rng.random()
-                exp_eta = ast.exp_eta[i] if ast.exp_eta.shape[0] > 0 else 0.0
+                exp_eta = ast.exp_eta[i] if cached_exp else 0.0
                 cumhaz = ast.cox.cumhaz[i] if ast.cox.cumhaz.shape[0] > 0 else 0.0
-                row = (u_accept, ast.y[i], ast.eta[i], eta_new, exp_eta, ast.sigma2[0])
+                row = (u_accept, ast.y[i], ast.eta[i], eta_new, exp_eta, exp_new, ast.sigma2[0])
                 if logistic is not None:
                     ok = _accept_logistic(*row, cumhaz, ast.theta, k)
                 elif ordinal is not None:
@@ -671,7 +674,9 @@ def _covariate_moves(
                     continue
                 accepted += 1
             ast.w[i, :] = w_new
-            set_predictor(ast, i, eta_new)
+            ast.eta[i] = eta_new  # set_predictor without a second exponential
+            if cached_exp:
+                ast.exp_eta[i] = exp_new
         for a in range(s):
             values[d, col + a] = proposal[a]
     return accepted
