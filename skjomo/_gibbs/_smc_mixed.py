@@ -142,6 +142,26 @@ def effect_design(re, wrow, t):
 
 
 @kernel(inline=True)
+def effect_design_at(re, w, i, t):
+    """:func:`effect_design` of row ``i`` of the design ``w``, indexed: a row
+    view ``w[i]`` in a loop over rows costs a reference count per view."""
+    c = re.re_index[t]
+    return 1.0 if c < 0 else w[i, c]
+
+
+@kernel(inline=True)
+def random_part_at(re, b, i, w):
+    """:func:`random_part` of row ``i`` of the design ``w`` (indexed, as
+    :func:`effect_design_at`)."""
+    s = 0.0
+    if re.re_index.shape[0] > 0:
+        j = re.cluster[i]
+        for t in range(re.re_index.shape[0]):
+            s += effect_design_at(re, w, i, t) * b[j, t]
+    return s
+
+
+@kernel(inline=True)
 def random_part(re, b, i, wrow):
     """``z_ij' b_j`` of row ``i`` with analysis design row ``wrow``."""
     s = 0.0
@@ -293,7 +313,7 @@ def draw_mixed_linear(rng, re, st, w, y, theta, sigma2, prior_df, prior_scale):
     # sigma^2 | theta, b
     rss = 0.0
     for i in range(n):
-        r = y[i] - random_part(re, st.b, i, w[i])
+        r = y[i] - random_part_at(re, st.b, i, w)
         for t in range(k):
             r -= w[i, t] * theta[t]
         rss += r * r
@@ -348,14 +368,14 @@ def _cluster_newton(family, re, j, b_j, w, y, theta, psi_inv, chol, center):
         for t in range(k):
             eta += w[i, t] * theta[t]
         for a in range(kz):
-            eta += effect_design(re, w[i], a) * b_j[a]
+            eta += effect_design_at(re, w, i, a) * b_j[a]
         log_f, slope, weight = _eta_terms(family, y[i], eta, theta, k)
         log_post += log_f
         for a in range(kz):
-            za = effect_design(re, w[i], a)
+            za = effect_design_at(re, w, i, a)
             score[a] += za * slope
             for c in range(kz):
-                info[a, c] += weight * za * effect_design(re, w[i], c)
+                info[a, c] += weight * za * effect_design_at(re, w, i, c)
     if not cholesky_lower(info, chol):
         return log_post, False
     solve_lower(chol, score)

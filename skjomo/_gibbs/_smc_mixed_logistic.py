@@ -29,7 +29,7 @@ from ._linalg import (
     solve_lower_transpose,
     spd_inverse,
 )
-from ._smc_mixed import draw_effect_covariance, effect_design, random_part
+from ._smc_mixed import draw_effect_covariance, effect_design_at, random_part_at
 
 _LARGE_ETA = 30.0  # beyond it exp(eta) is not formed (overflow at 709)
 _PRODUCT_LIMIT = 1e200  # q <= 1 + e^30 < 1e14, so the product stays finite
@@ -96,7 +96,7 @@ def draw_theta_given_effects(rng, re, b, w, y, theta):
     n, k = w.shape
     offset = np.empty(n)
     for i in range(n):
-        offset[i] = random_part(re, b, i, w[i])
+        offset[i] = random_part_at(re, b, i, w)
     chol0, center0 = np.empty((k, k)), np.empty(k)
     loglik0, ok = theta_newton(w, y, offset, theta, chol0, center0)
     if not ok:
@@ -141,15 +141,15 @@ def _cluster_newton(re, j, b_j, w, y, fixed, psi_inv, info, score, chol, center)
         i = re.cluster_rows[r]
         eta = fixed[i]
         for a in range(kz):
-            eta += effect_design(re, w[i], a) * b_j[a]
+            eta += effect_design_at(re, w, i, a) * b_j[a]
         log_post += y[i] * eta
         prob, weight, logs, product = _row_terms(eta, logs, product)
         resid = y[i] - prob
         for a in range(kz):
-            za = effect_design(re, w[i], a)
+            za = effect_design_at(re, w, i, a)
             score[a] += za * resid
             for c in range(a + 1):
-                info[a, c] += weight * za * effect_design(re, w[i], c)
+                info[a, c] += weight * za * effect_design_at(re, w, i, c)
     log_post -= logs + np.log(product)
     if not cholesky_lower(info, chol):
         return log_post, False

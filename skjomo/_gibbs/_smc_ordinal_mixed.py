@@ -28,7 +28,7 @@ import numpy as np
 
 from ._jit import kernel
 from ._linalg import cholesky_lower, log_normal_precision, solve_lower, solve_lower_transpose
-from ._smc_mixed import draw_effect_covariance, draw_newton_effects, random_part
+from ._smc_mixed import draw_effect_covariance, draw_newton_effects, random_part_at
 from ._smc_ordinal import (
     ORDINAL,
     draw_ordinal_parameters,
@@ -54,7 +54,7 @@ def random_offsets(re, b, w):
     offset = np.zeros(w.shape[0])
     if re.re_index.shape[0] > 0:
         for i in range(w.shape[0]):
-            offset[i] = random_part(re, b, i, w[i])
+            offset[i] = random_part_at(re, b, i, w)
     return offset
 
 
