@@ -664,10 +664,9 @@ def _iteration(rng, model, state, tally, multilevel, analysis):
     (compatible imputation); in the chain shared by every kind of model
     they are ``False`` and an analysis model of family 0 (:func:`_model_kind`).
     Numba removes the branches on ``is None`` before typing them, so a model
-    compiles only the steps it
-    uses (a single-level joint model: neither the random-effect, level-2 and
-    cluster-covariance steps, the hyper-parameters of the "random" method,
-    nor the analysis-model steps).
+    compiles only the steps it uses (a single-level joint model: neither the
+    random-effect, level-2 and cluster-covariance steps, the
+    hyper-parameters of the "random" method, nor the analysis-model steps).
     """
     q = state.u.shape[2]
     _draw_latents(rng, model, state, multilevel)
