@@ -211,7 +211,8 @@ def test_two_threads_impute_as_one_thread(cov_method):
     """fit, sample (stored and continued chains) and transform, bit for bit."""
     data = _mixed_two_level()
     fitted_clusters = data["cluster"] < 20
-    new_rows = data[~fitted_clusters] if cov_method != "fixed" else data.head(40)
+    # "fixed": no covariance for a cluster not seen in fit
+    new_rows = data[fitted_clusters].head(40) if cov_method == "fixed" else data[~fitted_clusters]
     outputs = []
     for n_threads in (1, 2):
         common = dict(
@@ -235,3 +236,27 @@ def test_two_threads_impute_as_one_thread(cov_method):
         pd.testing.assert_frame_equal(one, two, check_exact=True)
     pd.testing.assert_frame_equal(new1, new2, check_exact=True)
     assert np.array_equal(beta1, beta2)
+
+
+@pytest.mark.slow
+def test_every_kind_of_model_imputes_the_same_on_two_threads(tmp_path):
+    """Every case of benchmarks/seeded_fingerprint.py (every estimator and
+    analysis model, fit, sample and transform) hashes the same on one and
+    on two threads."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "seeded_fingerprint.py"
+    reference = tmp_path / "one_thread.json"
+    subprocess.run(
+        [sys.executable, str(script), "--write", str(reference)], check=True, capture_output=True
+    )
+    assert len(json.loads(reference.read_text())) >= 10
+    checked = subprocess.run(
+        [sys.executable, str(script), "--threads", "2", "--check", str(reference)],
+        capture_output=True,
+        text=True,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
