@@ -3,7 +3,7 @@
 Usage::
 
     python benchmarks/bench_threads.py [--rows 50000] [--clusters 200]
-        [--iterations 200] [--repeats 5] [--threads 2]
+        [--seconds 0.5] [--repeats 10] [--threads 2]
 
 Data: :func:`skjomo.datasets.make_multilevel_data` with ``clusters``
 clusters of ``rows / clusters`` rows (a quarter of every outcome missing),
@@ -17,11 +17,14 @@ fitted by ``MultilevelJointImputer`` with one chain, for two models:
 
 After a short fit on each (which compiles or loads both chains from
 numba's cache, so no compilation is timed), the fitted chain continues for
-blocks of ``iterations`` iterations, alternating one thread and
+blocks of about ``seconds`` seconds, alternating one thread and
 ``threads`` threads (``run_chain(..., n_threads)``), ``repeats`` times
 each. Times are wall-clock (threads share the process's CPU time); the
 figure per setting is its fastest block, the one other work on a shared
 machine disturbed least, and the speed-up is one thread over ``threads``.
+"others' load" is the share of the machine's cores that other processes
+used during those two blocks (from ``/proc/stat``): a speed-up measured
+while they used much of the machine understates what threads give.
 The script also checks that a fit gives bit-identical imputations on one
 and on ``threads`` threads.
 """
@@ -50,8 +53,31 @@ def _imputer(frame, n_threads, n_burn=2):
     )
 
 
-def measure(frame, threads, iterations, repeats):
-    """Fastest wall seconds per iteration on 1 and on ``threads`` threads."""
+def _jiffies():
+    """(busy jiffies of the whole machine, jiffies of this process)."""
+    with open("/proc/stat") as stat:
+        ticks = [int(v) for v in stat.readline().split()[1:]]
+    with open("/proc/self/stat") as own:
+        fields = own.read().rsplit(")", 1)[1].split()
+    return sum(ticks) - ticks[3] - ticks[4], int(fields[11]) + int(fields[12])
+
+
+def _block(run, n_threads, iterations):
+    """Wall seconds per iteration of one block, and the share of the
+    machine's cores that other processes used meanwhile (Linux)."""
+    busy, own = _jiffies()
+    start = time.perf_counter()
+    run(iterations, n_threads)
+    seconds = time.perf_counter() - start
+    busy_after, own_after = _jiffies()
+    capacity = seconds * os.sysconf("SC_CLK_TCK") * os.cpu_count()
+    others = max(0.0, (busy_after - busy) - (own_after - own)) / capacity
+    return seconds / iterations, others
+
+
+def measure(frame, threads, seconds, repeats):
+    """Fastest wall seconds per iteration on 1 and on ``threads`` threads,
+    with the share of the cores other processes used during that block."""
     from skjomo._gibbs._chain import dimensions, empty_trace, new_tally, run_chain
 
     serial = _imputer(frame, 1).fit(frame)
@@ -65,21 +91,25 @@ def measure(frame, threads, iterations, repeats):
     trace = empty_trace(dimensions(model))
     tally = new_tally(state)
     rng = np.random.default_rng(1)
-    seconds = {1: [], threads: []}
+
+    def run(iterations, n_threads):
+        run_chain(rng, model, state, tally, iterations, trace, 0, n_threads)
+
+    per_iteration, _ = _block(run, 1, 20)
+    iterations = max(10, int(seconds / per_iteration))
+    blocks = {1: [], threads: []}
     for _ in range(repeats):
         for n in (1, threads):
-            start = time.perf_counter()
-            run_chain(rng, model, state, tally, iterations, trace, 0, n)
-            seconds[n].append((time.perf_counter() - start) / iterations)
-    return {n: min(s) for n, s in seconds.items()}
+            blocks[n].append(_block(run, n, iterations))
+    return {n: min(b) for n, b in blocks.items()}
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=50_000)
     parser.add_argument("--clusters", type=int, default=200)
-    parser.add_argument("--iterations", type=int, default=200)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--seconds", type=float, default=0.5, help="length of a block")
+    parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args(argv)
     from skjomo.datasets import make_multilevel_data
@@ -93,16 +123,23 @@ def main(argv=None):
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}; {len(frame):,} rows, {args.clusters} clusters"
     )
-    header = ("model", "ms per iteration, 1 thread", f"{args.threads} threads", "speed-up")
+    header = (
+        "model",
+        "ms per iteration, 1 thread",
+        f"{args.threads} threads",
+        "speed-up",
+        "others' load",
+    )
     rows = []
     for name, data in models.items():
-        best = measure(data, args.threads, args.iterations, args.repeats)
+        best = measure(data, args.threads, args.seconds, args.repeats)
         rows.append(
             (
                 name,
-                f"{best[1] * 1e3:.2f}",
-                f"{best[args.threads] * 1e3:.2f}",
-                f"{best[1] / best[args.threads]:.2f}",
+                f"{best[1][0] * 1e3:.2f}",
+                f"{best[args.threads][0] * 1e3:.2f}",
+                f"{best[1][0] / best[args.threads][0]:.2f}",
+                f"{best[1][1]:.0%}, {best[args.threads][1]:.0%}",
             )
         )
     widths = [max(len(h), *(len(r[k]) for r in rows)) for k, h in enumerate(header)]
