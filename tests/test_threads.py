@@ -208,7 +208,8 @@ def _mixed_two_level(seed=0, n_clusters=24, size=15):
 @pytest.mark.slow
 @pytest.mark.parametrize("cov_method", ["common", "fixed", "random"])
 def test_two_threads_impute_as_one_thread(cov_method):
-    """fit, sample (stored and continued chains) and transform, bit for bit."""
+    """fit, sample (stored and continued chains) and transform, bit for bit,
+    also with the chains in two processes."""
     data = _mixed_two_level()
     fitted_clusters = data["cluster"] < 20
     # "fixed": no covariance for a cluster not seen in fit
@@ -224,6 +225,7 @@ def test_two_threads_impute_as_one_thread(cov_method):
             n_chains=2,
             random_state=3,
             n_threads=n_threads,
+            n_jobs=n_threads,  # two threads in each of two processes
         )
         if cov_method == "common":
             imputer = MultilevelJointImputer(**common)
