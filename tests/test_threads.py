@@ -13,11 +13,19 @@ import pandas as pd
 import pytest
 
 from skjomo import HeteroscedasticMultilevelImputer, MultilevelJointImputer
-from skjomo._gibbs._missing import draw_missing, draw_missing_threaded, missingness_groups
+from skjomo._gibbs._missing import (
+    draw_missing,
+    draw_missing_from,
+    draw_missing_from_threaded,
+    missing_cells,
+    missingness_groups,
+)
 from skjomo._gibbs._regression import (
     draw_random_effects,
     draw_random_effects_threaded,
     row_means,
+    row_means_and_normals,
+    row_means_and_normals_threaded,
     row_means_threaded,
 )
 from skjomo._gibbs._suffstats import (
@@ -140,7 +148,7 @@ def test_random_effects_threaded_is_serial_and_draws_the_same_numbers(layout):
     assert first[0].random() == second[0].random()  # the same draws consumed
 
 
-def test_missing_values_threaded_are_serial_and_draw_the_same_numbers(layout):
+def test_missing_values_threaded_are_serial(layout):
     rng, p = layout["rng"], layout["values"].shape[1]
     n = layout["values"].shape[0]
     missing = rng.random((n, p)) < 0.3
@@ -149,28 +157,67 @@ def test_missing_values_threaded_are_serial_and_draw_the_same_numbers(layout):
     groups = missingness_groups(missing, row_group)
     precisions = _spd(rng, 2, p)
     means = rng.normal(size=(n, p))
+    noise = rng.normal(size=missing_cells(groups[1], groups[3]))
+    assert noise.size == missing.sum()
 
     def args():
         values = layout["values"].copy()
         values[missing] = np.nan
-        return (np.random.default_rng(4), values, means, precisions, *groups)
+        return (noise, values, means, precisions, *groups)
 
-    first, second = _twice(draw_missing, draw_missing_threaded, args, (1,))
+    first, _ = _twice(draw_missing_from, draw_missing_from_threaded, args, (1,))
     assert not np.isnan(first[1]).any()
     assert np.array_equal(first[1][~missing], layout["values"][~missing])
-    assert first[0].random() == second[0].random()
+    # draw_missing: the same, from the generator's next normals
+    values = layout["values"].copy()
+    values[missing] = np.nan
+    draw_missing(np.random.default_rng(4), values, means, precisions, *groups)
+    again = layout["values"].copy()
+    again[missing] = np.nan
+    normals = np.random.default_rng(4).standard_normal(noise.size)
+    draw_missing_from(normals, again, means, precisions, *groups)
+    assert np.array_equal(values, again)
+
+
+def test_row_means_with_normals_threaded_is_serial_and_draws_in_order(layout):
+    def call(kernel, threads):
+        rng, out = np.random.default_rng(6), np.empty_like(layout["values"])
+        with chain_threads(threads):
+            noise = kernel(
+                rng,
+                1000,
+                layout["x"],
+                layout["z"],
+                layout["cluster"],
+                layout["beta"],
+                layout["u"],
+                out,
+            )
+        return noise, out, rng.random()
+
+    serial = call(row_means_and_normals, 1)
+    threaded = call(row_means_and_normals_threaded, 2)
+    expected = np.empty_like(layout["values"])
+    row_means(layout["x"], layout["z"], layout["cluster"], layout["beta"], layout["u"], expected)
+    stream = np.random.default_rng(6)
+    assert np.array_equal(serial[0], stream.standard_normal(1000))
+    assert serial[2] == stream.random()
+    assert np.array_equal(serial[1], expected)
+    for a, b in zip(serial, threaded):
+        assert np.array_equal(a, b)
 
 
 def test_chain_threads_sets_and_restores_numba_threads():
     import numba
 
-    before = numba.get_num_threads()
+    before = numba.get_num_threads(), numba.get_parallel_chunksize()
     with chain_threads(1) as parallel:
         assert parallel is None
     with chain_threads(2) as parallel:
         assert parallel is True
         assert numba.get_num_threads() == min(2, numba.config.NUMBA_NUM_THREADS)
-    assert numba.get_num_threads() == before
+        assert numba.get_parallel_chunksize() == 1
+    assert (numba.get_num_threads(), numba.get_parallel_chunksize()) == before
 
 
 def test_n_threads_is_validated():

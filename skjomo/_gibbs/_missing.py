@@ -32,7 +32,22 @@ def _missing_columns(group_missing, k, mis, obs):
     return n_mis
 
 
-def _draw_missing(rng, values, means, precisions, group_rows, group_ptr, group_cov, group_missing):
+@kernel(inline=True)
+def missing_cells(group_ptr, group_missing):
+    """Number of missing cells of the rows of every missingness group: the
+    standard normals :func:`draw_missing` draws."""
+    n = 0
+    for k in range(group_missing.shape[0]):
+        n_mis = 0
+        for t in range(group_missing.shape[1]):
+            if group_missing[k, t]:
+                n_mis += 1
+        n += (group_ptr[k + 1] - group_ptr[k]) * n_mis
+    return n
+
+
+@kernel(inline=True)
+def draw_missing(rng, values, means, precisions, group_rows, group_ptr, group_cov, group_missing):
     """Draw every missing cell of ``values`` in place.
 
     Parameters
@@ -49,12 +64,21 @@ def _draw_missing(rng, values, means, precisions, group_rows, group_ptr, group_c
         Covariance group of each missingness group.
     group_missing : ndarray of bool (n_groups, p)
         Missing columns of each group.
+    """
+    noise = standard_normals(rng, missing_cells(group_ptr, group_missing))
+    draw_missing_from(
+        noise, values, means, precisions, group_rows, group_ptr, group_cov, group_missing
+    )
 
-    Notes
-    -----
-    Serially, per group: its columns, the Cholesky factor of ``Q_MM`` and
-    the standard normals of its rows (``|M|`` per row, in row order); then
-    the rows are drawn in parallel tasks of :data:`._threads.ROW_CHUNK`
+
+def _draw_missing_from(
+    noise, values, means, precisions, group_rows, group_ptr, group_cov, group_missing
+):
+    """:func:`draw_missing` given its standard normals ``noise``: ``|M|`` per
+    row, the rows of each group in order, group after group.
+
+    Serially, per group: its columns and the Cholesky factor of ``Q_MM``;
+    then the rows are drawn in parallel tasks of :data:`._threads.ROW_CHUNK`
     rows (see :mod:`._threads`).
     """
     n_groups, p = group_missing.shape
@@ -74,7 +98,6 @@ def _draw_missing(rng, values, means, precisions, group_rows, group_ptr, group_c
                 for b in range(nm):
                     block[a, b] = precision[mis[k, a], mis[k, b]]
             cholesky_lower(block, chol_space[k, : nm * nm].reshape((nm, nm)))
-    noise = standard_normals(rng, noise_start[n_groups])
     # tasks: chunks of the rows of each group
     n_tasks = 0
     for k in range(n_groups):
@@ -147,7 +170,22 @@ def _draw_rows(values, means, precision, rows, start, stop, mis, obs, chol, nois
             values[row, mis[a]] = means[row, mis[a]] - shift[a] + z[a]
 
 
-draw_missing, draw_missing_threaded = threaded_pair(_draw_missing)
+draw_missing_from, draw_missing_from_threaded = threaded_pair(_draw_missing_from)
+
+
+@kernel(inline=True)
+def draw_missing_from_with(
+    parallel, noise, values, means, precisions, group_rows, group_ptr, group_cov, group_missing
+):
+    """:func:`draw_missing_from`, threaded when ``parallel`` is not ``None``."""
+    if parallel is None:
+        draw_missing_from(
+            noise, values, means, precisions, group_rows, group_ptr, group_cov, group_missing
+        )
+    else:
+        draw_missing_from_threaded(
+            noise, values, means, precisions, group_rows, group_ptr, group_cov, group_missing
+        )
 
 
 @kernel(inline=True)
@@ -155,14 +193,10 @@ def draw_missing_with(
     parallel, rng, values, means, precisions, group_rows, group_ptr, group_cov, group_missing
 ):
     """:func:`draw_missing`, threaded when ``parallel`` is not ``None``."""
-    if parallel is None:
-        draw_missing(
-            rng, values, means, precisions, group_rows, group_ptr, group_cov, group_missing
-        )
-    else:
-        draw_missing_threaded(
-            rng, values, means, precisions, group_rows, group_ptr, group_cov, group_missing
-        )
+    noise = standard_normals(rng, missing_cells(group_ptr, group_missing))
+    draw_missing_from_with(
+        parallel, noise, values, means, precisions, group_rows, group_ptr, group_cov, group_missing
+    )
 
 
 def missingness_groups(missing, row_group):

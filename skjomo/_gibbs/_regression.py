@@ -23,6 +23,7 @@ from numba import prange
 
 from ._jit import kernel, threaded_pair
 from ._linalg import cholesky_lower, solve_lower, solve_lower_transpose
+from ._threads import row_chunks
 
 
 @kernel
@@ -190,19 +191,28 @@ def draw_random_effects_with(
         )
 
 
-def _row_means(design, z, cluster, beta, u, out):
-    """``out[i] = B'x_i + U_j'z_i`` for the given rows (one task per row)."""
+@kernel(inline=True)
+def _row_mean(i, design, z, cluster, beta, u, out):
+    """``out[i] = B'x_i + U_j'z_i``."""
     m, p = beta.shape
     q = u.shape[2]
-    for i in prange(design.shape[0]):
-        j = cluster[i]
-        for t in range(p):
-            s = 0.0
-            for a in range(m):
-                s += design[i, a] * beta[a, t]
-            for k in range(q):
-                s += z[i, k] * u[j, t, k]
-            out[i, t] = s
+    j = cluster[i]
+    for t in range(p):
+        s = 0.0
+        for a in range(m):
+            s += design[i, a] * beta[a, t]
+        for k in range(q):
+            s += z[i, k] * u[j, t, k]
+        out[i, t] = s
+
+
+def _row_means(design, z, cluster, beta, u, out):
+    """``out[i] = B'x_i + U_j'z_i`` for the given rows (tasks of
+    :data:`._threads.ROW_CHUNK` rows)."""
+    chunks = row_chunks(design.shape[0])
+    for task in prange(chunks.shape[0] - 1):
+        for i in range(chunks[task], chunks[task + 1]):
+            _row_mean(i, design, z, cluster, beta, u, out)
 
 
 row_means, row_means_threaded = threaded_pair(_row_means)
@@ -215,6 +225,39 @@ def row_means_with(parallel, design, z, cluster, beta, u, out):
         row_means(design, z, cluster, beta, u, out)
     else:
         row_means_threaded(design, z, cluster, beta, u, out)
+
+
+def _row_means_and_normals(rng, n_normals, design, z, cluster, beta, u, out):
+    """:func:`row_means`, and ``n_normals`` standard normals of ``rng``
+    (returned) drawn meanwhile.
+
+    Task 0 draws the normals, in order, from the chain's one stream; the
+    other tasks compute the means of :data:`._threads.ROW_CHUNK` rows each.
+    On several threads the tasks are handed out one at a time
+    (:func:`._threads.chain_threads`), so the serial draws overlap the row
+    means.
+    """
+    noise = np.empty(n_normals)
+    chunks = row_chunks(design.shape[0])
+    for task in prange(chunks.shape[0]):
+        if task == 0:
+            for c in range(n_normals):
+                noise[c] = rng.standard_normal()
+        else:
+            for i in range(chunks[task - 1], chunks[task]):
+                _row_mean(i, design, z, cluster, beta, u, out)
+    return noise
+
+
+row_means_and_normals, row_means_and_normals_threaded = threaded_pair(_row_means_and_normals)
+
+
+@kernel(inline=True)
+def row_means_and_normals_with(parallel, rng, n_normals, design, z, cluster, beta, u, out):
+    """:func:`row_means_and_normals`, threaded when ``parallel`` is not ``None``."""
+    if parallel is None:
+        return row_means_and_normals(rng, n_normals, design, z, cluster, beta, u, out)
+    return row_means_and_normals_threaded(rng, n_normals, design, z, cluster, beta, u, out)
 
 
 @kernel

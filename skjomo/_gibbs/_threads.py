@@ -2,7 +2,8 @@
 
 The per-cluster and per-row steps of an iteration (sufficient statistics,
 random effects, residual cross-products, row means, missing values) are
-loops whose iterations are independent given the step's random numbers. Each
+loops whose iterations (a cluster, or a chunk of :data:`ROW_CHUNK` rows)
+are independent given the step's random numbers. Each
 such kernel is written once over ``numba.prange`` and compiled twice
 (:func:`._jit.threaded_pair`): serially for the default chain, and with
 numba's threads for a chain run with ``n_threads > 1``.
@@ -12,7 +13,9 @@ The results do not depend on the number of threads because
 * the chain keeps ONE random stream: a step first draws all its random
   numbers serially, in the order of its clusters and rows, into a buffer
   at offsets fixed by the layout (:func:`standard_normals`); the parallel
-  loop then only reads its own part of the buffer;
+  loop then only reads its own part of the buffer (the normals of the
+  missing values are drawn by one task of the row-means loop, while the
+  other tasks compute the means);
 * every loop iteration writes only its own cluster's or row's outputs;
   sums across clusters are formed afterwards, serially, in cluster order
   (never a reduction inside a parallel loop), so the floating-point
@@ -47,16 +50,21 @@ def chain_threads(n_threads):
 
     ``None`` (the serial kernels) for one thread; ``True`` otherwise, with at
     most numba's ``NUMBA_NUM_THREADS`` threads (by default the number of
-    cores).
+    cores). The tasks of a parallel loop (clusters, chunks of rows) are then
+    handed out one at a time (numba's chunk size 1) instead of in equal
+    shares per thread, so that a thread that finished early takes the next
+    task (the row means overlap the serial draws of the missing values).
     """
     if n_threads is None or n_threads <= 1:
         yield None
         return
     before = numba.get_num_threads()
     numba.set_num_threads(min(int(n_threads), numba.config.NUMBA_NUM_THREADS))
+    chunk_size = numba.set_parallel_chunksize(1)
     try:
         yield True
     finally:
+        numba.set_parallel_chunksize(chunk_size)
         numba.set_num_threads(before)
 
 
