@@ -57,12 +57,12 @@ RUN_PARAMETERS = """\
         of an iteration (sufficient statistics, random effects, residual
         cross-products, row means, missing values) run in parallel within
         the chain, for ``fit``, ``sample`` and ``transform``. The imputations
-        are bit-for-bit those of one thread. Worth it for large data (tens
-        of thousands of rows), where one chain on 2 threads runs up to about
-        1.6 times faster (doc/benchmarks.rst, "Threads within a chain");
-        ``n_jobs`` chains each use ``n_threads`` threads, so keep
-        ``n_jobs * n_threads`` within the number of cores. The first fit
-        with more than one thread compiles a threaded chain once."""
+        are bit-for-bit those of one thread. Meant for large data (tens of
+        thousands of rows) on otherwise idle cores; the latents of
+        categorical variables stay serial (doc/benchmarks.rst, "Threads
+        within a chain"). ``n_jobs`` chains each use ``n_threads`` threads,
+        so keep ``n_jobs * n_threads`` within the number of cores. The first
+        fit with more than one thread compiles a threaded chain once."""
 
 
 MULTILEVEL_PARAMETERS = """\

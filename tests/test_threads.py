@@ -24,8 +24,6 @@ from skjomo._gibbs._regression import (
     draw_random_effects,
     draw_random_effects_threaded,
     row_means,
-    row_means_and_normals,
-    row_means_and_normals_threaded,
     row_means_threaded,
 )
 from skjomo._gibbs._suffstats import (
@@ -179,45 +177,16 @@ def test_missing_values_threaded_are_serial(layout):
     assert np.array_equal(values, again)
 
 
-def test_row_means_with_normals_threaded_is_serial_and_draws_in_order(layout):
-    def call(kernel, threads):
-        rng, out = np.random.default_rng(6), np.empty_like(layout["values"])
-        with chain_threads(threads):
-            noise = kernel(
-                rng,
-                1000,
-                layout["x"],
-                layout["z"],
-                layout["cluster"],
-                layout["beta"],
-                layout["u"],
-                out,
-            )
-        return noise, out, rng.random()
-
-    serial = call(row_means_and_normals, 1)
-    threaded = call(row_means_and_normals_threaded, 2)
-    expected = np.empty_like(layout["values"])
-    row_means(layout["x"], layout["z"], layout["cluster"], layout["beta"], layout["u"], expected)
-    stream = np.random.default_rng(6)
-    assert np.array_equal(serial[0], stream.standard_normal(1000))
-    assert serial[2] == stream.random()
-    assert np.array_equal(serial[1], expected)
-    for a, b in zip(serial, threaded):
-        assert np.array_equal(a, b)
-
-
 def test_chain_threads_sets_and_restores_numba_threads():
     import numba
 
-    before = numba.get_num_threads(), numba.get_parallel_chunksize()
+    before = numba.get_num_threads()
     with chain_threads(1) as parallel:
         assert parallel is None
     with chain_threads(2) as parallel:
         assert parallel is True
         assert numba.get_num_threads() == min(2, numba.config.NUMBA_NUM_THREADS)
-        assert numba.get_parallel_chunksize() == 1
-    assert (numba.get_num_threads(), numba.get_parallel_chunksize()) == before
+    assert numba.get_num_threads() == before
 
 
 def test_n_threads_is_validated():

@@ -26,13 +26,7 @@ from ._jit import compile_notice, kernel, shared_kernels
 from ._latent_scale import rescale_categorical_latents
 from ._latents import draw_observed_latents, start_observed_latents
 from ._linalg import cholesky_lower, inverse_from_cholesky
-from ._missing import (
-    draw_missing,
-    draw_missing_from_with,
-    draw_missing_with,
-    missing_cells,
-    missingness_groups,
-)
+from ._missing import draw_missing, draw_missing_with, missingness_groups
 from ._regression import (
     draw_fixed_effects,
     draw_fixed_effects_heteroscedastic,
@@ -40,7 +34,6 @@ from ._regression import (
     fixed_effect_response,
     interweave_intercepts,
     row_means,
-    row_means_and_normals_with,
     row_means_with,
 )
 from ._smc import (
@@ -774,35 +767,10 @@ def _iteration(rng, model, state, tally, multilevel, analysis, parallel):
         state.cov_chol,
         state.precision,
     )
+    row_means_with(parallel, model.x, model.z, model.cluster, state.beta, state.u, state.means)
     if analysis is not None and analysis.family > 0:  # compatible imputation (doc/smc.rst)
-        row_means_with(parallel, model.x, model.z, model.cluster, state.beta, state.u, state.means)
         draw_analysis_parameters(rng, analysis, state.analysis, state.values, tally.accepted[4:])
-        tally.accepted[3] += _draw_level1_missing(rng, model, state, analysis, parallel)
-    else:
-        # the normals of the missing cells are drawn while the row means are
-        # computed (on several threads, at the same time)
-        noise = row_means_and_normals_with(
-            parallel,
-            rng,
-            missing_cells(model.miss_ptr, model.miss_mask),
-            model.x,
-            model.z,
-            model.cluster,
-            state.beta,
-            state.u,
-            state.means,
-        )
-        draw_missing_from_with(
-            parallel,
-            noise,
-            state.values,
-            state.means,
-            state.precision,
-            model.miss_rows,
-            model.miss_ptr,
-            model.miss_cov,
-            model.miss_mask,
-        )
+    tally.accepted[3] += _draw_level1_missing(rng, model, state, analysis, parallel)
     tally.accepted[3] += _draw_level2_missing(rng, model, state, multilevel, analysis)
 
 

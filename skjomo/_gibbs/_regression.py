@@ -227,39 +227,6 @@ def row_means_with(parallel, design, z, cluster, beta, u, out):
         row_means_threaded(design, z, cluster, beta, u, out)
 
 
-def _row_means_and_normals(rng, n_normals, design, z, cluster, beta, u, out):
-    """:func:`row_means`, and ``n_normals`` standard normals of ``rng``
-    (returned) drawn meanwhile.
-
-    Task 0 draws the normals, in order, from the chain's one stream; the
-    other tasks compute the means of :data:`._threads.ROW_CHUNK` rows each.
-    On several threads the tasks are handed out one at a time
-    (:func:`._threads.chain_threads`), so the serial draws overlap the row
-    means.
-    """
-    noise = np.empty(n_normals)
-    chunks = row_chunks(design.shape[0])
-    for task in prange(chunks.shape[0]):
-        if task == 0:
-            for c in range(n_normals):
-                noise[c] = rng.standard_normal()
-        else:
-            for i in range(chunks[task - 1], chunks[task]):
-                _row_mean(i, design, z, cluster, beta, u, out)
-    return noise
-
-
-row_means_and_normals, row_means_and_normals_threaded = threaded_pair(_row_means_and_normals)
-
-
-@kernel(inline=True)
-def row_means_and_normals_with(parallel, rng, n_normals, design, z, cluster, beta, u, out):
-    """:func:`row_means_and_normals`, threaded when ``parallel`` is not ``None``."""
-    if parallel is None:
-        return row_means_and_normals(rng, n_normals, design, z, cluster, beta, u, out)
-    return row_means_and_normals_threaded(rng, n_normals, design, z, cluster, beta, u, out)
-
-
 @kernel
 def draw_fixed_effects_heteroscedastic(rng, gram, h, u, precisions, cov_group, out):
     """Draw ``B`` when clusters have their own covariance (doc/sampler.rst, "Fixed effects").

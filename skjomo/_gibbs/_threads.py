@@ -13,9 +13,7 @@ The results do not depend on the number of threads because
 * the chain keeps ONE random stream: a step first draws all its random
   numbers serially, in the order of its clusters and rows, into a buffer
   at offsets fixed by the layout (:func:`standard_normals`); the parallel
-  loop then only reads its own part of the buffer (the normals of the
-  missing values are drawn by one task of the row-means loop, while the
-  other tasks compute the means);
+  loop then only reads its own part of the buffer;
 * every loop iteration writes only its own cluster's or row's outputs;
   sums across clusters are formed afterwards, serially, in cluster order
   (never a reduction inside a parallel loop), so the floating-point
@@ -50,21 +48,16 @@ def chain_threads(n_threads):
 
     ``None`` (the serial kernels) for one thread; ``True`` otherwise, with at
     most numba's ``NUMBA_NUM_THREADS`` threads (by default the number of
-    cores). The tasks of a parallel loop (clusters, chunks of rows) are then
-    handed out one at a time (numba's chunk size 1) instead of in equal
-    shares per thread, so that a thread that finished early takes the next
-    task (the row means overlap the serial draws of the missing values).
+    cores).
     """
     if n_threads is None or n_threads <= 1:
         yield None
         return
     before = numba.get_num_threads()
     numba.set_num_threads(min(int(n_threads), numba.config.NUMBA_NUM_THREADS))
-    chunk_size = numba.set_parallel_chunksize(1)
     try:
         yield True
     finally:
-        numba.set_parallel_chunksize(chunk_size)
         numba.set_num_threads(before)
 
 
