@@ -87,7 +87,9 @@ def _float_values(series, column, role):
             f"Column {column!r} ({role}) has dtype {series.dtype}, which is "
             "neither numeric nor categorical."
         )
-    values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+    # to_numpy may return a view of the frame's data (read-only under
+    # copy-on-write, writable before pandas 3): copy
+    values = np.array(series.to_numpy(dtype=np.float64, na_value=np.nan), copy=True)
     if np.isinf(values).any():
         raise ValueError(f"Column {column!r} ({role}) contains infinite values.")
     return values
