@@ -116,8 +116,7 @@ class FrameCodec:
                 self._training_clusters = cluster_frame
                 # observed level-2 values of the clusters of fit (data in transform)
                 self._level2_fit = {
-                    c: object_values(cluster_frame[c])
-                    for c in spec.level2_outcomes
+                    c: object_values(cluster_frame[c]) for c in spec.level2_outcomes
                 }
                 self.schema2 = Schema(
                     cluster_frame,
