@@ -570,9 +570,12 @@ def draw_analysis_parameters(rng, am, ast, values, accepted):
         else:
             accepted[0] += draw_ordinal_parameters(rng, ast, np.zeros(ast.w.shape[0]))
     elif mixed:  # logistic
-        moves = draw_mixed_logistic(rng, am.random_effects, ast.random, ast.w, ast.y, ast.theta)
+        moves = draw_mixed_logistic(
+            rng, am.random_effects, ast.random, ast.w, ast.y, ast.theta, ast.eta, ast.exp_eta
+        )
         accepted[0] += moves[0]
         accepted[1] += moves[1]
+        return  # eta and exp(eta) are those of the new theta and b
     elif am.family == LOGISTIC and ast.theta_ref.shape[0] > 0:
         moved, ok = draw_logistic_independence(rng, am.moving_rows, ast)
         accepted[0] += moved
