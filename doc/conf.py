@@ -23,9 +23,14 @@ import matplotlib
 matplotlib.use("Agg")
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-import skjomo  # noqa: E402
+# Document the skjomo that Python finds (run from the checkout, that is the
+# checkout; tests/test_docs_build.py points PYTHONPATH at the copy under
+# test); a checkout that is not importable falls back to itself.
+try:
+    import skjomo
+except ImportError:
+    sys.path.insert(0, str(ROOT))
+    import skjomo
 
 project = "skjomo"
 author = "the skjomo developers"

@@ -298,6 +298,7 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
 
     # ----------------------------------------------------------- outputs
     def _completed(self, frame, encoded, imputed, imputed2, outcome):
+        """One completed copy of ``frame`` (from ``with_known_level2``)."""
         completed = np.zeros(encoded.frame.missing.shape)
         completed[encoded.dynamic[encoded.incomplete]] = imputed
         completed2 = None
@@ -348,8 +349,9 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
             ]
         else:
             imputed, imputed2, outcome = self._training_imputations(m)
+            known = self._codec.with_known_level2(frame)
             datasets = [
-                self._completed(frame, self._encoded, imputed[k], imputed2[k], outcome[k])
+                self._completed(known, self._encoded, imputed[k], imputed2[k], outcome[k])
                 for k in range(m)
             ]
         if array_input:  # as transform does, in the container set_output chose

@@ -26,6 +26,7 @@ from ._schema import (
     check_frame_shape,
     cluster_codes,
     cluster_level_frame,
+    object_values,
 )
 
 
@@ -115,7 +116,7 @@ class FrameCodec:
                 self._training_clusters = cluster_frame
                 # observed level-2 values of the clusters of fit (data in transform)
                 self._level2_fit = {
-                    c: cluster_frame[c].to_numpy(dtype=object, copy=True)
+                    c: object_values(cluster_frame[c])
                     for c in spec.level2_outcomes
                 }
                 self.schema2 = Schema(
@@ -321,7 +322,7 @@ class FrameCodec:
         n_fit = len(self.cluster_labels)
         out = frame.copy()
         for column in columns:
-            values = clusters[column].to_numpy(dtype=object, copy=True)
+            values = object_values(clusters[column])
             unknown = pd.isna(values[:n_fit])
             values[:n_fit][unknown] = self._level2_fit[column][unknown]
             rows = frame[column].isna().to_numpy() & pd.notna(values[codes])
@@ -332,8 +333,10 @@ class FrameCodec:
     def decode(self, frame, encoded, completed, completed2, outcome=None):
         """Completed copy of ``frame`` from the latent-expanded level-1 rows
         ``completed``, level-2 values per cluster ``completed2`` and the
-        missing outcomes ``outcome`` of an analysis model."""
-        frame = self.with_known_level2(frame)
+        missing outcomes ``outcome`` of an analysis model.
+
+        ``frame`` is the output of :meth:`with_known_level2` (computed once
+        for all the imputations of the same rows)."""
         out = self.schema.decode(frame, completed, encoded.missing)
         if self.analysis is not None:
             out = self.analysis.decode(out, frame, np.isnan(encoded.analysis["y"]), outcome)

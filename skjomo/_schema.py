@@ -87,7 +87,9 @@ def _float_values(series, column, role):
             f"Column {column!r} ({role}) has dtype {series.dtype}, which is "
             "neither numeric nor categorical."
         )
-    values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+    # to_numpy may return a view of the frame's data (read-only under
+    # copy-on-write, writable before pandas 3): copy
+    values = np.array(series.to_numpy(dtype=np.float64, na_value=np.nan), copy=True)
     if np.isinf(values).any():
         raise ValueError(f"Column {column!r} ({role}) contains infinite values.")
     return values
@@ -390,6 +392,17 @@ def argmax_category(latents):
     return np.where(positive, best, latents.shape[1])
 
 
+def object_values(series):
+    """A new object array of the values of ``series``, never a view of its data.
+
+    ``Series.to_numpy(dtype=object, copy=True)`` does not always copy: on
+    pandas 3.1 a string column with python storage can hand out the array
+    that holds its data (seen after a pickle round trip), so writing into the result would change the frame (and
+    every frame sharing its data under copy-on-write).
+    """
+    return np.array(series.to_numpy(dtype=object), dtype=object, copy=True)
+
+
 def _fill(series, rows, values):
     """A copy of ``series`` with ``values`` written at boolean ``rows``.
 
@@ -412,7 +425,7 @@ def _fill(series, rows, values):
         filled = series.astype(target).array.copy()
         filled[rows] = values
     else:  # object, string and boolean columns holding categories
-        filled = series.to_numpy(dtype=object, copy=True)
+        filled = object_values(series)
         filled[rows] = values
         # the dtype is given: pandas 3 would infer ``str`` for object strings
         return pd.Series(filled, index=series.index, name=series.name, dtype=dtype)

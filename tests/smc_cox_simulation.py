@@ -19,12 +19,12 @@ Run ``python tests/smc_cox_simulation.py --reps 300`` for the table; the
 slow test in tests/test_smc_cox_simulation.py asserts on it.
 """
 
-import argparse
 import time
 
 import numpy as np
 import pandas as pd
 from scipy import stats
+from simulation_table import report, study_parser, term_rows
 
 from skjomo import JointModelImputer, SubstantiveModelImputer
 
@@ -135,18 +135,7 @@ def study(reps, seed=0, **kwargs):
         se = np.array([r[method][1] for r in results])
         half = np.array([r[method][2] for r in results])
         covered = np.abs(est - TRUTH) <= half
-        for t, term in enumerate(TERMS):
-            rows.append(
-                {
-                    "method": method,
-                    "term": term,
-                    "bias": est[:, t].mean() - TRUTH[t],
-                    "mcse": est[:, t].std(ddof=1) / np.sqrt(reps),
-                    "emp_se": est[:, t].std(ddof=1),
-                    "mean_se": se[:, t].mean(),
-                    "coverage": covered[:, t].mean(),
-                }
-            )
+        rows += term_rows(method, TERMS, TRUTH, est, se, covered)
     table = pd.DataFrame(rows)
     for key in ("censored", "missing_x1", "missing_x3", "acceptance"):
         table.attrs[key] = float(np.mean([r[key] for r in results]))
@@ -157,18 +146,15 @@ def main():
     import warnings
 
     warnings.simplefilter("ignore")  # convergence warnings of single short chains
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--reps", type=int, default=300)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
+    args = study_parser(__doc__, reps=300, imputations=None).parse_args()
     start = time.time()
     table = study(args.reps, args.seed)
-    print(
+    report(
         f"cox: {args.reps} replicates, "
-        + ", ".join(f"{k} {v:.3f}" for k, v in table.attrs.items())
-        + f", {time.time() - start:.0f} s"
+        + ", ".join(f"{k} {v:.3f}" for k, v in table.attrs.items()),
+        table,
+        start,
     )
-    print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
 
 
 if __name__ == "__main__":

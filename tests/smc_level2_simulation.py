@@ -36,7 +36,6 @@ Run ``python tests/smc_level2_simulation.py --reps 200`` for the table; the
 slow test in tests/test_smc_level2.py asserts on it.
 """
 
-import argparse
 import time
 import warnings
 
@@ -44,6 +43,7 @@ import numpy as np
 import pandas as pd
 import statsmodels.formula.api as smf
 from scipy import stats
+from simulation_table import report, study_parser, term_rows
 
 from skjomo import MultilevelJointImputer, SubstantiveModelImputer
 
@@ -141,26 +141,13 @@ def summarize(results):
         done = [r[method] for r in results if method in r]
         if not done:
             continue
-        reps = len(done)
         est = np.array([d[0] for d in done])
         se = np.array([d[1] for d in done])
         half = np.array([d[2] for d in done])
         covered = np.abs(est - log_truth) <= half
         natural = est.copy()
         natural[:, n_fixed:] = np.exp(est[:, n_fixed:])
-        for t, term in enumerate(TRUTH):
-            rows.append(
-                {
-                    "method": method,
-                    "term": term,
-                    "reps": reps,
-                    "bias": natural[:, t].mean() - truth[t],
-                    "mcse": natural[:, t].std(ddof=1) / np.sqrt(reps),
-                    "emp_se": est[:, t].std(ddof=1),
-                    "mean_se": se[:, t].mean(),
-                    "coverage": covered[:, t].mean(),
-                }
-            )
+        rows += term_rows(method, TRUTH, truth, natural, se, covered, spread=est)
     table = pd.DataFrame(rows)
     table.attrs["missing"] = float(np.mean([r["missing"] for r in results]))
     table.attrs["acceptance"] = float(np.nanmean([r["acceptance"] for r in results]))
@@ -168,19 +155,15 @@ def summarize(results):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--reps", type=int, default=200)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--imputations", type=int, default=5)
-    args = parser.parse_args()
+    args = study_parser(__doc__).parse_args()
     start = time.time()
     table = study(args.reps, args.seed, n_imputations=args.imputations)
-    print(
+    report(
         f"cross-level interaction: {args.reps} replicates, fraction of clusters missing w "
-        f"{table.attrs['missing']:.3f}, covariate acceptance {table.attrs['acceptance']:.3f}, "
-        f"{time.time() - start:.0f} s"
+        f"{table.attrs['missing']:.3f}, covariate acceptance {table.attrs['acceptance']:.3f}",
+        table,
+        start,
     )
-    print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
 
 
 if __name__ == "__main__":

@@ -42,7 +42,6 @@ Run ``python tests/smc_mixed_logit_simulation.py --reps 200`` for the
 table; the slow test in tests/test_smc_mixed_logit.py asserts on it.
 """
 
-import argparse
 import time
 import warnings
 
@@ -50,6 +49,7 @@ import numpy as np
 import pandas as pd
 from mixed_logit_fit import fit_frame
 from scipy import stats
+from simulation_table import report, study_parser, term_rows
 
 from skjomo import MultilevelJointImputer, SubstantiveModelImputer
 
@@ -161,26 +161,13 @@ def summarize(results):
         done = [r[method] for r in results if method in r]
         if not done:
             continue
-        reps = len(done)
         est = np.array([d["estimate"] for d in done])
         se = np.array([d["se"] for d in done])
         interval = np.array([d["interval"] for d in done])
         covered = (interval[:, :, 0] <= truth) & (truth <= interval[:, :, 1])
         spread = est.copy()
         spread[:, -1] = np.log(est[:, -1])
-        for t, name in enumerate(names):
-            rows.append(
-                {
-                    "method": method,
-                    "term": name,
-                    "reps": reps,
-                    "bias": est[:, t].mean() - truth[t],
-                    "mcse": est[:, t].std(ddof=1) / np.sqrt(reps),
-                    "emp_se": spread[:, t].std(ddof=1),
-                    "mean_se": se[:, t].mean(),
-                    "coverage": covered[:, t].mean(),
-                }
-            )
+        rows += term_rows(method, names, truth, est, se, covered, spread=spread)
     table = pd.DataFrame(rows)
     table.attrs["missing"] = float(np.mean([r["missing"] for r in results]))
     rates = pd.DataFrame([r["acceptance"] for r in results if "acceptance" in r])
@@ -189,10 +176,7 @@ def summarize(results):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--reps", type=int, default=200)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--imputations", type=int, default=5)
+    parser = study_parser(__doc__)
     parser.add_argument("--between", type=int, default=50, help="iterations between imputations")
     parser.add_argument("--methods", nargs="+", default=["smc", "jm"], choices=["smc", "jm"])
     parser.add_argument("--save", help="pickle the per-replicate results here")
@@ -211,11 +195,12 @@ def main():
         pd.to_pickle(results, args.save)
     table = summarize(results)
     rates = ", ".join(f"{k} {v:.3f}" for k, v in table.attrs["acceptance"].items())
-    print(
+    report(
         f"mixed logistic: {args.reps} replicates, fraction of x missing "
-        f"{table.attrs['missing']:.3f}, acceptance rates: {rates}, {time.time() - start:.0f} s"
+        f"{table.attrs['missing']:.3f}, acceptance rates: {rates}",
+        table,
+        start,
     )
-    print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
 
 
 if __name__ == "__main__":

@@ -32,7 +32,6 @@ Run ``python tests/smc_mixed_simulation.py --reps 200`` for the table; the
 slow test in tests/test_smc_mixed.py asserts on it.
 """
 
-import argparse
 import time
 import warnings
 
@@ -40,6 +39,7 @@ import numpy as np
 import pandas as pd
 import statsmodels.formula.api as smf
 from scipy import stats
+from simulation_table import report, study_parser, term_rows
 
 from skjomo import MultilevelJointImputer, SubstantiveModelImputer
 
@@ -139,27 +139,22 @@ def summarize(results):
         done = [r[method] for r in results if method in r]
         if not done:
             continue
-        reps = len(done)
         est = np.array([d[0] for d in done])
         se = np.array([d[1] for d in done])
         half = np.array([d[2] for d in done])
         slope = np.array([d[3] for d in done])
         covered = np.abs(est - truth) <= half
-        for t, term in enumerate(TRUTH):
-            rows.append(
-                {
-                    "method": method,
-                    "term": term,
-                    "reps": reps,
-                    "bias": est[:, t].mean() - truth[t],
-                    "mcse": est[:, t].std(ddof=1) / np.sqrt(reps),
-                    "emp_se": est[:, t].std(ddof=1),
-                    "mean_se": se[:, t].mean(),
-                    "coverage": covered[:, t].mean(),
-                    "slope_var": slope.mean(),
-                    "slope_var_mcse": slope.std(ddof=1) / np.sqrt(reps),
-                }
-            )
+        n_terms = len(TRUTH)
+        rows += term_rows(
+            method,
+            TRUTH,
+            truth,
+            est,
+            se,
+            covered,
+            slope_var=np.full(n_terms, slope.mean()),
+            slope_var_mcse=np.full(n_terms, slope.std(ddof=1) / np.sqrt(len(done))),
+        )
     table = pd.DataFrame(rows)
     table.attrs["missing"] = float(np.mean([r["missing"] for r in results]))
     table.attrs["acceptance"] = float(np.nanmean([r["acceptance"] for r in results]))
@@ -168,10 +163,7 @@ def summarize(results):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--reps", type=int, default=200)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--imputations", type=int, default=5)
+    parser = study_parser(__doc__)
     parser.add_argument("--joint-model-every", type=int, default=4)
     args = parser.parse_args()
     start = time.time()
@@ -181,12 +173,13 @@ def main():
         joint_model_every=args.joint_model_every,
         n_imputations=args.imputations,
     )
-    print(
+    report(
         f"random slope: {args.reps} replicates, fraction of x missing "
         f"{table.attrs['missing']:.3f}, covariate acceptance {table.attrs['acceptance']:.3f}, "
-        f"posterior mean of Psi[x, x] {table.attrs['psi']:.3f}, {time.time() - start:.0f} s"
+        f"posterior mean of Psi[x, x] {table.attrs['psi']:.3f}",
+        table,
+        start,
     )
-    print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
 
 
 if __name__ == "__main__":

@@ -26,7 +26,6 @@ random-intercept variance. Run ``python tests/smc_ordinal_mixed_simulation.py
 asserts on it.
 """
 
-import argparse
 import time
 import warnings
 
@@ -34,6 +33,7 @@ import numpy as np
 import pandas as pd
 from jomo_compare import clmm_random_intercept
 from scipy import stats
+from simulation_table import report, study_parser, term_rows
 
 from skjomo import SubstantiveModelImputer
 
@@ -126,26 +126,14 @@ def summarize(results):
     rows = []
     for method in ("full", "cc", "smc"):
         done = [r[method] for r in results]
-        reps = len(done)
         est = np.array([d[0] for d in done])
         se = np.array([d[1] for d in done])
         half = np.array([d[2] for d in done])
         variance = np.array([d[3] for d in done])
         covered = np.abs(est - truth) <= half
-        for t, term in enumerate(TRUTH):
-            rows.append(
-                {
-                    "method": method,
-                    "term": term,
-                    "reps": reps,
-                    "bias": est[:, t].mean() - truth[t],
-                    "mcse": est[:, t].std(ddof=1) / np.sqrt(reps),
-                    "emp_se": est[:, t].std(ddof=1),
-                    "mean_se": se[:, t].mean(),
-                    "coverage": covered[:, t].mean(),
-                    "variance": variance.mean(),
-                }
-            )
+        rows += term_rows(
+            method, TRUTH, truth, est, se, covered, variance=np.full(len(TRUTH), variance.mean())
+        )
     table = pd.DataFrame(rows)
     table.attrs["missing"] = float(np.mean([r["missing"] for r in results]))
     table.attrs["acceptance"] = {
@@ -157,19 +145,16 @@ def summarize(results):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--reps", type=int, default=200)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--imputations", type=int, default=5)
-    args = parser.parse_args()
+    args = study_parser(__doc__).parse_args()
     start = time.time()
     table = study(args.reps, args.seed, n_imputations=args.imputations)
-    print(
+    report(
         f"ordinal mixed: {args.reps} replicates, fraction of x missing "
         f"{table.attrs['missing']:.3f}, acceptance {table.attrs['acceptance']}, "
-        f"posterior mean of Psi {table.attrs['psi']:.3f}, {time.time() - start:.0f} s"
+        f"posterior mean of Psi {table.attrs['psi']:.3f}",
+        table,
+        start,
     )
-    print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
 
 
 if __name__ == "__main__":

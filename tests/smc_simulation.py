@@ -15,12 +15,12 @@ Run ``python tests/smc_simulation.py --reps 300`` for the table; the slow
 tests in tests/test_smc_simulation.py assert on it.
 """
 
-import argparse
 import time
 
 import numpy as np
 import pandas as pd
 from scipy import stats
+from simulation_table import report, study_parser, term_rows
 
 from skjomo import JointModelImputer, SubstantiveModelImputer
 from skjomo._gibbs._smc_ordinal import ordinal_fit
@@ -202,20 +202,16 @@ def study(scenario, reps, seed=0, **kwargs):
         half = np.array([r[method][2] for r in results])
         covered = np.abs(est - truth) <= half
         paired = est - np.array([r["full"][0] for r in results])
-        for t, term in enumerate(_terms(scenario)):
-            rows.append(
-                {
-                    "method": method,
-                    "term": term,
-                    "bias": est[:, t].mean() - truth[t],
-                    "mcse": est[:, t].std(ddof=1) / np.sqrt(reps),
-                    "vs_full": paired[:, t].mean(),
-                    "mcse_vs_full": paired[:, t].std(ddof=1) / np.sqrt(reps),
-                    "emp_se": est[:, t].std(ddof=1),
-                    "mean_se": se[:, t].mean(),
-                    "coverage": covered[:, t].mean(),
-                }
-            )
+        rows += term_rows(
+            method,
+            _terms(scenario),
+            truth,
+            est,
+            se,
+            covered,
+            vs_full=paired.mean(axis=0),
+            mcse_vs_full=paired.std(axis=0, ddof=1) / np.sqrt(reps),
+        )
     table = pd.DataFrame(rows)
     table.attrs["missing"] = float(np.mean([r["missing"] for r in results]))
     table.attrs["acceptance"] = float(np.nanmean([r["acceptance"] for r in results]))
@@ -234,20 +230,19 @@ def main():
     import warnings
 
     warnings.simplefilter("ignore")  # convergence warnings of single short chains
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--reps", type=int, default=300)
-    parser.add_argument("--seed", type=int, default=0)
+    parser = study_parser(__doc__, reps=300, imputations=None)
     parser.add_argument("scenarios", nargs="*", default=list(SCENARIOS))
     args = parser.parse_args()
     for scenario in args.scenarios:
         start = time.time()
         table = study(scenario, args.reps, args.seed)
-        print(
+        report(
             f"\n{scenario}: {args.reps} replicates, mean fraction missing "
             f"{table.attrs['missing']:.3f}, covariate acceptance "
-            f"{table.attrs['acceptance']:.3f}, {time.time() - start:.0f} s"
+            f"{table.attrs['acceptance']:.3f}",
+            table,
+            start,
         )
-        print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
 
 
 if __name__ == "__main__":

@@ -129,11 +129,11 @@ def _z(draws, block, shift=0.0, shift_se=0.0):
 
 @pytest.fixture(scope="module")
 def posterior_runs(jomoright):
-    """Long chains (30000 draws after 2000 burn-in), every draw kept."""
+    """Long chains (12000 draws after 2000 burn-in), every draw kept."""
     runs = {}
     for method in ("fixed", "random"):
         imputer = _imputer(
-            method, n_burn=2000, n_between=1, n_imputations=30000, random_state=22
+            method, n_burn=2000, n_between=1, n_imputations=12000, random_state=22
         ).fit(jomoright)
         runs[method] = imputer
     return runs
@@ -220,7 +220,7 @@ def test_degrees_of_freedom_match_jomo(posterior_runs):
     z = (a.mean() - ref["mean"]) / np.hypot(se, ref["mcse"])
     assert abs(z) <= 4, (a.mean(), ref["mean"], z)
     assert np.all(a > 2)
-    # quantiles: jomo's 300 draws against our 30000
+    # quantiles: jomo's 300 draws against our 12000
     probs = ref["quantiles"]["probs"]
     ours = np.quantile(a, probs)
     assert np.allclose(ours, ref["quantiles"]["values"], atol=0.03), (ours, ref["quantiles"])

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from skjomo import MultipleImputationPipeline
 from skjomo._base import BaseJointImputer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -126,15 +127,24 @@ def test_every_code_block_has_a_prelude():
 
 @pytest.fixture
 def short_chains(monkeypatch):
-    """Cap the run lengths of every imputer (the code runs, quickly)."""
+    """Cap the run lengths of every imputer and run the blocks in this
+    process (``n_jobs=None``: starting worker processes that load the
+    sampler costs seconds; tests/test_common.py and tests/test_pipeline.py
+    check that ``n_jobs`` does not change results)."""
     fit = BaseJointImputer.fit
+    pipeline_fit = MultipleImputationPipeline.fit
 
     def capped_fit(self, X, y=None):
         caps = {"n_burn": 20, "n_between": 2, "n_imputations": 3}
-        self.set_params(**{k: min(getattr(self, k), v) for k, v in caps.items()})
+        self.set_params(**{k: min(getattr(self, k), v) for k, v in caps.items()}, n_jobs=None)
         return fit(self, X, y)
 
+    def serial_pipeline_fit(self, X, y=None, **kwargs):
+        self.set_params(n_jobs=None)
+        return pipeline_fit(self, X, y, **kwargs)
+
     monkeypatch.setattr(BaseJointImputer, "fit", capped_fit)
+    monkeypatch.setattr(MultipleImputationPipeline, "fit", serial_pipeline_fit)
 
 
 @pytest.fixture

@@ -90,7 +90,7 @@ def draw_group_covariances(
             cov[g],
             draw,
             mh_scale,
-            3,
+            np.int64(3),  # sweeps; an int64, not a literal: one specialisation
             work,
         )
         for t in range(p):

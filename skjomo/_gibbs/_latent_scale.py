@@ -371,7 +371,7 @@ def _scale_level2(rng, model, state, k, coefs):
         state.means2,
         state.sigma_precision,
         np.zeros(state.level2.shape[0], np.int64),
-        0,
+        np.int64(0),  # no free columns; an int64, not a literal: one specialisation
         start,
         size,
         coefs,

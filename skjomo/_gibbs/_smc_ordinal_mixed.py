@@ -221,7 +221,7 @@ def draw_mixed_ordinal(rng, re, st, w, y, theta):
     an ordinal mixed model given ``(theta, alpha)`` (drawn before with
     ``Z b`` as offset). Returns the accepted random-effect moves."""
     accepted = draw_newton_effects(
-        rng, ORDINAL, re, st, w, y, theta, np.ones(st.b.shape[0], np.bool_)
+        rng, np.int64(ORDINAL), re, st, w, y, theta, np.ones(st.b.shape[0], np.bool_)
     )
     recentre_random_effects(rng, re, st, theta, w.shape[1])
     draw_effect_covariance(rng, re, st)
