@@ -64,12 +64,12 @@ from ._smc_ordinal import (
     ordinal_starting_fit,
     row_likelihood,
 )
+from ._smc_ordinal_mixed import draw_mixed_ordinal, draw_ordinal_parameters_at_mode, random_offsets
 from ._smc_ordinal_step import (
     draw_ordinal_independence,
     ordinal_reference_statistics,
     recentre_ordinal_reference,
 )
-from ._smc_ordinal_mixed import draw_mixed_ordinal, draw_ordinal_parameters_at_mode, random_offsets
 
 AnalysisModel = namedtuple(
     "AnalysisModel",
@@ -117,7 +117,7 @@ AnalysisState = namedtuple(
         "exp_eta",  # (N,) exp(eta) (logistic model; empty otherwise)
         "theta_ref",  # (r,) reference point of the single-level theta step, r = len(theta)
         "ref_info",
-        "ref_score",  # (r, r), (r,) its information and score of the fixed rows
+        "ref_score",  # (r, r), (r,): statistics at it (_smc_logistic.py, _smc_ordinal_step.py)
         "lik",  # (N,) P(y_i | eta_i) (single-level ordinal model; empty otherwise)
     ],
     # empty unless set: a state built without them runs the other steps; the

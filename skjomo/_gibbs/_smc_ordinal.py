@@ -290,6 +290,26 @@ def rows_derivatives(w, y, rows, theta, grad, info):
 
 
 @kernel
+def rows_score(w, y, rows, theta, grad):
+    """Add the gradient in ``(theta, alpha)`` of the log-likelihood of rows
+    ``rows`` at ``theta`` (no offset) to ``grad``."""
+    k = w.shape[1]
+    r = theta.shape[0]
+    for i in rows:
+        eta = 0.0
+        for t in range(k):
+            eta += w[i, t] * theta[t]
+        a, b = category_terms(y[i], eta, theta, k, None)[1:3]
+        c = int(y[i])
+        for s in range(k):
+            grad[s] -= (a - b) * w[i, s]
+        if c < r - k:
+            grad[k + c] += a  # alpha_{c+1}
+        if c > 0:
+            grad[k + c - 1] -= b  # alpha_c
+
+
+@kernel
 def ordinal_log_likelihood(w, y, offset, theta):
     """Log-likelihood of the completed data at ``theta`` (as
     :func:`likelihood_derivatives`, without the derivatives)."""

@@ -8,18 +8,20 @@ the unconstrained coordinates ``psi = (theta, phi)`` (doc/smc.rst,
 
 * the proposal is a multivariate t with ``PROPOSAL_DF`` degrees of freedom
   centred at one Newton step ``m = psi_ref + P^{-1} g`` from a reference
-  point ``psi_ref``, with scale matrix ``P^{-1}``: ``P = J' I J`` and ``g =
-  J' U + (0, .., 0, 1, .., 1)``, where ``U`` and ``I`` are the score and
-  information in ``(theta, alpha)`` of the completed data at the reference
-  point, ``J`` the Jacobian of ``psi -> (theta, alpha)`` there and the ones
-  the gradient of the log Jacobian. It depends on the completed data only,
-  not on the current ``psi``, so the acceptance ratio ``p(psi*) q(psi) /
-  (p(psi) q(psi*))`` needs the target at the proposal and at the current
-  value but no Newton step at either;
+  point ``psi_ref``, with scale matrix ``P^{-1}``: ``g = J' U + (0, .., 0,
+  1, .., 1)``, where ``U`` is the score in ``(theta, alpha)`` of the
+  completed data at the reference point, ``J`` the Jacobian of ``psi ->
+  (theta, alpha)`` there and the ones the gradient of the log Jacobian;
+  ``P = J' I J`` with ``I`` the information of the completed data at the
+  reference point when it was set (fixed with it: the centre follows the
+  data, the scale need not). The proposal depends on the completed data
+  only, not on the current ``psi``, so the acceptance ratio ``p(psi*)
+  q(psi) / (p(psi) q(psi*))`` needs the target at the proposal and at the
+  current value but no Newton step at either;
 * the reference point starts at the chain's starting value and, between
   the chunks of the burn-in only, moves to the mode of the current
-  conditional (:func:`recentre_ordinal_reference`); after the burn-in it is
-  fixed, so every kept iteration uses one fixed kernel;
+  conditional (:func:`recentre_ordinal_reference`); after the burn-in it and
+  ``P`` are fixed, so every kept iteration uses one fixed kernel;
 * far from the mode the log target falls at least linearly in every
   direction of ``psi`` (each coefficient and cut-point is pinned by the
   rows on both sides of it; an increment ``phi_m`` by the rows of the
@@ -28,10 +30,12 @@ the unconstrained coordinates ``psi = (theta, phi)`` (doc/smc.rst,
   the ratio of target to proposal is bounded and the step is uniformly
   ergodic;
 * rows whose design and outcome never change (no missing cell in the
-  analysis model, observed outcome) add a fixed amount to ``U`` and ``I``
-  at the fixed reference point: it is summed once
+  analysis model, observed outcome) add a fixed amount to ``U`` at the
+  fixed reference point: it is summed once
   (:func:`ordinal_reference_statistics`) and only the other rows are added
-  at every step.
+  at every step (on ``sldata``, the centre's following the data raises
+  the acceptance from 0.56 to 0.82; following the scale too, 0.85, cost
+  a tenth of the iteration's time).
 
 The analysis state keeps every row's probability ``P(y_i | eta_i)``
 (``lik``, set with ``eta``), so the log-likelihood at the current value is
@@ -52,6 +56,7 @@ from ._smc_ordinal import (
     ordinal_row_log_likelihood,
     row_likelihood,
     rows_derivatives,
+    rows_score,
     symmetrize_lower,
     to_unconstrained,
     unconstrained_jacobian,
@@ -90,10 +95,24 @@ def current_log_likelihood(y, eta, lik, theta, k):
 
 
 @kernel
-def ordinal_reference_statistics(w, y, rows, theta_ref, info, score):
-    """Add the score and the lower triangle of the information in ``(theta,
-    alpha)`` of the log-likelihood of rows ``rows`` at ``theta_ref``."""
-    rows_derivatives(w, y, rows, theta_ref, score, info)
+def ordinal_reference_statistics(w, y, rows, theta_ref, chol, score):
+    """At the reference point ``theta_ref``: ``score``, the gradient in
+    ``(theta, alpha)`` of the log-likelihood of rows ``rows`` (the fixed
+    rows), and ``chol``, the lower Cholesky factor of the proposal precision
+    ``J' I J`` with the information ``I`` of all rows (zeros if singular)."""
+    n, k = w.shape
+    r = theta_ref.shape[0]
+    score[:] = 0.0
+    rows_score(w, y, rows, theta_ref, score)
+    grad = np.zeros(r)
+    info = np.zeros((r, r))
+    rows_derivatives(w, y, np.arange(n), theta_ref, grad, info)
+    symmetrize_lower(info)
+    psi_ref = np.empty(r)
+    to_unconstrained(theta_ref, k, psi_ref)
+    jac = unconstrained_jacobian(psi_ref, k)
+    if not cholesky_lower(jac.T @ info @ jac, chol):
+        chol[:, :] = 0.0
 
 
 @kernel
@@ -102,23 +121,23 @@ def draw_ordinal_independence(rng, rows, ast):
     (module docstring); ``rows`` are the rows whose design or outcome can
     change. Updates ``theta``, ``eta`` and ``lik``. Returns ``(accepted,
     ok)``; ``ok`` is False (and nothing moves) when the information at the
-    reference point is singular."""
+    reference point was singular (``ref_info`` zero)."""
     n, k = ast.w.shape
     r = ast.theta.shape[0]
-    info = ast.ref_info.copy()
+    chol = ast.ref_info
+    if chol[0, 0] == 0.0:
+        return 0, False
     grad = ast.ref_score.copy()
-    rows_derivatives(ast.w, ast.y, rows, ast.theta_ref, grad, info)
-    symmetrize_lower(info)
+    rows_score(ast.w, ast.y, rows, ast.theta_ref, grad)
     psi_ref = np.empty(r)
     to_unconstrained(ast.theta_ref, k, psi_ref)
     jac = unconstrained_jacobian(psi_ref, k)
-    precision = jac.T @ info @ jac
-    score = jac.T @ grad
+    score = np.zeros(r)
+    for s in range(r):
+        for j in range(r):
+            score[s] += jac[j, s] * grad[j]
     for m in range(k + 1, r):
         score[m] += 1.0  # the log Jacobian sum_m phi_m
-    chol = np.empty((r, r))
-    if not cholesky_lower(precision, chol):
-        return 0, False
     solve_lower(chol, score)
     solve_lower_transpose(chol, score)
     centre = psi_ref + score
@@ -180,6 +199,4 @@ def recentre_ordinal_reference(rows, ast):
     if not found:
         return
     from_unconstrained(mode, k, ast.theta_ref)
-    ast.ref_info[:] = 0.0
-    ast.ref_score[:] = 0.0
-    rows_derivatives(ast.w, ast.y, rows, ast.theta_ref, ast.ref_score, ast.ref_info)
+    ordinal_reference_statistics(ast.w, ast.y, rows, ast.theta_ref, ast.ref_info, ast.ref_score)
