@@ -14,6 +14,9 @@ the stored one and one continuing the chains), of ``transform`` on rows
 with missing values, and of the posterior means of the fixed effects. A
 refactoring of the kernels (how they are compiled, not what they compute)
 must keep every hash. ``--check`` exits 1 and names the cases that differ.
+``--threads 2`` runs every chain on two threads (``n_threads=2``), whose
+output must be that of one thread (doc/benchmarks.rst, "Threads within a
+chain").
 """
 
 import argparse
@@ -175,7 +178,10 @@ def main(argv=None):
     group.add_argument("--write", help="write the fingerprints to this JSON file")
     group.add_argument("--check", help="compare with the fingerprints in this JSON file")
     parser.add_argument("--only", nargs="*", help="run only these cases")
+    parser.add_argument("--threads", type=int, help="n_threads of every estimator")
     args = parser.parse_args(argv)
+    if args.threads is not None:
+        RUN["n_threads"] = args.threads
     result = fingerprints(args.only)
     if args.write:
         with open(args.write, "w") as f:

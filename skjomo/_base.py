@@ -77,6 +77,7 @@ RUN_CONSTRAINTS = {
     "verbose": ["verbose"],
     "random_state": ["random_state", np.random.Generator],
     "n_jobs": [Integral, None],
+    "n_threads": [Interval(Integral, 1, None, closed="left")],
 }
 
 # Constraints of the two-level parameters.
@@ -243,7 +244,7 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
             )
             rngs = [self._seed(_CHAIN_KEY, c) for c in range(n_chains)]
         total = n_chains * (self.n_burn + n_between * segments)
-        prepare_chain(encoded.model, states[0], self.verbose, type(self).__name__)
+        prepare_chain(encoded.model, states[0], self.verbose, type(self).__name__, self.n_threads)
         with _progress(self.verbose, total, type(self).__name__) as progress:
             self._chains = fit_chains(
                 encoded.model,
@@ -257,6 +258,7 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
                 keep_burn_in=self.keep_chains == "all",
                 progress=progress,
                 n_jobs=self.n_jobs,
+                n_threads=self.n_threads,
             )
             if n_chains > 1 and progress is not None:
                 progress(total)
@@ -382,6 +384,7 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
             encoded.incomplete2,
             seeds,
             n_jobs=self.n_jobs,
+            n_threads=self.n_threads,
         )
         return tuple(
             np.concatenate([stored, extra])
@@ -448,6 +451,7 @@ class BaseJointImputer(TransformerMixin, BaseEstimator):
             draw,
             rng,
             encoded.frame.n_known_clusters,
+            self.n_threads,
         )
         return self._completed(frame, encoded, *imputed)
 

@@ -51,7 +51,18 @@ RUN_PARAMETERS = """\
         joblib; ``None`` leaves it to joblib's active backend (one at a time
         by default, every worker of a dask cluster inside
         ``joblib.parallel_backend("dask")``: doc/distributed.rst). A single
-        chain runs in the calling process. Results do not depend on it."""
+        chain runs in the calling process. Results do not depend on it.
+    n_threads : int, default=1
+        Number of threads of each chain: the per-cluster and per-row steps
+        of an iteration (sufficient statistics, random effects, residual
+        cross-products, row means, missing values) run in parallel within
+        the chain, for ``fit``, ``sample`` and ``transform``. The imputations
+        are bit-for-bit those of one thread. Meant for large data (tens of
+        thousands of rows) on otherwise idle cores; the latents of
+        categorical variables stay serial (doc/benchmarks.rst, "Threads
+        within a chain"). ``n_jobs`` chains each use ``n_threads`` threads,
+        so keep ``n_jobs * n_threads`` within the number of cores. The first
+        fit with more than one thread compiles a threaded chain once."""
 
 
 MULTILEVEL_PARAMETERS = """\

@@ -140,5 +140,6 @@ class MultilevelJointImputer(_TwoLevelParameters, BaseJointImputer):
         verbose=0,
         random_state=None,
         n_jobs=None,
+        n_threads=1,
     ):
         self._store(locals())

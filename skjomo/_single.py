@@ -145,6 +145,7 @@ class JointModelImputer(BaseJointImputer):
         verbose=0,
         random_state=None,
         n_jobs=None,
+        n_threads=1,
     ):
         self.outcome_cols = outcome_cols
         self.formula = formula
@@ -167,6 +168,7 @@ class JointModelImputer(BaseJointImputer):
         self.verbose = verbose
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.n_threads = n_threads
 
     def _model_spec(self):
         roles, excluded = role_arguments(self)

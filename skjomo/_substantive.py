@@ -277,6 +277,7 @@ class SubstantiveModelImputer(BaseJointImputer):
         verbose=0,
         random_state=None,
         n_jobs=None,
+        n_threads=1,
     ):
         self.formula = formula
         self.model = model
@@ -297,6 +298,7 @@ class SubstantiveModelImputer(BaseJointImputer):
         self.verbose = verbose
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.n_threads = n_threads
 
     def _model_spec(self):
         analysis = replace(

@@ -26,14 +26,15 @@ from ._jit import compile_notice, kernel, shared_kernels
 from ._latent_scale import rescale_categorical_latents
 from ._latents import draw_observed_latents, start_observed_latents
 from ._linalg import cholesky_lower, inverse_from_cholesky
-from ._missing import draw_missing, missingness_groups
+from ._missing import draw_missing, draw_missing_with, missingness_groups
 from ._regression import (
     draw_fixed_effects,
     draw_fixed_effects_heteroscedastic,
-    draw_random_effects,
+    draw_random_effects_with,
     fixed_effect_response,
     interweave_intercepts,
     row_means,
+    row_means_with,
 )
 from ._smc import (
     build_analysis_model,
@@ -47,7 +48,13 @@ from ._smc import (
 )
 from ._smc_level2 import draw_level2_covariates
 from ._smc_mixed import new_cluster_effects
-from ._suffstats import refresh_statistics, residual_scatter, static_statistics
+from ._suffstats import (
+    refresh_statistics_with,
+    residual_scatter_with,
+    rows_by_cluster,
+    static_statistics,
+)
+from ._threads import chain_threads
 
 Model = namedtuple(
     "Model",
@@ -57,6 +64,8 @@ Model = namedtuple(
         "z",
         "w",
         "cluster",  # X, Z, [X Z] and cluster of the dynamic rows
+        "cluster_rows",
+        "cluster_ptr",  # dynamic rows of each cluster (rows_by_cluster)
         "codes",  # (n_d, n_cat) observed category, -1 if missing
         "cat_start",
         "cat_size",  # latent columns of each categorical
@@ -301,6 +310,7 @@ def build_model(
     if prior2_df is None:
         prior2_df, prior2_scale = float(d), np.eye(d)
 
+    cluster_rows, cluster_ptr = rows_by_cluster(cluster[dynamic], n_clusters)
     miss_rows, miss_ptr, miss_cov, miss_mask = missingness_groups(
         missing[dynamic], row_group.astype(np.int64)
     )
@@ -312,6 +322,8 @@ def build_model(
         z=np.ascontiguousarray(z[dynamic]),
         w=np.ascontiguousarray(w[dynamic]),
         cluster=cluster[dynamic],
+        cluster_rows=cluster_rows,
+        cluster_ptr=cluster_ptr,
         codes=np.ascontiguousarray(codes[dynamic]),
         cat_start=np.asarray(cat_start, np.int64),
         cat_size=np.asarray(cat_size, np.int64),
@@ -655,7 +667,7 @@ def _model_kind(model):
 
 
 @kernel(inline=True)
-def _iteration(rng, model, state, tally, multilevel, analysis):
+def _iteration(rng, model, state, tally, multilevel, analysis, parallel):
     """One systematic-scan Gibbs iteration (doc/sampler.rst, "One iteration");
     accepted Metropolis-Hastings moves are counted in ``tally.accepted``.
 
@@ -663,6 +675,8 @@ def _iteration(rng, model, state, tally, multilevel, analysis):
     covariance, and ``analysis`` is ``None`` without an analysis model
     (compatible imputation); in the chain shared by every kind of model
     they are ``False`` and an analysis model of family 0 (:func:`_model_kind`).
+    ``parallel`` is ``None`` for the serial kernels, ``True`` for the
+    threaded ones (:mod:`._threads`).
     Numba removes the branches on ``is None`` before typing them, so a model
     compiles only the steps it uses (a single-level joint model: neither the
     random-effect, level-2 and cluster-covariance steps, the
@@ -672,9 +686,7 @@ def _iteration(rng, model, state, tally, multilevel, analysis):
     _draw_latents(rng, model, state, multilevel)
     if model.latent_scale_moves:
         rescale_categorical_latents(rng, model, state, multilevel)
-    refresh_statistics(
-        model.static_h, model.static_k, model.w, state.values, model.cluster, state.h, state.k
-    )
+    refresh_statistics_with(parallel, model, state)
     if multilevel is None or not multilevel or model.cov_method == 0:
         fixed_effect_response(model.gram, state.h, state.u, state.cross)
         draw_fixed_effects(rng, model.design_chol, state.cross, state.cov_chol[0], state.beta)
@@ -687,7 +699,8 @@ def _iteration(rng, model, state, tally, multilevel, analysis):
             _level2_regression(rng, model, state)
         if q > 0:
             _random_effect_prior(state)
-            draw_random_effects(
+            draw_random_effects_with(
+                parallel,
                 rng,
                 model.gram,
                 state.h,
@@ -717,8 +730,8 @@ def _iteration(rng, model, state, tally, multilevel, analysis):
                 state.sigma_chol,
                 state.sigma_precision,
             )
-    residual_scatter(
-        model.gram, state.h, state.k, state.beta, state.u, model.cov_group, state.scatter
+    residual_scatter_with(
+        parallel, model.gram, state.h, state.k, state.beta, state.u, model.cov_group, state.scatter
     )
     prior_df, prior_scale = model.prior_df, model.prior_scale
     if multilevel is not None and multilevel and model.cov_method == 2:
@@ -754,20 +767,21 @@ def _iteration(rng, model, state, tally, multilevel, analysis):
         state.cov_chol,
         state.precision,
     )
-    row_means(model.x, model.z, model.cluster, state.beta, state.u, state.means)
+    row_means_with(parallel, model.x, model.z, model.cluster, state.beta, state.u, state.means)
     if analysis is not None and analysis.family > 0:  # compatible imputation (doc/smc.rst)
         draw_analysis_parameters(rng, analysis, state.analysis, state.values, tally.accepted[4:])
-    tally.accepted[3] += _draw_level1_missing(rng, model, state, analysis)
+    tally.accepted[3] += _draw_level1_missing(rng, model, state, analysis, parallel)
     tally.accepted[3] += _draw_level2_missing(rng, model, state, multilevel, analysis)
 
 
 @kernel(inline=True)
-def _draw_level1_missing(rng, model, state, analysis):
+def _draw_level1_missing(rng, model, state, analysis, parallel):
     """Missing level-1 cells: exact conditional draws, or with an analysis
     model the compatible Metropolis-Hastings steps and the missing outcomes
     (returns their accepted moves)."""
     if analysis is None or analysis.family == 0:
-        draw_missing(
+        draw_missing_with(
+            parallel,
             rng,
             state.values,
             state.means,
@@ -791,24 +805,31 @@ def _draw_level1_missing(rng, model, state, analysis):
     )
 
 
-def run_chain(rng, model, state, tally, n_iter, trace, trace_start):
+def run_chain(rng, model, state, tally, n_iter, trace, trace_start, n_threads=1):
     """Run ``n_iter`` iterations, recording parameters if ``trace`` has rows.
 
     Iteration ``it`` is stored at ``trace_start + it``. The recorded level-1
     covariance is the mean over covariance groups. Every iteration adds its
-    random effects and covariances to ``tally``.
+    random effects and covariances to ``tally``. With ``n_threads > 1`` the
+    per-cluster and per-row steps run on that many threads, with the same
+    result (:mod:`._threads`).
     """
-    _run_chain(rng, model, state, tally, n_iter, trace, trace_start, *_model_kind(model))
+    with chain_threads(n_threads) as parallel:
+        _run_chain(
+            rng, model, state, tally, n_iter, trace, trace_start, *_model_kind(model), parallel
+        )
 
 
 @kernel
-def _run_chain(rng, model, state, tally, n_iter, trace, trace_start, multilevel, analysis):
+def _run_chain(
+    rng, model, state, tally, n_iter, trace, trace_start, multilevel, analysis, parallel
+):
     """:func:`run_chain` for one kind of model (``multilevel``, ``analysis``:
     see :func:`_iteration`, which is inlined here so that the whole iteration
     is optimised once)."""
     record = trace.beta.shape[0] > 0
     for it in range(n_iter):
-        _iteration(rng, model, state, tally, multilevel, analysis)
+        _iteration(rng, model, state, tally, multilevel, analysis, parallel)
         _add_into(tally.u_sum, state.u)
         _add_into(tally.cov_sum, state.cov)
         if record:
@@ -843,21 +864,26 @@ def _record(trace, k, state):
                 trace.u_mean[k, t * state.u.shape[2] + c] += state.u[j, t, c] / state.u.shape[0]
 
 
-def impute_given_parameters(rng, model, state, n_sweeps, new_clusters):
+def impute_given_parameters(rng, model, state, n_sweeps, new_clusters, n_threads=1):
     """Latents, missing cells and new clusters' random effects for fixed
     parameters (used by transform on rows not seen in fit).
 
     Each sweep updates the latents of observed categories (both levels), the
     random effects of the clusters flagged in ``new_clusters`` (from their
     full conditional given their rows and level-2 values), then the missing
-    cells of both levels; a few sweeps let the latents settle.
+    cells of both levels; a few sweeps let the latents settle. ``n_threads``:
+    as in :func:`run_chain`.
     """
-    with compile_notice():
-        _impute_given_parameters(rng, model, state, n_sweeps, new_clusters, *_model_kind(model))
+    with compile_notice(), chain_threads(n_threads) as parallel:
+        _impute_given_parameters(
+            rng, model, state, n_sweeps, new_clusters, *_model_kind(model), parallel
+        )
 
 
 @kernel
-def _impute_given_parameters(rng, model, state, n_sweeps, new_clusters, multilevel, analysis):
+def _impute_given_parameters(
+    rng, model, state, n_sweeps, new_clusters, multilevel, analysis, parallel
+):
     """:func:`impute_given_parameters`, compiled for one kind of model (see
     :func:`_iteration`)."""
     update_u = False
@@ -866,17 +892,10 @@ def _impute_given_parameters(rng, model, state, n_sweeps, new_clusters, multilev
     for _ in range(n_sweeps):
         _draw_latents(rng, model, state, multilevel)
         if multilevel is not None and update_u:
-            refresh_statistics(
-                model.static_h,
-                model.static_k,
-                model.w,
-                state.values,
-                model.cluster,
-                state.h,
-                state.k,
-            )
+            refresh_statistics_with(parallel, model, state)
             _random_effect_prior(state)
-            draw_random_effects(
+            draw_random_effects_with(
+                parallel,
                 rng,
                 model.gram,
                 state.h,
@@ -889,7 +908,9 @@ def _impute_given_parameters(rng, model, state, n_sweeps, new_clusters, multilev
                 state.u,
             )
             _copy_random_effects(state)
-            row_means(model.x, model.z, model.cluster, state.beta, state.u, state.means)
+            row_means_with(
+                parallel, model.x, model.z, model.cluster, state.beta, state.u, state.means
+            )
         if analysis is not None and analysis.family > 0:
             sync_analysis(analysis, state.analysis, state.values)
             if analysis.random_effects.re_index.shape[0] > 0 and np.any(new_clusters):
@@ -906,5 +927,5 @@ def _impute_given_parameters(rng, model, state, n_sweeps, new_clusters, multilev
                     new_clusters,
                 )
                 refresh_predictor(analysis, ast)
-        _draw_level1_missing(rng, model, state, analysis)
+        _draw_level1_missing(rng, model, state, analysis, parallel)
         _draw_level2_missing(rng, model, state, multilevel, analysis)

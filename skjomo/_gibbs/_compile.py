@@ -17,11 +17,12 @@ from ._chain import dimensions, empty_trace, new_tally, run_chain
 from ._jit import compile_notice
 
 
-def prepare_chain(model, state, verbose=0, who="skjomo"):
+def prepare_chain(model, state, verbose=0, who="skjomo", n_threads=1):
     """Compile (or load from the cache) :func:`run_chain` for ``model``'s types.
 
     Runs no iteration and changes nothing: ``run_chain`` is called for zero
-    iterations with a throw-away generator and tally.
+    iterations with a throw-away generator and tally; with ``n_threads > 1``
+    the threaded chain (:mod:`._threads`).
     """
     with compile_notice(verbose, who):
         run_chain(
@@ -32,4 +33,5 @@ def prepare_chain(model, state, verbose=0, who="skjomo"):
             0,
             empty_trace(dimensions(model)),
             0,
+            n_threads,
         )

@@ -172,14 +172,20 @@ def _proposals_per_iteration(model, n_groups):
     )
 
 
-def _run_chains(model, states, rngs, phases, n_jobs, progress=None):
+def _run_chains(model, states, rngs, phases, n_jobs, progress=None, n_threads=1):
     """:func:`_run_one_chain` for every chain: a single chain in this process
     (where ``progress`` is shown), several through joblib, in its active
-    backend (processes, threads, a dask cluster)."""
+    backend (processes, threads, a dask cluster); each chain runs on
+    ``n_threads`` threads (:func:`run_chain`)."""
     if len(states) == 1:
-        return [_run_one_chain(model, states[0], rngs[0], *phases, progress=progress)]
+        return [
+            _run_one_chain(
+                model, states[0], rngs[0], *phases, progress=progress, n_threads=n_threads
+            )
+        ]
     return Parallel(n_jobs=n_jobs)(
-        delayed(_run_one_chain)(model, state, rng, *phases) for state, rng in zip(states, rngs)
+        delayed(_run_one_chain)(model, state, rng, *phases, n_threads=n_threads)
+        for state, rng in zip(states, rngs)
     )
 
 
@@ -194,6 +200,7 @@ def _run_one_chain(
     clusters,
     keep_burn_in=False,
     progress=None,
+    n_threads=1,
 ):
     """Burn in, then take ``n_segments`` snapshots ``n_between`` apart.
 
@@ -208,7 +215,7 @@ def _run_one_chain(
     chunk = max(1, n_burn // 20)
     for start in range(0, n_burn, chunk):
         length = min(chunk, n_burn - start)
-        run_chain(rng, model, state, burn_tally, length, burn_trace, start)
+        run_chain(rng, model, state, burn_tally, length, burn_trace, start, n_threads)
         adapt_analysis_step(model.analysis, state.analysis)
         if progress is not None:
             progress(length)
@@ -218,7 +225,7 @@ def _run_one_chain(
     imputed, imputed2, outcome = [], [], []
     draws = {name: [] for name in _STORED}
     for k in range(n_segments):
-        run_chain(rng, model, state, tally, n_between, trace, k * n_between)
+        run_chain(rng, model, state, tally, n_between, trace, k * n_between, n_threads)
         if progress is not None:
             progress(n_between)
         imputed.append(state.values[rows])
@@ -324,16 +331,18 @@ def fit_chains(
     keep_burn_in=False,
     progress=None,
     n_jobs=None,
+    n_threads=1,
 ):
     """Run every chain and collect a :class:`ChainRun`.
 
     ``rows`` are the dynamic rows and ``clusters`` the clusters whose values
     are kept at every imputation; ``progress(n)`` is called as iterations
-    complete (single chain only).
+    complete (single chain only). Chains run in ``n_jobs`` jobs, each on
+    ``n_threads`` threads.
     """
     n_chains = len(states)
     phases = (n_burn, n_between, n_segments, rows, clusters, keep_burn_in)
-    results = _run_chains(model, states, rngs, phases, n_jobs, progress)
+    results = _run_chains(model, states, rngs, phases, n_jobs, progress, n_threads)
     n_recorded = n_chains * n_segments * n_between
     accepted = sum(r["tally"].accepted for r in results)
     proposed = n_recorded * _proposals_per_iteration(model, states[0].cov.shape[0])
@@ -358,12 +367,15 @@ def fit_chains(
     )
 
 
-def continue_chains(model, run, n_between, n_imputations, rows, clusters, seeds, n_jobs=None):
+def continue_chains(
+    model, run, n_between, n_imputations, rows, clusters, seeds, n_jobs=None, n_threads=1
+):
     """``n_imputations`` more imputations continuing every chain of ``run``
     (from copies of its final states, with the streams ``seeds``)."""
     segments = segments_per_chain(n_imputations, run.n_chains)
     states = [_copy_state(state) for state in run.final_states]
-    extra = _run_chains(model, states, seeds, (0, n_between, segments, rows, clusters), n_jobs)
+    phases = (0, n_between, segments, rows, clusters)
+    extra = _run_chains(model, states, seeds, phases, n_jobs, n_threads=n_threads)
     return (
         _interleave([r["imputed"] for r in extra])[:n_imputations],
         _interleave([r["imputed2"] for r in extra])[:n_imputations],
@@ -398,7 +410,17 @@ def _new_cluster_covariances(rng, model, draws, draw, n_new):
 
 
 def impute_new_rows(
-    model, values, values2, missing, rows, clusters, draws, draw, rng, n_known_clusters
+    model,
+    values,
+    values2,
+    missing,
+    rows,
+    clusters,
+    draws,
+    draw,
+    rng,
+    n_known_clusters,
+    n_threads=1,
 ):
     """Impute the rows of a new frame for the parameters of stored draw ``draw``.
 
@@ -406,7 +428,8 @@ def impute_new_rows(
     effects are drawn given their rows, and under cov_method "random" their
     covariance from ``IW(a, A)`` (under "fixed" they have none: an error).
     Returns the completed ``rows`` (dynamic rows), level-2 values of
-    ``clusters`` and missing outcomes of the analysis model.
+    ``clusters`` and missing outcomes of the analysis model. ``n_threads``:
+    as in :func:`run_chain`.
     """
     n_clusters = model.gram.shape[0]
     new_clusters = np.arange(n_clusters) >= n_known_clusters
@@ -441,9 +464,8 @@ def impute_new_rows(
     )
     state.values[missing] = state.means[missing]
     needs_sweeps = model.cat_start.size or model.cat2_start.size or n_new or model.analysis.family
-    impute_given_parameters(
-        rng, model, state, TRANSFORM_SWEEPS if needs_sweeps else 1, new_clusters
-    )
+    n_sweeps = TRANSFORM_SWEEPS if needs_sweeps else 1
+    impute_given_parameters(rng, model, state, n_sweeps, new_clusters, n_threads)
     pq = state.u.shape[1] * state.u.shape[2]
     return (
         state.values[rows],

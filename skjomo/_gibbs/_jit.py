@@ -156,6 +156,33 @@ def _internal(options, func):
     return dispatcher
 
 
+def threaded_pair(func):
+    """A kernel compiled twice from one source: ``(serial, threaded)``.
+
+    ``func`` runs its per-cluster (or per-row) loop over ``numba.prange``:
+    the serial kernel (``parallel=False``, where ``prange`` is ``range``) is
+    what every chain runs by default; the threaded twin (``parallel=True``)
+    runs that loop on numba's threads and is compiled only when a chain asks
+    for more than one thread (``n_threads``, see :mod:`._threads`), so users
+    who do not ask pay no compile time for it. The twin is cached under its
+    own name (numba's cache index does not tell the two apart otherwise).
+    Both execute the same arithmetic on the same numbers, so they give
+    bit-identical results whatever the number of threads, as long as the
+    loop body writes only its own iteration's outputs (no reduction across
+    iterations).
+    """
+    options = {"error_model": "numpy"}
+    serial = _cached(options, func)
+    copy = types.FunctionType(
+        func.__code__, func.__globals__, func.__name__, func.__defaults__, func.__closure__
+    )
+    copy.__qualname__ = func.__qualname__ + "__threaded"
+    copy.__module__ = func.__module__
+    copy.__doc__ = func.__doc__
+    threaded = _cached(dict(options, parallel=True), copy)
+    return serial, threaded
+
+
 def shared_kernels():
     """Whether ``SKJOMO_KERNELS=shared`` asks for one chain shared by every
     kind of model (see :func:`skjomo._gibbs._chain._model_kind`).

@@ -9,25 +9,44 @@ drawn without truncation; their category follows by the argmax rule.
 """
 
 import numpy as np
+from numba import prange
 
-from ._jit import kernel
+from ._jit import kernel, threaded_pair
 from ._linalg import cholesky_lower, solve_lower, solve_lower_transpose
+from ._threads import row_chunks, standard_normals
 
 
 @kernel(inline=True)
-def _draw_one_missing(rng, values, means, precision, rows, start, stop, col, obs):
-    """Rows whose only missing cell is ``col`` (scalar form of the draw)."""
-    q = precision[col, col]
-    sd = 1.0 / np.sqrt(q)
-    for r in range(start, stop):
-        row = rows[r]
-        acc = 0.0
-        for o in obs:
-            acc += precision[col, o] * (values[row, o] - means[row, o])
-        values[row, col] = means[row, col] - acc / q + sd * rng.standard_normal()
+def _missing_columns(group_missing, k, mis, obs):
+    """Missing and observed columns of missingness group ``k`` into ``mis``
+    and ``obs``; returns how many are missing."""
+    n_mis = 0
+    n_obs = 0
+    for t in range(group_missing.shape[1]):
+        if group_missing[k, t]:
+            mis[n_mis] = t
+            n_mis += 1
+        else:
+            obs[n_obs] = t
+            n_obs += 1
+    return n_mis
 
 
-@kernel
+@kernel(inline=True)
+def missing_cells(group_ptr, group_missing):
+    """Number of missing cells of the rows of every missingness group: the
+    standard normals :func:`draw_missing` draws."""
+    n = 0
+    for k in range(group_missing.shape[0]):
+        n_mis = 0
+        for t in range(group_missing.shape[1]):
+            if group_missing[k, t]:
+                n_mis += 1
+        n += (group_ptr[k + 1] - group_ptr[k]) * n_mis
+    return n
+
+
+@kernel(inline=True)
 def draw_missing(rng, values, means, precisions, group_rows, group_ptr, group_cov, group_missing):
     """Draw every missing cell of ``values`` in place.
 
@@ -46,62 +65,138 @@ def draw_missing(rng, values, means, precisions, group_rows, group_ptr, group_co
     group_missing : ndarray of bool (n_groups, p)
         Missing columns of each group.
     """
-    p = values.shape[1]
-    # work space allocated once; square blocks are contiguous views of it
-    mis = np.empty(p, np.int64)
-    obs = np.empty(p, np.int64)
-    block_space = np.empty(p * p)
-    chol_space = np.empty(p * p)
-    shift_space = np.empty(p)
-    noise_space = np.empty(p)
-    for k in range(group_cov.shape[0]):
-        precision = precisions[group_cov[k]]
-        n_mis = 0
-        n_obs = 0
-        for t in range(p):
-            if group_missing[k, t]:
-                mis[n_mis] = t
-                n_mis += 1
-            else:
-                obs[n_obs] = t
-                n_obs += 1
-        observed = obs[:n_obs]
-        if n_mis == 1:
-            # a single missing cell: N(mu - Q_mo (y_o - mu_o) / q, 1 / q)
-            _draw_one_missing(
-                rng,
-                values,
-                means,
-                precision,
-                group_rows,
-                group_ptr[k],
-                group_ptr[k + 1],
-                mis[0],
-                observed,
-            )
-            continue
-        block = block_space[: n_mis * n_mis].reshape((n_mis, n_mis))
-        chol = chol_space[: n_mis * n_mis].reshape((n_mis, n_mis))
-        shift = shift_space[:n_mis]
-        noise = noise_space[:n_mis]
+    noise = standard_normals(rng, missing_cells(group_ptr, group_missing))
+    draw_missing_from(
+        noise, values, means, precisions, group_rows, group_ptr, group_cov, group_missing
+    )
+
+
+def _draw_missing_from(
+    noise, values, means, precisions, group_rows, group_ptr, group_cov, group_missing
+):
+    """:func:`draw_missing` given its standard normals ``noise``: ``|M|`` per
+    row, the rows of each group in order, group after group.
+
+    Serially, per group: its columns and the Cholesky factor of ``Q_MM``;
+    then the rows are drawn in parallel tasks of :data:`._threads.ROW_CHUNK`
+    rows (see :mod:`._threads`).
+    """
+    n_groups, p = group_missing.shape
+    mis = np.empty((n_groups, p), np.int64)
+    obs = np.empty((n_groups, p), np.int64)
+    n_mis = np.empty(n_groups, np.int64)
+    chol_space = np.empty((n_groups, p * p))
+    noise_start = np.zeros(n_groups + 1, np.int64)
+    for k in range(n_groups):
+        n_mis[k] = _missing_columns(group_missing, k, mis[k], obs[k])
+        noise_start[k + 1] = noise_start[k] + (group_ptr[k + 1] - group_ptr[k]) * n_mis[k]
+        nm = n_mis[k]
+        if nm > 1:
+            block = np.empty((nm, nm))
+            precision = precisions[group_cov[k]]
+            for a in range(nm):
+                for b in range(nm):
+                    block[a, b] = precision[mis[k, a], mis[k, b]]
+            cholesky_lower(block, chol_space[k, : nm * nm].reshape((nm, nm)))
+    # tasks: chunks of the rows of each group
+    n_tasks = 0
+    for k in range(n_groups):
+        n_tasks += row_chunks(group_ptr[k + 1] - group_ptr[k]).shape[0] - 1
+    task_group = np.empty(n_tasks, np.int64)
+    task_start = np.empty(n_tasks, np.int64)
+    task_stop = np.empty(n_tasks, np.int64)
+    c = 0
+    for k in range(n_groups):
+        chunks = row_chunks(group_ptr[k + 1] - group_ptr[k])
+        for i in range(chunks.shape[0] - 1):
+            task_group[c] = k
+            task_start[c] = group_ptr[k] + chunks[i]
+            task_stop[c] = group_ptr[k] + chunks[i + 1]
+            c += 1
+    for c in prange(n_tasks):
+        k = task_group[c]
+        nm = n_mis[k]
+        _draw_rows(
+            values,
+            means,
+            precisions[group_cov[k]],
+            group_rows,
+            task_start[c],
+            task_stop[c],
+            mis[k, :nm],
+            obs[k, : p - nm],
+            chol_space[k, : nm * nm].reshape((nm, nm)),
+            noise,
+            noise_start[k] + (task_start[c] - group_ptr[k]) * nm,
+        )
+
+
+@kernel(inline=True)
+def _draw_rows(values, means, precision, rows, start, stop, mis, obs, chol, noise, offset):
+    """Rows ``rows[start:stop]`` of one missingness group, from their
+    standard normals ``noise[offset:]`` (``len(mis)`` per row).
+
+    With a single missing cell ``c``: ``N(mu - Q_cO (y_O - mu_O) / q, 1 / q)``;
+    otherwise ``mu_M - Q_MM^{-1} Q_MO (y_O - mu_O) + L^{-T} z``.
+    """
+    n_mis = mis.shape[0]
+    if n_mis == 1:
+        col = mis[0]
+        q = precision[col, col]
+        sd = 1.0 / np.sqrt(q)
+        for r in range(start, stop):
+            row = rows[r]
+            acc = 0.0
+            for o in obs:
+                acc += precision[col, o] * (values[row, o] - means[row, o])
+            values[row, col] = means[row, col] - acc / q + sd * noise[offset + r - start]
+        return
+    shift = np.empty(n_mis)
+    z = np.empty(n_mis)
+    for r in range(start, stop):
+        row = rows[r]
+        base = offset + (r - start) * n_mis
         for a in range(n_mis):
-            for b in range(n_mis):
-                block[a, b] = precision[mis[a], mis[b]]
-        cholesky_lower(block, chol)
-        for r in range(group_ptr[k], group_ptr[k + 1]):
-            row = group_rows[r]
-            for a in range(n_mis):
-                s = 0.0
-                for o in observed:
-                    s += precision[mis[a], o] * (values[row, o] - means[row, o])
-                shift[a] = s
-                noise[a] = rng.standard_normal()
-            # shift <- Q_MM^{-1} Q_MO (y_O - mu_O); noise <- L^{-T} z ~ N(0, Q_MM^{-1})
-            solve_lower(chol, shift)
-            solve_lower_transpose(chol, shift)
-            solve_lower_transpose(chol, noise)
-            for a in range(n_mis):
-                values[row, mis[a]] = means[row, mis[a]] - shift[a] + noise[a]
+            s = 0.0
+            for o in obs:
+                s += precision[mis[a], o] * (values[row, o] - means[row, o])
+            shift[a] = s
+            z[a] = noise[base + a]
+        # shift <- Q_MM^{-1} Q_MO (y_O - mu_O); z <- L^{-T} z ~ N(0, Q_MM^{-1})
+        solve_lower(chol, shift)
+        solve_lower_transpose(chol, shift)
+        solve_lower_transpose(chol, z)
+        for a in range(n_mis):
+            values[row, mis[a]] = means[row, mis[a]] - shift[a] + z[a]
+
+
+draw_missing_from, draw_missing_from_threaded = threaded_pair(_draw_missing_from)
+
+
+@kernel(inline=True)
+def draw_missing_from_with(
+    parallel, noise, values, means, precisions, group_rows, group_ptr, group_cov, group_missing
+):
+    """:func:`draw_missing_from`, threaded when ``parallel`` is not ``None``."""
+    if parallel is None:
+        draw_missing_from(
+            noise, values, means, precisions, group_rows, group_ptr, group_cov, group_missing
+        )
+    else:
+        draw_missing_from_threaded(
+            noise, values, means, precisions, group_rows, group_ptr, group_cov, group_missing
+        )
+
+
+@kernel(inline=True)
+def draw_missing_with(
+    parallel, rng, values, means, precisions, group_rows, group_ptr, group_cov, group_missing
+):
+    """:func:`draw_missing`, threaded when ``parallel`` is not ``None``."""
+    noise = standard_normals(rng, missing_cells(group_ptr, group_missing))
+    draw_missing_from_with(
+        parallel, noise, values, means, precisions, group_rows, group_ptr, group_cov, group_missing
+    )
 
 
 def missingness_groups(missing, row_group):

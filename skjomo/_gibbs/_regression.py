@@ -19,9 +19,11 @@ All cross-products come from the per-cluster statistics of
 """
 
 import numpy as np
+from numba import prange
 
-from ._jit import kernel
+from ._jit import kernel, threaded_pair
 from ._linalg import cholesky_lower, solve_lower, solve_lower_transpose
+from ._threads import row_chunks
 
 
 @kernel
@@ -77,8 +79,7 @@ def draw_fixed_effects(rng, design_chol, cross, cov_chol, out):
             out[a, t] += s
 
 
-@kernel
-def draw_random_effects(
+def _draw_random_effects(
     rng, gram, h, beta, prior_shift, prior_precision, precisions, cov_group, selected, out
 ):
     """Draw every cluster's random effects from their full conditional.
@@ -99,64 +100,131 @@ def draw_random_effects(
     selected : ndarray of bool (J,)
         Clusters to update; the others keep their value.
     out : ndarray (J, p, q)
+
+    Notes
+    -----
+    The standard normals of the selected clusters are drawn first, serially
+    in cluster order; then each cluster is one task (see :mod:`._threads`).
     """
+    n_clusters = gram.shape[0]
+    p, q = out.shape[1], out.shape[2]
+    d = p * q
+    noise = np.zeros((n_clusters, d))
+    for j in range(n_clusters):
+        if selected[j]:
+            for c in range(d):
+                noise[j, c] = rng.standard_normal()
+    zr = np.empty((n_clusters, q, p))
+    prec = np.empty((n_clusters, d, d))
+    chol = np.empty((n_clusters, d, d))
+    rhs = np.empty((n_clusters, d))
+    for j in prange(n_clusters):
+        if selected[j]:
+            _draw_cluster_effects(
+                j,
+                gram,
+                h,
+                beta,
+                prior_shift,
+                prior_precision,
+                precisions[cov_group[j]],
+                zr[j],
+                prec[j],
+                chol[j],
+                rhs[j],
+                noise[j],
+                out,
+            )
+
+
+@kernel(inline=True)
+def _draw_cluster_effects(
+    j, gram, h, beta, prior_shift, prior_precision, omega_inv, zr, prec, chol, rhs, noise, out
+):
+    """``u_j ~ N(P_j^{-1} r_j, P_j^{-1})`` from the standard normals ``noise``
+    (``zr``, ``prec``, ``chol``, ``rhs``: this cluster's work arrays)."""
     m, p = beta.shape
     q = out.shape[2]
-    d = p * q
-    zr = np.empty((q, p))
-    prec = np.empty((d, d))
-    chol = np.empty((d, d))
-    rhs = np.empty(d)
-    noise = np.empty(d)
-    for j in range(gram.shape[0]):
-        if not selected[j]:
-            continue
-        omega_inv = precisions[cov_group[j]]
-        # Z_j'R_j = H_j[m:] - (Z_j'X_j) B
+    # Z_j'R_j = H_j[m:] - (Z_j'X_j) B
+    for k in range(q):
+        for t in range(p):
+            s = h[j, m + k, t]
+            for a in range(m):
+                s -= gram[j, m + k, a] * beta[a, t]
+            zr[k, t] = s
+    for t in range(p):
         for k in range(q):
-            for t in range(p):
-                s = h[j, m + k, t]
-                for a in range(m):
-                    s -= gram[j, m + k, a] * beta[a, t]
-                zr[k, t] = s
-        for t in range(p):
-            for k in range(q):
-                row = t * q + k
-                s = prior_shift[j, row]
-                for v in range(p):
-                    s += zr[k, v] * omega_inv[v, t]
-                rhs[row] = s
-                for v in range(p):
-                    for kk in range(q):
-                        prec[row, v * q + kk] = (
-                            prior_precision[row, v * q + kk]
-                            + omega_inv[t, v] * gram[j, m + k, m + kk]
-                        )
-        cholesky_lower(prec, chol)
-        solve_lower(chol, rhs)
-        solve_lower_transpose(chol, rhs)
-        for c in range(d):
-            noise[c] = rng.standard_normal()
-        solve_lower_transpose(chol, noise)
-        for t in range(p):
-            for k in range(q):
-                out[j, t, k] = rhs[t * q + k] + noise[t * q + k]
+            row = t * q + k
+            s = prior_shift[j, row]
+            for v in range(p):
+                s += zr[k, v] * omega_inv[v, t]
+            rhs[row] = s
+            for v in range(p):
+                for kk in range(q):
+                    prec[row, v * q + kk] = (
+                        prior_precision[row, v * q + kk] + omega_inv[t, v] * gram[j, m + k, m + kk]
+                    )
+    cholesky_lower(prec, chol)
+    solve_lower(chol, rhs)
+    solve_lower_transpose(chol, rhs)
+    solve_lower_transpose(chol, noise)
+    for t in range(p):
+        for k in range(q):
+            out[j, t, k] = rhs[t * q + k] + noise[t * q + k]
 
 
-@kernel
-def row_means(design, z, cluster, beta, u, out):
-    """``out[i] = B'x_i + U_j'z_i`` for the given rows."""
+draw_random_effects, draw_random_effects_threaded = threaded_pair(_draw_random_effects)
+
+
+@kernel(inline=True)
+def draw_random_effects_with(
+    parallel, rng, gram, h, beta, prior_shift, prior_precision, precisions, cov_group, selected, out
+):
+    """:func:`draw_random_effects`, threaded when ``parallel`` is not ``None``."""
+    if parallel is None:
+        draw_random_effects(
+            rng, gram, h, beta, prior_shift, prior_precision, precisions, cov_group, selected, out
+        )
+    else:
+        draw_random_effects_threaded(
+            rng, gram, h, beta, prior_shift, prior_precision, precisions, cov_group, selected, out
+        )
+
+
+@kernel(inline=True)
+def _row_mean(i, design, z, cluster, beta, u, out):
+    """``out[i] = B'x_i + U_j'z_i``."""
     m, p = beta.shape
     q = u.shape[2]
-    for i in range(design.shape[0]):
-        j = cluster[i]
-        for t in range(p):
-            s = 0.0
-            for a in range(m):
-                s += design[i, a] * beta[a, t]
-            for k in range(q):
-                s += z[i, k] * u[j, t, k]
-            out[i, t] = s
+    j = cluster[i]
+    for t in range(p):
+        s = 0.0
+        for a in range(m):
+            s += design[i, a] * beta[a, t]
+        for k in range(q):
+            s += z[i, k] * u[j, t, k]
+        out[i, t] = s
+
+
+def _row_means(design, z, cluster, beta, u, out):
+    """``out[i] = B'x_i + U_j'z_i`` for the given rows (tasks of
+    :data:`._threads.ROW_CHUNK` rows)."""
+    chunks = row_chunks(design.shape[0])
+    for task in prange(chunks.shape[0] - 1):
+        for i in range(chunks[task], chunks[task + 1]):
+            _row_mean(i, design, z, cluster, beta, u, out)
+
+
+row_means, row_means_threaded = threaded_pair(_row_means)
+
+
+@kernel(inline=True)
+def row_means_with(parallel, design, z, cluster, beta, u, out):
+    """:func:`row_means`, threaded when ``parallel`` is not ``None``."""
+    if parallel is None:
+        row_means(design, z, cluster, beta, u, out)
+    else:
+        row_means_threaded(design, z, cluster, beta, u, out)
 
 
 @kernel

@@ -11,8 +11,9 @@ is linear in the number of dynamic rows.
 """
 
 import numpy as np
+from numba import prange
 
-from ._jit import kernel
+from ._jit import kernel, threaded_pair
 
 
 @kernel
@@ -54,25 +55,78 @@ def symmetrize(k):
                 k[j, u, t] = k[j, t, u]
 
 
-@kernel(inline=True)
-def _copy3(source, out):
-    """``out[:] = source`` for 3-d arrays of one shape, element by element
-    (numba's slice assignment links a string-formatting error into the
-    caller)."""
-    for j in range(out.shape[0]):
-        for a in range(out.shape[1]):
-            for b in range(out.shape[2]):
-                out[j, a, b] = source[j, a, b]
-
-
-@kernel(inline=True)
-def refresh_statistics(static_h, static_k, design, values, cluster, h_out, k_out):
+def _refresh_statistics(
+    static_h, static_k, design, values, cluster_rows, cluster_ptr, h_out, k_out
+):
     """``H`` and ``K`` of the current completed data: static part plus the
-    dynamic rows given by ``design``, ``values``, ``cluster``."""
-    _copy3(static_h, h_out)
-    _copy3(static_k, k_out)
-    add_rows(design, values, cluster, h_out, k_out)
-    symmetrize(k_out)
+    dynamic rows given by ``design``, ``values``; the rows of cluster ``j``
+    are ``cluster_rows[cluster_ptr[j]:cluster_ptr[j + 1]]``, in data order
+    (so the sums are those of :func:`add_rows`). One task per cluster
+    (see :mod:`._threads`)."""
+    r = design.shape[1]
+    p = values.shape[1]
+    for j in prange(h_out.shape[0]):
+        for a in range(r):
+            for t in range(p):
+                h_out[j, a, t] = static_h[j, a, t]
+        for t in range(p):
+            for u in range(p):
+                k_out[j, t, u] = static_k[j, t, u]
+        for row in range(cluster_ptr[j], cluster_ptr[j + 1]):
+            i = cluster_rows[row]
+            for a in range(r):
+                w = design[i, a]
+                if w != 0.0:
+                    for t in range(p):
+                        h_out[j, a, t] += w * values[i, t]
+            for t in range(p):
+                y = values[i, t]
+                for u in range(t + 1):
+                    k_out[j, t, u] += y * values[i, u]
+        for t in range(p):
+            for u in range(t):
+                k_out[j, u, t] = k_out[j, t, u]
+
+
+refresh_statistics, refresh_statistics_threaded = threaded_pair(_refresh_statistics)
+
+
+@kernel(inline=True)
+def refresh_statistics_with(parallel, model, state):
+    """:func:`refresh_statistics` of the chain's ``model`` and ``state``,
+    threaded when ``parallel`` is not ``None``."""
+    if parallel is None:
+        refresh_statistics(
+            model.static_h,
+            model.static_k,
+            model.w,
+            state.values,
+            model.cluster_rows,
+            model.cluster_ptr,
+            state.h,
+            state.k,
+        )
+    else:
+        refresh_statistics_threaded(
+            model.static_h,
+            model.static_k,
+            model.w,
+            state.values,
+            model.cluster_rows,
+            model.cluster_ptr,
+            state.h,
+            state.k,
+        )
+
+
+def rows_by_cluster(cluster, n_clusters):
+    """``(cluster_rows, cluster_ptr)``: the rows of each cluster in data order,
+    ``cluster_rows[cluster_ptr[j]:cluster_ptr[j + 1]]`` for cluster ``j``."""
+    cluster = np.asarray(cluster, np.int64)
+    rows = np.argsort(cluster, kind="stable").astype(np.int64)
+    ptr = np.zeros(n_clusters + 1, np.int64)
+    ptr[1:] = np.cumsum(np.bincount(cluster, minlength=n_clusters))
+    return rows, ptr
 
 
 def static_statistics(design, values, cluster, n_clusters):
@@ -112,41 +166,59 @@ def static_statistics(design, values, cluster, n_clusters):
     return gram, h, k
 
 
-@kernel
-def residual_scatter(gram, h, k, beta, u, cov_group, out):
+def _residual_scatter(gram, h, k, beta, u, cov_group, out):
     """Per covariance group ``sum (y - B'x - U_j'z)(y - B'x - U_j'z)'``.
 
     For cluster ``j`` with ``C_j = [B; U_j]`` the residual cross-product is
-    ``K_j - C_j'H_j - H_j'C_j + C_j'G_j C_j``; clusters are summed into
-    their covariance group ``cov_group[j]``.
+    ``K_j - C_j'H_j - H_j'C_j + C_j'G_j C_j`` (one task per cluster, see
+    :mod:`._threads`); clusters are then summed serially, in cluster order,
+    into their covariance group ``cov_group[j]``.
     """
+    n_clusters = gram.shape[0]
     m, p = beta.shape
     q = u.shape[2]
     r = m + q
-    coef = np.empty((r, p))
-    gc = np.empty((r, p))
-    out[:] = 0.0
-    for j in range(gram.shape[0]):
+    coef = np.empty((n_clusters, r, p))
+    gc = np.empty((n_clusters, r, p))
+    per_cluster = np.empty((n_clusters, p, p))
+    for j in prange(n_clusters):
         for a in range(m):
             for t in range(p):
-                coef[a, t] = beta[a, t]
+                coef[j, a, t] = beta[a, t]
         for a in range(q):
             for t in range(p):
-                coef[m + a, t] = u[j, t, a]
+                coef[j, m + a, t] = u[j, t, a]
         for a in range(r):
             for t in range(p):
                 s = 0.0
                 for b in range(r):
-                    s += gram[j, a, b] * coef[b, t]
-                gc[a, t] = s
-        g = cov_group[j]
+                    s += gram[j, a, b] * coef[j, b, t]
+                gc[j, a, t] = s
         for t in range(p):
             for v in range(t + 1):
                 s = k[j, t, v]
                 for a in range(r):
-                    s += coef[a, t] * (gc[a, v] - h[j, a, v]) - h[j, a, t] * coef[a, v]
-                out[g, t, v] += s
+                    s += coef[j, a, t] * (gc[j, a, v] - h[j, a, v]) - h[j, a, t] * coef[j, a, v]
+                per_cluster[j, t, v] = s
+    out[:] = 0.0
+    for j in range(n_clusters):
+        g = cov_group[j]
+        for t in range(p):
+            for v in range(t + 1):
+                out[g, t, v] += per_cluster[j, t, v]
     for g in range(out.shape[0]):
         for t in range(p):
             for v in range(t):
                 out[g, v, t] = out[g, t, v]
+
+
+residual_scatter, residual_scatter_threaded = threaded_pair(_residual_scatter)
+
+
+@kernel(inline=True)
+def residual_scatter_with(parallel, gram, h, k, beta, u, cov_group, out):
+    """:func:`residual_scatter`, threaded when ``parallel`` is not ``None``."""
+    if parallel is None:
+        residual_scatter(gram, h, k, beta, u, cov_group, out)
+    else:
+        residual_scatter_threaded(gram, h, k, beta, u, cov_group, out)

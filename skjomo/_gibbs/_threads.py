@@ -1,0 +1,83 @@
+"""Threads within one chain (``n_threads``): bit-identical to one thread.
+
+The per-cluster and per-row steps of an iteration (sufficient statistics,
+random effects, residual cross-products, row means, missing values) are
+loops whose iterations (a cluster, or a chunk of :data:`ROW_CHUNK` rows)
+are independent given the step's random numbers. Each
+such kernel is written once over ``numba.prange`` and compiled twice
+(:func:`._jit.threaded_pair`): serially for the default chain, and with
+numba's threads for a chain run with ``n_threads > 1``.
+
+The results do not depend on the number of threads because
+
+* the chain keeps ONE random stream: a step first draws all its random
+  numbers serially, in the order of its clusters and rows, into a buffer
+  at offsets fixed by the layout (:func:`standard_normals`); the parallel
+  loop then only reads its own part of the buffer;
+* every loop iteration writes only its own cluster's or row's outputs;
+  sums across clusters are formed afterwards, serially, in cluster order
+  (never a reduction inside a parallel loop), so the floating-point
+  operations and their order are the same for any number of threads.
+
+Steps whose number of random draws varies (the rejection samplers of the
+latents of categorical variables, the scale moves) and steps on the
+parameters (fixed effects, covariances) stay serial.
+
+In the chain, the argument ``parallel`` selects the kernels: ``None`` for
+the serial ones (numba prunes the threaded branch before typing it, so it
+is never compiled), ``True`` for the threaded ones; :func:`chain_threads`
+sets numba's thread count around a call.
+"""
+
+import contextlib
+
+import numba
+import numpy as np
+
+from ._jit import kernel
+
+# rows per task of the row-level parallel loops (work arrays are allocated
+# once per task, not per row)
+ROW_CHUNK = 512
+
+
+@contextlib.contextmanager
+def chain_threads(n_threads):
+    """``parallel`` argument of the chain kernels for ``n_threads`` threads,
+    with numba's thread count set to it inside the block.
+
+    ``None`` (the serial kernels) for one thread; ``True`` otherwise, with at
+    most numba's ``NUMBA_NUM_THREADS`` threads (by default the number of
+    cores).
+    """
+    if n_threads is None or n_threads <= 1:
+        yield None
+        return
+    before = numba.get_num_threads()
+    numba.set_num_threads(min(int(n_threads), numba.config.NUMBA_NUM_THREADS))
+    try:
+        yield True
+    finally:
+        numba.set_num_threads(before)
+
+
+@kernel(inline=True)
+def standard_normals(rng, n):
+    """``n`` standard normals drawn one by one, in order (the same numbers
+    as ``n`` successive ``rng.standard_normal()`` calls)."""
+    out = np.empty(n)
+    for i in range(n):
+        out[i] = rng.standard_normal()
+    return out
+
+
+@kernel(inline=True)
+def row_chunks(n):
+    """Boundaries of the tasks of a row-level loop over ``n`` rows:
+    ``ptr[c]:ptr[c + 1]`` for ``c < len(ptr) - 1``."""
+    n_chunks = (n + ROW_CHUNK - 1) // ROW_CHUNK
+    ptr = np.empty(n_chunks + 1, np.int64)
+    for c in range(n_chunks):
+        ptr[c] = c * ROW_CHUNK
+    ptr[n_chunks] = n
+    return ptr
