@@ -110,7 +110,7 @@ def test_term_table_reproduces_formulaic(formula):
     am = build_analysis_model(np.arange(0), missing, start, size, **arrays)
     w = np.zeros((len(frame), len(layout.term_names)))
     for i in range(len(frame)):
-        design_row(am, am.x_data[i], w[i])
+        design_row(am, am.x_data, i, w[i])
     expected = model_matrix(formula.split("~")[1], frame)
     got = pd.DataFrame(w, columns=layout.term_names)
     assert sorted(got.columns) == sorted(expected.columns)

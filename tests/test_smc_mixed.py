@@ -176,11 +176,15 @@ def test_logistic_effect_step_targets_the_posterior():
     psi = 1.5
     st = RandomEffectsState(np.zeros((3, 1)), np.array([[psi]]))
     update = np.ones(3, np.bool_)
+    eta = w @ theta  # the rows' linear predictors at b = 0, kept current by the step
+    exp_eta = np.exp(eta)
     draws, accepted = np.empty((20_000, 3)), 0
     for t in range(draws.shape[0]):
-        accepted += draw_logistic_effects(rng, re, st, w, y, theta, update)
+        accepted += draw_logistic_effects(rng, re, st, w, y, theta, update, eta, exp_eta)
         draws[t] = st.b[:, 0]
     assert accepted / draws.size > 0.8
+    np.testing.assert_allclose(eta, w @ theta + st.b[cluster, 0], rtol=1e-12)
+    np.testing.assert_allclose(exp_eta, np.exp(eta), rtol=1e-12)
     grid = np.linspace(-8, 8, 4001)
     for j in range(3):
         rows = cluster == j

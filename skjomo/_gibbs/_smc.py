@@ -57,12 +57,19 @@ from ._smc_mixed import (
 from ._smc_mixed_logistic import draw_mixed_logistic
 from ._smc_ordinal import (
     ORDINAL,
+    accept_ordinal_move,
     draw_ordinal_outcome,
     draw_ordinal_parameters,
     ordinal_row_log_likelihood,
     ordinal_starting_fit,
+    row_likelihood,
 )
 from ._smc_ordinal_mixed import draw_mixed_ordinal, draw_ordinal_parameters_at_mode, random_offsets
+from ._smc_ordinal_step import (
+    draw_ordinal_independence,
+    ordinal_reference_statistics,
+    recentre_ordinal_reference,
+)
 
 AnalysisModel = namedtuple(
     "AnalysisModel",
@@ -108,12 +115,15 @@ AnalysisState = namedtuple(
         "random",  # RandomEffectsState of a two-level model (_smc_mixed.py)
         "cox",  # CoxState: baseline cumulative hazard (Cox model)
         "exp_eta",  # (N,) exp(eta) (logistic model; empty otherwise)
-        "theta_ref",  # (k,) reference point of the logistic theta step (_smc_logistic.py)
+        "theta_ref",  # (r,) reference point of the single-level theta step, r = len(theta)
         "ref_info",
-        "ref_score",  # (k, k), (k,) its information and score of the fixed rows
+        "ref_score",  # (r, r), (r,): statistics at it (_smc_logistic.py, _smc_ordinal_step.py)
+        "lik",  # (N,) P(y_i | eta_i) (single-level ordinal model; empty otherwise)
     ],
-    # empty unless set: a state built without them runs the other steps
-    defaults=(np.zeros(0), np.zeros(0), np.zeros((0, 0)), np.zeros(0)),
+    # empty unless set: a state built without them runs the other steps; the
+    # reference point and its statistics are those of the single-level
+    # logistic (_smc_logistic.py) or ordinal (_smc_ordinal_step.py) theta step
+    defaults=(np.zeros(0), np.zeros(0), np.zeros((0, 0)), np.zeros(0), np.zeros(0)),
 )
 
 LINEAR, LOGISTIC = 1, 2
@@ -260,10 +270,14 @@ def counted_proposals(am):
 
 def adapt_analysis_step(am, ast):
     """Between chunks of the burn-in: recentre the reference point of the
-    single-level logistic coefficient step (:mod:`._smc_logistic`)."""
+    single-level logistic or ordinal coefficient step (:mod:`._smc_logistic`,
+    :mod:`._smc_ordinal_step`)."""
     if ast.theta_ref.shape[0] > 0:
         fixed = np.setdiff1d(np.arange(ast.w.shape[0]), am.moving_rows).astype(np.int64)
-        recentre_reference(fixed, ast)
+        if am.family == ORDINAL:
+            recentre_ordinal_reference(fixed, ast)
+        else:
+            recentre_reference(fixed, ast)
 
 
 def n_parameters(am):
@@ -274,12 +288,13 @@ def n_parameters(am):
 
 # ----------------------------------------------------------------- design
 @kernel(inline=True)
-def design_row(am, xrow, out):
-    """Row of the analysis design from the analysis variables ``xrow``."""
+def design_row(am, xvars, i, out):
+    """Row of the analysis design from the analysis variables ``xvars[i]``
+    (read by index: a row view costs a reference count)."""
     for t in range(out.shape[0]):
         value = 1.0
         for f in range(am.term_ptr[t], am.term_ptr[t + 1]):
-            x = xrow[am.factor_var[f]]
+            x = xvars[i, am.factor_var[f]]
             level = am.factor_level[f]
             if level >= 0:
                 if x != level:
@@ -323,7 +338,7 @@ def sync_analysis(am, ast, values):
                 ast.xvars[i, v] = latent_category(values[d, col : col + am.var_size[v]])
             else:
                 ast.xvars[i, v] = values[d, col]
-        design_row(am, ast.xvars[i], ast.w[i])
+        design_row(am, ast.xvars, i, ast.w[i])
         set_predictor(ast, i, predictor(am, ast, i, ast.w[i]))
 
 
@@ -337,16 +352,20 @@ def predictor(am, ast, i, wrow):
 @kernel(inline=True)
 def set_predictor(ast, i, eta):
     """Set the linear predictor of row ``i`` (and, for the logistic model,
-    its exponential)."""
+    its exponential; for the single-level ordinal model, the row's
+    likelihood)."""
     ast.eta[i] = eta
     if ast.exp_eta.shape[0] > 0:
         ast.exp_eta[i] = np.exp(eta)
+    if ast.lik.shape[0] > 0:
+        ast.lik[i] = row_likelihood(ast.y[i], eta, ast.theta, ast.w.shape[1])
 
 
 @kernel(inline=True)
 def refresh_predictor(am, ast):
     """The linear predictor of every row (and, for the logistic model, its
-    exponential), in two loops: with :func:`set_predictor`'s branch in the
+    exponential; for the single-level ordinal model, its likelihood), in
+    separate loops: with :func:`set_predictor`'s branch in the
     loop over rows, numba keeps a reference count on every row view
     ``ast.w[i]`` (about 16 ns a row, eight times the arithmetic)."""
     for i in range(ast.w.shape[0]):
@@ -354,12 +373,16 @@ def refresh_predictor(am, ast):
     if ast.exp_eta.shape[0] > 0:
         for i in range(ast.w.shape[0]):
             ast.exp_eta[i] = np.exp(ast.eta[i])
+    if ast.lik.shape[0] > 0:
+        for i in range(ast.w.shape[0]):
+            ast.lik[i] = row_likelihood(ast.y[i], ast.eta[i], ast.theta, ast.w.shape[1])
 
 
 # Metropolis-Hastings decisions ``u < f(y | eta_new) / f(y | eta)`` of the
 # covariate step, one per family, from scalars of the row (``exp_eta`` and
 # ``exp_new``, the exponentials of ``eta`` and ``eta_new``: logistic,
-# ``cumhaz``: Cox, ``theta`` and ``k``: ordinal).
+# ``cumhaz``: Cox; the ordinal model's, ``accept_ordinal_move``, takes the two
+# probabilities instead).
 @kernel
 def _accept_linear(u, y, eta, eta_new, exp_eta, exp_new, sigma2, cumhaz, theta, k):
     log_ratio = row_log_likelihood(LINEAR, y, eta_new, sigma2) - row_log_likelihood(
@@ -382,14 +405,6 @@ def _row_log_likelihood(am, ast, i, eta):
 @kernel
 def _accept_logistic(u, y, eta, eta_new, exp_eta, exp_new, sigma2, cumhaz, theta, k):
     return accept_logistic_move(u, y, eta, exp_eta, eta_new, exp_new)
-
-
-@kernel
-def _accept_ordinal(u, y, eta, eta_new, exp_eta, exp_new, sigma2, cumhaz, theta, k):
-    log_ratio = ordinal_row_log_likelihood(y, eta_new, theta, k) - ordinal_row_log_likelihood(
-        y, eta, theta, k
-    )
-    return np.log(u) < log_ratio
 
 
 @kernel
@@ -546,12 +561,21 @@ def draw_analysis_parameters(rng, am, ast, values, accepted):
             accepted[1] += draw_mixed_ordinal(
                 rng, am.random_effects, ast.random, ast.w, ast.y, ast.theta
             )
+        elif ast.theta_ref.shape[0] > 0:
+            moved, ok = draw_ordinal_independence(rng, am.moving_rows, ast)
+            accepted[0] += moved
+            if ok:  # eta and the rows' likelihoods are those of the new theta
+                return
+            accepted[0] += draw_ordinal_parameters(rng, ast, np.zeros(ast.w.shape[0]))
         else:
             accepted[0] += draw_ordinal_parameters(rng, ast, np.zeros(ast.w.shape[0]))
     elif mixed:  # logistic
-        moves = draw_mixed_logistic(rng, am.random_effects, ast.random, ast.w, ast.y, ast.theta)
+        moves = draw_mixed_logistic(
+            rng, am.random_effects, ast.random, ast.w, ast.y, ast.theta, ast.eta, ast.exp_eta
+        )
         accepted[0] += moves[0]
         accepted[1] += moves[1]
+        return  # eta and exp(eta) are those of the new theta and b
     elif am.family == LOGISTIC and ast.theta_ref.shape[0] > 0:
         moved, ok = draw_logistic_independence(rng, am.moving_rows, ast)
         accepted[0] += moved
@@ -658,10 +682,14 @@ def _covariate_moves(
             new_x = proposal[0] if am.unit_block[u] < 0 else latent_category(proposal[:s])
             old_x = ast.xvars[i, v]
             ast.xvars[i, v] = new_x
-            design_row(am, ast.xvars[i], w_new)
+            design_row(am, ast.xvars, i, w_new)
             eta_new = predictor(am, ast, i, w_new)
             cached_exp = ast.exp_eta.shape[0] > 0  # logistic: exp(eta) kept with eta
             exp_new = np.exp(eta_new) if cached_exp else 0.0
+            cached_lik = ast.lik.shape[0] > 0  # single-level ordinal: P(y | eta) kept
+            p_new = 0.0
+            if ordinal is not None:
+                p_new = row_likelihood(ast.y[i], eta_new, ast.theta, k)
             if not am.y_missing[i]:
                 u_accept = rng.random()
                 exp_eta = ast.exp_eta[i] if cached_exp else 0.0
@@ -670,7 +698,13 @@ def _covariate_moves(
                 if logistic is not None:
                     ok = _accept_logistic(*row, cumhaz, ast.theta, k)
                 elif ordinal is not None:
-                    ok = _accept_ordinal(*row, cumhaz, ast.theta, k)
+                    if cached_lik:
+                        p = ast.lik[i]
+                    else:
+                        p = row_likelihood(ast.y[i], ast.eta[i], ast.theta, k)
+                    ok = accept_ordinal_move(
+                        u_accept, ast.y[i], ast.eta[i], eta_new, p, p_new, ast.theta, k
+                    )
                 elif cox is not None:
                     ok = _accept_cox(*row, cumhaz, ast.theta, k)
                 else:
@@ -679,10 +713,13 @@ def _covariate_moves(
                     ast.xvars[i, v] = old_x
                     continue
                 accepted += 1
-            ast.w[i, :] = w_new
+            for t in range(k):
+                ast.w[i, t] = w_new[t]
             ast.eta[i] = eta_new  # set_predictor without a second exponential
             if cached_exp:
                 ast.exp_eta[i] = exp_new
+            if cached_lik:
+                ast.lik[i] = p_new
         for a in range(s):
             values[d, col + a] = proposal[a]
     return accepted
@@ -697,6 +734,8 @@ def draw_missing_outcomes(rng, am, ast):
             ast.y[i] = ast.eta[i] + sd * rng.standard_normal()
         elif am.family == ORDINAL:
             ast.y[i] = draw_ordinal_outcome(rng, ast.eta[i], ast.theta, ast.w.shape[1])
+            if ast.lik.shape[0] > 0:
+                ast.lik[i] = row_likelihood(ast.y[i], ast.eta[i], ast.theta, ast.w.shape[1])
         else:
             ast.y[i] = 1.0 if rng.random() * (1.0 + np.exp(-ast.eta[i])) < 1.0 else 0.0
 
@@ -705,7 +744,7 @@ def draw_missing_outcomes(rng, am, ast):
 def full_design(am, ast):
     """Design rows and linear predictors of every row."""
     for i in range(ast.w.shape[0]):
-        design_row(am, ast.xvars[i], ast.w[i])
+        design_row(am, ast.xvars, i, ast.w[i])
         set_predictor(ast, i, predictor(am, ast, i, ast.w[i]))
 
 
@@ -763,8 +802,11 @@ def initial_analysis_state(
     k = am.term_ptr.shape[0] - 1
     y = am.y_data.copy()
     observed = ~am.y_missing
-    # the logistic theta step of _smc_logistic.py (single level)
-    independence = am.family == LOGISTIC and am.random_effects.re_index.shape[0] == 0
+    # the logistic and ordinal theta steps of _smc_logistic.py and
+    # _smc_ordinal_step.py (single level)
+    single = am.random_effects.re_index.shape[0] == 0
+    independence = am.family in (LOGISTIC, ORDINAL) and single
+    r = n_parameters(am)
     if am.family and am.missing_rows.size:
         y[am.missing_rows] = _starting_outcome(am, y[observed])
     ast = AnalysisState(
@@ -777,9 +819,10 @@ def initial_analysis_state(
         random=initial_random_effects(am.random_effects, n_clusters, random_effects, psi),
         cox=empty_cox_state(am.cox),
         exp_eta=np.zeros(n if am.family == LOGISTIC else 0),
-        theta_ref=np.zeros(k if independence else 0),
-        ref_info=np.zeros((k, k) if independence else (0, 0)),
-        ref_score=np.zeros(k if independence else 0),
+        theta_ref=np.zeros(r if independence else 0),
+        ref_info=np.zeros((r, r) if independence else (0, 0)),
+        ref_score=np.zeros(r if independence else 0),
+        lik=np.zeros(n if am.family == ORDINAL and single else 0),
     )
     if not am.family:
         return ast
@@ -805,7 +848,8 @@ def initial_analysis_state(
     if independence:
         ast.theta_ref[:] = ast.theta
         fixed = np.setdiff1d(np.arange(n), am.moving_rows).astype(np.int64)
-        reference_statistics(ast.w, ast.y, fixed, ast.theta_ref, ast.ref_info, ast.ref_score)
+        statistics = ordinal_reference_statistics if am.family == ORDINAL else reference_statistics
+        statistics(ast.w, ast.y, fixed, ast.theta_ref, ast.ref_info, ast.ref_score)
     if am.family == COX and baseline is None:
         update_baseline(am.cox, ast)
     elif am.family == COX:

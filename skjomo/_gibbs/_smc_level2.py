@@ -146,7 +146,7 @@ def _cluster_log_ratio(am, ast, j, v, value, w_new, eta_new):
         i = re.cluster_rows[r]
         a = r - re.cluster_ptr[j]
         ast.xvars[i, v] = value
-        design_row(am, ast.xvars[i], w_new[a])
+        design_row(am, ast.xvars, i, w_new[a])
         eta_new[a] = predictor(am, ast, i, w_new[a])
         log_ratio += _row_log_likelihood(am, ast, i, eta_new[a]) - _row_log_likelihood(
             am, ast, i, ast.eta[i]

@@ -15,7 +15,14 @@ of the row terms differs, so the chain's law is unchanged:
   stretch instead of one per row (rows with ``eta >= 30`` take the usual
   ``eta + log1p(e^-eta)``);
 * the fixed part ``w_i' theta`` of every row is computed once per scan of
-  the random effects, not once per pass.
+  the random effects, not once per pass;
+* the linear predictors and their exponentials at the current values are
+  those the analysis state keeps (``eta``, ``exp_eta``, set with every
+  change of a row's design, outcome or parameters): each move computes them
+  only at its proposal, and keeps them if it is accepted, so the scan takes
+  two exponentials per row (the proposals of ``theta`` and of the ``b_j``)
+  instead of five (the Newton passes at the current and proposed values of
+  both moves, then the refresh of ``exp_eta``).
 """
 
 import numpy as np
@@ -31,17 +38,17 @@ from ._linalg import (
 )
 from ._smc_mixed import draw_effect_covariance, effect_design_at, random_part_at
 
-_LARGE_ETA = 30.0  # beyond it exp(eta) is not formed (overflow at 709)
+_LARGE_ETA = 30.0  # beyond it exp(eta) is not used (it overflows at 709)
 _PRODUCT_LIMIT = 1e200  # q <= 1 + e^30 < 1e14, so the product stays finite
 
 
 @kernel
-def _row_terms(eta, logs, product):
-    """Probability and IWLS weight of a row at ``eta``, and the running sums
-    ``(logs, product)`` with ``log(1 + e^eta)`` added: returns
-    ``(prob, weight, logs, product)``."""
+def _row_terms(eta, e, logs, product):
+    """Probability and IWLS weight of a row at ``eta`` (``e = exp(eta)``,
+    unused beyond ``_LARGE_ETA``), and the running sums ``(logs, product)``
+    with ``log(1 + e^eta)`` added: returns ``(prob, weight, logs,
+    product)``."""
     if eta < _LARGE_ETA:
-        e = np.exp(eta)
         q = 1.0 + e
         prob = e / q
         product *= q
@@ -60,17 +67,37 @@ def theta_newton(w, y, offset, theta, chol, center):
     linear predictor, the Cholesky factor of the information ``W'DW`` and
     the Newton point ``theta + (W'DW)^{-1} W'(y - p)``.
     Returns ``(log-likelihood, ok)``."""
+    eta = np.empty(w.shape[0])
+    e = np.empty(w.shape[0])
+    _predictors(w, offset, theta, eta, e)
+    return predictor_newton(w, y, eta, e, theta, chol, center)
+
+
+@kernel(inline=True)
+def _predictors(w, offset, theta, eta, e):
+    """``eta = offset + w theta`` and ``e = exp(eta)``."""
+    n, k = w.shape
+    for i in range(n):
+        s = offset[i]
+        for a in range(k):
+            s += w[i, a] * theta[a]
+        eta[i] = s
+    for i in range(n):
+        e[i] = np.exp(eta[i])
+
+
+@kernel
+def predictor_newton(w, y, eta, e, theta, chol, center):
+    """:func:`theta_newton` given the rows' linear predictors ``eta`` at
+    ``theta`` and their exponentials ``e``."""
     n, k = w.shape
     info = np.zeros((k, k))
     score = np.zeros(k)
     logs, product = 0.0, 1.0
     linear = 0.0
     for i in range(n):
-        eta = offset[i]
-        for a in range(k):
-            eta += w[i, a] * theta[a]
-        linear += y[i] * eta
-        prob, weight, logs, product = _row_terms(eta, logs, product)
+        linear += y[i] * eta[i]
+        prob, weight, logs, product = _row_terms(eta[i], e[i], logs, product)
         resid = y[i] - prob
         for a in range(k):
             score[a] += w[i, a] * resid
@@ -88,17 +115,19 @@ def theta_newton(w, y, offset, theta, chol, center):
 
 
 @kernel(internal=True)
-def draw_theta_given_effects(rng, re, b, w, y, theta):
+def draw_theta_given_effects(rng, re, b, w, y, theta, eta, exp_eta):
     """Metropolis-Hastings move of ``theta`` (flat prior) with the Newton
     proposal at the current value and the reverse one at the proposed value,
-    the random effects ``b`` as offset. Returns 1 if accepted; raises if the
+    the random effects ``b`` as offset; ``eta`` and ``exp_eta`` are the
+    rows' linear predictors at the current values and their exponentials
+    (updated if the move is accepted). Returns 1 if accepted; raises if the
     information at the current value is singular."""
     n, k = w.shape
     offset = np.empty(n)
     for i in range(n):
         offset[i] = random_part_at(re, b, i, w)
     chol0, center0 = np.empty((k, k)), np.empty(k)
-    loglik0, ok = theta_newton(w, y, offset, theta, chol0, center0)
+    loglik0, ok = predictor_newton(w, y, eta, exp_eta, theta, chol0, center0)
     if not ok:
         raise ValueError(
             "The design of the analysis model is singular in the completed "
@@ -107,7 +136,9 @@ def draw_theta_given_effects(rng, re, b, w, y, theta):
     proposal = np.empty(k)
     draw_normal_precision(rng, chol0, center0, proposal)
     chol1, center1 = np.empty((k, k)), np.empty(k)
-    loglik1, ok = theta_newton(w, y, offset, proposal, chol1, center1)
+    eta1, exp1 = np.empty(n), np.empty(n)
+    _predictors(w, offset, proposal, eta1, exp1)
+    loglik1, ok = predictor_newton(w, y, eta1, exp1, proposal, chol1, center1)
     if not ok:
         return 0
     log_ratio = (
@@ -118,16 +149,20 @@ def draw_theta_given_effects(rng, re, b, w, y, theta):
     )
     if np.log(rng.random()) < log_ratio:
         theta[:] = proposal
+        eta[:] = eta1
+        exp_eta[:] = exp1
         return 1
     return 0
 
 
 @kernel(internal=True)
-def _cluster_newton(re, j, b_j, w, y, fixed, psi_inv, info, score, chol, center):
+def _cluster_newton(re, j, b_j, w, y, fixed, psi_inv, info, score, chol, center, eta, e, fresh):
     """Log posterior of ``b_j`` (the cluster's logistic likelihood times
     ``N(0, Psi)``; ``fixed[i] = w_i' theta``), the Cholesky factor of its
     negative Hessian ``Z_j'D Z_j + Psi^{-1}`` and the Newton point
-    (``info``, ``score``: work space). Returns ``(log posterior, ok)``."""
+    (``info``, ``score``: work space). The rows' linear predictors and their
+    exponentials are read from ``eta`` and ``e``, or, if ``fresh``, computed
+    at ``b_j`` and written there. Returns ``(log posterior, ok)``."""
     kz = b_j.shape[0]
     logs, product = 0.0, 1.0
     log_post = 0.0
@@ -139,11 +174,14 @@ def _cluster_newton(re, j, b_j, w, y, fixed, psi_inv, info, score, chol, center)
             log_post -= 0.5 * b_j[a] * psi_inv[a, c] * b_j[c]
     for r in range(re.cluster_ptr[j], re.cluster_ptr[j + 1]):
         i = re.cluster_rows[r]
-        eta = fixed[i]
-        for a in range(kz):
-            eta += effect_design_at(re, w, i, a) * b_j[a]
-        log_post += y[i] * eta
-        prob, weight, logs, product = _row_terms(eta, logs, product)
+        if fresh:
+            s = fixed[i]
+            for a in range(kz):
+                s += effect_design_at(re, w, i, a) * b_j[a]
+            eta[i] = s
+            e[i] = np.exp(s)
+        log_post += y[i] * eta[i]
+        prob, weight, logs, product = _row_terms(eta[i], e[i], logs, product)
         resid = y[i] - prob
         for a in range(kz):
             za = effect_design_at(re, w, i, a)
@@ -161,10 +199,11 @@ def _cluster_newton(re, j, b_j, w, y, fixed, psi_inv, info, score, chol, center)
 
 
 @kernel(internal=True)
-def draw_logistic_effects(rng, re, st, w, y, theta, update):
+def draw_logistic_effects(rng, re, st, w, y, theta, update, eta, exp_eta):
     """``b_j | theta, Psi`` of the clusters with ``update[j]``: one
     Metropolis-Hastings move each with the Newton proposal at ``b_j`` and the
-    reverse one at the proposed value. Returns the accepted moves."""
+    reverse one at the proposed value; ``eta`` and ``exp_eta`` as in
+    :func:`draw_theta_given_effects`. Returns the accepted moves."""
     n, k = w.shape
     n_clusters, kz = st.b.shape
     fixed = np.empty(n)
@@ -178,18 +217,19 @@ def draw_logistic_effects(rng, re, st, w, y, theta, update):
     center0, center1 = np.empty(kz), np.empty(kz)
     info, score = np.empty((kz, kz)), np.empty(kz)
     proposal = np.empty(kz)
+    eta1, exp1 = np.empty(n), np.empty(n)  # at the proposals (each cluster's rows)
     accepted = 0
     for j in range(n_clusters):
         if not update[j]:
             continue
         log0, ok = _cluster_newton(
-            re, j, st.b[j], w, y, fixed, psi_inv, info, score, chol0, center0
+            re, j, st.b[j], w, y, fixed, psi_inv, info, score, chol0, center0, eta, exp_eta, False
         )
         if not ok:
             continue
         draw_normal_precision(rng, chol0, center0, proposal)
         log1, ok = _cluster_newton(
-            re, j, proposal, w, y, fixed, psi_inv, info, score, chol1, center1
+            re, j, proposal, w, y, fixed, psi_inv, info, score, chol1, center1, eta1, exp1, True
         )
         if not ok:
             continue
@@ -201,16 +241,22 @@ def draw_logistic_effects(rng, re, st, w, y, theta, update):
         )
         if np.log(rng.random()) < log_ratio:
             st.b[j, :] = proposal
+            for r in range(re.cluster_ptr[j], re.cluster_ptr[j + 1]):
+                i = re.cluster_rows[r]
+                eta[i] = eta1[i]
+                exp_eta[i] = exp1[i]
             accepted += 1
     return accepted
 
 
 @kernel(internal=True)
-def draw_mixed_logistic(rng, re, st, w, y, theta):
+def draw_mixed_logistic(rng, re, st, w, y, theta, eta, exp_eta):
     """``theta`` given the random effects, then the random effects and
-    ``Psi`` given ``theta``. Returns the accepted moves of ``theta`` and of
-    the random effects."""
-    accepted_theta = draw_theta_given_effects(rng, re, st.b, w, y, theta)
-    accepted = draw_logistic_effects(rng, re, st, w, y, theta, np.ones(st.b.shape[0], np.bool_))
+    ``Psi`` given ``theta``; ``eta`` and ``exp_eta``, the rows' linear
+    predictors and their exponentials, are kept current. Returns the
+    accepted moves of ``theta`` and of the random effects."""
+    accepted_theta = draw_theta_given_effects(rng, re, st.b, w, y, theta, eta, exp_eta)
+    update = np.ones(st.b.shape[0], np.bool_)
+    accepted = draw_logistic_effects(rng, re, st, w, y, theta, update, eta, exp_eta)
     draw_effect_covariance(rng, re, st)
     return accepted_theta, accepted

@@ -61,7 +61,7 @@ _DIRECT_DIFFERENCE = 0.1
 
 
 @kernel(inline=True)
-def category_terms(y, eta, theta, k):
+def category_terms(y, eta, theta, k, with_log):
     """``log P(y | eta)`` and the derivatives of the row's log-likelihood.
 
     With ``u = alpha_{c+1} - eta`` and ``l = alpha_c - eta`` (``c = y``),
@@ -71,19 +71,20 @@ def category_terms(y, eta, theta, k):
     No difference of nearly equal probabilities is formed: a middle
     category's ``P`` is ``F(u) (1 - F(l)) (1 - exp(l - u))`` unless the
     difference is well conditioned (:data:`_DIRECT_DIFFERENCE`). Three
-    elementary functions per row in the common case.
+    elementary functions per row in the common case; two, and ``log P = 0``,
+    with ``with_log`` None (numba drops the logarithms at compile time).
     """
     n_cuts = theta.shape[0] - k
     c = int(y)
     if c == 0:  # P = F(u)
         u = theta[k] - eta
         f_u, s_u, e = _cdf_pair(u)
-        log_p = _log_cdf(u, e)
+        log_p = _log_cdf(u, e) if with_log is not None else 0.0
         a, b, f_l = s_u, 0.0, 0.0
     elif c == n_cuts:  # P = 1 - F(l)
         l = theta[k + c - 1] - eta
         f_l, s_l, e = _cdf_pair(l)
-        log_p = _log_cdf(-l, e)  # 1 - F(l) = F(-l)
+        log_p = _log_cdf(-l, e) if with_log is not None else 0.0  # 1 - F(l) = F(-l)
         a, b, f_u = 0.0, f_l, 1.0
     else:
         u, l = theta[k + c] - eta, theta[k + c - 1] - eta
@@ -94,12 +95,14 @@ def category_terms(y, eta, theta, k):
         else:
             p, scale = s_l - s_u, s_l
         if p >= _DIRECT_DIFFERENCE * scale:
-            log_p = np.log(p)
+            log_p = np.log(p) if with_log is not None else 0.0
             a = f_u * s_u / p
             b = f_l * s_l / p
         else:
             gap = -np.expm1(l - u)
-            log_p = _log_cdf(u, e_u) + _log_cdf(-l, e_l) + np.log(gap)
+            log_p = 0.0
+            if with_log is not None:
+                log_p = _log_cdf(u, e_u) + _log_cdf(-l, e_l) + np.log(gap)
             a = s_u / (s_l * gap)
             b = f_l / (f_u * gap)
     d_uu = a * (1.0 - 2.0 * f_u) - a * a
@@ -111,14 +114,59 @@ def category_terms(y, eta, theta, k):
 def ordinal_eta_terms(y, eta, theta, k):
     """``log P(y | eta)``, its derivative in ``eta`` and minus its second
     derivative (``u`` and ``l`` both fall by one as ``eta`` rises by one)."""
-    log_p, a, b, d_uu, d_ll, d_ul = category_terms(y, eta, theta, k)
+    log_p, a, b, d_uu, d_ll, d_ul = category_terms(y, eta, theta, k, True)
     return log_p, b - a, -(d_uu + d_ll + 2.0 * d_ul)
 
 
 @kernel(inline=True)
 def ordinal_row_log_likelihood(y, eta, theta, k):
     """``log P(y | eta)`` of one row."""
-    return category_terms(y, eta, theta, k)[0]
+    return category_terms(y, eta, theta, k, True)[0]
+
+
+# Below this a row's probability is not used as a factor of a product (the
+# log-likelihood takes its logarithm from category_terms): a product of
+# factors above it stays a normal number for one more factor.
+TINY_PROBABILITY = 1e-100
+
+
+@kernel(inline=True)
+def row_likelihood(y, eta, theta, k):
+    """``P(y | eta)`` itself (as :func:`category_terms`, without a
+    logarithm): ``F(u)``, ``1 - F(l)``, or for a middle category the
+    difference of the pair below 1/2 when it is well conditioned
+    (:data:`_DIRECT_DIFFERENCE`), else ``F(u) (1 - F(l)) (1 - exp(l - u))``.
+    Two exponentials and no logarithm in the common case; 0 where the
+    probability underflows (use :func:`category_terms` there)."""
+    n_cuts = theta.shape[0] - k
+    c = int(y)
+    if c == 0:
+        return _cdf_pair(theta[k] - eta)[0]
+    if c == n_cuts:
+        return _cdf_pair(theta[k + c - 1] - eta)[1]
+    u, l = theta[k + c] - eta, theta[k + c - 1] - eta
+    f_u, s_u, _ = _cdf_pair(u)
+    f_l, s_l, _ = _cdf_pair(l)
+    if f_u <= 0.5:
+        p, scale = f_u - f_l, f_u
+    else:
+        p, scale = s_l - s_u, s_l
+    if p >= _DIRECT_DIFFERENCE * scale:
+        return p
+    return f_u * s_l * -np.expm1(l - u)
+
+
+@kernel(inline=True)
+def accept_ordinal_move(u, y, eta, eta_new, p, p_new, theta, k):
+    """Metropolis-Hastings decision ``u < P(y | eta_new) / P(y | eta)`` for
+    a uniform ``u`` from the two probabilities ``p`` and ``p_new``
+    (:func:`row_likelihood`): ``u p < p_new`` without a logarithm unless
+    ``p`` is below :data:`TINY_PROBABILITY`."""
+    if p > TINY_PROBABILITY:
+        return u * p < p_new
+    return np.log(u) < ordinal_row_log_likelihood(y, eta_new, theta, k) - (
+        ordinal_row_log_likelihood(y, eta, theta, k)
+    )
 
 
 @kernel
@@ -150,14 +198,72 @@ def from_unconstrained(psi, k, theta):
         theta[j] = theta[j - 1] + np.exp(psi[j])
 
 
+@kernel(inline=True)
+def add_row_derivatives(w, i, y_i, eta, theta, grad, info, with_log):
+    """Add row ``i``'s gradient in ``(theta, alpha)`` to ``grad`` and its
+    part of minus the Hessian to the lower triangle of ``info`` (outcome
+    ``y_i``, linear predictor ``eta``); returns the row's ``log P`` (0 with
+    ``with_log`` None, :func:`category_terms`)."""
+    k = w.shape[1]
+    r = theta.shape[0]
+    log_p, a, b, d_uu, d_ll, d_ul = category_terms(y_i, eta, theta, k, with_log)
+    c = int(y_i)
+    up = k + c if c < r - k else -1  # index of alpha_{c+1}
+    lo = k + c - 1 if c > 0 else -1  # index of alpha_c
+    h_ee = d_uu + d_ll + 2.0 * d_ul
+    h_eu = -(d_uu + d_ul)
+    h_el = -(d_ll + d_ul)
+    for s in range(k):
+        grad[s] -= (a - b) * w[i, s]
+        for t in range(s + 1):
+            info[s, t] -= h_ee * w[i, s] * w[i, t]
+        if up >= 0:
+            info[up, s] -= h_eu * w[i, s]
+        if lo >= 0:
+            info[lo, s] -= h_el * w[i, s]
+    if up >= 0:
+        grad[up] += a
+        info[up, up] -= d_uu
+    if lo >= 0:
+        grad[lo] -= b
+        info[lo, lo] -= d_ll
+    if up >= 0 and lo >= 0:
+        info[up, lo] -= d_ul
+    return log_p
+
+
+@kernel(inline=True)
+def symmetrize_lower(info):
+    """Copy the lower triangle of ``info`` into its upper triangle."""
+    for s in range(info.shape[0]):
+        for t in range(s):
+            info[t, s] = info[s, t]
+
+
 @kernel
-def likelihood_derivatives(w, y, offset, theta, grad, info):
+def unconstrained_jacobian(psi, k):
+    """Jacobian ``J`` of ``psi -> (theta, alpha)``: identity on ``theta``,
+    ``d alpha_j / d phi_1 = 1`` and ``d alpha_j / d phi_m = exp(phi_m)`` for
+    ``2 <= m <= j``."""
+    r = psi.shape[0]
+    jac = np.zeros((r, r))
+    for s in range(k):
+        jac[s, s] = 1.0
+    for j in range(k, r):
+        jac[j, k] = 1.0
+        for m in range(k + 1, j + 1):
+            jac[j, m] = np.exp(psi[m])
+    return jac
+
+
+@kernel
+def likelihood_derivatives(w, y, offset, theta, grad, info, with_log):
     """Log-likelihood of the completed data at ``theta`` (coefficients, then
     cut-points; row ``i``'s linear predictor ``w_i' theta + offset[i]``);
     writes its gradient in ``(theta, alpha)`` into ``grad`` and minus its
-    Hessian into ``info`` (both zeroed here)."""
+    Hessian into ``info`` (both zeroed here). With ``with_log`` None the
+    returned log-likelihood is 0 and no logarithm is taken."""
     n, k = w.shape
-    r = theta.shape[0]
     grad[:] = 0.0
     info[:, :] = 0.0
     loglik = 0.0
@@ -165,34 +271,42 @@ def likelihood_derivatives(w, y, offset, theta, grad, info):
         eta = offset[i]
         for t in range(k):
             eta += w[i, t] * theta[t]
-        log_p, a, b, d_uu, d_ll, d_ul = category_terms(y[i], eta, theta, k)
-        loglik += log_p
+        loglik += add_row_derivatives(w, i, y[i], eta, theta, grad, info, with_log)
+    symmetrize_lower(info)
+    return loglik
+
+
+@kernel
+def rows_derivatives(w, y, rows, theta, grad, info):
+    """Add the gradient and the lower triangle of minus the Hessian of the
+    log-likelihood of rows ``rows`` at ``theta`` (no offset) to ``grad`` and
+    ``info``."""
+    k = w.shape[1]
+    for i in rows:
+        eta = 0.0
+        for t in range(k):
+            eta += w[i, t] * theta[t]
+        add_row_derivatives(w, i, y[i], eta, theta, grad, info, None)
+
+
+@kernel
+def rows_score(w, y, rows, theta, grad):
+    """Add the gradient in ``(theta, alpha)`` of the log-likelihood of rows
+    ``rows`` at ``theta`` (no offset) to ``grad``."""
+    k = w.shape[1]
+    r = theta.shape[0]
+    for i in rows:
+        eta = 0.0
+        for t in range(k):
+            eta += w[i, t] * theta[t]
+        a, b = category_terms(y[i], eta, theta, k, None)[1:3]
         c = int(y[i])
-        up = k + c if c < r - k else -1  # index of alpha_{c+1}
-        lo = k + c - 1 if c > 0 else -1  # index of alpha_c
-        h_ee = d_uu + d_ll + 2.0 * d_ul
-        h_eu = -(d_uu + d_ul)
-        h_el = -(d_ll + d_ul)
         for s in range(k):
             grad[s] -= (a - b) * w[i, s]
-            for t in range(s + 1):
-                info[s, t] -= h_ee * w[i, s] * w[i, t]
-            if up >= 0:
-                info[up, s] -= h_eu * w[i, s]
-            if lo >= 0:
-                info[lo, s] -= h_el * w[i, s]
-        if up >= 0:
-            grad[up] += a
-            info[up, up] -= d_uu
-        if lo >= 0:
-            grad[lo] -= b
-            info[lo, lo] -= d_ll
-        if up >= 0 and lo >= 0:
-            info[up, lo] -= d_ul
-    for s in range(r):
-        for t in range(s):
-            info[t, s] = info[s, t]
-    return loglik
+        if c < r - k:
+            grad[k + c] += a  # alpha_{c+1}
+        if c > 0:
+            grad[k + c - 1] -= b  # alpha_c
 
 
 @kernel
@@ -231,18 +345,11 @@ def newton_point(w, y, offset, psi, chol, center, log_jacobian):
     from_unconstrained(psi, k, theta)
     grad = np.zeros(r)
     info = np.zeros((r, r))  # -H in (theta, alpha)
-    target = likelihood_derivatives(w, y, offset, theta, grad, info)
+    target = likelihood_derivatives(w, y, offset, theta, grad, info, True)
     if log_jacobian:
         for j in range(k + 1, r):
             target += psi[j]
-    # J: identity on theta; d alpha_j / d phi_1 = 1, d alpha_j / d phi_m = exp(phi_m), m <= j
-    jac = np.zeros((r, r))
-    for s in range(k):
-        jac[s, s] = 1.0
-    for j in range(k, r):
-        jac[j, k] = 1.0
-        for m in range(k + 1, j + 1):
-            jac[j, m] = np.exp(psi[m])
+    jac = unconstrained_jacobian(psi, k)
     precision = jac.T @ info @ jac
     score = jac.T @ grad
     if log_jacobian:

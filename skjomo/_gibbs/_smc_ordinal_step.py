@@ -1,0 +1,202 @@
+"""The ``(theta, alpha)`` step of the single-level ordinal analysis model (numba).
+
+The coefficients and cut-points of the cumulative logit model
+(:mod:`._smc_ordinal`) move by an independence Metropolis-Hastings step in
+the unconstrained coordinates ``psi = (theta, phi)`` (doc/smc.rst,
+"Ordinal model"), built as the logistic model's step
+(:mod:`._smc_logistic`):
+
+* the proposal is a multivariate t with ``PROPOSAL_DF`` degrees of freedom
+  centred at one Newton step ``m = psi_ref + P^{-1} g`` from a reference
+  point ``psi_ref``, with scale matrix ``P^{-1}``: ``g = J' U + (0, .., 0,
+  1, .., 1)``, where ``U`` is the score in ``(theta, alpha)`` of the
+  completed data at the reference point, ``J`` the Jacobian of ``psi ->
+  (theta, alpha)`` there and the ones the gradient of the log Jacobian;
+  ``P = J' I J`` with ``I`` the information of the completed data at the
+  reference point when it was set (fixed with it: the centre follows the
+  data, the scale need not). The proposal depends on the completed data
+  only, not on the current ``psi``, so the acceptance ratio ``p(psi*)
+  q(psi) / (p(psi) q(psi*))`` needs the target at the proposal and at the
+  current value but no Newton step at either;
+* the reference point starts at the chain's starting value and, between
+  the chunks of the burn-in only, moves to the mode of the current
+  conditional (:func:`recentre_ordinal_reference`); after the burn-in it and
+  ``P`` are fixed, so every kept iteration uses one fixed kernel;
+* far from the mode the log target falls at least linearly in every
+  direction of ``psi`` (each coefficient and cut-point is pinned by the
+  rows on both sides of it; an increment ``phi_m`` by the rows of the
+  category between two cut-points as it falls, and doubly exponentially as
+  it rises), the log density of the t proposal only logarithmically, so
+  the ratio of target to proposal is bounded and the step is uniformly
+  ergodic;
+* rows whose design and outcome never change (no missing cell in the
+  analysis model, observed outcome) add a fixed amount to ``U`` at the
+  fixed reference point: it is summed once
+  (:func:`ordinal_reference_statistics`) and only the other rows are added
+  at every step (on ``sldata``, the centre's following the data raises
+  the acceptance from 0.56 to 0.82; following the scale too, 0.85, cost
+  a tenth of the iteration's time).
+
+The analysis state keeps every row's probability ``P(y_i | eta_i)``
+(``lik``, set with ``eta``), so the log-likelihood at the current value is
+a sum over the rows without an elementary function, and that at the
+proposal costs two exponentials per row; both sums take the logarithm of a
+product of probabilities, in stretches that cannot underflow, instead of
+one logarithm per row.
+"""
+
+import numpy as np
+
+from ._jit import kernel
+from ._linalg import cholesky_lower, solve_lower, solve_lower_transpose
+from ._smc_logistic import _log_proposal
+from ._smc_ordinal import (
+    TINY_PROBABILITY,
+    from_unconstrained,
+    ordinal_row_log_likelihood,
+    row_likelihood,
+    rows_derivatives,
+    rows_score,
+    symmetrize_lower,
+    to_unconstrained,
+    unconstrained_jacobian,
+)
+from ._smc_ordinal_mixed import _conditional_mode
+
+PROPOSAL_DF = 10.0
+# A product of probabilities below this takes its logarithm and restarts at
+# 1: times a factor above TINY_PROBABILITY it stays a normal number.
+_SMALL_PRODUCT = 1e-200
+
+
+@kernel(inline=True)
+def _add_log(p, y, eta, theta, k, logs, product):
+    """Add ``log p`` (``p = P(y | eta)``) to the running sum ``logs +
+    log(product)``: ``p`` joins the product, or below
+    :data:`._smc_ordinal.TINY_PROBABILITY` its logarithm comes from the
+    stable form of :func:`._smc_ordinal.category_terms`."""
+    if p > TINY_PROBABILITY:
+        product *= p
+        if product < _SMALL_PRODUCT:
+            logs += np.log(product)
+            product = 1.0
+    else:
+        logs += ordinal_row_log_likelihood(y, eta, theta, k)
+    return logs, product
+
+
+@kernel
+def current_log_likelihood(y, eta, lik, theta, k):
+    """``sum_i log P(y_i | eta_i)`` from the rows' probabilities ``lik``."""
+    logs, product = 0.0, 1.0
+    for i in range(y.shape[0]):
+        logs, product = _add_log(lik[i], y[i], eta[i], theta, k, logs, product)
+    return logs + np.log(product)
+
+
+@kernel
+def ordinal_reference_statistics(w, y, rows, theta_ref, chol, score):
+    """At the reference point ``theta_ref``: ``score``, the gradient in
+    ``(theta, alpha)`` of the log-likelihood of rows ``rows`` (the fixed
+    rows), and ``chol``, the lower Cholesky factor of the proposal precision
+    ``J' I J`` with the information ``I`` of all rows (zeros if singular)."""
+    n, k = w.shape
+    r = theta_ref.shape[0]
+    score[:] = 0.0
+    rows_score(w, y, rows, theta_ref, score)
+    grad = np.zeros(r)
+    info = np.zeros((r, r))
+    rows_derivatives(w, y, np.arange(n), theta_ref, grad, info)
+    symmetrize_lower(info)
+    psi_ref = np.empty(r)
+    to_unconstrained(theta_ref, k, psi_ref)
+    jac = unconstrained_jacobian(psi_ref, k)
+    if not cholesky_lower(jac.T @ info @ jac, chol):
+        chol[:, :] = 0.0
+
+
+@kernel
+def draw_ordinal_independence(rng, rows, ast):
+    """The independence Metropolis-Hastings step of ``(theta, alpha)``
+    (module docstring); ``rows`` are the rows whose design or outcome can
+    change. Updates ``theta``, ``eta`` and ``lik``. Returns ``(accepted,
+    ok)``; ``ok`` is False (and nothing moves) when the information at the
+    reference point was singular (``ref_info`` zero)."""
+    n, k = ast.w.shape
+    r = ast.theta.shape[0]
+    chol = ast.ref_info
+    if chol[0, 0] == 0.0:
+        return 0, False
+    grad = ast.ref_score.copy()
+    rows_score(ast.w, ast.y, rows, ast.theta_ref, grad)
+    psi_ref = np.empty(r)
+    to_unconstrained(ast.theta_ref, k, psi_ref)
+    jac = unconstrained_jacobian(psi_ref, k)
+    score = np.zeros(r)
+    for s in range(r):
+        for j in range(r):
+            score[s] += jac[j, s] * grad[j]
+    for m in range(k + 1, r):
+        score[m] += 1.0  # the log Jacobian sum_m phi_m
+    solve_lower(chol, score)
+    solve_lower_transpose(chol, score)
+    centre = psi_ref + score
+    proposal = np.empty(r)
+    for t in range(r):
+        proposal[t] = rng.standard_normal()
+    solve_lower_transpose(chol, proposal)
+    scale = np.sqrt(PROPOSAL_DF / (2.0 * rng.standard_gamma(0.5 * PROPOSAL_DF)))
+    for t in range(r):
+        proposal[t] = centre[t] + scale * proposal[t]
+    u = rng.random()
+    theta_new = np.empty(r)
+    from_unconstrained(proposal, k, theta_new)
+    if not np.all(np.isfinite(theta_new)):
+        return 0, True
+    eta_new = np.empty(n)
+    lik_new = np.empty(n)
+    logs, product = 0.0, 1.0
+    for i in range(n):
+        eta = 0.0
+        for a in range(k):
+            eta += ast.w[i, a] * theta_new[a]
+        eta_new[i] = eta
+        p = row_likelihood(ast.y[i], eta, theta_new, k)
+        lik_new[i] = p
+        logs, product = _add_log(p, ast.y[i], eta, theta_new, k, logs, product)
+    current = np.empty(r)
+    to_unconstrained(ast.theta, k, current)
+    log_ratio = (
+        logs
+        + np.log(product)
+        - current_log_likelihood(ast.y, ast.eta, ast.lik, ast.theta, k)
+        + _log_proposal(chol, centre, current, PROPOSAL_DF)
+        - _log_proposal(chol, centre, proposal, PROPOSAL_DF)
+    )
+    for m in range(k + 1, r):
+        log_ratio += proposal[m] - current[m]  # the log Jacobians
+    if np.log(u) < log_ratio:
+        ast.theta[:] = theta_new
+        ast.eta[:] = eta_new
+        ast.lik[:] = lik_new
+        return 1, True
+    return 0, True
+
+
+@kernel
+def recentre_ordinal_reference(rows, ast):
+    """Move the reference point to the mode of the current conditional of
+    ``psi`` on the completed data and sum the fixed rows' statistics there;
+    ``rows`` are the fixed rows. Called between the chunks of the burn-in
+    only, so the step's kernel is fixed for every iteration that is kept.
+    Does nothing if the mode is not found."""
+    n, k = ast.w.shape
+    r = ast.theta.shape[0]
+    mode = np.empty(r)
+    to_unconstrained(ast.theta, k, mode)
+    chol = np.empty((r, r))
+    found = _conditional_mode(ast.w, ast.y, np.zeros(n), mode, chol)[1]
+    if not found:
+        return
+    from_unconstrained(mode, k, ast.theta_ref)
+    ordinal_reference_statistics(ast.w, ast.y, rows, ast.theta_ref, ast.ref_info, ast.ref_score)
