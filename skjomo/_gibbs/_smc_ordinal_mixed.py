@@ -49,6 +49,19 @@ MODE_TOLERANCE = 1e-9
 PROPOSAL_DF = 10.0
 
 
+@kernel(inline=True)
+def draw_t_proposal(rng, chol, centre, out):
+    """``out`` ~ multivariate t with ``PROPOSAL_DF`` degrees of freedom,
+    location ``centre`` and precision ``chol chol'`` (``chol`` lower)."""
+    r = out.shape[0]
+    for t in range(r):
+        out[t] = rng.standard_normal()
+    solve_lower_transpose(chol, out)
+    scale = np.sqrt(PROPOSAL_DF / (2.0 * rng.standard_gamma(0.5 * PROPOSAL_DF)))
+    for t in range(r):
+        out[t] = centre[t] + scale * out[t]
+
+
 @kernel
 def random_offsets(re, b, w):
     """``z_ij' b_j`` of every row (zeros without random effects)."""
@@ -158,12 +171,7 @@ def draw_ordinal_parameters_at_mode(rng, ast, offset):
     if not found:
         return draw_ordinal_parameters(rng, ast, offset)
     proposal = np.empty(r)
-    for t in range(r):
-        proposal[t] = rng.standard_normal()
-    solve_lower_transpose(chol, proposal)
-    scale = np.sqrt(PROPOSAL_DF / (2.0 * rng.standard_gamma(0.5 * PROPOSAL_DF)))
-    for t in range(r):
-        proposal[t] = mode[t] + scale * proposal[t]
+    draw_t_proposal(rng, chol, mode, proposal)
     theta1 = np.empty(r)
     from_unconstrained(proposal, k, theta1)
     target1 = ordinal_log_likelihood(ast.w, ast.y, offset, theta1)

@@ -61,9 +61,8 @@ from ._smc_ordinal import (
     to_unconstrained,
     unconstrained_jacobian,
 )
-from ._smc_ordinal_mixed import _conditional_mode
+from ._smc_ordinal_mixed import PROPOSAL_DF, _conditional_mode, draw_t_proposal
 
-PROPOSAL_DF = 10.0
 # A product of probabilities below this takes its logarithm and restarts at
 # 1: times a factor above TINY_PROBABILITY it stays a normal number.
 _SMALL_PRODUCT = 1e-200
@@ -142,12 +141,7 @@ def draw_ordinal_independence(rng, rows, ast):
     solve_lower_transpose(chol, score)
     centre = psi_ref + score
     proposal = np.empty(r)
-    for t in range(r):
-        proposal[t] = rng.standard_normal()
-    solve_lower_transpose(chol, proposal)
-    scale = np.sqrt(PROPOSAL_DF / (2.0 * rng.standard_gamma(0.5 * PROPOSAL_DF)))
-    for t in range(r):
-        proposal[t] = centre[t] + scale * proposal[t]
+    draw_t_proposal(rng, chol, centre, proposal)
     u = rng.random()
     theta_new = np.empty(r)
     from_unconstrained(proposal, k, theta_new)
