@@ -31,19 +31,22 @@ def add_rows(design, values, cluster, h_out, k_out):
     k_out : ndarray (J, p, p)
         Lower triangles are accumulated, then mirrored by :func:`symmetrize`.
     """
-    r = design.shape[1]
-    p = values.shape[1]
     for i in range(values.shape[0]):
-        j = cluster[i]
-        for a in range(r):
-            w = design[i, a]
-            if w != 0.0:
-                for t in range(p):
-                    h_out[j, a, t] += w * values[i, t]
-        for t in range(p):
-            y = values[i, t]
-            for u in range(t + 1):
-                k_out[j, t, u] += y * values[i, u]
+        _add_row(design, values, i, cluster[i], h_out, k_out)
+
+
+@kernel(inline=True)
+def _add_row(design, values, i, j, h_out, k_out):
+    """Row ``i``'s terms of ``H_j`` and of the lower triangle of ``K_j``."""
+    for a in range(design.shape[1]):
+        w = design[i, a]
+        if w != 0.0:
+            for t in range(values.shape[1]):
+                h_out[j, a, t] += w * values[i, t]
+    for t in range(values.shape[1]):
+        y = values[i, t]
+        for u in range(t + 1):
+            k_out[j, t, u] += y * values[i, u]
 
 
 @kernel(inline=True)
@@ -73,16 +76,7 @@ def _refresh_statistics(
             for u in range(p):
                 k_out[j, t, u] = static_k[j, t, u]
         for row in range(cluster_ptr[j], cluster_ptr[j + 1]):
-            i = cluster_rows[row]
-            for a in range(r):
-                w = design[i, a]
-                if w != 0.0:
-                    for t in range(p):
-                        h_out[j, a, t] += w * values[i, t]
-            for t in range(p):
-                y = values[i, t]
-                for u in range(t + 1):
-                    k_out[j, t, u] += y * values[i, u]
+            _add_row(design, values, cluster_rows[row], j, h_out, k_out)
         for t in range(p):
             for u in range(t):
                 k_out[j, u, t] = k_out[j, t, u]
