@@ -263,14 +263,14 @@ def test_independence_step_targets_exact_posterior():
     )
     moving = np.arange(15)  # rows 15.. enter through the statistics summed once
     ordinal_reference_statistics(
-        w, y, np.arange(15, n), state.theta_ref, state.ref_info, state.ref_score
+        w, y, np.arange(15, n), np.zeros(0), state.theta_ref, state.ref_info, state.ref_score
     )
     state.eta[:] = w @ state.theta[:1]
     state.lik[:] = [row_likelihood(y[i], state.eta[i], state.theta, 1) for i in range(n)]
     chain_rng = np.random.default_rng(12)
     draws, accepted = np.empty((30000, 3)), 0
     for s in range(30000):
-        moved, ok = draw_ordinal_independence(chain_rng, moving, state)
+        moved, ok = draw_ordinal_independence(chain_rng, moving, state, np.zeros(0), np.zeros(0))
         assert ok
         accepted += moved
         draws[s] = state.theta

@@ -141,7 +141,7 @@ def test_recentring_keeps_the_likelihood_and_draws_the_mean():
         st = RandomEffectsState(rng.normal(size=(n_clusters, 2)) + [2.0, -1.0], psi.copy())
         theta = np.concatenate([[0.4, 0.7], CUTS])
         before = (w @ theta[:k] + random_offsets(re, st.b, w))[:, None] - theta[None, k:]
-        recentre_random_effects(rng, re, st, theta, k)
+        recentre_random_effects(rng, re, st, theta, k, np.zeros(0))
         after = (w @ theta[:k] + random_offsets(re, st.b, w))[:, None] - theta[None, k:]
         np.testing.assert_allclose(after, before, atol=1e-12)
         assert np.all(np.diff(theta[k:]) > 0)

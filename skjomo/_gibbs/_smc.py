@@ -64,7 +64,12 @@ from ._smc_ordinal import (
     ordinal_starting_fit,
     row_likelihood,
 )
-from ._smc_ordinal_mixed import draw_mixed_ordinal, draw_ordinal_parameters_at_mode, random_offsets
+from ._smc_ordinal_mixed import (
+    draw_mixed_ordinal,
+    draw_ordinal_parameters_at_mode,
+    mean_effect_shift,
+    random_offsets,
+)
 from ._smc_ordinal_step import (
     draw_ordinal_independence,
     ordinal_reference_statistics,
@@ -99,7 +104,7 @@ AnalysisModel = namedtuple(
         "n_cuts",  # cut-points of the ordinal model (0 otherwise)
         "theta_start",  # (k + n_cuts,) starting parameters, or empty: the starting fit
         "cox",  # CoxData: times and their order (Cox model; empty otherwise)
-        "moving_rows",  # rows whose design or outcome can change (sorted)
+        "moving_rows",  # rows whose design, outcome or random effects can change (sorted)
     ],
 )
 
@@ -118,7 +123,7 @@ AnalysisState = namedtuple(
         "theta_ref",  # (r,) reference point of the single-level theta step, r = len(theta)
         "ref_info",
         "ref_score",  # (r, r), (r,): statistics at it (_smc_logistic.py, _smc_ordinal_step.py)
-        "lik",  # (N,) P(y_i | eta_i) (single-level ordinal model; empty otherwise)
+        "lik",  # (N,) P(y_i | eta_i) (ordinal model; empty otherwise)
     ],
     # empty unless set: a state built without them runs the other steps; the
     # reference point and its statistics are those of the single-level
@@ -196,6 +201,8 @@ def build_analysis_model(
     units = np.asarray(units, np.int64).reshape(-1, 5)
     moving = np.asarray(dynamic, np.int64)[units[units[:, 3] >= 0, 0]]
     moving_rows = np.union1d(moving, np.flatnonzero(y_missing)).astype(np.int64)
+    if random_effects is not None and len(random_effects.get("re_index", ())) > 0:
+        moving_rows = np.arange(y.shape[0], dtype=np.int64)  # every eta moves with b
     return writable_arrays(
         AnalysisModel(
             family=int(family),
@@ -270,14 +277,27 @@ def counted_proposals(am):
 
 def adapt_analysis_step(am, ast):
     """Between chunks of the burn-in: recentre the reference point of the
-    single-level logistic or ordinal coefficient step (:mod:`._smc_logistic`,
-    :mod:`._smc_ordinal_step`)."""
+    logistic (single level) or ordinal coefficient step (:mod:`._smc_logistic`,
+    :mod:`._smc_ordinal_step`; a two-level ordinal model's at the current
+    random effects)."""
     if ast.theta_ref.shape[0] > 0:
         fixed = np.setdiff1d(np.arange(ast.w.shape[0]), am.moving_rows).astype(np.int64)
         if am.family == ORDINAL:
-            recentre_ordinal_reference(fixed, ast)
+            offset, shift = _ordinal_frame(am, ast)
+            recentre_ordinal_reference(fixed, ast, offset, shift)
         else:
             recentre_reference(fixed, ast)
+
+
+def _ordinal_frame(am, ast):
+    """The ``offset`` and ``shift`` of :mod:`._smc_ordinal_step`: the rows'
+    random effects ``z_ij' b_j`` of a two-level model and the move of the
+    reference point with their mean, both empty for a single-level model."""
+    if am.random_effects.re_index.shape[0] == 0:
+        return np.zeros(0), np.zeros(0)
+    re, b = am.random_effects, ast.random.b
+    shift = mean_effect_shift(re, b, ast.w.shape[1], ast.theta.shape[0])
+    return random_offsets(re, b, ast.w), shift
 
 
 def n_parameters(am):
@@ -352,8 +372,7 @@ def predictor(am, ast, i, wrow):
 @kernel(inline=True)
 def set_predictor(ast, i, eta):
     """Set the linear predictor of row ``i`` (and, for the logistic model,
-    its exponential; for the single-level ordinal model, the row's
-    likelihood)."""
+    its exponential; for the ordinal model, the row's likelihood)."""
     ast.eta[i] = eta
     if ast.exp_eta.shape[0] > 0:
         ast.exp_eta[i] = np.exp(eta)
@@ -364,7 +383,7 @@ def set_predictor(ast, i, eta):
 @kernel(inline=True)
 def refresh_predictor(am, ast):
     """The linear predictor of every row (and, for the logistic model, its
-    exponential; for the single-level ordinal model, its likelihood), in
+    exponential; for the ordinal model, its likelihood), in
     separate loops: with :func:`set_predictor`'s branch in the
     loop over rows, numba keeps a reference count on every row view
     ``ast.w[i]`` (about 16 ns a row, eight times the arithmetic)."""
@@ -556,13 +575,23 @@ def draw_analysis_parameters(rng, am, ast, values, accepted):
         _draw_linear(rng, am, ast)
     elif am.family == ORDINAL:
         if mixed:
-            offset = random_offsets(am.random_effects, ast.random.b, ast.w)
-            accepted[0] += draw_ordinal_parameters_at_mode(rng, ast, offset)
+            # eta and the rows' likelihoods are kept current by every move
+            re, b = am.random_effects, ast.random.b
+            offset = random_offsets(re, b, ast.w)
+            shift = mean_effect_shift(re, b, ast.w.shape[1], ast.theta.shape[0])
+            moved, ok = draw_ordinal_independence(rng, am.moving_rows, ast, offset, shift)
+            if not ok:  # no reference point yet: the first chunk of the burn-in
+                moved = draw_ordinal_parameters_at_mode(rng, ast, offset)
+                refresh_predictor(am, ast)
+            accepted[0] += moved
             accepted[1] += draw_mixed_ordinal(
-                rng, am.random_effects, ast.random, ast.w, ast.y, ast.theta
+                rng, am.random_effects, ast.random, ast.w, ast.y, ast.theta, ast.eta, ast.lik
             )
+            return
         elif ast.theta_ref.shape[0] > 0:
-            moved, ok = draw_ordinal_independence(rng, am.moving_rows, ast)
+            moved, ok = draw_ordinal_independence(
+                rng, am.moving_rows, ast, np.zeros(0), np.zeros(0)
+            )
             accepted[0] += moved
             if ok:  # eta and the rows' likelihoods are those of the new theta
                 return
@@ -686,7 +715,7 @@ def _covariate_moves(
             eta_new = predictor(am, ast, i, w_new)
             cached_exp = ast.exp_eta.shape[0] > 0  # logistic: exp(eta) kept with eta
             exp_new = np.exp(eta_new) if cached_exp else 0.0
-            cached_lik = ast.lik.shape[0] > 0  # single-level ordinal: P(y | eta) kept
+            cached_lik = ast.lik.shape[0] > 0  # ordinal: P(y | eta) kept
             p_new = 0.0
             if ordinal is not None:
                 p_new = row_likelihood(ast.y[i], eta_new, ast.theta, k)
@@ -802,10 +831,11 @@ def initial_analysis_state(
     k = am.term_ptr.shape[0] - 1
     y = am.y_data.copy()
     observed = ~am.y_missing
-    # the logistic and ordinal theta steps of _smc_logistic.py and
-    # _smc_ordinal_step.py (single level)
+    # the logistic (single level) and ordinal theta steps of _smc_logistic.py
+    # and _smc_ordinal_step.py; a two-level ordinal model's reference point is
+    # set at the first adaptation (the step at the mode until then)
     single = am.random_effects.re_index.shape[0] == 0
-    independence = am.family in (LOGISTIC, ORDINAL) and single
+    independence = (am.family == LOGISTIC and single) or am.family == ORDINAL
     r = n_parameters(am)
     if am.family and am.missing_rows.size:
         y[am.missing_rows] = _starting_outcome(am, y[observed])
@@ -822,7 +852,7 @@ def initial_analysis_state(
         theta_ref=np.zeros(r if independence else 0),
         ref_info=np.zeros((r, r) if independence else (0, 0)),
         ref_score=np.zeros(r if independence else 0),
-        lik=np.zeros(n if am.family == ORDINAL and single else 0),
+        lik=np.zeros(n if am.family == ORDINAL else 0),
     )
     if not am.family:
         return ast
@@ -845,11 +875,15 @@ def initial_analysis_state(
     ast.theta[:] = theta
     ast.sigma2[0] = 1.0 if sigma2 is None else sigma2
     refresh_predictor(am, ast)
-    if independence:
+    if independence and single:
         ast.theta_ref[:] = ast.theta
         fixed = np.setdiff1d(np.arange(n), am.moving_rows).astype(np.int64)
-        statistics = ordinal_reference_statistics if am.family == ORDINAL else reference_statistics
-        statistics(ast.w, ast.y, fixed, ast.theta_ref, ast.ref_info, ast.ref_score)
+        if am.family == ORDINAL:
+            ordinal_reference_statistics(
+                ast.w, ast.y, fixed, np.zeros(0), ast.theta_ref, ast.ref_info, ast.ref_score
+            )
+        else:
+            reference_statistics(ast.w, ast.y, fixed, ast.theta_ref, ast.ref_info, ast.ref_score)
     if am.family == COX and baseline is None:
         update_baseline(am.cox, ast)
     elif am.family == COX:

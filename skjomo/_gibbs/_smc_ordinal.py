@@ -61,19 +61,9 @@ _DIRECT_DIFFERENCE = 0.1
 
 
 @kernel(inline=True)
-def category_terms(y, eta, theta, k, with_log):
-    """``log P(y | eta)`` and the derivatives of the row's log-likelihood.
-
-    With ``u = alpha_{c+1} - eta`` and ``l = alpha_c - eta`` (``c = y``),
-    ``P = F(u) - F(l)``; returns ``(log P, a, b, d_uu, d_ll, d_ul)`` where
-    ``a = f(u) / P`` and ``b = f(l) / P`` (``f = F'``) are the derivatives
-    of ``log P`` in ``u`` and ``-l``, and ``d_..`` its second derivatives.
-    No difference of nearly equal probabilities is formed: a middle
-    category's ``P`` is ``F(u) (1 - F(l)) (1 - exp(l - u))`` unless the
-    difference is well conditioned (:data:`_DIRECT_DIFFERENCE`). Three
-    elementary functions per row in the common case; two, and ``log P = 0``,
-    with ``with_log`` None (numba drops the logarithms at compile time).
-    """
+def _category(y, eta, theta, k, with_log):
+    """:func:`category_terms` with ``P(y | eta)`` itself appended (as
+    :func:`row_likelihood` forms it, without an elementary function more)."""
     n_cuts = theta.shape[0] - k
     c = int(y)
     if c == 0:  # P = F(u)
@@ -81,11 +71,13 @@ def category_terms(y, eta, theta, k, with_log):
         f_u, s_u, e = _cdf_pair(u)
         log_p = _log_cdf(u, e) if with_log is not None else 0.0
         a, b, f_l = s_u, 0.0, 0.0
+        p = f_u
     elif c == n_cuts:  # P = 1 - F(l)
         l = theta[k + c - 1] - eta
         f_l, s_l, e = _cdf_pair(l)
         log_p = _log_cdf(-l, e) if with_log is not None else 0.0  # 1 - F(l) = F(-l)
         a, b, f_u = 0.0, f_l, 1.0
+        p = s_l
     else:
         u, l = theta[k + c] - eta, theta[k + c - 1] - eta
         f_u, s_u, e_u = _cdf_pair(u)
@@ -100,6 +92,7 @@ def category_terms(y, eta, theta, k, with_log):
             b = f_l * s_l / p
         else:
             gap = -np.expm1(l - u)
+            p = f_u * s_l * gap
             log_p = 0.0
             if with_log is not None:
                 log_p = _log_cdf(u, e_u) + _log_cdf(-l, e_l) + np.log(gap)
@@ -107,7 +100,34 @@ def category_terms(y, eta, theta, k, with_log):
             b = f_l / (f_u * gap)
     d_uu = a * (1.0 - 2.0 * f_u) - a * a
     d_ll = -b * (1.0 - 2.0 * f_l) - b * b
-    return log_p, a, b, d_uu, d_ll, a * b
+    return log_p, a, b, d_uu, d_ll, a * b, p
+
+
+@kernel(inline=True)
+def category_terms(y, eta, theta, k, with_log):
+    """``log P(y | eta)`` and the derivatives of the row's log-likelihood.
+
+    With ``u = alpha_{c+1} - eta`` and ``l = alpha_c - eta`` (``c = y``),
+    ``P = F(u) - F(l)``; returns ``(log P, a, b, d_uu, d_ll, d_ul)`` where
+    ``a = f(u) / P`` and ``b = f(l) / P`` (``f = F'``) are the derivatives
+    of ``log P`` in ``u`` and ``-l``, and ``d_..`` its second derivatives.
+    No difference of nearly equal probabilities is formed: a middle
+    category's ``P`` is ``F(u) (1 - F(l)) (1 - exp(l - u))`` unless the
+    difference is well conditioned (:data:`_DIRECT_DIFFERENCE`). Three
+    elementary functions per row in the common case; two, and ``log P = 0``,
+    with ``with_log`` None (numba drops the logarithms at compile time).
+    """
+    return _category(y, eta, theta, k, with_log)[:6]
+
+
+@kernel(inline=True)
+def probability_terms(y, eta, theta, k):
+    """``(P(y | eta), a, b, d_uu, d_ll, d_ul)``: the row's probability (the
+    value of :func:`row_likelihood`) and the derivatives of
+    :func:`category_terms`, from two elementary functions in the common
+    case."""
+    terms = _category(y, eta, theta, k, None)
+    return terms[6], terms[1], terms[2], terms[3], terms[4], terms[5]
 
 
 @kernel(inline=True)
@@ -154,6 +174,36 @@ def row_likelihood(y, eta, theta, k):
     if p >= _DIRECT_DIFFERENCE * scale:
         return p
     return f_u * s_l * -np.expm1(l - u)
+
+
+# A product of probabilities below this takes its logarithm and restarts at
+# 1: times a factor above TINY_PROBABILITY it stays a normal number.
+_SMALL_PRODUCT = 1e-200
+
+
+@kernel(inline=True)
+def add_log_probability(p, y, eta, theta, k, logs, product):
+    """Add ``log p`` (``p = P(y | eta)``) to the running sum ``logs +
+    log(product)``: ``p`` joins the product, or below
+    :data:`._smc_ordinal.TINY_PROBABILITY` its logarithm comes from the
+    stable form of :func:`._smc_ordinal.category_terms`."""
+    if p > TINY_PROBABILITY:
+        product *= p
+        if product < _SMALL_PRODUCT:
+            logs += np.log(product)
+            product = 1.0
+    else:
+        logs += ordinal_row_log_likelihood(y, eta, theta, k)
+    return logs, product
+
+
+@kernel
+def current_log_likelihood(y, eta, lik, theta, k):
+    """``sum_i log P(y_i | eta_i)`` from the rows' probabilities ``lik``."""
+    logs, product = 0.0, 1.0
+    for i in range(y.shape[0]):
+        logs, product = add_log_probability(lik[i], y[i], eta[i], theta, k, logs, product)
+    return logs + np.log(product)
 
 
 @kernel(inline=True)
@@ -277,26 +327,28 @@ def likelihood_derivatives(w, y, offset, theta, grad, info, with_log):
 
 
 @kernel
-def rows_derivatives(w, y, rows, theta, grad, info):
+def rows_derivatives(w, y, rows, offset, theta, grad, info):
     """Add the gradient and the lower triangle of minus the Hessian of the
-    log-likelihood of rows ``rows`` at ``theta`` (no offset) to ``grad`` and
-    ``info``."""
+    log-likelihood of rows ``rows`` at ``theta`` to ``grad`` and ``info``;
+    row ``i``'s linear predictor is ``w_i' theta + offset[i]`` (no offset if
+    ``offset`` is empty)."""
     k = w.shape[1]
     for i in rows:
-        eta = 0.0
+        eta = offset[i] if offset.shape[0] > 0 else 0.0
         for t in range(k):
             eta += w[i, t] * theta[t]
         add_row_derivatives(w, i, y[i], eta, theta, grad, info, None)
 
 
 @kernel
-def rows_score(w, y, rows, theta, grad):
+def rows_score(w, y, rows, offset, theta, grad):
     """Add the gradient in ``(theta, alpha)`` of the log-likelihood of rows
-    ``rows`` at ``theta`` (no offset) to ``grad``."""
+    ``rows`` at ``theta`` to ``grad`` (``offset`` as in
+    :func:`rows_derivatives`)."""
     k = w.shape[1]
     r = theta.shape[0]
     for i in rows:
-        eta = 0.0
+        eta = offset[i] if offset.shape[0] > 0 else 0.0
         for t in range(k):
             eta += w[i, t] * theta[t]
         a, b = category_terms(y[i], eta, theta, k, None)[1:3]

@@ -27,14 +27,23 @@ is the random-effect column without a design column (``re_index`` -1,
 import numpy as np
 
 from ._jit import kernel
-from ._linalg import cholesky_lower, log_normal_precision, solve_lower, solve_lower_transpose
-from ._smc_mixed import draw_effect_covariance, draw_newton_effects, random_part_at
+from ._linalg import (
+    cholesky_lower,
+    draw_normal_precision,
+    log_normal_precision,
+    solve_lower,
+    solve_lower_transpose,
+    spd_inverse,
+)
+from ._smc_mixed import draw_effect_covariance, effect_design_at, random_part_at
 from ._smc_ordinal import (
-    ORDINAL,
+    add_log_probability,
+    category_terms,
     draw_ordinal_parameters,
     from_unconstrained,
     likelihood_derivatives,
     ordinal_log_likelihood,
+    probability_terms,
     to_unconstrained,
     unconstrained_jacobian,
 )
@@ -187,7 +196,7 @@ def draw_ordinal_parameters_at_mode(rng, ast, offset):
 
 
 @kernel
-def recentre_random_effects(rng, re, st, theta, k):
+def recentre_random_effects(rng, re, st, theta, k, eta):
     """Draw the mean of the random effects jointly with the fixed effects.
 
     The move ``b_j -> b_j + delta`` (every cluster) with ``alpha -> alpha +
@@ -199,7 +208,9 @@ def recentre_random_effects(rng, re, st, theta, k):
     J)`` (a translation has Jacobian 1: the draw leaves the posterior
     invariant). The new mean of the ``b_j`` is then a draw from
     ``N(0, Psi / J)``. ``theta`` holds the ``k`` coefficients, then the
-    cut-points.
+    cut-points; the rows' linear predictors ``eta`` (empty: not kept) move
+    with a random intercept (a random slope's move leaves them unchanged),
+    their probabilities do not change.
     """
     n_clusters, kz = st.b.shape
     chol = np.empty((kz, kz))
@@ -221,18 +232,146 @@ def recentre_random_effects(rng, re, st, theta, k):
         if column < 0:
             for c in range(k, theta.shape[0]):
                 theta[c] += delta
+            for i in range(eta.shape[0]):
+                eta[i] += delta
         else:
             theta[column] -= delta
 
 
 @kernel
-def draw_mixed_ordinal(rng, re, st, w, y, theta):
+def mean_effect_shift(re, b, k, r):
+    """The move of ``(theta, alpha)`` (length ``r``, ``k`` coefficients) that
+    goes with the mean ``m`` of the clusters' random effects along the
+    likelihood's ridge of :func:`recentre_random_effects`: ``+m_t`` on every
+    cut-point for the random intercept ``t``, ``-m_t`` on the coefficient of
+    the design column of the random slope ``t``. The likelihood at ``(theta,
+    alpha) + shift`` with the random effects ``b`` is that at ``(theta,
+    alpha)`` with ``b - m``."""
+    n_clusters, kz = b.shape
+    shift = np.zeros(r)
+    for t in range(kz):
+        mean = 0.0
+        for j in range(n_clusters):
+            mean += b[j, t]
+        mean /= n_clusters
+        column = re.re_index[t]
+        if column < 0:
+            for c in range(k, r):
+                shift[c] += mean
+        else:
+            shift[column] -= mean
+    return shift
+
+
+@kernel
+def _ordinal_cluster_newton(re, j, b_j, w, y, theta, fixed, psi_inv, work, eta, lik, fresh):
+    """Log posterior of ``b_j`` (the cluster's ordinal likelihood times
+    ``N(0, Psi)``), the Cholesky factor of its negative Hessian ``Z_j'D Z_j +
+    Psi^{-1}`` and the Newton point, as :func:`._smc_mixed._cluster_newton`,
+    with the rows' linear predictors and probabilities read from ``eta`` and
+    ``lik`` (the state's, at the current ``b_j``) or, if ``fresh``, computed
+    at ``b_j`` (``fixed[i] = w_i' theta``) and written there. ``work`` is
+    ``(info, score, chol, center)``. Returns ``(log posterior, ok)``."""
+    info, score, chol, center = work
+    kz = b_j.shape[0]
+    k = w.shape[1]
+    log_post = 0.0
+    for a in range(kz):
+        score[a] = 0.0
+        for c in range(kz):
+            info[a, c] = psi_inv[a, c]
+            score[a] -= psi_inv[a, c] * b_j[c]
+            log_post -= 0.5 * b_j[a] * psi_inv[a, c] * b_j[c]
+    logs, product = 0.0, 1.0
+    for r in range(re.cluster_ptr[j], re.cluster_ptr[j + 1]):
+        i = re.cluster_rows[r]
+        if fresh:
+            random = 0.0
+            for a in range(kz):
+                random += effect_design_at(re, w, i, a) * b_j[a]
+            eta[i] = fixed[i] + random
+            p, da, db, d_uu, d_ll, d_ul = probability_terms(y[i], eta[i], theta, k)
+            lik[i] = p
+        else:
+            da, db, d_uu, d_ll, d_ul = category_terms(y[i], eta[i], theta, k, None)[1:]
+            p = lik[i]
+        logs, product = add_log_probability(p, y[i], eta[i], theta, k, logs, product)
+        slope = db - da  # d log P / d eta: u and l fall by one as eta rises by one
+        weight = -(d_uu + d_ll + 2.0 * d_ul)
+        for a in range(kz):
+            za = effect_design_at(re, w, i, a)
+            score[a] += za * slope
+            for c in range(a + 1):
+                info[a, c] += weight * za * effect_design_at(re, w, i, c)
+    log_post += logs + np.log(product)
+    if not cholesky_lower(info, chol):
+        return log_post, False
+    solve_lower(chol, score)
+    solve_lower_transpose(chol, score)
+    for a in range(kz):
+        center[a] = b_j[a] + score[a]
+    return log_post, True
+
+
+@kernel
+def draw_ordinal_effects(rng, re, st, w, y, theta, eta, lik):
+    """``b_j | theta, Psi`` of every cluster by the Metropolis-Hastings move
+    of :func:`._smc_mixed.draw_newton_effects` (Newton proposal at ``b_j``,
+    the reverse one at the proposed value), from the rows' linear predictors
+    ``eta`` and probabilities ``lik`` at the current values, which are kept
+    current: the move at ``b_j`` takes the derivatives only (two elementary
+    functions per row), the proposal's probabilities replace the current ones
+    if it is accepted. Returns the accepted moves."""
+    n, k = w.shape
+    n_clusters, kz = st.b.shape
+    fixed = np.empty(n)
+    for i in range(n):
+        s = 0.0
+        for a in range(k):
+            s += w[i, a] * theta[a]
+        fixed[i] = s
+    psi_inv = spd_inverse(st.psi)
+    work0 = (np.empty((kz, kz)), np.empty(kz), np.empty((kz, kz)), np.empty(kz))
+    work1 = (np.empty((kz, kz)), np.empty(kz), np.empty((kz, kz)), np.empty(kz))
+    proposal = np.empty(kz)
+    eta1, lik1 = np.empty(n), np.empty(n)  # at the proposals (each cluster's rows)
+    accepted = 0
+    for j in range(n_clusters):
+        log0, ok = _ordinal_cluster_newton(
+            re, j, st.b[j], w, y, theta, fixed, psi_inv, work0, eta, lik, False
+        )
+        if not ok:
+            continue
+        draw_normal_precision(rng, work0[2], work0[3], proposal)
+        log1, ok = _ordinal_cluster_newton(
+            re, j, proposal, w, y, theta, fixed, psi_inv, work1, eta1, lik1, True
+        )
+        if not ok:
+            continue
+        log_ratio = (
+            log1
+            - log0
+            + log_normal_precision(work1[2], work1[3], st.b[j])
+            - log_normal_precision(work0[2], work0[3], proposal)
+        )
+        if np.log(rng.random()) < log_ratio:
+            st.b[j, :] = proposal
+            for r in range(re.cluster_ptr[j], re.cluster_ptr[j + 1]):
+                i = re.cluster_rows[r]
+                eta[i] = eta1[i]
+                lik[i] = lik1[i]
+            accepted += 1
+    return accepted
+
+
+@kernel
+def draw_mixed_ordinal(rng, re, st, w, y, theta, eta, lik):
     """The random effects, their mean (with the fixed effects) and ``Psi`` of
     an ordinal mixed model given ``(theta, alpha)`` (drawn before with
-    ``Z b`` as offset). Returns the accepted random-effect moves."""
-    accepted = draw_newton_effects(
-        rng, np.int64(ORDINAL), re, st, w, y, theta, np.ones(st.b.shape[0], np.bool_)
-    )
-    recentre_random_effects(rng, re, st, theta, w.shape[1])
+    ``Z b`` as offset); the rows' linear predictors ``eta`` and
+    probabilities ``lik`` are kept current. Returns the accepted
+    random-effect moves."""
+    accepted = draw_ordinal_effects(rng, re, st, w, y, theta, eta, lik)
+    recentre_random_effects(rng, re, st, theta, w.shape[1], eta)
     draw_effect_covariance(rng, re, st)
     return accepted

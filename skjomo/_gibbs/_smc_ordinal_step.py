@@ -51,9 +51,9 @@ from ._jit import kernel
 from ._linalg import cholesky_lower, solve_lower, solve_lower_transpose
 from ._smc_logistic import _log_proposal
 from ._smc_ordinal import (
-    TINY_PROBABILITY,
+    add_log_probability,
+    current_log_likelihood,
     from_unconstrained,
-    ordinal_row_log_likelihood,
     row_likelihood,
     rows_derivatives,
     rows_score,
@@ -63,49 +63,21 @@ from ._smc_ordinal import (
 )
 from ._smc_ordinal_mixed import PROPOSAL_DF, _conditional_mode, draw_t_proposal
 
-# A product of probabilities below this takes its logarithm and restarts at
-# 1: times a factor above TINY_PROBABILITY it stays a normal number.
-_SMALL_PRODUCT = 1e-200
-
-
-@kernel(inline=True)
-def _add_log(p, y, eta, theta, k, logs, product):
-    """Add ``log p`` (``p = P(y | eta)``) to the running sum ``logs +
-    log(product)``: ``p`` joins the product, or below
-    :data:`._smc_ordinal.TINY_PROBABILITY` its logarithm comes from the
-    stable form of :func:`._smc_ordinal.category_terms`."""
-    if p > TINY_PROBABILITY:
-        product *= p
-        if product < _SMALL_PRODUCT:
-            logs += np.log(product)
-            product = 1.0
-    else:
-        logs += ordinal_row_log_likelihood(y, eta, theta, k)
-    return logs, product
-
-
 @kernel
-def current_log_likelihood(y, eta, lik, theta, k):
-    """``sum_i log P(y_i | eta_i)`` from the rows' probabilities ``lik``."""
-    logs, product = 0.0, 1.0
-    for i in range(y.shape[0]):
-        logs, product = _add_log(lik[i], y[i], eta[i], theta, k, logs, product)
-    return logs + np.log(product)
-
-
-@kernel
-def ordinal_reference_statistics(w, y, rows, theta_ref, chol, score):
+def ordinal_reference_statistics(w, y, rows, offset, theta_ref, chol, score):
     """At the reference point ``theta_ref``: ``score``, the gradient in
     ``(theta, alpha)`` of the log-likelihood of rows ``rows`` (the fixed
     rows), and ``chol``, the lower Cholesky factor of the proposal precision
-    ``J' I J`` with the information ``I`` of all rows (zeros if singular)."""
+    ``J' I J`` with the information ``I`` of all rows (zeros if singular);
+    ``offset``: the rows' random effects ``z_ij' b_j`` of a two-level model,
+    empty otherwise."""
     n, k = w.shape
     r = theta_ref.shape[0]
     score[:] = 0.0
-    rows_score(w, y, rows, theta_ref, score)
+    rows_score(w, y, rows, offset, theta_ref, score)
     grad = np.zeros(r)
     info = np.zeros((r, r))
-    rows_derivatives(w, y, np.arange(n), theta_ref, grad, info)
+    rows_derivatives(w, y, np.arange(n), offset, theta_ref, grad, info)
     symmetrize_lower(info)
     psi_ref = np.empty(r)
     to_unconstrained(theta_ref, k, psi_ref)
@@ -115,21 +87,29 @@ def ordinal_reference_statistics(w, y, rows, theta_ref, chol, score):
 
 
 @kernel
-def draw_ordinal_independence(rng, rows, ast):
+def draw_ordinal_independence(rng, rows, ast, offset, shift):
     """The independence Metropolis-Hastings step of ``(theta, alpha)``
-    (module docstring); ``rows`` are the rows whose design or outcome can
-    change. Updates ``theta``, ``eta`` and ``lik``. Returns ``(accepted,
-    ok)``; ``ok`` is False (and nothing moves) when the information at the
-    reference point was singular (``ref_info`` zero)."""
+    (module docstring); ``rows`` are the rows whose design, outcome or
+    offset can change, ``offset`` the rows' random effects ``z_ij' b_j`` of
+    a two-level model (empty for a single-level one). Updates ``theta``,
+    ``eta`` and ``lik``. The reference point is ``theta_ref + shift``
+    (``shift`` empty: none; a two-level model's reference moves with the
+    mean of the random effects, :func:`._smc_ordinal_mixed.mean_effect_shift`).
+    Returns ``(accepted, ok)``; ``ok`` is False (and nothing moves) when the
+    information at the reference point was singular or the reference is not
+    set yet (``ref_info`` zero)."""
     n, k = ast.w.shape
     r = ast.theta.shape[0]
     chol = ast.ref_info
     if chol[0, 0] == 0.0:
         return 0, False
+    theta_ref = ast.theta_ref.copy()
+    if shift.shape[0] > 0:
+        theta_ref += shift
     grad = ast.ref_score.copy()
-    rows_score(ast.w, ast.y, rows, ast.theta_ref, grad)
+    rows_score(ast.w, ast.y, rows, offset, theta_ref, grad)
     psi_ref = np.empty(r)
-    to_unconstrained(ast.theta_ref, k, psi_ref)
+    to_unconstrained(theta_ref, k, psi_ref)
     jac = unconstrained_jacobian(psi_ref, k)
     score = np.zeros(r)
     for s in range(r):
@@ -154,10 +134,12 @@ def draw_ordinal_independence(rng, rows, ast):
         eta = 0.0
         for a in range(k):
             eta += ast.w[i, a] * theta_new[a]
+        if offset.shape[0] > 0:
+            eta += offset[i]
         eta_new[i] = eta
         p = row_likelihood(ast.y[i], eta, theta_new, k)
         lik_new[i] = p
-        logs, product = _add_log(p, ast.y[i], eta, theta_new, k, logs, product)
+        logs, product = add_log_probability(p, ast.y[i], eta, theta_new, k, logs, product)
     current = np.empty(r)
     to_unconstrained(ast.theta, k, current)
     log_ratio = (
@@ -178,19 +160,27 @@ def draw_ordinal_independence(rng, rows, ast):
 
 
 @kernel
-def recentre_ordinal_reference(rows, ast):
+def recentre_ordinal_reference(rows, ast, offset, shift):
     """Move the reference point to the mode of the current conditional of
-    ``psi`` on the completed data and sum the fixed rows' statistics there;
-    ``rows`` are the fixed rows. Called between the chunks of the burn-in
-    only, so the step's kernel is fixed for every iteration that is kept.
-    Does nothing if the mode is not found."""
+    ``psi`` on the completed data (given the random effects, ``offset`` as
+    in :func:`draw_ordinal_independence`) and sum the fixed rows' statistics
+    there; ``rows`` are the fixed rows, ``shift`` that of
+    :func:`draw_ordinal_independence` now (the reference is stored without
+    it). Called between the chunks of the
+    burn-in only, so the step's kernel is fixed for every iteration that is
+    kept. Does nothing if the mode is not found."""
     n, k = ast.w.shape
     r = ast.theta.shape[0]
     mode = np.empty(r)
     to_unconstrained(ast.theta, k, mode)
     chol = np.empty((r, r))
-    found = _conditional_mode(ast.w, ast.y, np.zeros(n), mode, chol)[1]
+    offsets = offset if offset.shape[0] > 0 else np.zeros(n)
+    found = _conditional_mode(ast.w, ast.y, offsets, mode, chol)[1]
     if not found:
         return
     from_unconstrained(mode, k, ast.theta_ref)
-    ordinal_reference_statistics(ast.w, ast.y, rows, ast.theta_ref, ast.ref_info, ast.ref_score)
+    ordinal_reference_statistics(
+        ast.w, ast.y, rows, offset, ast.theta_ref, ast.ref_info, ast.ref_score
+    )
+    if shift.shape[0] > 0:
+        ast.theta_ref[:] -= shift
