@@ -270,7 +270,9 @@ def test_independence_step_targets_exact_posterior():
     chain_rng = np.random.default_rng(12)
     draws, accepted = np.empty((30000, 3)), 0
     for s in range(30000):
-        moved, ok = draw_ordinal_independence(chain_rng, moving, state, np.zeros(0), np.zeros(0))
+        moved, ok = draw_ordinal_independence(
+            chain_rng, moving, state, np.zeros(0), np.zeros(0), None
+        )
         assert ok
         accepted += moved
         draws[s] = state.theta

@@ -579,18 +579,31 @@ def draw_analysis_parameters(rng, am, ast, values, accepted):
             re, b = am.random_effects, ast.random.b
             offset = random_offsets(re, b, ast.w)
             shift = mean_effect_shift(re, b, ast.w.shape[1], ast.theta.shape[0])
-            moved, ok = draw_ordinal_independence(rng, am.moving_rows, ast, offset, shift)
+            n = ast.w.shape[0]
+            deriv = (np.empty(n), np.empty(n))  # at the new theta if it moved
+            moved, ok = draw_ordinal_independence(
+                rng, am.moving_rows, ast, offset, shift, deriv
+            )
             if not ok:  # no reference point yet: the first chunk of the burn-in
                 moved = draw_ordinal_parameters_at_mode(rng, ast, offset)
                 refresh_predictor(am, ast)
             accepted[0] += moved
             accepted[1] += draw_mixed_ordinal(
-                rng, am.random_effects, ast.random, ast.w, ast.y, ast.theta, ast.eta, ast.lik
+                rng,
+                am.random_effects,
+                ast.random,
+                ast.w,
+                ast.y,
+                ast.theta,
+                ast.eta,
+                ast.lik,
+                deriv,
+                ok and moved == 1,
             )
             return
         elif ast.theta_ref.shape[0] > 0:
             moved, ok = draw_ordinal_independence(
-                rng, am.moving_rows, ast, np.zeros(0), np.zeros(0)
+                rng, am.moving_rows, ast, np.zeros(0), np.zeros(0), None
             )
             accepted[0] += moved
             if ok:  # eta and the rows' likelihoods are those of the new theta

@@ -264,14 +264,16 @@ def mean_effect_shift(re, b, k, r):
 
 
 @kernel
-def _ordinal_cluster_newton(re, j, b_j, w, y, theta, fixed, psi_inv, work, eta, lik, fresh):
+def _ordinal_cluster_newton(re, j, b_j, w, y, theta, fixed, psi_inv, work, eta, lik, mode, deriv):
     """Log posterior of ``b_j`` (the cluster's ordinal likelihood times
     ``N(0, Psi)``), the Cholesky factor of its negative Hessian ``Z_j'D Z_j +
-    Psi^{-1}`` and the Newton point, as :func:`._smc_mixed._cluster_newton`,
-    with the rows' linear predictors and probabilities read from ``eta`` and
-    ``lik`` (the state's, at the current ``b_j``) or, if ``fresh``, computed
-    at ``b_j`` (``fixed[i] = w_i' theta``) and written there. ``work`` is
-    ``(info, score, chol, center)``. Returns ``(log posterior, ok)``."""
+    Psi^{-1}`` and the Newton point, as :func:`._smc_mixed._cluster_newton`.
+    ``mode`` 0: the rows' linear predictors and probabilities are read from
+    ``eta`` and ``lik`` (the state's, at the current ``b_j``), their
+    derivatives in ``eta`` computed; 1: the derivatives too are read, from
+    ``deriv = (slope, weight)``; 2: all are computed at ``b_j`` (``fixed[i]
+    = w_i' theta``) and ``eta`` and ``lik`` written. ``work`` is ``(info,
+    score, chol, center)``. Returns ``(log posterior, ok)``."""
     info, score, chol, center = work
     kz = b_j.shape[0]
     k = w.shape[1]
@@ -285,19 +287,22 @@ def _ordinal_cluster_newton(re, j, b_j, w, y, theta, fixed, psi_inv, work, eta, 
     logs, product = 0.0, 1.0
     for r in range(re.cluster_ptr[j], re.cluster_ptr[j + 1]):
         i = re.cluster_rows[r]
-        if fresh:
-            random = 0.0
-            for a in range(kz):
-                random += effect_design_at(re, w, i, a) * b_j[a]
-            eta[i] = fixed[i] + random
-            p, da, db, d_uu, d_ll, d_ul = probability_terms(y[i], eta[i], theta, k)
-            lik[i] = p
+        if mode == 1:
+            p, slope, weight = lik[i], deriv[0][i], deriv[1][i]
         else:
-            da, db, d_uu, d_ll, d_ul = category_terms(y[i], eta[i], theta, k, None)[1:]
-            p = lik[i]
+            if mode == 2:
+                random = 0.0
+                for a in range(kz):
+                    random += effect_design_at(re, w, i, a) * b_j[a]
+                eta[i] = fixed[i] + random
+                p, da, db, d_uu, d_ll, d_ul = probability_terms(y[i], eta[i], theta, k)
+                lik[i] = p
+            else:
+                da, db, d_uu, d_ll, d_ul = category_terms(y[i], eta[i], theta, k, None)[1:]
+                p = lik[i]
+            slope = db - da  # d log P / d eta: u and l fall by one as eta rises by one
+            weight = -(d_uu + d_ll + 2.0 * d_ul)
         logs, product = add_log_probability(p, y[i], eta[i], theta, k, logs, product)
-        slope = db - da  # d log P / d eta: u and l fall by one as eta rises by one
-        weight = -(d_uu + d_ll + 2.0 * d_ul)
         for a in range(kz):
             za = effect_design_at(re, w, i, a)
             score[a] += za * slope
@@ -314,14 +319,16 @@ def _ordinal_cluster_newton(re, j, b_j, w, y, theta, fixed, psi_inv, work, eta, 
 
 
 @kernel
-def draw_ordinal_effects(rng, re, st, w, y, theta, eta, lik):
+def draw_ordinal_effects(rng, re, st, w, y, theta, eta, lik, deriv, known):
     """``b_j | theta, Psi`` of every cluster by the Metropolis-Hastings move
     of :func:`._smc_mixed.draw_newton_effects` (Newton proposal at ``b_j``,
     the reverse one at the proposed value), from the rows' linear predictors
     ``eta`` and probabilities ``lik`` at the current values, which are kept
     current: the move at ``b_j`` takes the derivatives only (two elementary
-    functions per row), the proposal's probabilities replace the current ones
-    if it is accepted. Returns the accepted moves."""
+    functions per row; none if ``known``: ``deriv = (slope, weight)`` holds
+    them, as :func:`._smc_ordinal_step.draw_ordinal_independence` leaves
+    them when its move is accepted), the proposal's probabilities replace
+    the current ones if it is accepted. Returns the accepted moves."""
     n, k = w.shape
     n_clusters, kz = st.b.shape
     fixed = np.empty(n)
@@ -338,13 +345,13 @@ def draw_ordinal_effects(rng, re, st, w, y, theta, eta, lik):
     accepted = 0
     for j in range(n_clusters):
         log0, ok = _ordinal_cluster_newton(
-            re, j, st.b[j], w, y, theta, fixed, psi_inv, work0, eta, lik, False
+            re, j, st.b[j], w, y, theta, fixed, psi_inv, work0, eta, lik, 1 if known else 0, deriv
         )
         if not ok:
             continue
         draw_normal_precision(rng, work0[2], work0[3], proposal)
         log1, ok = _ordinal_cluster_newton(
-            re, j, proposal, w, y, theta, fixed, psi_inv, work1, eta1, lik1, True
+            re, j, proposal, w, y, theta, fixed, psi_inv, work1, eta1, lik1, 2, deriv
         )
         if not ok:
             continue
@@ -365,13 +372,13 @@ def draw_ordinal_effects(rng, re, st, w, y, theta, eta, lik):
 
 
 @kernel
-def draw_mixed_ordinal(rng, re, st, w, y, theta, eta, lik):
+def draw_mixed_ordinal(rng, re, st, w, y, theta, eta, lik, deriv, known):
     """The random effects, their mean (with the fixed effects) and ``Psi`` of
     an ordinal mixed model given ``(theta, alpha)`` (drawn before with
     ``Z b`` as offset); the rows' linear predictors ``eta`` and
-    probabilities ``lik`` are kept current. Returns the accepted
-    random-effect moves."""
-    accepted = draw_ordinal_effects(rng, re, st, w, y, theta, eta, lik)
+    probabilities ``lik`` are kept current; ``deriv`` and ``known`` as in
+    :func:`draw_ordinal_effects`. Returns the accepted random-effect moves."""
+    accepted = draw_ordinal_effects(rng, re, st, w, y, theta, eta, lik, deriv, known)
     recentre_random_effects(rng, re, st, theta, w.shape[1], eta)
     draw_effect_covariance(rng, re, st)
     return accepted

@@ -54,6 +54,7 @@ from ._smc_ordinal import (
     add_log_probability,
     current_log_likelihood,
     from_unconstrained,
+    probability_terms,
     row_likelihood,
     rows_derivatives,
     rows_score,
@@ -87,7 +88,7 @@ def ordinal_reference_statistics(w, y, rows, offset, theta_ref, chol, score):
 
 
 @kernel
-def draw_ordinal_independence(rng, rows, ast, offset, shift):
+def draw_ordinal_independence(rng, rows, ast, offset, shift, derivatives):
     """The independence Metropolis-Hastings step of ``(theta, alpha)``
     (module docstring); ``rows`` are the rows whose design, outcome or
     offset can change, ``offset`` the rows' random effects ``z_ij' b_j`` of
@@ -95,9 +96,13 @@ def draw_ordinal_independence(rng, rows, ast, offset, shift):
     ``eta`` and ``lik``. The reference point is ``theta_ref + shift``
     (``shift`` empty: none; a two-level model's reference moves with the
     mean of the random effects, :func:`._smc_ordinal_mixed.mean_effect_shift`).
-    Returns ``(accepted, ok)``; ``ok`` is False (and nothing moves) when the
-    information at the reference point was singular or the reference is not
-    set yet (``ref_info`` zero)."""
+    ``derivatives`` is None, or ``(slope, weight)``, arrays that get every
+    row's ``d log P / d eta`` and minus its second derivative at the
+    proposal (valid at the new state if it is accepted: the random-effect
+    moves of :func:`._smc_ordinal_mixed.draw_ordinal_effects` start from
+    them). Returns ``(accepted, ok)``; ``ok`` is False (and nothing moves)
+    when the information at the reference point was singular or the
+    reference is not set yet (``ref_info`` zero)."""
     n, k = ast.w.shape
     r = ast.theta.shape[0]
     chol = ast.ref_info
@@ -137,7 +142,12 @@ def draw_ordinal_independence(rng, rows, ast, offset, shift):
         if offset.shape[0] > 0:
             eta += offset[i]
         eta_new[i] = eta
-        p = row_likelihood(ast.y[i], eta, theta_new, k)
+        if derivatives is None:
+            p = row_likelihood(ast.y[i], eta, theta_new, k)
+        else:
+            p, a, b, d_uu, d_ll, d_ul = probability_terms(ast.y[i], eta, theta_new, k)
+            derivatives[0][i] = b - a
+            derivatives[1][i] = -(d_uu + d_ll + 2.0 * d_ul)
         lik_new[i] = p
         logs, product = add_log_probability(p, ast.y[i], eta, theta_new, k, logs, product)
     current = np.empty(r)
