@@ -69,6 +69,7 @@ from ._smc_ordinal_mixed import (
     draw_ordinal_parameters_at_mode,
     mean_effect_shift,
     random_offsets,
+    reference_cross,
 )
 from ._smc_ordinal_step import (
     draw_ordinal_independence,
@@ -104,7 +105,7 @@ AnalysisModel = namedtuple(
         "n_cuts",  # cut-points of the ordinal model (0 otherwise)
         "theta_start",  # (k + n_cuts,) starting parameters, or empty: the starting fit
         "cox",  # CoxData: times and their order (Cox model; empty otherwise)
-        "moving_rows",  # rows whose design, outcome or random effects can change (sorted)
+        "moving_rows",  # rows whose design or outcome can change (sorted)
     ],
 )
 
@@ -124,11 +125,21 @@ AnalysisState = namedtuple(
         "ref_info",
         "ref_score",  # (r, r), (r,): statistics at it (_smc_logistic.py, _smc_ordinal_step.py)
         "lik",  # (N,) P(y_i | eta_i) (ordinal model; empty otherwise)
+        "ref_cross",  # (J, r, kz) change of the fixed rows' score with b_j at the
+        "ref_effects",  # (J, kz) reference, and b_j - mean(b) there (ordinal mixed model)
     ],
     # empty unless set: a state built without them runs the other steps; the
     # reference point and its statistics are those of the single-level
     # logistic (_smc_logistic.py) or ordinal (_smc_ordinal_step.py) theta step
-    defaults=(np.zeros(0), np.zeros(0), np.zeros((0, 0)), np.zeros(0), np.zeros(0)),
+    defaults=(
+        np.zeros(0),
+        np.zeros(0),
+        np.zeros((0, 0)),
+        np.zeros(0),
+        np.zeros(0),
+        np.zeros((0, 0, 0)),
+        np.zeros((0, 0)),
+    ),
 )
 
 LINEAR, LOGISTIC = 1, 2
@@ -201,8 +212,6 @@ def build_analysis_model(
     units = np.asarray(units, np.int64).reshape(-1, 5)
     moving = np.asarray(dynamic, np.int64)[units[units[:, 3] >= 0, 0]]
     moving_rows = np.union1d(moving, np.flatnonzero(y_missing)).astype(np.int64)
-    if random_effects is not None and len(random_effects.get("re_index", ())) > 0:
-        moving_rows = np.arange(y.shape[0], dtype=np.int64)  # every eta moves with b
     return writable_arrays(
         AnalysisModel(
             family=int(family),
@@ -284,7 +293,8 @@ def adapt_analysis_step(am, ast):
         fixed = np.setdiff1d(np.arange(ast.w.shape[0]), am.moving_rows).astype(np.int64)
         if am.family == ORDINAL:
             offset, shift = _ordinal_frame(am, ast)
-            recentre_ordinal_reference(fixed, ast, offset, shift)
+            if recentre_ordinal_reference(fixed, ast, offset, shift) and shift.shape[0] > 0:
+                reference_cross(am.random_effects, ast, fixed, offset)
         else:
             recentre_reference(fixed, ast)
 
@@ -849,6 +859,8 @@ def initial_analysis_state(
     # set at the first adaptation (the step at the mode until then)
     single = am.random_effects.re_index.shape[0] == 0
     independence = (am.family == LOGISTIC and single) or am.family == ORDINAL
+    mixed_ordinal = am.family == ORDINAL and not single
+    kz = am.random_effects.re_index.shape[0]
     r = n_parameters(am)
     if am.family and am.missing_rows.size:
         y[am.missing_rows] = _starting_outcome(am, y[observed])
@@ -866,6 +878,8 @@ def initial_analysis_state(
         ref_info=np.zeros((r, r) if independence else (0, 0)),
         ref_score=np.zeros(r if independence else 0),
         lik=np.zeros(n if am.family == ORDINAL else 0),
+        ref_cross=np.zeros((n_clusters, r, kz) if mixed_ordinal else (0, 0, 0)),
+        ref_effects=np.zeros((n_clusters, kz) if mixed_ordinal else (0, 0)),
     )
     if not am.family:
         return ast

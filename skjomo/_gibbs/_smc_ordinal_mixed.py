@@ -264,6 +264,52 @@ def mean_effect_shift(re, b, k, r):
 
 
 @kernel
+def reference_cross(re, ast, rows, offset):
+    """At the reference point of the ``(theta, alpha)`` step
+    (:mod:`._smc_ordinal_step`, rows' random effects ``offset``): the
+    derivative ``C_j`` (``r x kz``) of the score in ``(theta, alpha)`` of the
+    fixed rows ``rows`` with respect to ``b_j`` (``ref_cross``), and the
+    centred random effects ``b_j - mean(b)`` (``ref_effects``). The step adds
+    ``C_j`` times their change since to the fixed rows' score there
+    (:func:`._smc_ordinal_step.add_score_change`); the rows whose design or
+    outcome can change are summed exactly. A row's score depends on ``b_j``
+    through ``eta``: ``d g / d eta`` is ``h_ee w`` on ``theta``, ``h_eu`` on
+    ``alpha_{c+1}`` and ``h_el`` on ``alpha_c`` (the terms of
+    :func:`._smc_ordinal.add_row_derivatives`), times ``z_ij``."""
+    k = ast.w.shape[1]
+    n_clusters, kz = ast.random.b.shape
+    r = ast.theta_ref.shape[0]
+    # the reference with the shift of the current mean random effect: the
+    # rows' eta there with ``offset`` are those of the step at the current b
+    theta = ast.theta_ref + mean_effect_shift(re, ast.random.b, k, r)
+    cross = ast.ref_cross
+    cross[:, :, :] = 0.0
+    for i in rows:
+        j = re.cluster[i]
+        eta = offset[i]
+        for t in range(k):
+            eta += ast.w[i, t] * theta[t]
+        d_uu, d_ll, d_ul = category_terms(ast.y[i], eta, theta, k, None)[3:]
+        c = int(ast.y[i])
+        for t in range(kz):
+            z = effect_design_at(re, ast.w, i, t)
+            h_ee = (d_uu + d_ll + 2.0 * d_ul) * z
+            for s in range(k):
+                cross[j, s, t] += h_ee * ast.w[i, s]
+            if c < r - k:
+                cross[j, k + c, t] -= (d_uu + d_ul) * z  # alpha_{c+1}
+            if c > 0:
+                cross[j, k + c - 1, t] -= (d_ll + d_ul) * z  # alpha_c
+    mean = np.zeros(kz)
+    for j in range(n_clusters):
+        for t in range(kz):
+            mean[t] += ast.random.b[j, t] / n_clusters
+    for j in range(n_clusters):
+        for t in range(kz):
+            ast.ref_effects[j, t] = ast.random.b[j, t] - mean[t]
+
+
+@kernel
 def _ordinal_cluster_newton(re, j, b_j, w, y, theta, fixed, psi_inv, work, eta, lik, mode, deriv):
     """Log posterior of ``b_j`` (the cluster's ordinal likelihood times
     ``N(0, Psi)``), the Cholesky factor of its negative Hessian ``Z_j'D Z_j +

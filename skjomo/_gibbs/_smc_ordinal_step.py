@@ -88,6 +88,31 @@ def ordinal_reference_statistics(w, y, rows, offset, theta_ref, chol, score):
 
 
 @kernel
+def add_score_change(ast, grad):
+    """Add to ``grad`` the first-order change of the fixed rows' score at the
+    reference point with the random effects of a two-level model:
+    ``sum_j C_j (c_j - c_j,ref)``, ``c_j = b_j - mean(b)`` and ``C_j`` its
+    derivative at the reference (``ref_cross``, ``ref_effects``; nothing
+    for a single-level model)."""
+    cross = ast.ref_cross
+    if cross.shape[0] == 0:
+        return
+    b = ast.random.b
+    n_clusters, kz = b.shape
+    mean = np.zeros(kz)
+    for j in range(n_clusters):
+        for t in range(kz):
+            mean[t] += b[j, t]
+    for t in range(kz):
+        mean[t] /= n_clusters
+    for j in range(n_clusters):
+        for t in range(kz):
+            change = b[j, t] - mean[t] - ast.ref_effects[j, t]
+            for s in range(grad.shape[0]):
+                grad[s] += cross[j, s, t] * change
+
+
+@kernel
 def draw_ordinal_independence(rng, rows, ast, offset, shift, derivatives):
     """The independence Metropolis-Hastings step of ``(theta, alpha)``
     (module docstring); ``rows`` are the rows whose design, outcome or
@@ -112,6 +137,7 @@ def draw_ordinal_independence(rng, rows, ast, offset, shift, derivatives):
     if shift.shape[0] > 0:
         theta_ref += shift
     grad = ast.ref_score.copy()
+    add_score_change(ast, grad)
     rows_score(ast.w, ast.y, rows, offset, theta_ref, grad)
     psi_ref = np.empty(r)
     to_unconstrained(theta_ref, k, psi_ref)
@@ -176,9 +202,9 @@ def recentre_ordinal_reference(rows, ast, offset, shift):
     in :func:`draw_ordinal_independence`) and sum the fixed rows' statistics
     there; ``rows`` are the fixed rows, ``shift`` that of
     :func:`draw_ordinal_independence` now (the reference is stored without
-    it). Called between the chunks of the
-    burn-in only, so the step's kernel is fixed for every iteration that is
-    kept. Does nothing if the mode is not found."""
+    it). Called between the chunks of the burn-in only, so the step's kernel
+    is fixed for every iteration that is kept. Returns False (and does
+    nothing) if the mode is not found."""
     n, k = ast.w.shape
     r = ast.theta.shape[0]
     mode = np.empty(r)
@@ -187,10 +213,11 @@ def recentre_ordinal_reference(rows, ast, offset, shift):
     offsets = offset if offset.shape[0] > 0 else np.zeros(n)
     found = _conditional_mode(ast.w, ast.y, offsets, mode, chol)[1]
     if not found:
-        return
+        return False
     from_unconstrained(mode, k, ast.theta_ref)
     ordinal_reference_statistics(
         ast.w, ast.y, rows, offset, ast.theta_ref, ast.ref_info, ast.ref_score
     )
     if shift.shape[0] > 0:
         ast.theta_ref[:] -= shift
+    return True
