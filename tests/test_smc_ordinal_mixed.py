@@ -125,6 +125,92 @@ def test_coefficient_step_at_the_mode_jumps_and_targets_the_posterior():
     assert np.all(np.abs(draws.std(axis=0) / sd - 1) < 0.08)
 
 
+def test_reference_step_targets_the_conditional_given_the_effects():
+    """The two-level (theta, alpha) step: independence t proposal from a
+    reference point set at other random effects (it moves with their mean,
+    the fixed rows' score follows them to first order, the other rows are
+    summed exactly): at n = 60 in 4 clusters, its draws given the random
+    effects have the mean and sd of the flat-prior conditional posterior
+    on a grid."""
+    from skjomo._gibbs._smc_ordinal import row_likelihood
+    from skjomo._gibbs._smc_ordinal_mixed import mean_effect_shift, reference_cross
+    from skjomo._gibbs._smc_ordinal_step import (
+        draw_ordinal_independence,
+        recentre_ordinal_reference,
+    )
+
+    rng = np.random.default_rng(21)
+    n, n_clusters = 60, 4
+    cluster = np.repeat(np.arange(n_clusters), n // n_clusters)
+    x = rng.normal(size=n)
+    b_ref = np.array([[0.9], [-0.4], [0.3], [-1.1]])
+    y = np.digitize(1.2 * x + b_ref[cluster, 0] + rng.logistic(size=n), [-0.8, 0.9]).astype(float)
+    w = x[:, None]
+    re = build_random_effects(n, cluster, n_clusters, [-1], 2.0, np.eye(1))
+    state = AnalysisState(
+        xvars=np.zeros((n, 0)),
+        w=w,
+        eta=np.zeros(n),
+        y=y,
+        theta=np.array([0.6, -0.2, 1.8]),
+        sigma2=np.ones(1),
+        random=RandomEffectsState(b_ref.copy(), np.eye(1)),
+        cox=empty_cox_state(build_cox_data()),
+        theta_ref=np.zeros(3),
+        ref_info=np.zeros((3, 3)),
+        ref_score=np.zeros(3),
+        lik=np.zeros(n),
+        ref_cross=np.zeros((n_clusters, 3, 1)),
+        ref_effects=np.zeros((n_clusters, 1)),
+    )
+    moving = np.arange(0, n, 4)  # every fourth row summed exactly, the others
+    fixed = np.setdiff1d(np.arange(n), moving)  # through the reference's statistics
+    offset = b_ref[cluster, 0].copy()
+    shift = mean_effect_shift(re, state.random.b, 1, 3)
+    assert recentre_ordinal_reference(fixed, state, offset, shift)
+    reference_cross(re, state, fixed, offset)
+    state.random.b[:, 0] = [1.2, -0.1, 0.2, -0.8]  # another mean and other centred values
+    offset = state.random.b[cluster, 0].copy()
+    shift = mean_effect_shift(re, state.random.b, 1, 3)
+    state.eta[:] = w[:, 0] * state.theta[0] + offset
+    state.lik[:] = [row_likelihood(y[i], state.eta[i], state.theta, 1) for i in range(n)]
+    # grid posterior in (coefficient, alpha_1, alpha_2) given the offsets
+    c, a1, a2 = np.meshgrid(
+        np.linspace(-0.6, 4.2, 121),
+        np.linspace(-3.4, 2.2, 121),
+        np.linspace(-1.4, 4.6, 121),
+        indexing="ij",
+    )
+    cuts = np.stack([np.full_like(c, -np.inf), a1, a2, np.full_like(c, np.inf)], axis=-1)
+    log_post = np.where(a1 < a2, 0.0, -np.inf)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for xi, oi, yi in zip(x, offset, y.astype(int)):
+            eta = c * xi + oi
+            prob = 1 / (1 + np.exp(eta - cuts[..., yi + 1])) - 1 / (1 + np.exp(eta - cuts[..., yi]))
+            log_post += np.where(a1 < a2, np.log(prob), 0.0)
+    post = np.exp(log_post - log_post.max())
+    post /= post.sum()
+    grid = np.stack([c, a1, a2])
+    exact_mean = np.sum(post * grid, axis=(1, 2, 3))
+    exact_sd = np.sqrt(np.sum(post * grid**2, axis=(1, 2, 3)) - exact_mean**2)
+    assert np.all(post[[0, -1]].sum() + post[:, [0, -1]].sum() + post[..., [0, -1]].sum() < 1e-6)
+    chain_rng = np.random.default_rng(22)
+    draws, accepted = np.empty((30000, 3)), 0
+    deriv = (np.empty(n), np.empty(n))
+    for s in range(30000):
+        moved, ok = draw_ordinal_independence(chain_rng, moving, state, offset, shift, deriv)
+        assert ok
+        accepted += moved
+        draws[s] = state.theta
+    np.testing.assert_allclose(state.eta, w[:, 0] * state.theta[0] + offset)
+    expected = [row_likelihood(y[i], state.eta[i], state.theta, 1) for i in range(n)]
+    np.testing.assert_allclose(state.lik, expected)
+    assert accepted / 30000 > 0.4
+    mcse = exact_sd / np.sqrt(30000 / 5)  # effective sample size >= 1/5
+    assert np.all(np.abs(draws.mean(axis=0) - exact_mean) < 4 * mcse)
+    assert np.all(np.abs(draws.std(axis=0) / exact_sd - 1) < 0.04)
+
+
 def test_recentring_keeps_the_likelihood_and_draws_the_mean():
     """The move shifts the cut-points with the random intercepts and the
     fixed slope against the random slopes: every eta - alpha is unchanged,
