@@ -273,6 +273,29 @@ def draw_fixed_effects_heteroscedastic(rng, gram, h, u, precisions, cov_group, o
             out[a, t] = rhs[a + m * t] + noise[a + m * t]
 
 
+@kernel(inline=True)
+def _prior_means(prior_shift, prior_precision):
+    """Prior means ``mu_j = Q^{-1} shift_j`` of the random effects (J, d):
+    zero without level-2 outcomes, where every shift is zero (then no
+    factorisation is needed)."""
+    n_clusters, d = prior_shift.shape
+    mu = np.zeros((n_clusters, d))
+    shifted = False
+    for j in range(n_clusters):
+        for c in range(d):
+            shifted = shifted or prior_shift[j, c] != 0.0
+    if not shifted:
+        return mu
+    chol_q = np.empty((d, d))
+    cholesky_lower(prior_precision, chol_q)
+    for j in range(n_clusters):
+        for c in range(d):
+            mu[j, c] = prior_shift[j, c]
+        solve_lower(chol_q, mu[j])
+        solve_lower_transpose(chol_q, mu[j])
+    return mu
+
+
 @kernel
 def interweave_intercepts(rng, prior_shift, prior_precision, beta, u):
     """Redraw the fixed intercepts in the centred parametrisation (ASIS).
@@ -290,23 +313,17 @@ def interweave_intercepts(rng, prior_shift, prior_precision, beta, u):
     """
     n_clusters, p, q = u.shape
     d = p * q
-    # prior mean mu_j = Q^{-1} shift_j
-    chol_q = np.empty((d, d))
-    cholesky_lower(prior_precision, chol_q)
+    mu_all = _prior_means(prior_shift, prior_precision)
     prec_ii = np.empty((p, p))
     for t in range(p):
         for s in range(p):
             prec_ii[t, s] = prior_precision[t * q, s * q]
     chol_ii = np.empty((p, p))
     cholesky_lower(prec_ii, chol_ii)
-    mu = np.empty(d)
     centre = np.zeros(p)
     resid = np.empty(p)
     for j in range(n_clusters):
-        for c in range(d):
-            mu[c] = prior_shift[j, c]
-        solve_lower(chol_q, mu)
-        solve_lower_transpose(chol_q, mu)
+        mu = mu_all[j]
         # Q_IS (u_S - mu_S)
         for t in range(p):
             s_sum = 0.0
