@@ -312,7 +312,6 @@ def interweave_intercepts(rng, prior_shift, prior_precision, beta, u):
     removes the slow mixing between the intercepts and the random intercepts.
     """
     n_clusters, p, q = u.shape
-    d = p * q
     mu_all = _prior_means(prior_shift, prior_precision)
     prec_ii = np.empty((p, p))
     for t in range(p):
