@@ -22,7 +22,7 @@ import numpy as np
 from numba import prange
 
 from ._jit import kernel, threaded_pair
-from ._linalg import cholesky_lower, solve_lower, solve_lower_transpose
+from ._linalg import cholesky_lower, gaussian_from_precision, solve_lower, solve_lower_transpose
 from ._threads import row_chunks
 
 
@@ -165,12 +165,10 @@ def _draw_cluster_effects(
                         prior_precision[row, v * q + kk] + omega_inv[t, v] * gram[j, m + k, m + kk]
                     )
     cholesky_lower(prec, chol)
-    solve_lower(chol, rhs)
-    solve_lower_transpose(chol, rhs)
-    solve_lower_transpose(chol, noise)
+    gaussian_from_precision(chol, rhs, noise)
     for t in range(p):
         for k in range(q):
-            out[j, t, k] = rhs[t * q + k] + noise[t * q + k]
+            out[j, t, k] = rhs[t * q + k]
 
 
 draw_random_effects, draw_random_effects_threaded = threaded_pair(_draw_random_effects)
@@ -262,15 +260,13 @@ def draw_fixed_effects_heteroscedastic(rng, gram, h, u, precisions, cov_group, o
                         lam[a + m * t, b + m * v] += w * gram[j, a, b]
     chol = np.empty((d, d))
     cholesky_lower(lam, chol)
-    solve_lower(chol, rhs)
-    solve_lower_transpose(chol, rhs)
     noise = np.empty(d)
     for c in range(d):
         noise[c] = rng.standard_normal()
-    solve_lower_transpose(chol, noise)
+    gaussian_from_precision(chol, rhs, noise)
     for t in range(p):
         for a in range(m):
-            out[a, t] = rhs[a + m * t] + noise[a + m * t]
+            out[a, t] = rhs[a + m * t]
 
 
 @kernel(inline=True)
