@@ -109,27 +109,38 @@ def _constant_within_clusters(values, clusters):
     return bool(same.any()) and bool(np.all(values[1:][same] == values[:-1][same]))
 
 
-def _suspicion(spec, column, series, codes):
-    """Why an outcome column looks wrong, or ``None``."""
-    observed = series.dropna()
-    n_distinct = observed.nunique()
+def _observed(series):
+    """``(rows, values, n_distinct)``: which rows are observed, the observed
+    values (float for numeric columns, else ``None``) and how many distinct
+    values they take. Numeric columns stay in numpy: this runs on every fit."""
     numeric = pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(
         series.dtype
     )
-    values = observed.to_numpy(dtype=np.float64) if numeric else None
+    if not numeric:
+        rows = series.notna().to_numpy()
+        return rows, None, series[rows].nunique()
+    values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+    rows = ~np.isnan(values)
+    values = values[rows]
+    return rows, values, np.unique(values).size
+
+
+def _suspicion(spec, column, series, codes):
+    """Why an outcome column looks wrong, or ``None``."""
+    rows, values, n_distinct = _observed(series)
+    n_observed = int(np.count_nonzero(rows))
     if n_distinct == 1:
         return (
-            f"is constant (every observed value is {_plain(observed.iloc[0])!r}); it "
+            f"is constant (every observed value is {_plain(series[rows].iloc[0])!r}); it "
             "carries no information: leave it out of the model"
         )
     labels = values is None or _integer_valued(values)
-    if labels and len(observed) >= _MIN_ROWS_IDENTIFIER and n_distinct == len(observed):
+    if labels and n_observed >= _MIN_ROWS_IDENTIFIER and n_distinct == n_observed:
         return (
             "has a different value on every row, like an identifier; an identifier is "
             "not an outcome: leave it out of the model"
         )
-    if spec.multilevel and codes is not None and not observed.empty:
-        rows = series.notna().to_numpy()
+    if spec.multilevel and codes is not None and n_observed > 0:
         if _constant_within_clusters(pd.factorize(series)[0][rows], codes[rows]):
             return (
                 "is constant within every cluster, like a variable measured on clusters; "
@@ -140,10 +151,10 @@ def _suspicion(spec, column, series, codes):
         not spec.multilevel
         and spec.outcomes is None
         and spec.formula is None
-        and numeric
-        and series.notna().all()
+        and values is not None
+        and n_observed == len(series)
         and labels
-        and 3 <= n_distinct < len(observed)
+        and 3 <= n_distinct < n_observed
         and _in_blocks(values, n_distinct)
     ):
         return (

@@ -174,13 +174,13 @@ class Schema:
             raise ValueError(f"Column {name!r} given as {role} is not in the data.")
 
     def _outcome_column(self, series, name, forced_categorical):
-        observed = series.dropna()
-        if observed.empty:
+        if series.count() == 0:
             raise ValueError(
                 f"Column {name!r} is entirely missing; it cannot be imputed. "
                 "Exclude it with exclude_cols."
             )
         if forced_categorical or _is_categorical_dtype(series):
+            observed = series.dropna()
             if isinstance(series.dtype, pd.CategoricalDtype):
                 declared = list(series.dtype.categories)
                 present = set(observed.unique().tolist())

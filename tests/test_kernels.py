@@ -1,4 +1,5 @@
-"""Tests of the numba sampling kernels (skjomo._gibbs._truncnorm, _wishart).
+"""Tests of the numba sampling kernels (skjomo._gibbs._truncnorm, _wishart,
+_linalg, _regression).
 
 Monte Carlo checks use fixed seeds and tolerances of about 4.5 standard
 errors, so they are deterministic and would fail for a wrong formula (for
@@ -7,8 +8,10 @@ example a degrees of freedom off by the size of a block).
 
 import numpy as np
 import pytest
-from scipy import special, stats
+from scipy import linalg, special, stats
 
+from skjomo._gibbs._linalg import gaussian_from_precision
+from skjomo._gibbs._regression import draw_random_effects
 from skjomo._gibbs._truncnorm import truncated_normal, truncated_standard_normal
 from skjomo._gibbs._wishart import (
     _complete_from_latent_block,
@@ -657,3 +660,64 @@ def test_split_move_takes_each_part_from_its_own_inverse_wishart():
     # beta does not depend on the latent block
     r = np.corrcoef(draws[:, 2, 3], beta[:, 0, 0])[0, 1]
     assert abs(r) < Z_TOL / np.sqrt(n_chains)
+
+
+def _spd_matrix(rng, d):
+    a = rng.normal(size=(d, d))
+    return a @ a.T + d * np.eye(d)
+
+
+def test_gaussian_from_precision_is_mean_plus_back_substituted_noise():
+    rng = np.random.default_rng(11)
+    precision = _spd_matrix(rng, 5)
+    chol = np.linalg.cholesky(precision)
+    rhs, noise = rng.normal(size=5), rng.normal(size=5)
+    draw = rhs.copy()
+    gaussian_from_precision(chol, draw, noise)
+    expected = np.linalg.solve(precision, rhs) + linalg.solve_triangular(chol.T, noise)
+    np.testing.assert_allclose(draw, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_random_effects_draw_is_the_closed_form_conditional():
+    """Each selected cluster gets ``P_j^{-1} r_j + L_j^{-T} z_j`` (doc/sampler.rst,
+    "Random effects"), with ``z`` the standard normals of the selected
+    clusters in cluster order; the others keep their value."""
+    rng = np.random.default_rng(5)
+    n_clusters, m, p, q = 4, 2, 2, 2
+    r = m + q
+    gram = np.stack([_spd_matrix(rng, r) for _ in range(n_clusters)])
+    h = rng.normal(size=(n_clusters, r, p))
+    beta = rng.normal(size=(m, p))
+    shift = rng.normal(size=(n_clusters, p * q))
+    prior = _spd_matrix(rng, p * q)
+    precisions = np.stack([_spd_matrix(rng, p), _spd_matrix(rng, p)])
+    cov_group = np.array([0, 1, 1, 0])
+    selected = np.array([True, False, True, True])
+    u = rng.normal(size=(n_clusters, p, q))
+    drawn = u.copy()
+    draw_random_effects(
+        np.random.default_rng(3),
+        gram,
+        h,
+        beta,
+        shift,
+        prior,
+        precisions,
+        cov_group,
+        selected,
+        drawn,
+    )
+    normals = np.random.default_rng(3)
+    for j in range(n_clusters):
+        if not selected[j]:
+            assert np.array_equal(drawn[j], u[j])
+            continue
+        omega_inv = precisions[cov_group[j]]
+        zr = h[j, m:] - gram[j, m:, :m] @ beta  # Z_j'R_j, (q, p)
+        rhs = (zr @ omega_inv).T.ravel() + shift[j]  # outcome-major: t * q + k
+        precision = prior + np.kron(omega_inv, gram[j, m:, m:])
+        chol = np.linalg.cholesky(precision)
+        expected = np.linalg.solve(precision, rhs) + linalg.solve_triangular(
+            chol.T, normals.standard_normal(p * q)
+        )
+        np.testing.assert_allclose(drawn[j].ravel(), expected, rtol=1e-10, atol=1e-12)

@@ -59,6 +59,21 @@ def solve_lower_transpose(chol, b):
 
 
 @kernel
+def gaussian_from_precision(chol, rhs, noise):
+    """Overwrite ``rhs`` with a draw of ``N(P^{-1} rhs, P^{-1})``.
+
+    ``chol`` is the lower Cholesky factor ``L`` of the precision ``P`` and
+    ``noise`` standard normals: the mean ``L^{-T} L^{-1} rhs`` plus the noise
+    ``L^{-T} noise`` is ``L^{-T} (L^{-1} rhs + noise)``, one forward and one
+    back substitution.
+    """
+    solve_lower(chol, rhs)
+    for i in range(rhs.shape[0]):
+        rhs[i] += noise[i]
+    solve_lower_transpose(chol, rhs)
+
+
+@kernel
 def inverse_from_cholesky(chol, out):
     """``out = (chol @ chol.T)^{-1}`` for a lower Cholesky factor.
 

@@ -22,7 +22,7 @@ import numpy as np
 from numba import prange
 
 from ._jit import kernel, threaded_pair
-from ._linalg import cholesky_lower, solve_lower, solve_lower_transpose
+from ._linalg import cholesky_lower, gaussian_from_precision, solve_lower, solve_lower_transpose
 from ._threads import row_chunks
 
 
@@ -165,12 +165,10 @@ def _draw_cluster_effects(
                         prior_precision[row, v * q + kk] + omega_inv[t, v] * gram[j, m + k, m + kk]
                     )
     cholesky_lower(prec, chol)
-    solve_lower(chol, rhs)
-    solve_lower_transpose(chol, rhs)
-    solve_lower_transpose(chol, noise)
+    gaussian_from_precision(chol, rhs, noise)
     for t in range(p):
         for k in range(q):
-            out[j, t, k] = rhs[t * q + k] + noise[t * q + k]
+            out[j, t, k] = rhs[t * q + k]
 
 
 draw_random_effects, draw_random_effects_threaded = threaded_pair(_draw_random_effects)
@@ -262,15 +260,36 @@ def draw_fixed_effects_heteroscedastic(rng, gram, h, u, precisions, cov_group, o
                         lam[a + m * t, b + m * v] += w * gram[j, a, b]
     chol = np.empty((d, d))
     cholesky_lower(lam, chol)
-    solve_lower(chol, rhs)
-    solve_lower_transpose(chol, rhs)
     noise = np.empty(d)
     for c in range(d):
         noise[c] = rng.standard_normal()
-    solve_lower_transpose(chol, noise)
+    gaussian_from_precision(chol, rhs, noise)
     for t in range(p):
         for a in range(m):
-            out[a, t] = rhs[a + m * t] + noise[a + m * t]
+            out[a, t] = rhs[a + m * t]
+
+
+@kernel(inline=True)
+def _prior_means(prior_shift, prior_precision):
+    """Prior means ``mu_j = Q^{-1} shift_j`` of the random effects (J, d):
+    zero without level-2 outcomes, where every shift is zero (then no
+    factorisation is needed)."""
+    n_clusters, d = prior_shift.shape
+    mu = np.zeros((n_clusters, d))
+    shifted = False
+    for j in range(n_clusters):
+        for c in range(d):
+            shifted = shifted or prior_shift[j, c] != 0.0
+    if not shifted:
+        return mu
+    chol_q = np.empty((d, d))
+    cholesky_lower(prior_precision, chol_q)
+    for j in range(n_clusters):
+        for c in range(d):
+            mu[j, c] = prior_shift[j, c]
+        solve_lower(chol_q, mu[j])
+        solve_lower_transpose(chol_q, mu[j])
+    return mu
 
 
 @kernel
@@ -289,24 +308,17 @@ def interweave_intercepts(rng, prior_shift, prior_precision, beta, u):
     removes the slow mixing between the intercepts and the random intercepts.
     """
     n_clusters, p, q = u.shape
-    d = p * q
-    # prior mean mu_j = Q^{-1} shift_j
-    chol_q = np.empty((d, d))
-    cholesky_lower(prior_precision, chol_q)
+    mu_all = _prior_means(prior_shift, prior_precision)
     prec_ii = np.empty((p, p))
     for t in range(p):
         for s in range(p):
             prec_ii[t, s] = prior_precision[t * q, s * q]
     chol_ii = np.empty((p, p))
     cholesky_lower(prec_ii, chol_ii)
-    mu = np.empty(d)
     centre = np.zeros(p)
     resid = np.empty(p)
     for j in range(n_clusters):
-        for c in range(d):
-            mu[c] = prior_shift[j, c]
-        solve_lower(chol_q, mu)
-        solve_lower_transpose(chol_q, mu)
+        mu = mu_all[j]
         # Q_IS (u_S - mu_S)
         for t in range(p):
             s_sum = 0.0
