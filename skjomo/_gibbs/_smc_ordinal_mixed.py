@@ -11,14 +11,20 @@ is the random-effect column without a design column (``re_index`` -1,
 :mod:`._smc_mixed`). Given the completed data one scan draws
 
 * ``(theta, alpha) | b`` with ``z_ij' b_j`` as an offset
-  (:func:`random_offsets`) by an independence Metropolis-Hastings step
-  whose proposal is a multivariate t at the conditional's mode
-  (:func:`draw_ordinal_parameters_at_mode`): the conditional moves with
-  ``b``, at times by many of its standard deviations from one iteration to
-  the next (the coefficients of a mixed model grow with ``Psi``), which the
-  single-level step's proposal from the current value cannot follow;
+  (:func:`random_offsets`) by an independence Metropolis-Hastings step: in
+  the first chunk of the burn-in with a multivariate t proposal at the
+  conditional's mode (:func:`draw_ordinal_parameters_at_mode`): the
+  conditional moves with ``b``, at times by many of its standard deviations
+  from one iteration to the next (the coefficients of a mixed model grow
+  with ``Psi``), which the single-level step's proposal from the current
+  value cannot follow; from the first adaptation on with the reference-point
+  step of :mod:`._smc_ordinal_step`, its reference moving with the mean of
+  the random effects (:func:`mean_effect_shift`) and the fixed rows' score
+  following them to first order (:func:`reference_cross`);
 * every ``b_j | theta, alpha, Psi`` by one Metropolis-Hastings move with a
-  Newton proposal (:func:`._smc_mixed.draw_newton_effects`);
+  Newton proposal (:func:`draw_ordinal_effects`, the move of
+  :func:`._smc_mixed.draw_newton_effects` with the rows' probabilities and
+  predictors kept in the state);
 * the mean of the random effects jointly with the fixed effects it is
   confounded with (:func:`recentre_random_effects`);
 * ``Psi | b`` (inverse-Wishart, :func:`._smc_mixed.draw_effect_covariance`).
