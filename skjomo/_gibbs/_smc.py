@@ -591,9 +591,7 @@ def draw_analysis_parameters(rng, am, ast, values, accepted):
             shift = mean_effect_shift(re, b, ast.w.shape[1], ast.theta.shape[0])
             n = ast.w.shape[0]
             deriv = (np.empty(n), np.empty(n))  # at the new theta if it moved
-            moved, ok = draw_ordinal_independence(
-                rng, am.moving_rows, ast, offset, shift, deriv
-            )
+            moved, ok = draw_ordinal_independence(rng, am.moving_rows, ast, offset, shift, deriv)
             if not ok:  # no reference point yet: the first chunk of the burn-in
                 moved = draw_ordinal_parameters_at_mode(rng, ast, offset)
                 refresh_predictor(am, ast)

@@ -64,6 +64,7 @@ from ._smc_ordinal import (
 )
 from ._smc_ordinal_mixed import PROPOSAL_DF, _conditional_mode, draw_t_proposal
 
+
 @kernel
 def ordinal_reference_statistics(w, y, rows, offset, theta_ref, chol, score):
     """At the reference point ``theta_ref``: ``score``, the gradient in
