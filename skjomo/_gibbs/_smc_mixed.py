@@ -150,6 +150,33 @@ def effect_design_at(re, w, i, t):
 
 
 @kernel(inline=True)
+def fixed_part(w, theta):
+    """``w @ theta``: each row's linear predictor without its random part."""
+    n, k = w.shape
+    fixed = np.empty(n)
+    for i in range(n):
+        s = 0.0
+        for a in range(k):
+            s += w[i, a] * theta[a]
+        fixed[i] = s
+    return fixed
+
+
+@kernel(inline=True)
+def newton_center(info, chol, score, b_j, center):
+    """``center = b_j + info^{-1} score`` (a Newton step from ``b_j``), with
+    ``chol`` the Cholesky factor of ``info``; ``False`` when ``info`` is not
+    positive definite."""
+    if not cholesky_lower(info, chol):
+        return False
+    solve_lower(chol, score)
+    solve_lower_transpose(chol, score)
+    for a in range(center.shape[0]):
+        center[a] = b_j[a] + score[a]
+    return True
+
+
+@kernel(inline=True)
 def random_part_at(re, b, i, w):
     """:func:`random_part` of row ``i`` of the design ``w`` (indexed, as
     :func:`effect_design_at`)."""
@@ -376,13 +403,7 @@ def _cluster_newton(family, re, j, b_j, w, y, theta, psi_inv, chol, center):
             score[a] += za * slope
             for c in range(kz):
                 info[a, c] += weight * za * effect_design_at(re, w, i, c)
-    if not cholesky_lower(info, chol):
-        return log_post, False
-    solve_lower(chol, score)
-    solve_lower_transpose(chol, score)
-    for a in range(kz):
-        center[a] = b_j[a] + score[a]
-    return log_post, True
+    return log_post, newton_center(info, chol, score, b_j, center)
 
 
 @kernel

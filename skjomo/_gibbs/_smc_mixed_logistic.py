@@ -36,7 +36,13 @@ from ._linalg import (
     solve_lower_transpose,
     spd_inverse,
 )
-from ._smc_mixed import draw_effect_covariance, effect_design_at, random_part_at
+from ._smc_mixed import (
+    draw_effect_covariance,
+    effect_design_at,
+    fixed_part,
+    newton_center,
+    random_part_at,
+)
 
 _LARGE_ETA = 30.0  # beyond it exp(eta) is not used (it overflows at 709)
 _PRODUCT_LIMIT = 1e200  # q <= 1 + e^30 < 1e14, so the product stays finite
@@ -189,13 +195,7 @@ def _cluster_newton(re, j, b_j, w, y, fixed, psi_inv, info, score, chol, center,
             for c in range(a + 1):
                 info[a, c] += weight * za * effect_design_at(re, w, i, c)
     log_post -= logs + np.log(product)
-    if not cholesky_lower(info, chol):
-        return log_post, False
-    solve_lower(chol, score)
-    solve_lower_transpose(chol, score)
-    for a in range(kz):
-        center[a] = b_j[a] + score[a]
-    return log_post, True
+    return log_post, newton_center(info, chol, score, b_j, center)
 
 
 @kernel(internal=True)
@@ -206,12 +206,7 @@ def draw_logistic_effects(rng, re, st, w, y, theta, update, eta, exp_eta):
     :func:`draw_theta_given_effects`. Returns the accepted moves."""
     n, k = w.shape
     n_clusters, kz = st.b.shape
-    fixed = np.empty(n)
-    for i in range(n):
-        s = 0.0
-        for a in range(k):
-            s += w[i, a] * theta[a]
-        fixed[i] = s
+    fixed = fixed_part(w, theta)
     psi_inv = spd_inverse(st.psi)
     chol0, chol1 = np.empty((kz, kz)), np.empty((kz, kz))
     center0, center1 = np.empty(kz), np.empty(kz)

@@ -41,7 +41,13 @@ from ._linalg import (
     solve_lower_transpose,
     spd_inverse,
 )
-from ._smc_mixed import draw_effect_covariance, effect_design_at, random_part_at
+from ._smc_mixed import (
+    draw_effect_covariance,
+    effect_design_at,
+    fixed_part,
+    newton_center,
+    random_part_at,
+)
 from ._smc_ordinal import (
     add_log_probability,
     category_terms,
@@ -372,13 +378,7 @@ def _ordinal_cluster_newton(re, j, b_j, w, y, theta, fixed, psi_inv, work, eta, 
         score[0] += sum_slope
         info[0, 0] += sum_weight
     log_post += logs + np.log(product)
-    if not cholesky_lower(info, chol):
-        return log_post, False
-    solve_lower(chol, score)
-    solve_lower_transpose(chol, score)
-    for a in range(kz):
-        center[a] = b_j[a] + score[a]
-    return log_post, True
+    return log_post, newton_center(info, chol, score, b_j, center)
 
 
 @kernel
@@ -394,12 +394,7 @@ def draw_ordinal_effects(rng, re, st, w, y, theta, eta, lik, deriv, known):
     the current ones if it is accepted. Returns the accepted moves."""
     n, k = w.shape
     n_clusters, kz = st.b.shape
-    fixed = np.empty(n)
-    for i in range(n):
-        s = 0.0
-        for a in range(k):
-            s += w[i, a] * theta[a]
-        fixed[i] = s
+    fixed = fixed_part(w, theta)
     psi_inv = spd_inverse(st.psi)
     work0 = (np.empty((kz, kz)), np.empty(kz), np.empty((kz, kz)), np.empty(kz))
     work1 = (np.empty((kz, kz)), np.empty(kz), np.empty((kz, kz)), np.empty(kz))
