@@ -569,7 +569,7 @@ def draw_analysis_parameters(rng, am, ast, values, accepted):
     (``sync_analysis`` sets them after a start from Python).
     """
     mixed = am.random_effects.re_index.shape[0] > 0
-    if am.family == LINEAR and am.random_effects.re_index.shape[0] > 0:
+    if am.family == LINEAR and mixed:
         draw_mixed_linear(
             rng,
             am.random_effects,

@@ -57,6 +57,19 @@ def reference_statistics(w, y, rows, theta_ref, info, score):
                 info[a, b] += wa * w[i, b]
 
 
+@kernel(inline=True)
+def draw_t_proposal(rng, chol, centre, out):
+    """``out`` ~ multivariate t with ``PROPOSAL_DF`` degrees of freedom,
+    location ``centre`` and precision ``chol chol'`` (``chol`` lower)."""
+    r = out.shape[0]
+    for t in range(r):
+        out[t] = rng.standard_normal()
+    solve_lower_transpose(chol, out)
+    scale = np.sqrt(PROPOSAL_DF / (2.0 * rng.standard_gamma(0.5 * PROPOSAL_DF)))
+    for t in range(r):
+        out[t] = centre[t] + scale * out[t]
+
+
 @kernel
 def _log_proposal(chol, centre, theta, df):
     """Log density of the t proposal at ``theta`` up to its constant:
@@ -112,12 +125,7 @@ def draw_logistic_independence(rng, rows, ast):
     solve_lower_transpose(chol, score)
     centre = ast.theta_ref + score
     proposal = np.empty(k)
-    for t in range(k):
-        proposal[t] = rng.standard_normal()
-    solve_lower_transpose(chol, proposal)
-    scale = np.sqrt(PROPOSAL_DF / (2.0 * rng.standard_gamma(0.5 * PROPOSAL_DF)))
-    for t in range(k):
-        proposal[t] = centre[t] + scale * proposal[t]
+    draw_t_proposal(rng, chol, centre, proposal)
     eta_new = np.empty(n)
     exp_new = np.empty(n)
     for i in range(n):

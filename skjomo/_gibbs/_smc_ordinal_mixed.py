@@ -41,6 +41,7 @@ from ._linalg import (
     solve_lower_transpose,
     spd_inverse,
 )
+from ._smc_logistic import PROPOSAL_DF, _log_proposal, draw_t_proposal
 from ._smc_mixed import (
     draw_effect_covariance,
     effect_design_at,
@@ -64,25 +65,11 @@ from ._smc_ordinal import (
 # remaining step (in the unconstrained coordinates) at which it counts as found.
 MODE_ITERATIONS = 50
 MODE_TOLERANCE = 1e-9
+
+
 # Degrees of freedom of the t proposal: polynomial tails, heavier than the
 # conditional's (its log density falls linearly far out), so that a chain
 # far in the tail moves back at once; close to the normal near the mode.
-PROPOSAL_DF = 10.0
-
-
-@kernel(inline=True)
-def draw_t_proposal(rng, chol, centre, out):
-    """``out`` ~ multivariate t with ``PROPOSAL_DF`` degrees of freedom,
-    location ``centre`` and precision ``chol chol'`` (``chol`` lower)."""
-    r = out.shape[0]
-    for t in range(r):
-        out[t] = rng.standard_normal()
-    solve_lower_transpose(chol, out)
-    scale = np.sqrt(PROPOSAL_DF / (2.0 * rng.standard_gamma(0.5 * PROPOSAL_DF)))
-    for t in range(r):
-        out[t] = centre[t] + scale * out[t]
-
-
 @kernel
 def random_offsets(re, b, w):
     """``z_ij' b_j`` of every row (zeros without random effects)."""
@@ -161,17 +148,6 @@ def _conditional_mode(w, y, offset, psi, chol):
 
 
 @kernel
-def _log_t(chol, mode, x):
-    """Log density of the multivariate t with :data:`PROPOSAL_DF` degrees of
-    freedom, location ``mode`` and precision ``chol chol'``, up to a constant."""
-    log_det = 0.0
-    for t in range(x.shape[0]):
-        log_det += np.log(chol[t, t])
-    quad = 2.0 * (log_det - log_normal_precision(chol, mode, x))
-    return -0.5 * (PROPOSAL_DF + x.shape[0]) * np.log1p(quad / PROPOSAL_DF)
-
-
-@kernel
 def draw_ordinal_parameters_at_mode(rng, ast, offset):
     """Independence Metropolis-Hastings move of ``(theta, alpha)`` given the
     rows' offsets: propose ``psi*`` from the multivariate t with
@@ -200,7 +176,12 @@ def draw_ordinal_parameters_at_mode(rng, ast, offset):
         target1 += proposal[m]
     if not np.isfinite(target1):
         return 0
-    log_ratio = target1 - target0 + _log_t(chol, mode, current) - _log_t(chol, mode, proposal)
+    log_ratio = (
+        target1
+        - target0
+        + _log_proposal(chol, mode, current, PROPOSAL_DF)
+        - _log_proposal(chol, mode, proposal, PROPOSAL_DF)
+    )
     if np.log(rng.random()) < log_ratio:
         ast.theta[:] = theta1
         return 1

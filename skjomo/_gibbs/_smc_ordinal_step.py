@@ -49,7 +49,7 @@ import numpy as np
 
 from ._jit import kernel
 from ._linalg import cholesky_lower, solve_lower, solve_lower_transpose
-from ._smc_logistic import _log_proposal
+from ._smc_logistic import PROPOSAL_DF, _log_proposal, draw_t_proposal
 from ._smc_ordinal import (
     add_log_probability,
     current_log_likelihood,
@@ -62,7 +62,7 @@ from ._smc_ordinal import (
     to_unconstrained,
     unconstrained_jacobian,
 )
-from ._smc_ordinal_mixed import PROPOSAL_DF, _conditional_mode, draw_t_proposal
+from ._smc_ordinal_mixed import _conditional_mode
 
 
 @kernel
