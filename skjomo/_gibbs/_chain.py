@@ -589,19 +589,26 @@ def _random_effect_prior(state):
 
 @kernel(inline=True)
 def _draw_latents(rng, model, state, multilevel):
-    """Latents of observed categories at level 1, then at level 2 (doc/sampler.rst, "Latents of observed categories")."""
-    if model.cat_start.shape[0] > 0:
-        draw_observed_latents(
-            rng,
-            state.values,
-            state.means,
-            state.precision,
-            model.row_group,
-            model.cat_start,
-            model.cat_size,
-            model.codes,
-            model.latent_box,
-        )
+    """Latents of observed categories at level 1, then at level 2 (doc/sampler.rst, "Latents of observed categories").
+
+    Level 1 is drawn without a test here (``draw_observed_latents`` returns
+    at once without categorical columns): an inlined kernel whose body
+    branches around a call keeps a reference count on every array of the
+    namedtuples it takes (about 0.3 microseconds per call for ``Model`` and
+    ``State``), one with straight-line code does not (see
+    doc/benchmarks.rst, "Reference counts in the iteration").
+    """
+    draw_observed_latents(
+        rng,
+        state.values,
+        state.means,
+        state.precision,
+        model.row_group,
+        model.cat_start,
+        model.cat_size,
+        model.codes,
+        model.latent_box,
+    )
     if multilevel is not None and multilevel and model.cat2_start.shape[0] > 0:
         draw_observed_latents(
             rng,
@@ -651,7 +658,7 @@ def _copy_random_effects(state):
 
 def _model_kind(model):
     """``(multilevel, analysis)``: the arguments that select which steps a
-    kernel compiles (see :func:`_iteration`).
+    kernel compiles (see :func:`_run_chain`).
 
     By default each kind of model gets a chain with only its steps. With
     ``SKJOMO_KERNELS=shared`` (:func:`._jit.shared_kernels`) every model
@@ -667,131 +674,37 @@ def _model_kind(model):
 
 
 @kernel(inline=True)
-def _iteration(rng, model, state, tally, multilevel, analysis, parallel):
-    """One systematic-scan Gibbs iteration (doc/sampler.rst, "One iteration");
-    accepted Metropolis-Hastings moves are counted in ``tally.accepted``.
-
-    ``multilevel`` is ``None`` for a single-level model with a common
-    covariance, and ``analysis`` is ``None`` without an analysis model
-    (compatible imputation); in the chain shared by every kind of model
-    they are ``False`` and an analysis model of family 0 (:func:`_model_kind`).
-    ``parallel`` is ``None`` for the serial kernels, ``True`` for the
-    threaded ones (:mod:`._threads`).
-    Numba removes the branches on ``is None`` before typing them, so a model
-    compiles only the steps it uses (a single-level joint model: neither the
-    random-effect, level-2 and cluster-covariance steps, the
-    hyper-parameters of the "random" method, nor the analysis-model steps).
-    """
-    q = state.u.shape[2]
-    _draw_latents(rng, model, state, multilevel)
-    if model.latent_scale_moves:
-        rescale_categorical_latents(rng, model, state, multilevel)
-    refresh_statistics_with(parallel, model, state)
-    if multilevel is None or not multilevel or model.cov_method == 0:
-        fixed_effect_response(model.gram, state.h, state.u, state.cross)
-        draw_fixed_effects(rng, model.design_chol, state.cross, state.cov_chol[0], state.beta)
-    else:
-        draw_fixed_effects_heteroscedastic(
-            rng, model.gram, state.h, state.u, state.precision, model.cov_group, state.beta
-        )
-    if multilevel is not None and multilevel:
-        if state.level2.shape[1] > state.u.shape[1] * q:
-            _level2_regression(rng, model, state)
-        if q > 0:
-            _random_effect_prior(state)
-            draw_random_effects_with(
-                parallel,
-                rng,
-                model.gram,
-                state.h,
-                state.beta,
-                state.shift,
-                state.prior_precision,
-                state.precision,
-                model.cov_group,
-                np.ones(state.u.shape[0], np.bool_),
-                state.u,
-            )
-            interweave_intercepts(rng, state.shift, state.prior_precision, state.beta, state.u)
-            _copy_random_effects(state)
-            row_scatter(state.level2, state.means2, state.scatter2)
-            tally.accepted[1] += draw_group_covariances(
-                rng,
-                state.scatter2,
-                model.n_clusters2,
-                model.prior2_df,
-                model.prior2_scale,
-                model.prior2_df,
-                model.prior2_scale,
-                model.n_free2,
-                model.block2_ptr,
-                model.mh_scale,
-                state.sigma,
-                state.sigma_chol,
-                state.sigma_precision,
-            )
-    residual_scatter_with(
-        parallel, model.gram, state.h, state.k, state.beta, state.u, model.cov_group, state.scatter
-    )
-    prior_df, prior_scale = model.prior_df, model.prior_scale
-    if multilevel is not None and multilevel and model.cov_method == 2:
-        a_before = state.a[0]
-        draw_covariance_hyperparameters(
-            rng,
-            state.cov,
-            state.cov_chol,
-            state.precision,
-            model.prior_scale,
-            model.a_prior,
-            model.n_free,
-            state.a,
-            state.hyper_scale,
-        )
-        prior_df, prior_scale = state.a[0], state.hyper_scale
-        if state.a[0] != a_before:
-            tally.accepted[2] += 1
-    # "random": the covariances between latents of different categorical
-    # columns keep the prior of the "fixed" method (doc/model.rst)
-    tally.accepted[0] += draw_group_covariances(
-        rng,
-        state.scatter,
-        model.group_size,
-        prior_df,
-        prior_scale,
-        model.prior_df,
-        model.prior_scale,
-        model.n_free,
-        model.block_ptr,
-        model.mh_scale,
-        state.cov,
-        state.cov_chol,
-        state.precision,
-    )
-    row_means_with(parallel, model.x, model.z, model.cluster, state.beta, state.u, state.means)
-    if analysis is not None and analysis.family > 0:  # compatible imputation (doc/smc.rst)
-        draw_analysis_parameters(rng, analysis, state.analysis, state.values, tally.accepted[4:])
-    tally.accepted[3] += _draw_level1_missing(rng, model, state, analysis, parallel)
-    tally.accepted[3] += _draw_level2_missing(rng, model, state, multilevel, analysis)
-
-
-@kernel(inline=True)
 def _draw_level1_missing(rng, model, state, analysis, parallel):
     """Missing level-1 cells: exact conditional draws, or with an analysis
     model the compatible Metropolis-Hastings steps and the missing outcomes
     (returns their accepted moves)."""
     if analysis is None or analysis.family == 0:
-        draw_missing_with(
-            parallel,
-            rng,
-            state.values,
-            state.means,
-            state.precision,
-            model.miss_rows,
-            model.miss_ptr,
-            model.miss_cov,
-            model.miss_mask,
-        )
+        _draw_joint_missing(rng, model, state, parallel)
         return 0
+    return _draw_compatible_missing(rng, model, state, analysis)
+
+
+@kernel(inline=True)
+def _draw_joint_missing(rng, model, state, parallel):
+    """Missing level-1 cells from their exact conditionals (straight-line
+    glue, see :func:`_draw_latents`)."""
+    draw_missing_with(
+        parallel,
+        rng,
+        state.values,
+        state.means,
+        state.precision,
+        model.miss_rows,
+        model.miss_ptr,
+        model.miss_cov,
+        model.miss_mask,
+    )
+
+
+@kernel(inline=True)
+def _draw_compatible_missing(rng, model, state, analysis):
+    """Missing level-1 cells and outcomes of compatible imputation (straight-line
+    glue, see :func:`_draw_latents`); returns the accepted covariate moves."""
     return draw_analysis_missing(
         rng,
         analysis,
@@ -824,12 +737,134 @@ def run_chain(rng, model, state, tally, n_iter, trace, trace_start, n_threads=1)
 def _run_chain(
     rng, model, state, tally, n_iter, trace, trace_start, multilevel, analysis, parallel
 ):
-    """:func:`run_chain` for one kind of model (``multilevel``, ``analysis``:
-    see :func:`_iteration`, which is inlined here so that the whole iteration
-    is optimised once)."""
+    """:func:`run_chain` for one kind of model: ``n_iter`` systematic-scan
+    Gibbs iterations (doc/sampler.rst, "One iteration"); accepted
+    Metropolis-Hastings moves are counted in ``tally.accepted``.
+
+    ``multilevel`` is ``None`` for a single-level model with a common
+    covariance, and ``analysis`` is ``None`` without an analysis model
+    (compatible imputation); in the chain shared by every kind of model
+    they are ``False`` and an analysis model of family 0 (:func:`_model_kind`).
+    ``parallel`` is ``None`` for the serial kernels, ``True`` for the
+    threaded ones (:mod:`._threads`).
+    Numba removes the branches on ``is None`` before typing them, so a model
+    compiles only the steps it uses (a single-level joint model: neither the
+    random-effect, level-2 and cluster-covariance steps, the
+    hyper-parameters of the "random" method, nor the analysis-model steps).
+
+    The iteration is written out in the loop, not in an inlined function:
+    numba passes ``model`` and ``state`` to an inlined function as copies,
+    and a copy in a body that branches around calls costs a reference count
+    on each of their hundred-odd arrays, every iteration; the glue called
+    here is straight-line for the same reason (:func:`_draw_latents`).
+    """
     record = trace.beta.shape[0] > 0
+    q = state.u.shape[2]
     for it in range(n_iter):
-        _iteration(rng, model, state, tally, multilevel, analysis, parallel)
+        _draw_latents(rng, model, state, multilevel)
+        if model.latent_scale_moves and model.cat_start.shape[0] + model.cat2_start.shape[0] > 0:
+            rescale_categorical_latents(rng, model, state, multilevel)
+        refresh_statistics_with(parallel, model, state)
+        if multilevel is None or not multilevel or model.cov_method == 0:
+            fixed_effect_response(model.gram, state.h, state.u, state.cross)
+            draw_fixed_effects(rng, model.design_chol, state.cross, state.cov_chol[0], state.beta)
+        else:
+            draw_fixed_effects_heteroscedastic(
+                rng, model.gram, state.h, state.u, state.precision, model.cov_group, state.beta
+            )
+        if multilevel is not None and multilevel:
+            if state.level2.shape[1] > state.u.shape[1] * q:
+                _level2_regression(rng, model, state)
+            if q > 0:
+                _random_effect_prior(state)
+                draw_random_effects_with(
+                    parallel,
+                    rng,
+                    model.gram,
+                    state.h,
+                    state.beta,
+                    state.shift,
+                    state.prior_precision,
+                    state.precision,
+                    model.cov_group,
+                    np.ones(state.u.shape[0], np.bool_),
+                    state.u,
+                )
+                interweave_intercepts(rng, state.shift, state.prior_precision, state.beta, state.u)
+                _copy_random_effects(state)
+                row_scatter(state.level2, state.means2, state.scatter2)
+                tally.accepted[1] += draw_group_covariances(
+                    rng,
+                    state.scatter2,
+                    model.n_clusters2,
+                    model.prior2_df,
+                    model.prior2_scale,
+                    model.prior2_df,
+                    model.prior2_scale,
+                    model.n_free2,
+                    model.block2_ptr,
+                    model.mh_scale,
+                    state.sigma,
+                    state.sigma_chol,
+                    state.sigma_precision,
+                )
+        residual_scatter_with(
+            parallel,
+            model.gram,
+            state.h,
+            state.k,
+            state.beta,
+            state.u,
+            model.cov_group,
+            state.scatter,
+        )
+        prior_df, prior_scale = model.prior_df, model.prior_scale
+        if multilevel is not None and multilevel and model.cov_method == 2:
+            a_before = state.a[0]
+            draw_covariance_hyperparameters(
+                rng,
+                state.cov,
+                state.cov_chol,
+                state.precision,
+                model.prior_scale,
+                model.a_prior,
+                model.n_free,
+                state.a,
+                state.hyper_scale,
+            )
+            prior_df, prior_scale = state.a[0], state.hyper_scale
+            if state.a[0] != a_before:
+                tally.accepted[2] += 1
+        # "random": the covariances between latents of different categorical
+        # columns keep the prior of the "fixed" method (doc/model.rst)
+        tally.accepted[0] += draw_group_covariances(
+            rng,
+            state.scatter,
+            model.group_size,
+            prior_df,
+            prior_scale,
+            model.prior_df,
+            model.prior_scale,
+            model.n_free,
+            model.block_ptr,
+            model.mh_scale,
+            state.cov,
+            state.cov_chol,
+            state.precision,
+        )
+        row_means_with(parallel, model.x, model.z, model.cluster, state.beta, state.u, state.means)
+        if analysis is not None and analysis.family > 0:  # compatible imputation (doc/smc.rst)
+            draw_analysis_parameters(
+                rng, analysis, state.analysis, state.values, tally.accepted[4:]
+            )
+        # the tests of _draw_level1_missing and _draw_level2_missing made here:
+        # the glue it calls is straight-line (see _draw_latents)
+        if analysis is None or analysis.family == 0:
+            _draw_joint_missing(rng, model, state, parallel)
+        else:
+            tally.accepted[3] += _draw_compatible_missing(rng, model, state, analysis)
+        if multilevel is not None and multilevel:
+            tally.accepted[3] += _draw_level2_missing(rng, model, state, multilevel, analysis)
         _add_into(tally.u_sum, state.u)
         _add_into(tally.cov_sum, state.cov)
         if record:
@@ -885,7 +920,7 @@ def _impute_given_parameters(
     rng, model, state, n_sweeps, new_clusters, multilevel, analysis, parallel
 ):
     """:func:`impute_given_parameters`, compiled for one kind of model (see
-    :func:`_iteration`)."""
+    :func:`_run_chain`)."""
     update_u = False
     if multilevel is not None and multilevel:
         update_u = state.u.shape[2] > 0 and np.any(new_clusters)
