@@ -114,7 +114,7 @@ AnalysisState = namedtuple(
     [
         "xvars",  # (N, V) current analysis variables
         "w",  # (N, k) analysis design
-        "eta",  # (N,) linear predictor
+        "eta",  # (N,) linear predictor (single-level linear model: of the moving rows only)
         "y",  # (N,) completed outcome
         "theta",  # (k + n_cuts,) coefficients, then the ordinal cut-points
         "sigma2",  # (1,) residual variance (linear model)
@@ -583,6 +583,16 @@ def draw_analysis_parameters(rng, am, ast, values, accepted):
         )
     elif am.family == LINEAR:
         _draw_linear(rng, am, ast)
+        if am.level2.unit_cluster.shape[0] == 0:
+            # only the rows that can move read their predictor (the covariate
+            # and outcome steps); the others' eta is not kept current
+            k = ast.theta.shape[0]
+            for i in am.moving_rows:
+                s = 0.0
+                for t in range(k):  # predictor's sum, read by index (no row view)
+                    s += ast.w[i, t] * ast.theta[t]
+                ast.eta[i] = s + 0.0  # + the (empty) random part, as in predictor
+            return
     elif am.family == ORDINAL:
         if mixed:
             # eta and the rows' likelihoods are kept current by every move
@@ -676,7 +686,17 @@ def draw_analysis_missing(rng, am, ast, values, means, precisions, row_group, ca
         accepted = _covariate_moves(*args, None, None, True)
     else:
         accepted = _covariate_moves(*args, None, None, None)
-    draw_missing_outcomes(rng, am, ast)
+    draw_missing_outcomes(
+        rng,
+        am.family,
+        am.missing_rows,
+        ast.eta,
+        ast.theta,
+        ast.w.shape[1],
+        ast.sigma2[0],
+        ast.y,
+        ast.lik,
+    )
     return accepted
 
 
@@ -776,18 +796,23 @@ def _covariate_moves(
 
 
 @kernel(inline=True)
-def draw_missing_outcomes(rng, am, ast):
-    """Missing outcomes from ``f(y | w(x); theta)``."""
-    sd = np.sqrt(ast.sigma2[0])
-    for i in am.missing_rows:
-        if am.family == LINEAR:
-            ast.y[i] = ast.eta[i] + sd * rng.standard_normal()
-        elif am.family == ORDINAL:
-            ast.y[i] = draw_ordinal_outcome(rng, ast.eta[i], ast.theta, ast.w.shape[1])
-            if ast.lik.shape[0] > 0:
-                ast.lik[i] = row_likelihood(ast.y[i], ast.eta[i], ast.theta, ast.w.shape[1])
+def draw_missing_outcomes(rng, family, rows, eta, theta, k, sigma2, y, lik):
+    """Missing outcomes ``y[rows]`` from ``f(y | w(x); theta)`` (``k``: the
+    design's columns, before the ordinal cut-points in ``theta``; ``lik``:
+    the ordinal model's kept likelihoods of the rows, or empty). It takes
+    arrays, not the analysis namedtuples: an inlined kernel that branches
+    around calls would keep a reference count on all their arrays
+    (doc/benchmarks.rst, "Reference counts in the iteration")."""
+    sd = np.sqrt(sigma2)
+    for i in rows:
+        if family == LINEAR:
+            y[i] = eta[i] + sd * rng.standard_normal()
+        elif family == ORDINAL:
+            y[i] = draw_ordinal_outcome(rng, eta[i], theta, k)
+            if lik.shape[0] > 0:
+                lik[i] = row_likelihood(y[i], eta[i], theta, k)
         else:
-            ast.y[i] = 1.0 if rng.random() * (1.0 + np.exp(-ast.eta[i])) < 1.0 else 0.0
+            y[i] = 1.0 if rng.random() * (1.0 + np.exp(-eta[i])) < 1.0 else 0.0
 
 
 @kernel(inline=True)
