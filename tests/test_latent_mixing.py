@@ -27,7 +27,11 @@ from scipy import integrate, stats
 
 from skjomo import HeteroscedasticMultilevelImputer, JointModelImputer, MultilevelJointImputer
 from skjomo._gibbs._chain import dimensions, initial_state, new_tally, new_trace, run_chain
-from skjomo._gibbs._latent_scale import log_scale_density, slice_log_scale
+from skjomo._gibbs._latent_scale import (
+    log_scale_density,
+    residual_statistics,
+    slice_log_scale,
+)
 
 Z_TOL = 4.5
 
@@ -50,6 +54,34 @@ def _chain(imputer, frame, n_iter, seed, moves=True):
 def _flat(trace):
     parts = [trace.beta, trace.cov, trace.sigma, trace.beta2, trace.a[:, None]]
     return np.concatenate([a.reshape(a.shape[0], -1) for a in parts], axis=1)
+
+
+@pytest.mark.parametrize("first, start, size", [(0, 0, 3), (2, 2, 3), (2, 5, 2), (1, 3, 2)])
+def test_residual_statistics_match_their_definition(first, start, size):
+    """A and b of the scale move's Gaussian terms (summed from each group's
+    residual cross-products) against their per-row definition
+    ``A = sum_i r_iK' P_KK r_iK``, ``b = -sum_i r_iK' P_KR r_iR``."""
+    rng = np.random.default_rng(3)
+    n, p, n_groups = 57, 7, 3
+    values, means = rng.standard_normal((n, p)), rng.standard_normal((n, p))
+    group = rng.integers(0, n_groups, n).astype(np.int64)
+    width = p - first
+    prec = np.empty((n_groups, width, width))
+    for g in range(n_groups):
+        a = rng.standard_normal((width, width + 2))
+        prec[g] = a @ a.T
+    coefs = np.array([1.0, 0.5, -0.25, 0.0, 0.0])
+    residual_statistics(values, means, prec, group, first, start, size, coefs)
+    quad, lin = 0.5, -0.25
+    inside = np.zeros(width, bool)
+    inside[start - first : start - first + size] = True
+    for i in range(n):
+        r = (values[i] - means[i])[first:]
+        pk = prec[group[i]][inside]
+        quad += r[inside] @ pk[:, inside] @ r[inside]
+        lin -= r[inside] @ pk[:, ~inside] @ r[~inside]
+    np.testing.assert_allclose(coefs[1:3], [quad, lin], rtol=1e-12)
+    np.testing.assert_array_equal(coefs[[0, 3, 4]], [1.0, 0.0, 0.0])
 
 
 def test_slice_step_targets_its_density():

@@ -121,25 +121,36 @@ def residual_statistics(values, means, precisions, row_group, first, start, size
     ``R``, and ``P`` the precision of those columns for the row's group
     (``precisions[g]``, indexed from ``first``),
     ``A += sum_i r_iK' P_KK r_iK`` and ``b -= sum_i r_iK' P_KR r_iR``.
+
+    Both are contractions of each group's cross-products
+    ``S_g = sum_{i in g} r_iK r_i'``: ``A = sum_g tr(P_g,KK S_g,KK')`` and
+    ``b = -sum_g tr(P_g,KR S_g,KR')``. One pass over the rows sums ``S_g``
+    (independent accumulators; a sum of ``P r_i`` per row would chain every
+    term of the row), then the contraction is done once per group.
     """
     n, p = values.shape
     stop = start + size
+    width = p - first
+    cross = np.zeros((precisions.shape[0], size, width))  # S_g, columns from first
     resid = np.empty(p)
-    quad, lin = 0.0, 0.0
     for i in range(n):
         g = row_group[i]
         for t in range(first, p):
             resid[t] = values[i, t] - means[i, t]
-        for a in range(start, stop):
-            inside, outside = 0.0, 0.0  # (P r)_a over K and over R
-            for t in range(first, start):
-                outside += precisions[g, a - first, t - first] * resid[t]
-            for t in range(start, stop):
-                inside += precisions[g, a - first, t - first] * resid[t]
-            for t in range(stop, p):
-                outside += precisions[g, a - first, t - first] * resid[t]
-            quad += resid[a] * inside
-            lin -= resid[a] * outside
+        for a in range(size):
+            r = resid[start + a]
+            for t in range(width):
+                cross[g, a, t] += r * resid[first + t]
+    quad, lin = 0.0, 0.0
+    for g in range(cross.shape[0]):
+        for a in range(size):
+            row = start - first + a
+            for t in range(width):
+                term = precisions[g, row, t] * cross[g, a, t]
+                if start <= first + t < stop:
+                    quad += term
+                else:
+                    lin -= term
     coefs[1] += quad
     coefs[2] += lin
 
