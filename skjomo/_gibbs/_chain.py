@@ -596,7 +596,7 @@ def _draw_latents(rng, model, state, multilevel):
     branches around a call keeps a reference count on every array of the
     namedtuples it takes (about 0.3 microseconds per call for ``Model`` and
     ``State``), one with straight-line code does not (see
-    doc/benchmarks.rst, "Reference counts in the iteration").
+    doc/benchmarks.rst, "Fourth round: reference counts in the iteration").
     """
     draw_observed_latents(
         rng,

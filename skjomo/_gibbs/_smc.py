@@ -802,7 +802,7 @@ def draw_missing_outcomes(rng, family, rows, eta, theta, k, sigma2, y, lik):
     the ordinal model's kept likelihoods of the rows, or empty). It takes
     arrays, not the analysis namedtuples: an inlined kernel that branches
     around calls would keep a reference count on all their arrays
-    (doc/benchmarks.rst, "Reference counts in the iteration")."""
+    (doc/benchmarks.rst, "Fourth round: reference counts in the iteration")."""
     sd = np.sqrt(sigma2)
     for i in rows:
         if family == LINEAR:
