@@ -62,6 +62,7 @@ from ._smc_ordinal import (
     to_unconstrained,
     unconstrained_jacobian,
 )
+from ._smc_ordinal_kept import cut_factors, product_terms
 from ._smc_ordinal_mixed import _conditional_mode
 
 
@@ -161,6 +162,8 @@ def draw_ordinal_independence(rng, rows, ast, offset, shift, derivatives):
         return 0, True
     eta_new = np.empty(n)
     lik_new = np.empty(n)
+    exp_new = np.empty(ast.exp_eta.shape[0])  # exp(eta) kept: _smc_ordinal_kept.py
+    cuts = cut_factors(theta_new, k)
     logs, product = 0.0, 1.0
     for i in range(n):
         eta = 0.0
@@ -172,7 +175,14 @@ def draw_ordinal_independence(rng, rows, ast, offset, shift, derivatives):
         if derivatives is None:
             p = row_likelihood(ast.y[i], eta, theta_new, k)
         else:
-            p, a, b, d_uu, d_ll, d_ul = probability_terms(ast.y[i], eta, theta_new, k)
+            e = np.nan
+            if exp_new.shape[0] > 0:  # exp(eta) kept: _smc_ordinal_kept.py
+                e = np.exp(eta)
+                exp_new[i] = e
+            if cuts[2] < e < cuts[3]:
+                p, a, b, d_uu, d_ll, d_ul = product_terms(ast.y[i], e, cuts[0], cuts[1])
+            else:
+                p, a, b, d_uu, d_ll, d_ul = probability_terms(ast.y[i], eta, theta_new, k)
             derivatives[0][i] = b - a
             derivatives[1][i] = -(d_uu + d_ll + 2.0 * d_ul)
         lik_new[i] = p
@@ -192,6 +202,7 @@ def draw_ordinal_independence(rng, rows, ast, offset, shift, derivatives):
         ast.theta[:] = theta_new
         ast.eta[:] = eta_new
         ast.lik[:] = lik_new
+        ast.exp_eta[:] = exp_new
         return 1, True
     return 0, True
 
