@@ -11,8 +11,14 @@ from jomo_compare import ordinal_eta_terms
 from scipy.special import expit
 
 from skjomo._gibbs._smc_mixed import RandomEffectsState, build_random_effects
-from skjomo._gibbs._smc_ordinal import probability_terms, row_likelihood
-from skjomo._gibbs._smc_ordinal_kept import KEPT_HIGH, KEPT_LOW, cut_factors, product_terms
+from skjomo._gibbs._smc_ordinal import probability_terms, row_likelihood, rows_score
+from skjomo._gibbs._smc_ordinal_kept import (
+    KEPT_HIGH,
+    KEPT_LOW,
+    cut_factors,
+    kept_rows_score,
+    product_terms,
+)
 from skjomo._gibbs._smc_ordinal_mixed import draw_ordinal_effects, random_offsets
 
 
@@ -62,6 +68,26 @@ def test_out_of_range_exponentials_take_the_stable_forms():
     low, high = cut_factors(theta, 1)[2:]
     for e in (np.exp(750.0), np.exp(-750.0), np.nan, np.inf, 0.0):
         assert not low < e < high
+
+
+def test_kept_rows_score_equals_the_stable_score():
+    """The moving rows' score of the two-level coefficient step, with one
+    exponential per row, against rows_score (two per row), rows far out in
+    the tails (out of range: the stable forms) included."""
+    rng = np.random.default_rng(5)
+    n = 200
+    w = rng.normal(size=(n, 2))
+    theta = np.array([0.8, -0.4, -1.0, 0.5, 2.0])
+    offset = rng.normal(size=n)
+    offset[:3] = [800.0, -800.0, 30.0]
+    y = rng.integers(0, 4, n).astype(float)
+    rows = np.sort(rng.choice(n, 80, replace=False))
+    rows[:3] = [0, 1, 2]
+    rows = np.unique(rows)
+    kept, stable = np.zeros(5), np.zeros(5)
+    kept_rows_score(w, y, rows, offset, theta, kept)
+    rows_score(w, y, rows, offset, theta, stable)
+    np.testing.assert_allclose(kept, stable, rtol=1e-12, atol=1e-12)
 
 
 def _effects_problem(kz, seed):

@@ -29,7 +29,7 @@ product, and ``e`` is formed anew at every accepted ``theta`` move).
 import numpy as np
 
 from ._jit import kernel
-from ._smc_ordinal import _DIRECT_DIFFERENCE
+from ._smc_ordinal import _DIRECT_DIFFERENCE, probability_terms
 
 # Products ``e A_c`` outside this range (or not a number) take the forms of
 # ._smc_ordinal from eta: within it, 1 + e A_c and the divisions by it
@@ -105,3 +105,31 @@ def product_terms(y, e, factors, gaps):
     d_uu = a * (1.0 - 2.0 * f_u) - a * a
     d_ll = -b * (1.0 - 2.0 * f_l) - b * b
     return p, a, b, d_uu, d_ll, a * b
+
+
+@kernel
+def kept_rows_score(w, y, rows, offset, theta, grad):
+    """:func:`._smc_ordinal.rows_score` (the gradient in ``(theta, alpha)``
+    of the log-likelihood of rows ``rows`` at ``theta``, added to ``grad``;
+    row ``i``'s linear predictor ``w_i' theta + offset[i]``) with one
+    exponential per row, ``exp(eta)``, and the terms of
+    :func:`product_terms`."""
+    k = w.shape[1]
+    r = theta.shape[0]
+    cuts = cut_factors(theta, k)
+    for i in rows:
+        eta = offset[i]
+        for t in range(k):
+            eta += w[i, t] * theta[t]
+        e = np.exp(eta)
+        if cuts[2] < e < cuts[3]:
+            p, a, b, d_uu, d_ll, d_ul = product_terms(y[i], e, cuts[0], cuts[1])
+        else:
+            p, a, b, d_uu, d_ll, d_ul = probability_terms(y[i], eta, theta, k)
+        c = int(y[i])
+        for s in range(k):
+            grad[s] -= (a - b) * w[i, s]
+        if c < r - k:
+            grad[k + c] += a  # alpha_{c+1}
+        if c > 0:
+            grad[k + c - 1] -= b  # alpha_c

@@ -62,7 +62,7 @@ from ._smc_ordinal import (
     to_unconstrained,
     unconstrained_jacobian,
 )
-from ._smc_ordinal_kept import cut_factors, product_terms
+from ._smc_ordinal_kept import cut_factors, kept_rows_score, product_terms
 from ._smc_ordinal_mixed import _conditional_mode
 
 
@@ -140,7 +140,10 @@ def draw_ordinal_independence(rng, rows, ast, offset, shift, derivatives):
         theta_ref += shift
     grad = ast.ref_score.copy()
     add_score_change(ast, grad)
-    rows_score(ast.w, ast.y, rows, offset, theta_ref, grad)
+    if ast.exp_eta.shape[0] > 0:  # a two-level model (_smc_ordinal_kept.py)
+        kept_rows_score(ast.w, ast.y, rows, offset, theta_ref, grad)
+    else:
+        rows_score(ast.w, ast.y, rows, offset, theta_ref, grad)
     psi_ref = np.empty(r)
     to_unconstrained(theta_ref, k, psi_ref)
     jac = unconstrained_jacobian(psi_ref, k)
