@@ -120,7 +120,9 @@ def draw_ordinal_independence(rng, rows, ast, offset, shift, derivatives):
     (module docstring); ``rows`` are the rows whose design, outcome or
     offset can change, ``offset`` the rows' random effects ``z_ij' b_j`` of
     a two-level model (empty for a single-level one). Updates ``theta``,
-    ``eta`` and ``lik``. The reference point is ``theta_ref + shift``
+    ``eta``, ``lik`` and, where the state keeps it (a two-level model),
+    ``exp_eta``, from which the rows' terms then come
+    (:mod:`._smc_ordinal_kept`). The reference point is ``theta_ref + shift``
     (``shift`` empty: none; a two-level model's reference moves with the
     mean of the random effects, :func:`._smc_ordinal_mixed.mean_effect_shift`).
     ``derivatives`` is None, or ``(slope, weight)``, arrays that get every
