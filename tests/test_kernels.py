@@ -673,9 +673,12 @@ def test_gaussian_from_precision_is_mean_plus_back_substituted_noise():
     chol = np.linalg.cholesky(precision)
     rhs, noise = rng.normal(size=5), rng.normal(size=5)
     draw = rhs.copy()
-    gaussian_from_precision(chol, draw, noise)
+    # only the lower triangle of the precision is read
+    assert gaussian_from_precision(np.tril(precision), np.empty((5, 5)), np.empty(5), draw, noise)
     expected = np.linalg.solve(precision, rhs) + linalg.solve_triangular(chol.T, noise)
     np.testing.assert_allclose(draw, expected, rtol=1e-12, atol=1e-12)
+    not_positive = -np.eye(5)
+    assert not gaussian_from_precision(not_positive, np.empty((5, 5)), np.empty(5), rhs, noise)
 
 
 def test_random_effects_draw_is_the_closed_form_conditional():

@@ -59,18 +59,47 @@ def solve_lower_transpose(chol, b):
 
 
 @kernel
-def gaussian_from_precision(chol, rhs, noise):
+def gaussian_from_precision(precision, chol, inv_diag, rhs, noise):
     """Overwrite ``rhs`` with a draw of ``N(P^{-1} rhs, P^{-1})``.
 
-    ``chol`` is the lower Cholesky factor ``L`` of the precision ``P`` and
-    ``noise`` standard normals: the mean ``L^{-T} L^{-1} rhs`` plus the noise
-    ``L^{-T} noise`` is ``L^{-T} (L^{-1} rhs + noise)``, one forward and one
-    back substitution.
+    ``precision`` is ``P`` (only its lower triangle is read) and ``noise``
+    standard normals. With ``P = L L'`` the mean ``L^{-T} L^{-1} rhs`` plus
+    the noise ``L^{-T} noise`` is ``L^{-T} (L^{-1} rhs + noise)``: one
+    factorisation, one forward and one back substitution. ``L`` goes to the
+    lower triangle of ``chol`` (the upper one is not written) and the
+    reciprocals of its diagonal to ``inv_diag``, so that the substitutions
+    multiply instead of divide. Returns ``False`` when ``P`` is not
+    numerically positive definite (``rhs`` then holds no draw).
     """
-    solve_lower(chol, rhs)
-    for i in range(rhs.shape[0]):
+    n = precision.shape[0]
+    for j in range(n):
+        s = precision[j, j]
+        for k in range(j):
+            s -= chol[j, k] * chol[j, k]
+        if not s > 0.0:
+            return False
+        d = np.sqrt(s)
+        chol[j, j] = d
+        r = 1.0 / d
+        inv_diag[j] = r
+        for i in range(j + 1, n):
+            s = precision[i, j]
+            for k in range(j):
+                s -= chol[i, k] * chol[j, k]
+            chol[i, j] = s * r
+    for i in range(n):
+        s = rhs[i]
+        for k in range(i):
+            s -= chol[i, k] * rhs[k]
+        rhs[i] = s * inv_diag[i]
+    for i in range(n):
         rhs[i] += noise[i]
-    solve_lower_transpose(chol, rhs)
+    for i in range(n - 1, -1, -1):
+        s = rhs[i]
+        for k in range(i + 1, n):
+            s -= chol[k, i] * rhs[k]
+        rhs[i] = s * inv_diag[i]
+    return True
 
 
 @kernel

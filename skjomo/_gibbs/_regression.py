@@ -23,7 +23,7 @@ from numba import prange
 
 from ._jit import kernel, threaded_pair
 from ._linalg import cholesky_lower, gaussian_from_precision, solve_lower, solve_lower_transpose
-from ._threads import row_chunks
+from ._threads import CLUSTER_CHUNK, chunks, row_chunks
 
 
 @kernel
@@ -104,71 +104,126 @@ def _draw_random_effects(
     Notes
     -----
     The standard normals of the selected clusters are drawn first, serially
-    in cluster order; then each cluster is one task (see :mod:`._threads`).
+    in cluster order; then each block of :data:`._threads.CLUSTER_CHUNK`
+    clusters is one task (see :mod:`._threads`).
     """
     n_clusters = gram.shape[0]
-    p, q = out.shape[1], out.shape[2]
-    d = p * q
+    d = out.shape[1] * out.shape[2]
     noise = np.zeros((n_clusters, d))
     for j in range(n_clusters):
         if selected[j]:
             for c in range(d):
                 noise[j, c] = rng.standard_normal()
-    zr = np.empty((n_clusters, q, p))
-    prec = np.empty((n_clusters, d, d))
-    chol = np.empty((n_clusters, d, d))
-    rhs = np.empty((n_clusters, d))
-    for j in prange(n_clusters):
-        if selected[j]:
-            _draw_cluster_effects(
-                j,
-                gram,
-                h,
-                beta,
-                prior_shift,
-                prior_precision,
-                precisions[cov_group[j]],
-                zr[j],
-                prec[j],
-                chol[j],
-                rhs[j],
-                noise[j],
-                out,
-            )
+    blocks = chunks(n_clusters, CLUSTER_CHUNK)
+    for task in prange(blocks.shape[0] - 1):
+        _draw_block_effects(
+            blocks[task],
+            blocks[task + 1],
+            gram,
+            h,
+            beta,
+            prior_shift,
+            prior_precision,
+            precisions,
+            cov_group,
+            selected,
+            noise,
+            out,
+        )
 
 
 @kernel(inline=True)
-def _draw_cluster_effects(
-    j, gram, h, beta, prior_shift, prior_precision, omega_inv, zr, prec, chol, rhs, noise, out
+def _draw_block_effects(
+    start,
+    stop,
+    gram,
+    h,
+    beta,
+    prior_shift,
+    prior_precision,
+    precisions,
+    cov_group,
+    selected,
+    noise,
+    out,
 ):
-    """``u_j ~ N(P_j^{-1} r_j, P_j^{-1})`` from the standard normals ``noise``
-    (``zr``, ``prec``, ``chol``, ``rhs``: this cluster's work arrays)."""
+    """``u_j ~ N(P_j^{-1} r_j, P_j^{-1})`` for the clusters ``start <= j < stop``
+    from their standard normals ``noise[j]``: ``L_j^{-T} (L_j^{-1} r_j +
+    noise_j)`` with ``P_j = L_j L_j'`` (as :func:`._linalg.gaussian_from_precision`).
+
+    The block's clusters are the innermost index of every loop, so that the
+    small factorisations of many clusters run side by side (vector
+    instructions, no wait on each square root) instead of one after another.
+    """
     m, p = beta.shape
     q = out.shape[2]
-    # Z_j'R_j = H_j[m:] - (Z_j'X_j) B
+    d = p * q
+    n = stop - start
+    zr = np.empty((q, p, n))  # Z_j'R_j = H_j[m:] - (Z_j'X_j) B
     for k in range(q):
         for t in range(p):
-            s = h[j, m + k, t]
-            for a in range(m):
-                s -= gram[j, m + k, a] * beta[a, t]
-            zr[k, t] = s
+            for i in range(n):
+                j = start + i
+                s = h[j, m + k, t]
+                for a in range(m):
+                    s -= gram[j, m + k, a] * beta[a, t]
+                zr[k, t, i] = s
+    # r_j and the lower triangle of P_j, which then receives L_j
+    rhs = np.empty((d, n))
+    factor = np.empty((d, d, n))
     for t in range(p):
         for k in range(q):
             row = t * q + k
-            s = prior_shift[j, row]
-            for v in range(p):
-                s += zr[k, v] * omega_inv[v, t]
-            rhs[row] = s
-            for v in range(p):
-                for kk in range(q):
-                    prec[row, v * q + kk] = (
-                        prior_precision[row, v * q + kk] + omega_inv[t, v] * gram[j, m + k, m + kk]
-                    )
-    cholesky_lower(prec, chol)
-    gaussian_from_precision(chol, rhs, noise)
-    for t in range(p):
-        for k in range(q):
-            out[j, t, k] = rhs[t * q + k]
+            for i in range(n):
+                j = start + i
+                omega_inv = precisions[cov_group[j]]
+                s = prior_shift[j, row]
+                for v in range(p):
+                    s += zr[k, v, i] * omega_inv[v, t]
+                rhs[row, i] = s
+            for v in range(t + 1):
+                for kk in range(q if v < t else k + 1):
+                    col = v * q + kk
+                    for i in range(n):
+                        j = start + i
+                        factor[row, col, i] = (
+                            prior_precision[row, col]
+                            + precisions[cov_group[j], t, v] * gram[j, m + k, m + kk]
+                        )
+    inv_diag = np.empty((d, n))
+    for c in range(d):
+        for i in range(n):
+            s = factor[c, c, i]
+            for k in range(c):
+                s -= factor[c, k, i] * factor[c, k, i]
+            inv_diag[c, i] = 1.0 / np.sqrt(s)
+        for r in range(c + 1, d):
+            for i in range(n):
+                s = factor[r, c, i]
+                for k in range(c):
+                    s -= factor[r, k, i] * factor[c, k, i]
+                factor[r, c, i] = s * inv_diag[c, i]
+    for r in range(d):
+        for i in range(n):
+            s = rhs[r, i]
+            for k in range(r):
+                s -= factor[r, k, i] * rhs[k, i]
+            rhs[r, i] = s * inv_diag[r, i]
+    for r in range(d):
+        for i in range(n):
+            rhs[r, i] += noise[start + i, r]
+    for r in range(d - 1, -1, -1):
+        for i in range(n):
+            s = rhs[r, i]
+            for k in range(r + 1, d):
+                s -= factor[k, r, i] * rhs[k, i]
+            rhs[r, i] = s * inv_diag[r, i]
+    for i in range(n):
+        j = start + i
+        if selected[j]:
+            for t in range(p):
+                for k in range(q):
+                    out[j, t, k] = rhs[t * q + k, i]
 
 
 draw_random_effects, draw_random_effects_threaded = threaded_pair(_draw_random_effects)
@@ -258,12 +313,10 @@ def draw_fixed_effects_heteroscedastic(rng, gram, h, u, precisions, cov_group, o
                     w = omega_inv[t, v]
                     for b in range(m):
                         lam[a + m * t, b + m * v] += w * gram[j, a, b]
-    chol = np.empty((d, d))
-    cholesky_lower(lam, chol)
     noise = np.empty(d)
     for c in range(d):
         noise[c] = rng.standard_normal()
-    gaussian_from_precision(chol, rhs, noise)
+    gaussian_from_precision(lam, np.empty((d, d)), np.empty(d), rhs, noise)
     for t in range(p):
         for a in range(m):
             out[a, t] = rhs[a + m * t]
@@ -315,25 +368,26 @@ def interweave_intercepts(rng, prior_shift, prior_precision, beta, u):
             prec_ii[t, s] = prior_precision[t * q, s * q]
     chol_ii = np.empty((p, p))
     cholesky_lower(prec_ii, chol_ii)
-    centre = np.zeros(p)
-    resid = np.empty(p)
+    # m_j is linear in u_j: sum over the clusters first, then solve once
+    offset_sum = np.zeros((p, q))  # sum_j (u_j - mu_j)
     for j in range(n_clusters):
-        mu = mu_all[j]
-        # Q_IS (u_S - mu_S)
         for t in range(p):
-            s_sum = 0.0
-            for v in range(p):
-                for k in range(1, q):
-                    s_sum += prior_precision[t * q, v * q + k] * (u[j, v, k] - mu[v * q + k])
-            resid[t] = s_sum
-        solve_lower(chol_ii, resid)
-        solve_lower_transpose(chol_ii, resid)
-        for t in range(p):
-            m_j = mu[t * q] - resid[t]
-            centre[t] += (beta[0, t] + u[j, t, 0]) - m_j
+            for k in range(q):
+                offset_sum[t, k] += u[j, t, k] - mu_all[j, t * q + k]
+    resid = np.empty(p)  # Q_IS sum_j (u_{j,S} - mu_{j,S})
+    for t in range(p):
+        s_sum = 0.0
+        for v in range(p):
+            for k in range(1, q):
+                s_sum += prior_precision[t * q, v * q + k] * offset_sum[v, k]
+        resid[t] = s_sum
+    solve_lower(chol_ii, resid)
+    solve_lower_transpose(chol_ii, resid)
+    centre = np.empty(p)  # mean_j (alpha_j - m_j)
+    for t in range(p):
+        centre[t] = beta[0, t] + (offset_sum[t, 0] + resid[t]) / n_clusters
     noise = np.empty(p)
     for t in range(p):
-        centre[t] /= n_clusters
         noise[t] = rng.standard_normal()
     solve_lower_transpose(chol_ii, noise)
     scale = 1.0 / np.sqrt(n_clusters)

@@ -39,6 +39,8 @@ from ._jit import kernel
 # rows per task of the row-level parallel loops (work arrays are allocated
 # once per task, not per row)
 ROW_CHUNK = 512
+# clusters per task of the loops that work on a batch of clusters at once
+CLUSTER_CHUNK = 64
 
 
 @contextlib.contextmanager
@@ -75,9 +77,16 @@ def standard_normals(rng, n):
 def row_chunks(n):
     """Boundaries of the tasks of a row-level loop over ``n`` rows:
     ``ptr[c]:ptr[c + 1]`` for ``c < len(ptr) - 1``."""
-    n_chunks = (n + ROW_CHUNK - 1) // ROW_CHUNK
+    return chunks(n, ROW_CHUNK)
+
+
+@kernel(inline=True)
+def chunks(n, size):
+    """Boundaries of ``n`` items cut into tasks of ``size`` (the last one
+    shorter): ``ptr[c]:ptr[c + 1]`` for ``c < len(ptr) - 1``."""
+    n_chunks = (n + size - 1) // size
     ptr = np.empty(n_chunks + 1, np.int64)
     for c in range(n_chunks):
-        ptr[c] = c * ROW_CHUNK
+        ptr[c] = c * size
     ptr[n_chunks] = n
     return ptr
