@@ -146,6 +146,7 @@ def cases():
         ("cox", "Surv(time, status) ~ x1 + x2 + g", "cox"),
         ("lm", "y ~ x1 + x2 + g + (1 | school)", "linear"),
         ("logit", "y ~ x1 + x2 + (1 | school)", "logit"),
+        ("ordinal", "y ~ x1 + x2 + (1 | school)", "ordinal"),
     ):
         name = f"smc_{model}" + ("_two_level" if "|" in formula else "")
         data = _smc_data(outcome=outcome)

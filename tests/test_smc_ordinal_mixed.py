@@ -125,13 +125,16 @@ def test_coefficient_step_at_the_mode_jumps_and_targets_the_posterior():
     assert np.all(np.abs(draws.std(axis=0) / sd - 1) < 0.08)
 
 
-def test_reference_step_targets_the_conditional_given_the_effects():
+@pytest.mark.parametrize("kept", [False, True])
+def test_reference_step_targets_the_conditional_given_the_effects(kept):
     """The two-level (theta, alpha) step: independence t proposal from a
     reference point set at other random effects (it moves with their mean,
     the fixed rows' score follows them to first order, the other rows are
     summed exactly): at n = 60 in 4 clusters, its draws given the random
     effects have the mean and sd of the flat-prior conditional posterior
-    on a grid."""
+    on a grid; with ``kept``, the rows' exp(eta) are kept in the state (the
+    fit's two-level states, skjomo/_gibbs/_smc_ordinal_kept.py) and stay
+    equal to their recomputation."""
     from skjomo._gibbs._smc_ordinal import row_likelihood
     from skjomo._gibbs._smc_ordinal_mixed import mean_effect_shift, reference_cross
     from skjomo._gibbs._smc_ordinal_step import (
@@ -156,6 +159,7 @@ def test_reference_step_targets_the_conditional_given_the_effects():
         sigma2=np.ones(1),
         random=RandomEffectsState(b_ref.copy(), np.eye(1)),
         cox=empty_cox_state(build_cox_data()),
+        exp_eta=np.zeros(n if kept else 0),
         theta_ref=np.zeros(3),
         ref_info=np.zeros((3, 3)),
         ref_score=np.zeros(3),
@@ -174,6 +178,8 @@ def test_reference_step_targets_the_conditional_given_the_effects():
     shift = mean_effect_shift(re, state.random.b, 1, 3)
     state.eta[:] = w[:, 0] * state.theta[0] + offset
     state.lik[:] = [row_likelihood(y[i], state.eta[i], state.theta, 1) for i in range(n)]
+    if kept:
+        state.exp_eta[:] = np.exp(state.eta)
     # grid posterior in (coefficient, alpha_1, alpha_2) given the offsets
     c, a1, a2 = np.meshgrid(
         np.linspace(-0.6, 4.2, 121),
@@ -205,6 +211,8 @@ def test_reference_step_targets_the_conditional_given_the_effects():
     np.testing.assert_allclose(state.eta, w[:, 0] * state.theta[0] + offset)
     expected = [row_likelihood(y[i], state.eta[i], state.theta, 1) for i in range(n)]
     np.testing.assert_allclose(state.lik, expected)
+    if kept:
+        np.testing.assert_allclose(state.exp_eta, np.exp(state.eta), rtol=1e-13)
     assert accepted / 30000 > 0.4
     mcse = exact_sd / np.sqrt(30000 / 5)  # effective sample size >= 1/5
     assert np.all(np.abs(draws.mean(axis=0) - exact_mean) < 4 * mcse)
@@ -227,7 +235,7 @@ def test_recentring_keeps_the_likelihood_and_draws_the_mean():
         st = RandomEffectsState(rng.normal(size=(n_clusters, 2)) + [2.0, -1.0], psi.copy())
         theta = np.concatenate([[0.4, 0.7], CUTS])
         before = (w @ theta[:k] + random_offsets(re, st.b, w))[:, None] - theta[None, k:]
-        recentre_random_effects(rng, re, st, theta, k, np.zeros(0))
+        recentre_random_effects(rng, re, st, theta, k, np.zeros(0), np.zeros(0))
         after = (w @ theta[:k] + random_offsets(re, st.b, w))[:, None] - theta[None, k:]
         np.testing.assert_allclose(after, before, atol=1e-12)
         assert np.all(np.diff(theta[k:]) > 0)

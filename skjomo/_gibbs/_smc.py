@@ -64,6 +64,7 @@ from ._smc_ordinal import (
     ordinal_starting_fit,
     row_likelihood,
 )
+from ._smc_ordinal_kept import cut_factors, product_terms
 from ._smc_ordinal_mixed import (
     draw_mixed_ordinal,
     draw_ordinal_parameters_at_mode,
@@ -120,7 +121,7 @@ AnalysisState = namedtuple(
         "sigma2",  # (1,) residual variance (linear model)
         "random",  # RandomEffectsState of a two-level model (_smc_mixed.py)
         "cox",  # CoxState: baseline cumulative hazard (Cox model)
-        "exp_eta",  # (N,) exp(eta) (logistic model; empty otherwise)
+        "exp_eta",  # (N,) exp(eta) (logistic and ordinal mixed models; empty otherwise)
         "theta_ref",  # (r,) reference point of the single-level theta step, r = len(theta)
         "ref_info",
         "ref_score",  # (r, r), (r,): statistics at it (_smc_logistic.py, _smc_ordinal_step.py)
@@ -613,8 +614,7 @@ def draw_analysis_parameters(rng, am, ast, values, accepted):
                 ast.w,
                 ast.y,
                 ast.theta,
-                ast.eta,
-                ast.lik,
+                (ast.eta, ast.lik, ast.exp_eta),
                 deriv,
                 ok and moved == 1,
             )
@@ -718,6 +718,7 @@ def _covariate_moves(
     noise = np.empty(size)
     resid = np.empty(p)
     w_new = np.empty(k)
+    cuts = cut_factors(ast.theta, k) if ordinal is not None else (w_new, w_new, 0.0, 0.0)
     accepted = 0
     for u in range(am.unit_row.shape[0]):
         d = am.unit_row[u]
@@ -754,11 +755,13 @@ def _covariate_moves(
             ast.xvars[i, v] = new_x
             design_row(am, ast.xvars, i, w_new)
             eta_new = predictor(am, ast, i, w_new)
-            cached_exp = ast.exp_eta.shape[0] > 0  # logistic: exp(eta) kept with eta
+            cached_exp = ast.exp_eta.shape[0] > 0  # logistic, ordinal mixed: exp(eta) kept
             exp_new = np.exp(eta_new) if cached_exp else 0.0
             cached_lik = ast.lik.shape[0] > 0  # ordinal: P(y | eta) kept
             p_new = 0.0
-            if ordinal is not None:
+            if ordinal is not None and cuts[2] < exp_new < cuts[3]:  # _smc_ordinal_kept.py
+                p_new = product_terms(ast.y[i], exp_new, cuts[0], cuts[1])[0]
+            elif ordinal is not None:
                 p_new = row_likelihood(ast.y[i], eta_new, ast.theta, k)
             if not am.y_missing[i]:
                 u_accept = rng.random()
@@ -896,7 +899,7 @@ def initial_analysis_state(
         sigma2=np.ones(1),
         random=initial_random_effects(am.random_effects, n_clusters, random_effects, psi),
         cox=empty_cox_state(am.cox),
-        exp_eta=np.zeros(n if am.family == LOGISTIC else 0),
+        exp_eta=np.zeros(n if am.family == LOGISTIC or mixed_ordinal else 0),
         theta_ref=np.zeros(r if independence else 0),
         ref_info=np.zeros((r, r) if independence else (0, 0)),
         ref_score=np.zeros(r if independence else 0),

@@ -60,6 +60,7 @@ from ._smc_ordinal import (
     to_unconstrained,
     unconstrained_jacobian,
 )
+from ._smc_ordinal_kept import cut_factors, product_terms
 
 # Newton iterations to the mode of (theta, alpha) | b, and the largest
 # remaining step (in the unconstrained coordinates) at which it counts as found.
@@ -189,7 +190,7 @@ def draw_ordinal_parameters_at_mode(rng, ast, offset):
 
 
 @kernel
-def recentre_random_effects(rng, re, st, theta, k, eta):
+def recentre_random_effects(rng, re, st, theta, k, eta, exp_eta):
     """Draw the mean of the random effects jointly with the fixed effects.
 
     The move ``b_j -> b_j + delta`` (every cluster) with ``alpha -> alpha +
@@ -201,9 +202,9 @@ def recentre_random_effects(rng, re, st, theta, k, eta):
     J)`` (a translation has Jacobian 1: the draw leaves the posterior
     invariant). The new mean of the ``b_j`` is then a draw from
     ``N(0, Psi / J)``. ``theta`` holds the ``k`` coefficients, then the
-    cut-points; the rows' linear predictors ``eta`` (empty: not kept) move
-    with a random intercept (a random slope's move leaves them unchanged),
-    their probabilities do not change.
+    cut-points; the rows' linear predictors ``eta`` and their exponentials
+    ``exp_eta`` (empty: not kept) move with a random intercept (a random
+    slope's move leaves them unchanged), their probabilities do not change.
     """
     n_clusters, kz = st.b.shape
     chol = np.empty((kz, kz))
@@ -227,6 +228,10 @@ def recentre_random_effects(rng, re, st, theta, k, eta):
                 theta[c] += delta
             for i in range(eta.shape[0]):
                 eta[i] += delta
+            if exp_eta.shape[0] > 0:
+                factor = np.exp(delta)
+                for i in range(exp_eta.shape[0]):
+                    exp_eta[i] *= factor
         else:
             theta[column] -= delta
 
@@ -303,17 +308,24 @@ def reference_cross(re, ast, rows, offset):
 
 
 @kernel
-def _ordinal_cluster_newton(re, j, b_j, w, y, theta, fixed, psi_inv, work, eta, lik, mode, deriv):
+def _ordinal_cluster_newton(re, j, b_j, w, y, theta, psi_inv, work, rows, cuts, mode, fresh, deriv):
     """Log posterior of ``b_j`` (the cluster's ordinal likelihood times
     ``N(0, Psi)``), the Cholesky factor of its negative Hessian ``Z_j'D Z_j +
     Psi^{-1}`` and the Newton point, as :func:`._smc_mixed._cluster_newton`.
-    ``mode`` 0: the rows' linear predictors and probabilities are read from
-    ``eta`` and ``lik`` (the state's, at the current ``b_j``), their
-    derivatives in ``eta`` computed; 1: the derivatives too are read, from
-    ``deriv = (slope, weight)``; 2: all are computed at ``b_j`` (``fixed[i]
-    = w_i' theta``) and ``eta`` and ``lik`` written. ``work`` is ``(info,
-    score, chol, center)``. Returns ``(log posterior, ok)``."""
+    ``rows = (eta, lik, e)``: the rows' linear predictors, probabilities and
+    ``exp(eta)``; ``cuts``: the :func:`._smc_ordinal_kept.cut_factors` of
+    ``theta``. ``mode`` 0: ``rows`` are read (the state's, at the current
+    ``b_j``) and the rows' derivatives in ``eta`` computed from them (no
+    elementary function, :func:`._smc_ordinal_kept.product_terms`); 1: the
+    derivatives too are read, from ``deriv = (slope, weight)``; 2: all are
+    computed at ``b_j`` and ``rows`` written, with ``fresh = (fixed,
+    e_current, scale)``: ``eta = fixed + z' b_j`` (``fixed[i] = w_i'
+    theta``) and, for a random intercept alone, ``e = e_current scale``
+    (``scale = exp(b_j - b_j current)``), else ``e = exp(eta)``. ``work`` is
+    ``(info, score, chol, center)``. Returns ``(log posterior, ok)``."""
     info, score, chol, center = work
+    eta, lik, e = rows
+    fixed, e_current, scale = fresh
     kz = b_j.shape[0]
     k = w.shape[1]
     log_post = 0.0
@@ -334,14 +346,22 @@ def _ordinal_cluster_newton(re, j, b_j, w, y, theta, fixed, psi_inv, work, eta, 
             p, slope, weight = lik[i], deriv[0][i], deriv[1][i]
         else:
             if mode == 2:
-                random = 0.0
-                for a in range(kz):
-                    random += effect_design_at(re, w, i, a) * b_j[a]
-                eta[i] = fixed[i] + random
+                if intercept:
+                    eta[i] = fixed[i] + b_j[0]
+                    e[i] = e_current[i] * scale
+                else:
+                    random = 0.0
+                    for a in range(kz):
+                        random += effect_design_at(re, w, i, a) * b_j[a]
+                    eta[i] = fixed[i] + random
+                    e[i] = np.exp(eta[i])
+            if cuts[2] < e[i] < cuts[3]:  # _smc_ordinal_kept.py
+                p, da, db, d_uu, d_ll, d_ul = product_terms(y[i], e[i], cuts[0], cuts[1])
+            else:
                 p, da, db, d_uu, d_ll, d_ul = probability_terms(y[i], eta[i], theta, k)
+            if mode == 2:
                 lik[i] = p
             else:
-                da, db, d_uu, d_ll, d_ul = category_terms(y[i], eta[i], theta, k, None)[1:]
                 p = lik[i]
             slope = db - da  # d log P / d eta: u and l fall by one as eta rises by one
             weight = -(d_uu + d_ll + 2.0 * d_ul)
@@ -363,34 +383,52 @@ def _ordinal_cluster_newton(re, j, b_j, w, y, theta, fixed, psi_inv, work, eta, 
 
 
 @kernel
-def draw_ordinal_effects(rng, re, st, w, y, theta, eta, lik, deriv, known):
+def draw_ordinal_effects(rng, re, st, w, y, theta, rows, deriv, known):
     """``b_j | theta, Psi`` of every cluster by the Metropolis-Hastings move
     of :func:`._smc_mixed.draw_newton_effects` (Newton proposal at ``b_j``,
-    the reverse one at the proposed value), from the rows' linear predictors
-    ``eta`` and probabilities ``lik`` at the current values, which are kept
-    current: the move at ``b_j`` takes the derivatives only (two elementary
-    functions per row; none if ``known``: ``deriv = (slope, weight)`` holds
-    them, as :func:`._smc_ordinal_step.draw_ordinal_independence` leaves
-    them when its move is accepted), the proposal's probabilities replace
-    the current ones if it is accepted. Returns the accepted moves."""
+    the reverse one at the proposed value), from the rows' linear
+    predictors, probabilities and their ``exp(eta)``, ``rows = (eta, lik,
+    exp_eta)``, at the current values, which are kept current: the move at
+    ``b_j`` takes the derivatives only (no elementary function,
+    :mod:`._smc_ordinal_kept`; none at all if ``known``: ``deriv = (slope,
+    weight)`` holds them, as :func:`._smc_ordinal_step.draw_ordinal_independence`
+    leaves them when its move is accepted), the proposal's replace the
+    current ones if it is accepted. Returns the accepted moves."""
     n, k = w.shape
     n_clusters, kz = st.b.shape
+    eta, lik, exp_eta = rows
     fixed = fixed_part(w, theta)
+    cuts = cut_factors(theta, k)
     psi_inv = spd_inverse(st.psi)
     work0 = (np.empty((kz, kz)), np.empty(kz), np.empty((kz, kz)), np.empty(kz))
     work1 = (np.empty((kz, kz)), np.empty(kz), np.empty((kz, kz)), np.empty(kz))
     proposal = np.empty(kz)
-    eta1, lik1 = np.empty(n), np.empty(n)  # at the proposals (each cluster's rows)
+    # at the proposals (each cluster's rows)
+    proposed = (np.empty(n), np.empty(n), np.empty(n))
     accepted = 0
     for j in range(n_clusters):
+        current = (fixed, exp_eta, 1.0)
         log0, ok = _ordinal_cluster_newton(
-            re, j, st.b[j], w, y, theta, fixed, psi_inv, work0, eta, lik, 1 if known else 0, deriv
+            re,
+            j,
+            st.b[j],
+            w,
+            y,
+            theta,
+            psi_inv,
+            work0,
+            rows,
+            cuts,
+            1 if known else 0,
+            current,
+            deriv,
         )
         if not ok:
             continue
         draw_normal_precision(rng, work0[2], work0[3], proposal)
+        fresh = (fixed, exp_eta, np.exp(proposal[0] - st.b[j, 0]))
         log1, ok = _ordinal_cluster_newton(
-            re, j, proposal, w, y, theta, fixed, psi_inv, work1, eta1, lik1, 2, deriv
+            re, j, proposal, w, y, theta, psi_inv, work1, proposed, cuts, 2, fresh, deriv
         )
         if not ok:
             continue
@@ -404,20 +442,22 @@ def draw_ordinal_effects(rng, re, st, w, y, theta, eta, lik, deriv, known):
             st.b[j, :] = proposal
             for r in range(re.cluster_ptr[j], re.cluster_ptr[j + 1]):
                 i = re.cluster_rows[r]
-                eta[i] = eta1[i]
-                lik[i] = lik1[i]
+                eta[i] = proposed[0][i]
+                lik[i] = proposed[1][i]
+                exp_eta[i] = proposed[2][i]
             accepted += 1
     return accepted
 
 
 @kernel
-def draw_mixed_ordinal(rng, re, st, w, y, theta, eta, lik, deriv, known):
+def draw_mixed_ordinal(rng, re, st, w, y, theta, rows, deriv, known):
     """The random effects, their mean (with the fixed effects) and ``Psi`` of
     an ordinal mixed model given ``(theta, alpha)`` (drawn before with
-    ``Z b`` as offset); the rows' linear predictors ``eta`` and
-    probabilities ``lik`` are kept current; ``deriv`` and ``known`` as in
-    :func:`draw_ordinal_effects`. Returns the accepted random-effect moves."""
-    accepted = draw_ordinal_effects(rng, re, st, w, y, theta, eta, lik, deriv, known)
-    recentre_random_effects(rng, re, st, theta, w.shape[1], eta)
+    ``Z b`` as offset); the rows' linear predictors, probabilities and
+    exponentials ``rows = (eta, lik, exp_eta)`` are kept current; ``deriv``
+    and ``known`` as in :func:`draw_ordinal_effects`. Returns the accepted
+    random-effect moves."""
+    accepted = draw_ordinal_effects(rng, re, st, w, y, theta, rows, deriv, known)
+    recentre_random_effects(rng, re, st, theta, w.shape[1], rows[0], rows[2])
     draw_effect_covariance(rng, re, st)
     return accepted

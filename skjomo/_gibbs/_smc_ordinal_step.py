@@ -62,6 +62,7 @@ from ._smc_ordinal import (
     to_unconstrained,
     unconstrained_jacobian,
 )
+from ._smc_ordinal_kept import cut_factors, kept_rows_score, product_terms
 from ._smc_ordinal_mixed import _conditional_mode
 
 
@@ -119,7 +120,9 @@ def draw_ordinal_independence(rng, rows, ast, offset, shift, derivatives):
     (module docstring); ``rows`` are the rows whose design, outcome or
     offset can change, ``offset`` the rows' random effects ``z_ij' b_j`` of
     a two-level model (empty for a single-level one). Updates ``theta``,
-    ``eta`` and ``lik``. The reference point is ``theta_ref + shift``
+    ``eta``, ``lik`` and, where the state keeps it (a two-level model),
+    ``exp_eta``, from which the rows' terms then come
+    (:mod:`._smc_ordinal_kept`). The reference point is ``theta_ref + shift``
     (``shift`` empty: none; a two-level model's reference moves with the
     mean of the random effects, :func:`._smc_ordinal_mixed.mean_effect_shift`).
     ``derivatives`` is None, or ``(slope, weight)``, arrays that get every
@@ -139,7 +142,10 @@ def draw_ordinal_independence(rng, rows, ast, offset, shift, derivatives):
         theta_ref += shift
     grad = ast.ref_score.copy()
     add_score_change(ast, grad)
-    rows_score(ast.w, ast.y, rows, offset, theta_ref, grad)
+    if ast.exp_eta.shape[0] > 0:  # a two-level model (_smc_ordinal_kept.py)
+        kept_rows_score(ast.w, ast.y, rows, offset, theta_ref, grad)
+    else:
+        rows_score(ast.w, ast.y, rows, offset, theta_ref, grad)
     psi_ref = np.empty(r)
     to_unconstrained(theta_ref, k, psi_ref)
     jac = unconstrained_jacobian(psi_ref, k)
@@ -161,6 +167,8 @@ def draw_ordinal_independence(rng, rows, ast, offset, shift, derivatives):
         return 0, True
     eta_new = np.empty(n)
     lik_new = np.empty(n)
+    exp_new = np.empty(ast.exp_eta.shape[0])  # exp(eta) kept: _smc_ordinal_kept.py
+    cuts = cut_factors(theta_new, k)
     logs, product = 0.0, 1.0
     for i in range(n):
         eta = 0.0
@@ -172,7 +180,14 @@ def draw_ordinal_independence(rng, rows, ast, offset, shift, derivatives):
         if derivatives is None:
             p = row_likelihood(ast.y[i], eta, theta_new, k)
         else:
-            p, a, b, d_uu, d_ll, d_ul = probability_terms(ast.y[i], eta, theta_new, k)
+            e = np.nan
+            if exp_new.shape[0] > 0:  # exp(eta) kept: _smc_ordinal_kept.py
+                e = np.exp(eta)
+                exp_new[i] = e
+            if cuts[2] < e < cuts[3]:
+                p, a, b, d_uu, d_ll, d_ul = product_terms(ast.y[i], e, cuts[0], cuts[1])
+            else:
+                p, a, b, d_uu, d_ll, d_ul = probability_terms(ast.y[i], eta, theta_new, k)
             derivatives[0][i] = b - a
             derivatives[1][i] = -(d_uu + d_ll + 2.0 * d_ul)
         lik_new[i] = p
@@ -192,6 +207,7 @@ def draw_ordinal_independence(rng, rows, ast, offset, shift, derivatives):
         ast.theta[:] = theta_new
         ast.eta[:] = eta_new
         ast.lik[:] = lik_new
+        ast.exp_eta[:] = exp_new
         return 1, True
     return 0, True
 

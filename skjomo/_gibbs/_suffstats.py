@@ -14,6 +14,7 @@ import numpy as np
 from numba import prange
 
 from ._jit import kernel, threaded_pair
+from ._threads import CLUSTER_CHUNK, chunks
 
 
 @kernel
@@ -164,36 +165,17 @@ def _residual_scatter(gram, h, k, beta, u, cov_group, out):
     """Per covariance group ``sum (y - B'x - U_j'z)(y - B'x - U_j'z)'``.
 
     For cluster ``j`` with ``C_j = [B; U_j]`` the residual cross-product is
-    ``K_j - C_j'H_j - H_j'C_j + C_j'G_j C_j`` (one task per cluster, see
-    :mod:`._threads`); clusters are then summed serially, in cluster order,
-    into their covariance group ``cov_group[j]``.
+    ``K_j - C_j'H_j - H_j'C_j + C_j'G_j C_j`` (one task per block of
+    :data:`._threads.CLUSTER_CHUNK` clusters, see :mod:`._threads`);
+    clusters are then summed serially, in cluster order, into their
+    covariance group ``cov_group[j]``.
     """
     n_clusters = gram.shape[0]
-    m, p = beta.shape
-    q = u.shape[2]
-    r = m + q
-    coef = np.empty((n_clusters, r, p))
-    gc = np.empty((n_clusters, r, p))
+    p = beta.shape[1]
     per_cluster = np.empty((n_clusters, p, p))
-    for j in prange(n_clusters):
-        for a in range(m):
-            for t in range(p):
-                coef[j, a, t] = beta[a, t]
-        for a in range(q):
-            for t in range(p):
-                coef[j, m + a, t] = u[j, t, a]
-        for a in range(r):
-            for t in range(p):
-                s = 0.0
-                for b in range(r):
-                    s += gram[j, a, b] * coef[j, b, t]
-                gc[j, a, t] = s
-        for t in range(p):
-            for v in range(t + 1):
-                s = k[j, t, v]
-                for a in range(r):
-                    s += coef[j, a, t] * (gc[j, a, v] - h[j, a, v]) - h[j, a, t] * coef[j, a, v]
-                per_cluster[j, t, v] = s
+    blocks = chunks(n_clusters, CLUSTER_CHUNK)
+    for task in prange(blocks.shape[0] - 1):
+        _block_residual_scatter(blocks[task], blocks[task + 1], gram, h, k, beta, u, per_cluster)
     out[:] = 0.0
     for j in range(n_clusters):
         g = cov_group[j]
@@ -204,6 +186,40 @@ def _residual_scatter(gram, h, k, beta, u, cov_group, out):
         for t in range(p):
             for v in range(t):
                 out[g, v, t] = out[g, t, v]
+
+
+@kernel(inline=True)
+def _block_residual_scatter(start, stop, gram, h, k, beta, u, out):
+    """Lower triangles of ``K_j - C_j'H_j - H_j'C_j + C_j'G_j C_j`` of the
+    clusters ``start <= j < stop`` into ``out[j]``, the block's clusters the
+    innermost loop (see :func:`._regression._draw_block_effects`)."""
+    m, p = beta.shape
+    q = u.shape[2]
+    n = stop - start
+    gc = np.empty((m + q, p, n))  # G_j C_j
+    for a in range(m + q):
+        for t in range(p):
+            for i in range(n):
+                j = start + i
+                s = 0.0
+                for b in range(m):
+                    s += gram[j, a, b] * beta[b, t]
+                for b in range(q):
+                    s += gram[j, a, m + b] * u[j, t, b]
+                gc[a, t, i] = s
+    for t in range(p):
+        for v in range(t + 1):
+            for i in range(n):
+                j = start + i
+                s = k[j, t, v]
+                for a in range(m):
+                    s += beta[a, t] * (gc[a, v, i] - h[j, a, v]) - h[j, a, t] * beta[a, v]
+                for a in range(q):
+                    s += (
+                        u[j, t, a] * (gc[m + a, v, i] - h[j, m + a, v])
+                        - h[j, m + a, t] * u[j, v, a]
+                    )
+                out[j, t, v] = s
 
 
 residual_scatter, residual_scatter_threaded = threaded_pair(_residual_scatter)
