@@ -12,7 +12,14 @@ from scipy import linalg, special, stats
 
 from skjomo._gibbs._linalg import gaussian_from_precision
 from skjomo._gibbs._regression import draw_random_effects
-from skjomo._gibbs._truncnorm import truncated_normal, truncated_standard_normal
+from skjomo._gibbs._truncnorm import (
+    standard_normal_above,
+    standard_normal_below,
+    truncated_normal,
+    truncated_normal_above,
+    truncated_normal_below,
+    truncated_standard_normal,
+)
 from skjomo._gibbs._wishart import (
     _complete_from_latent_block,
     constrained_inverse_wishart,
@@ -142,6 +149,55 @@ def test_truncated_standard_normal_extreme_tail_mean(lower):
     _close(draws.mean(), expected, 1 / lower / np.sqrt(n))
     mirrored = np.array([truncated_standard_normal(rng, -INF, -lower) for _ in range(n)])
     _close(mirrored.mean(), -expected, 1 / lower / np.sqrt(n))
+
+
+# one-sided bounds of every branch: normal rejection (a < 0), half-normal
+# rejection (0 <= a < 0.6), exponential proposal (a >= 0.6), far tail
+ONE_SIDED = [-2.5, -0.4, 0.0, 0.3, 0.59, 0.6, 1.7, 6.0]
+
+
+@pytest.mark.parametrize("a", ONE_SIDED)
+def test_one_sided_standard_normal_ks(a):
+    """standard_normal_above draws Z | Z > a, standard_normal_below its mirror."""
+    rng = np.random.default_rng(2024)
+    above = np.array([standard_normal_above(rng, a) for _ in range(4000)])
+    below = np.array([standard_normal_below(rng, -a) for _ in range(4000)])
+    assert above.min() > a and below.max() < -a
+    assert stats.kstest(above, stats.truncnorm(a, INF).cdf).pvalue > 1e-3
+    assert stats.kstest(below, stats.truncnorm(-INF, -a).cdf).pvalue > 1e-3
+    # first two moments against the closed forms, within 4.5 standard errors
+    for draws, dist in ((above, stats.truncnorm(a, INF)), (below, stats.truncnorm(-INF, -a))):
+        _close(draws.mean(), dist.mean(), dist.std() / np.sqrt(draws.size))
+        fourth = (dist.stats(moments="k") + 3.0) * dist.var() ** 2
+        _close(draws.var(), dist.var(), np.sqrt((fourth - dist.var() ** 2) / draws.size))
+
+
+@pytest.mark.parametrize(
+    "mean, sd, bound",
+    [(0.3, 2.0, -1.0), (-5.0, 0.5, 2.0), (1.0, 0.7, 1.2), (2.0, 1.5, 0.0), (0.0, 1.0, 40.0)],
+)
+def test_one_sided_draws_are_those_of_the_two_sided_sampler(mean, sd, bound):
+    """The one-sided kernels of the latent step make the draws of
+    truncated_normal with an infinite bound, draw for draw (same random
+    stream), so the latent step's output did not change with them."""
+    for one_sided, lower, upper in (
+        (truncated_normal_above, bound, INF),
+        (truncated_normal_below, -INF, bound),
+    ):
+        rng_a, rng_b = np.random.default_rng(5), np.random.default_rng(5)
+        ours = [one_sided(rng_a, mean, sd, 1.0 / sd, bound) for _ in range(500)]
+        two_sided = [truncated_normal(rng_b, mean, sd, lower, upper) for _ in range(500)]
+        np.testing.assert_array_equal(ours, two_sided)
+
+
+def test_one_sided_kernels_with_nan_or_infinite_bounds_match_the_two_sided_one():
+    rng_a, rng_b = np.random.default_rng(1), np.random.default_rng(1)
+    assert np.isnan(truncated_normal_above(rng_a, 0.0, 1.0, 1.0, np.nan))
+    assert np.isnan(truncated_normal_below(rng_a, 0.0, 1.0, 1.0, np.nan))
+    assert np.isnan(truncated_normal_above(rng_a, 0.0, 1.0, 1.0, INF))
+    assert truncated_normal_below(rng_a, 0.0, 1.0, 1.0, INF) == truncated_normal(
+        rng_b, 0.0, 1.0, -INF, INF
+    )
 
 
 @pytest.mark.parametrize(

@@ -256,6 +256,96 @@ def covariance_prior_statistics(precision, prior_df, prior_scale, scaled, coefs)
     coefs[4] += inv_lin
 
 
+@kernel(inline=True)
+def _row_terms(values, means, m, lam, row_group, n_free, start, size, coefs):
+    """Reset ``coefs`` to the terms of the rows and of the ``m`` rows of
+    ``B`` (the Jacobian ``n = (rows + m) size``) for the level-1 move of the
+    latents ``start..start+size-1``: the latents given the rest of the row
+    (the free columns' regression residuals do not change, the latents'
+    quadratic form scales)."""
+    coefs[:] = 0.0
+    coefs[0] = (values.shape[0] + m) * size
+    residual_statistics(values, means, lam, row_group, n_free, start, size, coefs)
+
+
+@kernel(inline=True)
+def _regression_prior_terms(regs, cond_prec, prior_scale, n_free, start, size, coefs):
+    """Add the terms of the regressions on the latents of every covariance
+    group under ``IW(nu, Psi)``, which gives
+    ``beta ~ MN(Psi_11^{-1} Psi_12, Psi_11^{-1}, Omega_22.1)``."""
+    row_prec, centre, _ = split_prior_scale(prior_scale, n_free)
+    for h in range(regs.shape[0]):
+        regression_statistics(regs[h], centre, row_prec, cond_prec[h], start - n_free, size, coefs)
+
+
+@kernel(inline=True)
+def _draw_scale(rng, coefs, values, codes, k, start, size, box):
+    """``g = exp(s)`` from the slice step on the density of ``coefs``."""
+    s_max = box_limit(values, codes, k, start, size, box)
+    return math.exp(slice_log_scale(rng, coefs, s_max))
+
+
+@kernel(inline=True)
+def _apply_level1_scale(
+    g, values, means, beta, cov, cov_chol, precision, regs, n_free, start, size
+):
+    """Multiply the latents ``start..start+size-1`` of every row, their
+    means and columns of ``B`` by ``g``, divide their rows of the regression
+    on the latents by ``g`` and refresh the covariances' factors."""
+    for i in range(values.shape[0]):
+        for t in range(start, start + size):
+            values[i, t] *= g
+            means[i, t] *= g
+    for a in range(beta.shape[0]):
+        for t in range(start, start + size):
+            beta[a, t] *= g
+    for h in range(regs.shape[0]):
+        rescale_regression(cov[h], n_free, regs[h], start - n_free, size, 1.0 / g)
+    refresh_factors(cov, cov_chol, precision)
+
+
+@kernel
+def rescale_single_level_latents(
+    rng,
+    values,
+    means,
+    beta,
+    cov,
+    cov_chol,
+    precision,
+    row_group,
+    prior_scale,
+    codes,
+    box,
+    cat_start,
+    cat_size,
+    n_free,
+):
+    """The scale moves of a single-level model (no random effects, the
+    "fixed" prior of the regressions on the latents): the level-1 move of
+    :func:`_scale_level1` for each categorical variable, on arrays.
+
+    The chain calls it with the arrays of its namedtuples, so that no copy
+    of ``Model`` and ``State`` (a reference count on each of their arrays)
+    is made per iteration (see :func:`rescale_categorical_latents`).
+    """
+    coefs = np.empty(5)
+    n_groups, p = cov.shape[0], cov.shape[1]
+    lam = np.empty((n_groups, p - n_free, p - n_free))
+    regs = np.empty((n_groups, p - n_free, n_free))
+    cond_prec = np.empty((n_groups, n_free, n_free))
+    for h in range(n_groups):
+        regression_on_latents(cov[h], n_free, lam[h], regs[h], cond_prec[h])
+    for k in range(cat_start.shape[0]):
+        start, size = cat_start[k], cat_size[k]
+        _row_terms(values, means, beta.shape[0], lam, row_group, n_free, start, size, coefs)
+        _regression_prior_terms(regs, cond_prec, prior_scale, n_free, start, size, coefs)
+        g = _draw_scale(rng, coefs, values, codes, k, start, size, box)
+        _apply_level1_scale(
+            g, values, means, beta, cov, cov_chol, precision, regs, n_free, start, size
+        )
+
+
 @kernel(internal=True)
 def _scale_level1(rng, model, state, k, coefs, scaled, lam, regs, cond_prec, multilevel):
     """The level-1 move of categorical ``k`` (``lam``, ``regs``, ``cond_prec``:
@@ -264,11 +354,7 @@ def _scale_level1(rng, model, state, k, coefs, scaled, lam, regs, cond_prec, mul
     n_free = model.n_free
     n_clusters, p, q = state.u.shape
     m = state.beta.shape[0]
-    coefs[:] = 0.0
-    coefs[0] = (state.values.shape[0] + m) * size
-    # the latents given the rest of the row: the free columns' regression
-    # residuals do not change, the latents' quadratic form scales
-    residual_statistics(state.values, state.means, lam, model.row_group, n_free, start, size, coefs)
+    _row_terms(state.values, state.means, m, lam, model.row_group, n_free, start, size, coefs)
     hierarchical = False
     if multilevel is not None and multilevel:
         if model.cov_method == 2:
@@ -278,12 +364,7 @@ def _scale_level1(rng, model, state, k, coefs, scaled, lam, regs, cond_prec, mul
             hierarchical = True
             hyper_prior_statistics(state.hyper_scale, model.prior_scale, start, size, coefs)
     if not hierarchical:
-        # IW(nu, Psi) gives beta ~ MN(Psi_11^{-1} Psi_12, Psi_11^{-1}, Omega_22.1)
-        row_prec, centre, _ = split_prior_scale(model.prior_scale, n_free)
-        for h in range(regs.shape[0]):
-            regression_statistics(
-                regs[h], centre, row_prec, cond_prec[h], start - n_free, size, coefs
-            )
+        _regression_prior_terms(regs, cond_prec, model.prior_scale, n_free, start, size, coefs)
     if multilevel is not None and multilevel:
         if q > 0:
             # random effects of the latents and their rows/columns of Sigma
@@ -294,18 +375,20 @@ def _scale_level1(rng, model, state, k, coefs, scaled, lam, regs, cond_prec, mul
             covariance_prior_statistics(
                 state.sigma_precision[0], model.prior2_df, model.prior2_scale, scaled, coefs
             )
-    s_max = box_limit(state.values, model.codes, k, start, size, model.latent_box)
-    g = math.exp(slice_log_scale(rng, coefs, s_max))
-    for i in range(state.values.shape[0]):
-        for t in range(start, start + size):
-            state.values[i, t] *= g
-            state.means[i, t] *= g
-    for a in range(m):
-        for t in range(start, start + size):
-            state.beta[a, t] *= g
-    for h in range(regs.shape[0]):
-        rescale_regression(state.cov[h], n_free, regs[h], start - n_free, size, 1.0 / g)
-    refresh_factors(state.cov, state.cov_chol, state.precision)
+    g = _draw_scale(rng, coefs, state.values, model.codes, k, start, size, model.latent_box)
+    _apply_level1_scale(
+        g,
+        state.values,
+        state.means,
+        state.beta,
+        state.cov,
+        state.cov_chol,
+        state.precision,
+        regs,
+        n_free,
+        start,
+        size,
+    )
     if multilevel is not None and multilevel:
         if hierarchical:
             for r in range(p):
@@ -414,6 +497,33 @@ def rescale_categorical_latents(rng, model, state, multilevel):
     with its factors, and at level 2 the latents, ``means2`` and ``beta2``
     (see the module docstring).
     """
+    if multilevel is None:
+        # straight-line: one call with arrays (doc/benchmarks.rst, "Fourth
+        # round: reference counts in the iteration")
+        rescale_single_level_latents(
+            rng,
+            state.values,
+            state.means,
+            state.beta,
+            state.cov,
+            state.cov_chol,
+            state.precision,
+            model.row_group,
+            model.prior_scale,
+            model.codes,
+            model.latent_box,
+            model.cat_start,
+            model.cat_size,
+            model.n_free,
+        )
+    else:
+        _rescale_with_levels(rng, model, state, multilevel)
+
+
+@kernel(inline=True)
+def _rescale_with_levels(rng, model, state, multilevel):
+    """:func:`rescale_categorical_latents` in the chain of two-level models
+    and the chain shared by every kind of model."""
     coefs = np.empty(5)
     scaled = np.zeros(state.sigma.shape[1], np.bool_)
     work = np.empty((3, state.u.shape[0]))

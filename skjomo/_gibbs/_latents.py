@@ -16,7 +16,11 @@ covariance group (a single group for a common covariance).
 import numpy as np
 
 from ._jit import kernel
-from ._truncnorm import truncated_normal_with_inverse_sd
+from ._truncnorm import (
+    truncated_normal_above,
+    truncated_normal_below,
+    truncated_normal_with_inverse_sd,
+)
 
 
 @kernel(inline=True)
@@ -78,6 +82,15 @@ def draw_observed_latents(
         Lower and upper bound applied to every latent of an observed
         category (``-inf, inf`` for the exact latent-normal model; jomo uses
         ``-3, 4``, jomo's box; doc/model.rst).
+
+    Notes
+    -----
+    Without the box (the default) every interval is one-sided: below 0 for
+    the latents of the reference category, below the observed category's
+    latent for the others, above 0 and the others for the observed
+    category's. Those go straight to the one-sided samplers of
+    :mod:`._truncnorm`, which make the same draws as the two-sided one
+    without its tests (about a tenth of the step).
     """
     n, p = values.shape
     if cat_start.shape[0] == 0:
@@ -88,6 +101,7 @@ def draw_observed_latents(
     _conditional_coefficients(precisions, first_latent, coef, sds)
     inv_sds = 1.0 / sds
     box_lower, box_upper = box[0], box[1]
+    unbounded = box_lower == -np.inf and box_upper == np.inf
     resid = np.empty(p)
     for row in range(n):
         g = row_group[row]
@@ -105,12 +119,19 @@ def draw_observed_latents(
                 for t in range(p):
                     shift += coef[g, col, t] * resid[t]
                 mean = means[row, col] - shift
-                lower, upper = _region(
-                    values, row, start, size, category, index, box_lower, box_upper
-                )
-                z = truncated_normal_with_inverse_sd(
-                    rng, mean, sds[g, col], inv_sds[g, col], lower, upper
-                )
+                sd, inv_sd = sds[g, col], inv_sds[g, col]
+                if not unbounded:
+                    lower, upper = _region(
+                        values, row, start, size, category, index, box_lower, box_upper
+                    )
+                    z = truncated_normal_with_inverse_sd(rng, mean, sd, inv_sd, lower, upper)
+                elif category == size:
+                    z = truncated_normal_below(rng, mean, sd, inv_sd, 0.0)
+                elif index == category:
+                    lower, _ = _region(values, row, start, size, category, index, 0.0, np.inf)
+                    z = truncated_normal_above(rng, mean, sd, inv_sd, lower)
+                else:
+                    z = truncated_normal_below(rng, mean, sd, inv_sd, values[row, start + category])
                 values[row, col] = z
                 resid[col] = z - means[row, col]
 

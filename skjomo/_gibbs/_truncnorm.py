@@ -46,7 +46,9 @@ def _positive_side(rng, a, b):
     Robert's bound ``2 sqrt(e) / (a + sqrt(a^2+4)) exp((a^2 - a sqrt(a^2+4))/4)``
     rewritten without cancellation (``a^2 - a sqrt(a^2+4) = -2 a / alpha``).
 
-    Proposals never fall below ``a``, and a proposal that rounds onto ``b``
+    For ``b = inf`` the uniform proposal is never chosen (the test skips
+    its exponential). Proposals never fall below ``a``, and a proposal that
+    rounds onto ``b``
     is allowed, so the loops terminate even when ``(a, b)`` holds no float
     in its interior (e.g. ``a = 1e10``). Nothing overflows for finite ``a``.
     """
@@ -60,7 +62,7 @@ def _positive_side(rng, a, b):
         alpha = 0.5 * a + 0.5 * math.sqrt(a * a + 4.0)
     else:  # a * a would overflow
         alpha = 0.5 * a + 0.5 * math.hypot(a, 2.0)
-    if b - a <= _SQRT_E / alpha * math.exp(-0.5 * a / alpha):
+    if b < np.inf and b - a <= _SQRT_E / alpha * math.exp(-0.5 * a / alpha):
         width = b - a
         while True:
             z = a + width * rng.random()
@@ -125,6 +127,62 @@ def truncated_standard_normal(rng, lower, upper):
         # accept with probability exp(-z^2 / 2)
         if z <= upper and rng.standard_exponential() >= 0.5 * z * z:
             return z
+
+
+@kernel(inline=True)
+def standard_normal_above(rng, a):
+    """Exact draw from N(0, 1) truncated to ``(a, inf)``, ``a`` finite.
+
+    The one-sided case of :func:`truncated_standard_normal`, draw for draw:
+    normal rejection when ``a < 0`` (acceptance ``1 - Phi(a) > 1/2``), else
+    :func:`_positive_side` with ``b = inf``. The latents of observed
+    categories have only one-sided intervals when jomo's box is off (the
+    default), and skipping the two-sided tests saves about a tenth of the
+    latent step.
+    """
+    if a < 0.0:
+        while True:
+            z = rng.standard_normal()
+            if z > a:
+                return z
+    return _positive_side(rng, a, np.inf)
+
+
+@kernel(inline=True)
+def standard_normal_below(rng, b):
+    """Exact draw from N(0, 1) truncated to ``(-inf, b)``, ``b`` finite; the
+    same draws as :func:`truncated_standard_normal` (normal rejection when
+    ``b > 0``, else the mirror of :func:`standard_normal_above`)."""
+    if b > 0.0:
+        while True:
+            z = rng.standard_normal()
+            if z < b:
+                return z
+    return -_positive_side(rng, -b, np.inf)
+
+
+@kernel(inline=True)
+def truncated_normal_above(rng, mean, sd, inv_sd, lower):
+    """Exact draw from N(mean, sd^2) truncated to ``(lower, inf)``:
+    :func:`truncated_normal_with_inverse_sd` with ``upper = inf``, draw for
+    draw, without its two-sided tests."""
+    a = (lower - mean) * inv_sd
+    if not (a < np.inf and a > -np.inf):  # NaN or infinite bound
+        return truncated_normal_with_inverse_sd(rng, mean, sd, inv_sd, lower, np.inf)
+    x = mean + sd * standard_normal_above(rng, a)
+    return lower if x < lower else x
+
+
+@kernel(inline=True)
+def truncated_normal_below(rng, mean, sd, inv_sd, upper):
+    """Exact draw from N(mean, sd^2) truncated to ``(-inf, upper)``:
+    :func:`truncated_normal_with_inverse_sd` with ``lower = -inf``, draw
+    for draw."""
+    b = (upper - mean) * inv_sd
+    if not (b < np.inf and b > -np.inf):
+        return truncated_normal_with_inverse_sd(rng, mean, sd, inv_sd, -np.inf, upper)
+    x = mean + sd * standard_normal_below(rng, b)
+    return upper if x > upper else x
 
 
 @kernel
