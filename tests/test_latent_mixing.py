@@ -28,10 +28,14 @@ from scipy import integrate, stats
 from skjomo import HeteroscedasticMultilevelImputer, JointModelImputer, MultilevelJointImputer
 from skjomo._gibbs._chain import dimensions, initial_state, new_tally, new_trace, run_chain
 from skjomo._gibbs._latent_scale import (
+    cross_products_from_statistics,
     log_scale_density,
+    rescale_single_level_latents,
+    residual_cross_products,
     residual_statistics,
     slice_log_scale,
 )
+from skjomo._gibbs._suffstats import refresh_statistics
 
 Z_TOL = 4.5
 
@@ -82,6 +86,93 @@ def test_residual_statistics_match_their_definition(first, start, size):
         lin -= r[inside] @ pk[:, ~inside] @ r[~inside]
     np.testing.assert_allclose(coefs[1:3], [quad, lin], rtol=1e-12)
     np.testing.assert_array_equal(coefs[[0, 3, 4]], [1.0, 0.0, 0.0])
+
+
+@pytest.mark.parametrize("first, start, size", [(0, 0, 3), (2, 2, 3), (2, 5, 2), (1, 3, 2)])
+def test_cross_products_from_statistics_match_the_rows(first, start, size):
+    """The single-level scale move's residual cross-products from
+    ``H = X'Y``, ``K = Y'Y``, ``G = X'X`` and ``B`` equal the pass over the
+    rows with ``means = X B``."""
+    rng = np.random.default_rng(8)
+    n, m, p = 83, 3, 7
+    x = np.column_stack([np.ones(n), rng.standard_normal((n, m - 1))])
+    y, beta = rng.standard_normal((n, p)) + 2.0, rng.standard_normal((m, p))
+    expected = np.empty((1, size, p - first))
+    residual_cross_products(y, x @ beta, np.zeros(n, np.int64), first, start, size, expected)
+    cross = np.empty((1, size, p - first))
+    cross_products_from_statistics(
+        (x.T @ y)[None], (y.T @ y)[None], (x.T @ x)[None], beta, first, start, size, cross
+    )
+    np.testing.assert_allclose(cross, expected, rtol=1e-10, atol=1e-10 * n)
+
+
+def _single_level_mixed_frame(seed=4, n=150):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(n)
+    lat = np.array([0.5, -0.3, 0.2, 0.1]) + 0.6 * x[:, None] + rng.standard_normal((n, 4))
+    first = np.where((lat[:, 1:3] < 0).all(axis=1), "c", np.where(lat[:, 1] > lat[:, 2], "a", "b"))
+    frame = pd.DataFrame(
+        {
+            "x": x,
+            "y": lat[:, 0],
+            "c1": pd.Categorical(first, categories=["a", "b", "c"]),
+            "c2": pd.Categorical(np.where(lat[:, 3] > 0, "yes", "no"), categories=["yes", "no"]),
+        }
+    )
+    for column in ("y", "c1", "c2"):
+        frame.loc[rng.random(n) < 0.15, column] = np.nan
+    return frame
+
+
+def test_single_level_scale_move_keeps_the_statistics_current():
+    """After the single-level scale moves, the latents of each categorical
+    variable and their columns of B are multiplied by one factor each, and
+    the rescaled H and K are those of the new completed data."""
+    imputer = JointModelImputer(covariate_cols=["x"], n_burn=20, n_imputations=1, random_state=2)
+    imputer.fit(_single_level_mixed_frame())
+    model, state = imputer._encoded.model, imputer._chains.final_states[0]
+    refresh = (model.static_h, model.static_k, model.w, state.values)
+    refresh += (model.cluster_rows, model.cluster_ptr, state.h, state.k)
+    refresh_statistics(*refresh)
+    values, beta = state.values.copy(), state.beta.copy()
+    rescale_single_level_latents(
+        np.random.default_rng(0),
+        state.values,
+        state.h,
+        state.k,
+        model.gram,
+        state.beta,
+        state.cov,
+        state.cov_chol,
+        state.precision,
+        model.prior_scale,
+        model.codes,
+        model.latent_box,
+        model.cat_start,
+        model.cat_size,
+        model.n_free,
+    )
+    np.testing.assert_array_equal(state.values[:, : model.n_free], values[:, : model.n_free])
+    factors = state.values / values
+    for start, size in zip(model.cat_start, model.cat_size):
+        block = slice(start, start + size)
+        g = factors[0, start]
+        assert g > 0 and g != 1.0
+        np.testing.assert_allclose(factors[:, block], g, rtol=1e-14)
+        np.testing.assert_allclose(state.beta[:, block], g * beta[:, block], rtol=1e-14)
+    h, k = state.h.copy(), state.k.copy()
+    refresh_statistics(*refresh)
+    np.testing.assert_allclose(h, state.h, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(k, state.k, rtol=1e-12, atol=1e-12)
+    # the covariance still has the fixed latent blocks and is positive definite
+    np.testing.assert_allclose(np.linalg.inv(state.precision[0]), state.cov[0], atol=1e-10)
+
+
+def test_single_level_posterior_unchanged():
+    """A continuous and two categorical outcomes (the scale moves from the
+    sufficient statistics, one after the other) against the sampler without
+    the moves."""
+    _assert_same_posterior(JointModelImputer(covariate_cols=["x"]), _single_level_mixed_frame())
 
 
 def test_slice_step_targets_its_density():

@@ -23,7 +23,7 @@ import numpy as np
 from ._covariance import draw_group_covariances, refresh_factors, row_scatter
 from ._hierarchical import draw_covariance_hyperparameters
 from ._jit import compile_notice, kernel, shared_kernels
-from ._latent_scale import rescale_categorical_latents
+from ._latent_scale import rescale_categorical_latents, rescale_single_level
 from ._latents import draw_observed_latents, start_observed_latents
 from ._linalg import cholesky_lower, inverse_from_cholesky
 from ._missing import draw_missing, draw_missing_with, missingness_groups
@@ -762,9 +762,16 @@ def _run_chain(
     q = state.u.shape[2]
     for it in range(n_iter):
         _draw_latents(rng, model, state, multilevel)
-        if model.latent_scale_moves and model.cat_start.shape[0] + model.cat2_start.shape[0] > 0:
-            rescale_categorical_latents(rng, model, state, multilevel)
-        refresh_statistics_with(parallel, model, state)
+        if multilevel is None or not multilevel:
+            # single level: the scale moves take the rows' terms from H and K
+            # and rescale them with the latents (doc/sampler.rst)
+            refresh_statistics_with(parallel, model, state)
+            if model.latent_scale_moves and model.cat_start.shape[0] > 0:
+                rescale_single_level(rng, model, state)
+        else:
+            if model.latent_scale_moves and model.cat_start.shape[0] + model.cat2_start.shape[0] > 0:
+                rescale_categorical_latents(rng, model, state, multilevel)
+            refresh_statistics_with(parallel, model, state)
         if multilevel is None or not multilevel or model.cov_method == 0:
             fixed_effect_response(model.gram, state.h, state.u, state.cross)
             draw_fixed_effects(rng, model.design_chol, state.cross, state.cov_chol[0], state.beta)

@@ -125,13 +125,23 @@ def residual_statistics(values, means, precisions, row_group, first, start, size
     Both are contractions of each group's cross-products
     ``S_g = sum_{i in g} r_iK r_i'``: ``A = sum_g tr(P_g,KK S_g,KK')`` and
     ``b = -sum_g tr(P_g,KR S_g,KR')``. One pass over the rows sums ``S_g``
-    (independent accumulators; a sum of ``P r_i`` per row would chain every
-    term of the row), then the contraction is done once per group.
+    (:func:`residual_cross_products`; independent accumulators, where a sum
+    of ``P r_i`` per row would chain every term of the row), then the
+    contraction is done once per group (:func:`add_residual_terms`).
     """
+    cross = np.empty((precisions.shape[0], size, values.shape[1] - first))
+    residual_cross_products(values, means, row_group, first, start, size, cross)
+    add_residual_terms(precisions, cross, first, start, coefs)
+
+
+@kernel(inline=True)
+def residual_cross_products(values, means, row_group, first, start, size, cross):
+    """``cross[g, a, t] = sum_{i in g} r_i,start+a r_i,first+t`` (the
+    ``S_g`` of :func:`residual_statistics`; ``cross`` of shape
+    ``(groups, size, p - first)`` is overwritten)."""
     n, p = values.shape
-    stop = start + size
     width = p - first
-    cross = np.zeros((precisions.shape[0], size, width))  # S_g, columns from first
+    cross[:] = 0.0
     resid = np.empty(p)
     for i in range(n):
         g = row_group[i]
@@ -141,6 +151,41 @@ def residual_statistics(values, means, precisions, row_group, first, start, size
             r = resid[start + a]
             for t in range(width):
                 cross[g, a, t] += r * resid[first + t]
+
+
+@kernel(inline=True)
+def cross_products_from_statistics(h, k, gram, beta, first, start, size, cross):
+    """The ``S`` of :func:`residual_cross_products` for one group and the
+    residuals ``r_i = y_i - x_i' B`` of a single-level model, from its
+    sufficient statistics ``H = X'Y``, ``K = Y'Y`` and ``G = X'X`` (one
+    cluster): ``S = K - H'B - B'H + B'G B`` restricted to the rows
+    ``start..start+size-1`` and the columns from ``first`` (the latents),
+    in ``O(m^2)`` per entry instead of a pass over the rows."""
+    m = beta.shape[0]
+    width = k.shape[1] - first
+    gb = np.empty(m)
+    for t in range(width):
+        col = first + t
+        for r in range(m):
+            total = 0.0
+            for r2 in range(m):
+                total += gram[0, r, r2] * beta[r2, col]
+            gb[r] = total
+        for a in range(size):
+            row = start + a
+            total = k[0, row, col]
+            for r in range(m):
+                total += beta[r, row] * (gb[r] - h[0, r, col]) - h[0, r, row] * beta[r, col]
+            cross[0, a, t] = total
+
+
+@kernel(inline=True)
+def add_residual_terms(precisions, cross, first, start, coefs):
+    """Add to ``coefs`` the terms ``A`` and ``b`` of :func:`residual_statistics`
+    from the groups' cross-products ``cross`` of the scaled columns
+    ``start..start+size-1`` (``size = cross.shape[1]``)."""
+    size, width = cross.shape[1], cross.shape[2]
+    stop = start + size
     quad, lin = 0.0, 0.0
     for g in range(cross.shape[0]):
         for a in range(size):
@@ -257,18 +302,6 @@ def covariance_prior_statistics(precision, prior_df, prior_scale, scaled, coefs)
 
 
 @kernel(inline=True)
-def _row_terms(values, means, m, lam, row_group, n_free, start, size, coefs):
-    """Reset ``coefs`` to the terms of the rows and of the ``m`` rows of
-    ``B`` (the Jacobian ``n = (rows + m) size``) for the level-1 move of the
-    latents ``start..start+size-1``: the latents given the rest of the row
-    (the free columns' regression residuals do not change, the latents'
-    quadratic form scales)."""
-    coefs[:] = 0.0
-    coefs[0] = (values.shape[0] + m) * size
-    residual_statistics(values, means, lam, row_group, n_free, start, size, coefs)
-
-
-@kernel(inline=True)
 def _regression_prior_terms(regs, cond_prec, prior_scale, n_free, start, size, coefs):
     """Add the terms of the regressions on the latents of every covariance
     group under ``IW(nu, Psi)``, which gives
@@ -285,35 +318,17 @@ def _draw_scale(rng, coefs, values, codes, k, start, size, box):
     return math.exp(slice_log_scale(rng, coefs, s_max))
 
 
-@kernel(inline=True)
-def _apply_level1_scale(
-    g, values, means, beta, cov, cov_chol, precision, regs, n_free, start, size
-):
-    """Multiply the latents ``start..start+size-1`` of every row, their
-    means and columns of ``B`` by ``g``, divide their rows of the regression
-    on the latents by ``g`` and refresh the covariances' factors."""
-    for i in range(values.shape[0]):
-        for t in range(start, start + size):
-            values[i, t] *= g
-            means[i, t] *= g
-    for a in range(beta.shape[0]):
-        for t in range(start, start + size):
-            beta[a, t] *= g
-    for h in range(regs.shape[0]):
-        rescale_regression(cov[h], n_free, regs[h], start - n_free, size, 1.0 / g)
-    refresh_factors(cov, cov_chol, precision)
-
-
 @kernel
 def rescale_single_level_latents(
     rng,
     values,
-    means,
+    h,
+    k,
+    gram,
     beta,
     cov,
     cov_chol,
     precision,
-    row_group,
     prior_scale,
     codes,
     box,
@@ -321,29 +336,52 @@ def rescale_single_level_latents(
     cat_size,
     n_free,
 ):
-    """The scale moves of a single-level model (no random effects, the
-    "fixed" prior of the regressions on the latents): the level-1 move of
-    :func:`_scale_level1` for each categorical variable, on arrays.
+    """The scale moves of a single-level model (one cluster, a common
+    covariance, the "fixed" prior of the regression on the latents): the
+    level-1 move of :func:`_scale_level1` for each categorical variable, on
+    arrays and from the sufficient statistics.
 
-    The chain calls it with the arrays of its namedtuples, so that no copy
-    of ``Model`` and ``State`` (a reference count on each of their arrays)
-    is made per iteration (see :func:`rescale_categorical_latents`).
+    ``h``, ``k``, ``gram``: ``H = X'Y``, ``K = Y'Y`` of the current
+    completed data and ``G = X'X`` (shape ``(1, ., .)``). The rows' terms
+    come from them (:func:`cross_products_from_statistics`) instead of a
+    pass over the rows, and the move rescales ``H`` and ``K`` with the
+    latents (``H_K``, ``K_K.`` and ``K_.K`` times ``g``), so that the
+    chain's regression and covariance steps need no new pass. The row
+    means are not touched: nothing reads them before the chain's row-means
+    step recomputes them from the rescaled ``B``. The chain calls it with
+    the arrays of its namedtuples, so that no copy of ``Model`` and
+    ``State`` (a reference count on each of their arrays) is made per
+    iteration.
     """
     coefs = np.empty(5)
-    n_groups, p = cov.shape[0], cov.shape[1]
-    lam = np.empty((n_groups, p - n_free, p - n_free))
-    regs = np.empty((n_groups, p - n_free, n_free))
-    cond_prec = np.empty((n_groups, n_free, n_free))
-    for h in range(n_groups):
-        regression_on_latents(cov[h], n_free, lam[h], regs[h], cond_prec[h])
-    for k in range(cat_start.shape[0]):
-        start, size = cat_start[k], cat_size[k]
-        _row_terms(values, means, beta.shape[0], lam, row_group, n_free, start, size, coefs)
+    p = cov.shape[1]
+    lam = np.empty((1, p - n_free, p - n_free))
+    regs = np.empty((1, p - n_free, n_free))
+    cond_prec = np.empty((1, n_free, n_free))
+    regression_on_latents(cov[0], n_free, lam[0], regs[0], cond_prec[0])
+    for c in range(cat_start.shape[0]):
+        start, size = cat_start[c], cat_size[c]
+        cross = np.empty((1, size, p - n_free))
+        cross_products_from_statistics(h, k, gram, beta, n_free, start, size, cross)
+        coefs[:] = 0.0
+        coefs[0] = (values.shape[0] + beta.shape[0]) * size
+        add_residual_terms(lam, cross, n_free, start, coefs)
         _regression_prior_terms(regs, cond_prec, prior_scale, n_free, start, size, coefs)
-        g = _draw_scale(rng, coefs, values, codes, k, start, size, box)
-        _apply_level1_scale(
-            g, values, means, beta, cov, cov_chol, precision, regs, n_free, start, size
-        )
+        g = _draw_scale(rng, coefs, values, codes, c, start, size, box)
+        for i in range(values.shape[0]):
+            for t in range(start, start + size):
+                values[i, t] *= g
+        for t in range(start, start + size):
+            for a in range(h.shape[1]):
+                h[0, a, t] *= g
+            for u in range(p):
+                k[0, t, u] *= g
+                k[0, u, t] *= g
+        for a in range(beta.shape[0]):
+            for t in range(start, start + size):
+                beta[a, t] *= g
+        rescale_regression(cov[0], n_free, regs[0], start - n_free, size, 1.0 / g)
+        refresh_factors(cov, cov_chol, precision)
 
 
 @kernel(internal=True)
@@ -354,7 +392,11 @@ def _scale_level1(rng, model, state, k, coefs, scaled, lam, regs, cond_prec, mul
     n_free = model.n_free
     n_clusters, p, q = state.u.shape
     m = state.beta.shape[0]
-    _row_terms(state.values, state.means, m, lam, model.row_group, n_free, start, size, coefs)
+    coefs[:] = 0.0
+    coefs[0] = (state.values.shape[0] + m) * size
+    # the latents given the rest of the row: the free columns' regression
+    # residuals do not change, the latents' quadratic form scales
+    residual_statistics(state.values, state.means, lam, model.row_group, n_free, start, size, coefs)
     hierarchical = False
     if multilevel is not None and multilevel:
         if model.cov_method == 2:
@@ -376,19 +418,16 @@ def _scale_level1(rng, model, state, k, coefs, scaled, lam, regs, cond_prec, mul
                 state.sigma_precision[0], model.prior2_df, model.prior2_scale, scaled, coefs
             )
     g = _draw_scale(rng, coefs, state.values, model.codes, k, start, size, model.latent_box)
-    _apply_level1_scale(
-        g,
-        state.values,
-        state.means,
-        state.beta,
-        state.cov,
-        state.cov_chol,
-        state.precision,
-        regs,
-        n_free,
-        start,
-        size,
-    )
+    for i in range(state.values.shape[0]):
+        for t in range(start, start + size):
+            state.values[i, t] *= g
+            state.means[i, t] *= g
+    for a in range(m):
+        for t in range(start, start + size):
+            state.beta[a, t] *= g
+    for h in range(regs.shape[0]):
+        rescale_regression(state.cov[h], n_free, regs[h], start - n_free, size, 1.0 / g)
+    refresh_factors(state.cov, state.cov_chol, state.precision)
     if multilevel is not None and multilevel:
         if hierarchical:
             for r in range(p):
@@ -497,33 +536,6 @@ def rescale_categorical_latents(rng, model, state, multilevel):
     with its factors, and at level 2 the latents, ``means2`` and ``beta2``
     (see the module docstring).
     """
-    if multilevel is None:
-        # straight-line: one call with arrays (doc/benchmarks.rst, "Fourth
-        # round: reference counts in the iteration")
-        rescale_single_level_latents(
-            rng,
-            state.values,
-            state.means,
-            state.beta,
-            state.cov,
-            state.cov_chol,
-            state.precision,
-            model.row_group,
-            model.prior_scale,
-            model.codes,
-            model.latent_box,
-            model.cat_start,
-            model.cat_size,
-            model.n_free,
-        )
-    else:
-        _rescale_with_levels(rng, model, state, multilevel)
-
-
-@kernel(inline=True)
-def _rescale_with_levels(rng, model, state, multilevel):
-    """:func:`rescale_categorical_latents` in the chain of two-level models
-    and the chain shared by every kind of model."""
     coefs = np.empty(5)
     scaled = np.zeros(state.sigma.shape[1], np.bool_)
     work = np.empty((3, state.u.shape[0]))
@@ -562,3 +574,29 @@ def _rescale_with_levels(rng, model, state, multilevel):
     if multilevel is not None and multilevel:
         for k in range(model.cat2_start.shape[0]):
             _scale_level2(rng, model, state, k, coefs)
+
+
+@kernel(inline=True)
+def rescale_single_level(rng, model, state):
+    """:func:`rescale_categorical_latents` in the chain of a single-level
+    model, with ``state.h`` and ``state.k`` current
+    (:func:`rescale_single_level_latents`): straight-line glue, one call with
+    arrays (doc/benchmarks.rst, "Fourth round: reference counts in the
+    iteration")."""
+    rescale_single_level_latents(
+        rng,
+        state.values,
+        state.h,
+        state.k,
+        model.gram,
+        state.beta,
+        state.cov,
+        state.cov_chol,
+        state.precision,
+        model.prior_scale,
+        model.codes,
+        model.latent_box,
+        model.cat_start,
+        model.cat_size,
+        model.n_free,
+    )
