@@ -168,11 +168,13 @@ def test_single_level_scale_move_keeps_the_statistics_current():
     np.testing.assert_allclose(np.linalg.inv(state.precision[0]), state.cov[0], atol=1e-10)
 
 
-def test_single_level_posterior_unchanged():
+@pytest.mark.parametrize("bounds", [None, (-3.0, 4.0)])
+def test_single_level_posterior_unchanged(bounds):
     """A continuous and two categorical outcomes (the scale moves from the
-    sufficient statistics, one after the other) against the sampler without
-    the moves."""
-    _assert_same_posterior(JointModelImputer(covariate_cols=["x"]), _single_level_mixed_frame())
+    sufficient statistics, one after the other), with and without jomo's
+    latent box, against the sampler without the moves."""
+    imputer = JointModelImputer(covariate_cols=["x"], latent_bounds=bounds)
+    _assert_same_posterior(imputer, _single_level_mixed_frame())
 
 
 def test_slice_step_targets_its_density():
