@@ -762,24 +762,21 @@ def _run_chain(
     q = state.u.shape[2]
     for it in range(n_iter):
         _draw_latents(rng, model, state, multilevel)
+        if multilevel is not None and multilevel:
+            if model.latent_scale_moves and model.cat_start.shape[0] + model.cat2_start.shape[0] > 0:
+                rescale_categorical_latents(rng, model, state, multilevel)
+        refresh_statistics_with(parallel, model, state)
+        # single level: the scale moves take the rows' terms from H and K and
+        # rescale them with the latents (doc/sampler.rst); the shared chain
+        # has them in a branch of its own (with the test "is None or not
+        # multilevel" the per-kind chain of jsp_single_mix took about 20
+        # microseconds more per iteration, measured)
         if multilevel is None:
-            # single level: the scale moves take the rows' terms from H and K
-            # and rescale them with the latents (doc/sampler.rst)
-            refresh_statistics_with(parallel, model, state)
             if model.latent_scale_moves and model.cat_start.shape[0] > 0:
                 rescale_single_level(rng, model, state)
         elif not multilevel:
-            # the same in the chain shared by every kind of model (a separate
-            # branch: with the test "is None or not multilevel" the per-kind
-            # chain of jsp_single_mix took about 20 microseconds more per
-            # iteration, measured)
-            refresh_statistics_with(parallel, model, state)
             if model.latent_scale_moves and model.cat_start.shape[0] > 0:
                 rescale_single_level(rng, model, state)
-        else:
-            if model.latent_scale_moves and model.cat_start.shape[0] + model.cat2_start.shape[0] > 0:
-                rescale_categorical_latents(rng, model, state, multilevel)
-            refresh_statistics_with(parallel, model, state)
         if multilevel is None or not multilevel or model.cov_method == 0:
             fixed_effect_response(model.gram, state.h, state.u, state.cross)
             draw_fixed_effects(rng, model.design_chol, state.cross, state.cov_chol[0], state.beta)
