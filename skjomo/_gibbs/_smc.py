@@ -604,8 +604,9 @@ def draw_analysis_parameters(rng, am, ast, values, accepted):
             deriv = (np.empty(n), np.empty(n))  # at the new theta if it moved
             moved, ok = draw_ordinal_independence(rng, am.moving_rows, ast, offset, shift, deriv)
             if not ok:  # no reference point yet: the first chunk of the burn-in
-                moved = draw_ordinal_parameters_at_mode(rng, ast, offset)
-                refresh_predictor(am, ast)
+                moved, ok = draw_ordinal_parameters_at_mode(rng, ast, offset, deriv)
+                if not ok:  # no mode: the single-level step, rows not kept
+                    refresh_predictor(am, ast)
             accepted[0] += moved
             accepted[1] += draw_mixed_ordinal(
                 rng,

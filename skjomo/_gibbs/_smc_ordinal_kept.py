@@ -29,7 +29,12 @@ product, and ``e`` is formed anew at every accepted ``theta`` move).
 import numpy as np
 
 from ._jit import kernel
-from ._smc_ordinal import _DIRECT_DIFFERENCE, probability_terms
+from ._smc_ordinal import (
+    _DIRECT_DIFFERENCE,
+    add_row_terms,
+    probability_terms,
+    symmetrize_lower,
+)
 
 # Products ``e A_c`` outside this range (or not a number) take the forms of
 # ._smc_ordinal from eta: within it, 1 + e A_c and the divisions by it
@@ -133,3 +138,29 @@ def kept_rows_score(w, y, rows, offset, theta, grad):
             grad[k + c] += a  # alpha_{c+1}
         if c > 0:
             grad[k + c - 1] -= b  # alpha_c
+
+
+@kernel
+def kept_derivatives(w, y, offset, theta, grad, info):
+    """:func:`._smc_ordinal.likelihood_derivatives` without the
+    log-likelihood, with one exponential per row, ``exp(eta)``, and the terms
+    of :func:`product_terms`: the gradient in ``(theta, alpha)`` of the
+    log-likelihood of the completed data at ``theta`` into ``grad`` and minus
+    its Hessian into ``info`` (row ``i``'s linear predictor ``w_i' theta +
+    offset[i]``)."""
+    n, k = w.shape
+    r = theta.shape[0]
+    grad[:] = 0.0
+    info[:, :] = 0.0
+    cuts = cut_factors(theta, k)
+    for i in range(n):
+        eta = offset[i]
+        for t in range(k):
+            eta += w[i, t] * theta[t]
+        e = np.exp(eta)
+        if cuts[2] < e < cuts[3]:
+            p, a, b, d_uu, d_ll, d_ul = product_terms(y[i], e, cuts[0], cuts[1])
+        else:
+            p, a, b, d_uu, d_ll, d_ul = probability_terms(y[i], eta, theta, k)
+        add_row_terms(w, i, y[i], r, a, b, d_uu, d_ll, d_ul, grad, info)
+    symmetrize_lower(info)
