@@ -3,7 +3,7 @@
 Usage::
 
     python benchmarks/bench_threads.py [--rows 50000] [--clusters 200]
-        [--seconds 0.5] [--repeats 10] [--threads 2]
+        [--seconds 0.5] [--repeats 10] [--threads 2] [--models continuous,mixed]
 
 Data: :func:`skjomo.datasets.make_multilevel_data` with ``clusters``
 clusters of ``rows / clusters`` rows (a quarter of every outcome missing),
@@ -111,6 +111,9 @@ def main(argv=None):
     parser.add_argument("--seconds", type=float, default=0.5, help="length of a block")
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--models", default="continuous,mixed", help="comma-separated: continuous, mixed"
+    )
     args = parser.parse_args(argv)
     from skjomo.datasets import make_multilevel_data
 
@@ -119,6 +122,7 @@ def main(argv=None):
         n_clusters=args.clusters, cluster_size=args.rows // args.clusters, random_state=0
     ).frame
     models = {"continuous": frame.drop(columns=["b", "g"]), "mixed": frame}
+    models = {name: models[name] for name in args.models.split(",")}
     print(
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}; {len(frame):,} rows, {args.clusters} clusters"
@@ -142,6 +146,9 @@ def main(argv=None):
                 f"{best[1][1]:.0%}, {best[args.threads][1]:.0%}",
             )
         )
+    import numba
+
+    print(f"numba {numba.__version__}, threading layer {numba.threading_layer()}")
     widths = [max(len(h), *(len(r[k]) for r in rows)) for k, h in enumerate(header)]
     rule = "  ".join("=" * w for w in widths)
     print(rule)

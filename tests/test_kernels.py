@@ -11,6 +11,7 @@ import pytest
 from scipy import linalg, special, stats
 
 from skjomo._gibbs._linalg import gaussian_from_precision
+from skjomo._gibbs._missing import draw_missing_from, missingness_groups
 from skjomo._gibbs._regression import draw_random_effects
 from skjomo._gibbs._truncnorm import truncated_normal, truncated_standard_normal
 from skjomo._gibbs._wishart import (
@@ -724,3 +725,47 @@ def test_random_effects_draw_is_the_closed_form_conditional():
             chol.T, normals.standard_normal(p * q)
         )
         np.testing.assert_allclose(drawn[j].ravel(), expected, rtol=1e-10, atol=1e-12)
+
+
+def test_missing_cells_are_the_closed_form_conditional():
+    """Each row with missing set ``M`` gets ``mu_M - Q_MM^{-1} Q_MO (y_O - mu_O)
+    + L^{-T} z`` (doc/sampler.rst, "Missing values"), ``L L' = Q_MM`` and ``z``
+    its standard normals, in group order; observed cells are kept."""
+    rng = np.random.default_rng(8)
+    n, p = 40, 5
+    precisions = np.stack([_spd_matrix(rng, p), _spd_matrix(rng, p)])
+    missing = rng.random((n, p)) < 0.4
+    missing[0] = True  # a row missing every cell
+    missing[1] = False
+    missing[2] = False
+    missing[2, 3] = True  # one missing cell
+    row_group = rng.integers(0, 2, n)
+    group_rows, group_ptr, group_cov, group_missing = missingness_groups(missing, row_group)
+    assert group_missing.sum(axis=1).max() == p and group_missing.sum(axis=1).min() == 1
+    means = rng.normal(size=(n, p))
+    values = np.where(missing, np.nan, rng.normal(size=(n, p)))
+    noise = rng.normal(size=int(missing.sum()))
+    drawn = values.copy()
+    draw_missing_from(
+        noise, drawn, means, precisions, group_rows, group_ptr, group_cov, group_missing
+    )
+    used = 0
+    for k in range(group_cov.shape[0]):
+        mis = np.flatnonzero(group_missing[k])
+        obs = np.flatnonzero(~group_missing[k])
+        q = precisions[group_cov[k]]
+        q_mm = q[np.ix_(mis, mis)]
+        chol = np.linalg.cholesky(q_mm)
+        for row in group_rows[group_ptr[k] : group_ptr[k + 1]]:
+            z = noise[used : used + mis.size]
+            used += mis.size
+            residual = values[row, obs] - means[row, obs]
+            expected = (
+                means[row, mis]
+                - np.linalg.solve(q_mm, q[np.ix_(mis, obs)] @ residual)
+                + linalg.solve_triangular(chol.T, z)
+            )
+            np.testing.assert_allclose(drawn[row, mis], expected, rtol=1e-10, atol=1e-12)
+            np.testing.assert_array_equal(drawn[row, obs], values[row, obs])
+    assert used == noise.size
+    assert not np.isnan(drawn).any()

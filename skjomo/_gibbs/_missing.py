@@ -12,7 +12,7 @@ import numpy as np
 from numba import prange
 
 from ._jit import kernel, threaded_pair
-from ._linalg import cholesky_lower, solve_lower, solve_lower_transpose
+from ._linalg import cholesky_lower, lower_inverse
 from ._threads import row_chunks, standard_normals
 
 
@@ -77,7 +77,8 @@ def _draw_missing_from(
     """:func:`draw_missing` given its standard normals ``noise``: ``|M|`` per
     row, the rows of each group in order, group after group.
 
-    Serially, per group: its columns and the Cholesky factor of ``Q_MM``;
+    Serially, per group: its columns and, with more than one missing cell,
+    the factors of :func:`_group_factors`;
     then the rows are drawn in parallel tasks of :data:`._threads.ROW_CHUNK`
     rows (see :mod:`._threads`).
     """
@@ -85,19 +86,23 @@ def _draw_missing_from(
     mis = np.empty((n_groups, p), np.int64)
     obs = np.empty((n_groups, p), np.int64)
     n_mis = np.empty(n_groups, np.int64)
-    chol_space = np.empty((n_groups, p * p))
+    inverse_space = np.empty((n_groups, p * p))  # L^{-1}, L L' = Q_MM
+    coef_space = np.empty((n_groups, p * p))  # Q_MM^{-1} Q_MO
     noise_start = np.zeros(n_groups + 1, np.int64)
+    work = np.empty(3 * p * p)
     for k in range(n_groups):
         n_mis[k] = _missing_columns(group_missing, k, mis[k], obs[k])
         noise_start[k + 1] = noise_start[k] + (group_ptr[k + 1] - group_ptr[k]) * n_mis[k]
         nm = n_mis[k]
         if nm > 1:
-            block = np.empty((nm, nm))
-            precision = precisions[group_cov[k]]
-            for a in range(nm):
-                for b in range(nm):
-                    block[a, b] = precision[mis[k, a], mis[k, b]]
-            cholesky_lower(block, chol_space[k, : nm * nm].reshape((nm, nm)))
+            _group_factors(
+                precisions[group_cov[k]],
+                mis[k, :nm],
+                obs[k, : p - nm],
+                work,
+                inverse_space[k, : nm * nm].reshape((nm, nm)),
+                coef_space[k, : nm * (p - nm)].reshape((nm, p - nm)),
+            )
     # tasks: chunks of the rows of each group
     n_tasks = 0
     for k in range(n_groups):
@@ -125,19 +130,51 @@ def _draw_missing_from(
             task_stop[c],
             mis[k, :nm],
             obs[k, : p - nm],
-            chol_space[k, : nm * nm].reshape((nm, nm)),
+            inverse_space[k, : nm * nm].reshape((nm, nm)),
+            coef_space[k, : nm * (p - nm)].reshape((nm, p - nm)),
             noise,
             noise_start[k] + (task_start[c] - group_ptr[k]) * nm,
         )
 
 
 @kernel(inline=True)
-def _draw_rows(values, means, precision, rows, start, stop, mis, obs, chol, noise, offset):
+def _group_factors(precision, mis, obs, work, inverse, coef):
+    """Factors of one missingness group with ``|M| > 1``: ``inverse`` gets
+    ``L^{-1}`` for ``L L' = Q_MM`` and ``coef`` gets ``Q_MM^{-1} Q_MO``
+    (``= L^{-T} L^{-1} Q_MO``), so that each row of the group is drawn with
+    products only (:func:`_draw_rows`)."""
+    nm = mis.shape[0]
+    no = obs.shape[0]
+    block = work[: nm * nm].reshape((nm, nm))
+    chol = work[nm * nm : 2 * nm * nm].reshape((nm, nm))
+    half = work[2 * nm * nm : 2 * nm * nm + nm * no].reshape((nm, no))  # L^{-1} Q_MO
+    for a in range(nm):
+        for b in range(nm):
+            block[a, b] = precision[mis[a], mis[b]]
+    cholesky_lower(block, chol)
+    lower_inverse(chol, inverse)
+    for b in range(nm):
+        for o in range(no):
+            s = 0.0
+            for c in range(b + 1):
+                s += inverse[b, c] * precision[mis[c], obs[o]]
+            half[b, o] = s
+    for a in range(nm):
+        for o in range(no):
+            s = 0.0
+            for b in range(a, nm):
+                s += inverse[b, a] * half[b, o]
+            coef[a, o] = s
+
+
+@kernel(inline=True)
+def _draw_rows(values, means, precision, rows, start, stop, mis, obs, inverse, coef, noise, offset):
     """Rows ``rows[start:stop]`` of one missingness group, from their
     standard normals ``noise[offset:]`` (``len(mis)`` per row).
 
     With a single missing cell ``c``: ``N(mu - Q_cO (y_O - mu_O) / q, 1 / q)``;
-    otherwise ``mu_M - Q_MM^{-1} Q_MO (y_O - mu_O) + L^{-T} z``.
+    otherwise ``mu_M - A (y_O - mu_O) + L^{-T} z`` with ``A = Q_MM^{-1} Q_MO``
+    and ``inverse = L^{-1}`` from :func:`_group_factors` (no division per row).
     """
     n_mis = mis.shape[0]
     if n_mis == 1:
@@ -151,23 +188,21 @@ def _draw_rows(values, means, precision, rows, start, stop, mis, obs, chol, nois
                 acc += precision[col, o] * (values[row, o] - means[row, o])
             values[row, col] = means[row, col] - acc / q + sd * noise[offset + r - start]
         return
-    shift = np.empty(n_mis)
-    z = np.empty(n_mis)
+    n_obs = obs.shape[0]
+    residual = np.empty(n_obs)
     for r in range(start, stop):
         row = rows[r]
         base = offset + (r - start) * n_mis
+        for o in range(n_obs):
+            residual[o] = values[row, obs[o]] - means[row, obs[o]]
         for a in range(n_mis):
-            s = 0.0
-            for o in obs:
-                s += precision[mis[a], o] * (values[row, o] - means[row, o])
-            shift[a] = s
-            z[a] = noise[base + a]
-        # shift <- Q_MM^{-1} Q_MO (y_O - mu_O); z <- L^{-T} z ~ N(0, Q_MM^{-1})
-        solve_lower(chol, shift)
-        solve_lower_transpose(chol, shift)
-        solve_lower_transpose(chol, z)
-        for a in range(n_mis):
-            values[row, mis[a]] = means[row, mis[a]] - shift[a] + z[a]
+            shift = 0.0
+            for o in range(n_obs):
+                shift += coef[a, o] * residual[o]
+            spread = 0.0  # (L^{-T} z)_a
+            for b in range(a, n_mis):
+                spread += inverse[b, a] * noise[base + b]
+            values[row, mis[a]] = means[row, mis[a]] - shift + spread
 
 
 draw_missing_from, draw_missing_from_threaded = threaded_pair(_draw_missing_from)
