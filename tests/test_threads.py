@@ -106,6 +106,15 @@ def test_row_means_threaded_is_serial(layout):
         "ik,itk->it", layout["z"], layout["u"][layout["cluster"]]
     )
     np.testing.assert_allclose(first[5], expected, rtol=1e-12, atol=1e-12)
+    # every row's sums in the order a = 0..m-1, then k = 0..q-1, bit for bit
+    # (rows are computed four at a time, plus a remainder)
+    x, z, u = layout["x"], layout["z"], layout["u"][layout["cluster"]]
+    in_order = np.zeros_like(first[5])
+    for a in range(x.shape[1]):
+        in_order += x[:, a, None] * layout["beta"][a]
+    for k in range(z.shape[1]):
+        in_order += z[:, k, None] * u[:, :, k]
+    assert np.array_equal(first[5], in_order)
 
 
 def test_residual_scatter_threaded_is_serial(layout):

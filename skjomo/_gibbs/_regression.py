@@ -259,12 +259,42 @@ def _row_mean(i, design, z, cluster, beta, u, out):
         out[i, t] = s
 
 
+@kernel(inline=True)
+def _four_row_means(i, design, z, cluster, beta, u, out):
+    """:func:`_row_mean` of rows ``i`` to ``i + 3``, side by side (the same
+    sums in the same order, a quarter of the loop control)."""
+    m, p = beta.shape
+    q = u.shape[2]
+    j0, j1, j2, j3 = cluster[i], cluster[i + 1], cluster[i + 2], cluster[i + 3]
+    for t in range(p):
+        s0 = s1 = s2 = s3 = 0.0
+        for a in range(m):
+            b = beta[a, t]
+            s0 += design[i, a] * b
+            s1 += design[i + 1, a] * b
+            s2 += design[i + 2, a] * b
+            s3 += design[i + 3, a] * b
+        for k in range(q):
+            s0 += z[i, k] * u[j0, t, k]
+            s1 += z[i + 1, k] * u[j1, t, k]
+            s2 += z[i + 2, k] * u[j2, t, k]
+            s3 += z[i + 3, k] * u[j3, t, k]
+        out[i, t] = s0
+        out[i + 1, t] = s1
+        out[i + 2, t] = s2
+        out[i + 3, t] = s3
+
+
 def _row_means(design, z, cluster, beta, u, out):
     """``out[i] = B'x_i + U_j'z_i`` for the given rows (tasks of
-    :data:`._threads.ROW_CHUNK` rows)."""
+    :data:`._threads.ROW_CHUNK` rows, four rows at a time)."""
     chunks = row_chunks(design.shape[0])
     for task in prange(chunks.shape[0] - 1):
-        for i in range(chunks[task], chunks[task + 1]):
+        start, stop = chunks[task], chunks[task + 1]
+        four = start + (stop - start) // 4 * 4
+        for i in range(start, four, 4):
+            _four_row_means(i, design, z, cluster, beta, u, out)
+        for i in range(four, stop):
             _row_mean(i, design, z, cluster, beta, u, out)
 
 
