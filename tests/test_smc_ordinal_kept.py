@@ -11,11 +11,17 @@ from jomo_compare import ordinal_eta_terms
 from scipy.special import expit
 
 from skjomo._gibbs._smc_mixed import RandomEffectsState, build_random_effects
-from skjomo._gibbs._smc_ordinal import probability_terms, row_likelihood, rows_score
+from skjomo._gibbs._smc_ordinal import (
+    likelihood_derivatives,
+    probability_terms,
+    row_likelihood,
+    rows_score,
+)
 from skjomo._gibbs._smc_ordinal_kept import (
     KEPT_HIGH,
     KEPT_LOW,
     cut_factors,
+    kept_derivatives,
     kept_rows_score,
     product_terms,
 )
@@ -88,6 +94,34 @@ def test_kept_rows_score_equals_the_stable_score():
     kept_rows_score(w, y, rows, offset, theta, kept)
     rows_score(w, y, rows, offset, theta, stable)
     np.testing.assert_allclose(kept, stable, rtol=1e-12, atol=1e-12)
+
+
+def test_kept_derivatives_equal_the_stable_derivatives():
+    """The gradient and information of the mode search of the two-level
+    coefficient step, with one exponential per row, against
+    likelihood_derivatives (two per row), rows far out in the tails
+    included, and against the gradient by central differences."""
+    rng = np.random.default_rng(6)
+    n = 300
+    w = rng.normal(size=(n, 2))
+    theta = np.array([0.8, -0.4, -1.0, 0.5, 2.0])
+    offset = rng.normal(size=n)
+    offset[:3] = [800.0, -800.0, 30.0]
+    y = rng.integers(0, 4, n).astype(float)
+    grad, info = np.empty(5), np.empty((5, 5))
+    grad0, info0 = np.empty(5), np.empty((5, 5))
+    kept_derivatives(w, y, offset, theta, grad, info)
+    loglik = likelihood_derivatives(w, y, offset, theta, grad0, info0, True)
+    np.testing.assert_allclose(grad, grad0, rtol=1e-12, atol=1e-10)
+    np.testing.assert_allclose(info, info0, rtol=1e-12, atol=1e-10)
+    np.testing.assert_array_equal(info, info.T)
+    h = 1e-6
+    for s in range(5):
+        step = np.eye(5)[s] * h
+        up = likelihood_derivatives(w, y, offset, theta + step, grad0, info0, True)
+        down = likelihood_derivatives(w, y, offset, theta - step, grad0, info0, True)
+        assert grad[s] == pytest.approx((up - down) / (2 * h), rel=1e-6, abs=1e-6)
+    assert np.isfinite(loglik)
 
 
 def _effects_problem(kz, seed):

@@ -91,11 +91,19 @@ def test_ordinal_effect_step_targets_the_posterior():
         assert abs(draws[1000:, j].std() / sd - 1) < 0.05
 
 
-def test_coefficient_step_at_the_mode_jumps_and_targets_the_posterior():
+@pytest.mark.parametrize("kept", [False, True])
+def test_coefficient_step_at_the_mode_jumps_and_targets_the_posterior(kept):
     """(theta, alpha) given offsets: the independence step at the mode leaves
     a start far out in the tail at once, and its draws have the mean and SDs
     of the large-sample posterior (statsmodels' OrderedModel with the same
-    offsets; cut-points through the OrderedModel reader)."""
+    offsets; cut-points through the OrderedModel reader). The rows' linear
+    predictors and probabilities (with ``kept`` also their exp(eta), from
+    which the mode search and the target then take the rows' terms:
+    skjomo/_gibbs/_smc_ordinal_kept.py) stay equal to their recomputation,
+    and the derivatives left for the random-effect moves are those at the
+    accepted value."""
+    from skjomo._gibbs._smc_ordinal import row_likelihood
+
     rng = np.random.default_rng(4)
     n = 1000
     w = np.column_stack([rng.normal(size=n), rng.random(n) < 0.4]).astype(float)
@@ -105,24 +113,41 @@ def test_coefficient_step_at_the_mode_jumps_and_targets_the_posterior():
     fit = OrderedModel(y, w, offset=offset, distr="logit").fit(method="bfgs", disp=0)
     reference = read_fit(fit)
     sd = np.sqrt(np.diag(reference.covariance))
+    theta = np.array([0.0, 0.0, -0.1, 0.0, 0.1])  # tens of SDs from the mode
+    eta = w @ theta[:2] + offset
     state = AnalysisState(
         xvars=np.zeros((n, 0)),
         w=w,
-        eta=np.zeros(n),
+        eta=eta,
         y=y,
-        theta=np.array([0.0, 0.0, -0.1, 0.0, 0.1]),  # tens of SDs from the mode
+        theta=theta,
         sigma2=np.ones(1),
         random=initial_random_effects(build_random_effects(n), 1),
         cox=empty_cox_state(build_cox_data()),
+        exp_eta=np.exp(eta) if kept else np.zeros(0),
+        lik=np.array([row_likelihood(y[i], eta[i], theta, 2) for i in range(n)]),
     )
+    deriv = (np.empty(n), np.empty(n))
     draws, accepted = np.empty((2000, 5)), 0
     for s in range(2000):
-        accepted += draw_ordinal_parameters_at_mode(rng, state, offset)
+        moved, found = draw_ordinal_parameters_at_mode(rng, state, offset, deriv)
+        assert found
+        accepted += moved
         draws[s] = state.theta
     assert np.all(np.abs(draws[5] - reference.estimates) < 5 * sd)
     assert accepted / 2000 > 0.8
     assert np.all(np.abs(draws.mean(axis=0) - reference.estimates) < 0.1 * sd)
     assert np.all(np.abs(draws.std(axis=0) / sd - 1) < 0.08)
+    np.testing.assert_allclose(state.eta, w @ state.theta[:2] + offset, rtol=1e-14, atol=1e-14)
+    expected = [row_likelihood(y[i], state.eta[i], state.theta, 2) for i in range(n)]
+    np.testing.assert_allclose(state.lik, expected, rtol=1e-12)
+    if kept:
+        np.testing.assert_allclose(state.exp_eta, np.exp(state.eta), rtol=1e-14)
+    while not moved:
+        moved = draw_ordinal_parameters_at_mode(rng, state, offset, deriv)[0]
+    _, slope, second = ordinal_eta_terms(y.astype(int), state.eta, state.theta[2:])
+    np.testing.assert_allclose(deriv[0], slope, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(deriv[1], -second, rtol=1e-9, atol=1e-12)
 
 
 @pytest.mark.parametrize("kept", [False, True])

@@ -291,7 +291,9 @@ def adapt_analysis_step(am, ast):
     :mod:`._smc_ordinal_step`; a two-level ordinal model's at the current
     random effects)."""
     if ast.theta_ref.shape[0] > 0:
-        fixed = np.setdiff1d(np.arange(ast.w.shape[0]), am.moving_rows).astype(np.int64)
+        fixed = np.ones(ast.w.shape[0], bool)
+        fixed[am.moving_rows] = False  # np.setdiff1d's sorted result, in a tenth of its time
+        fixed = np.flatnonzero(fixed).astype(np.int64)
         if am.family == ORDINAL:
             offset, shift = _ordinal_frame(am, ast)
             if recentre_ordinal_reference(fixed, ast, offset, shift) and shift.shape[0] > 0:
@@ -604,8 +606,9 @@ def draw_analysis_parameters(rng, am, ast, values, accepted):
             deriv = (np.empty(n), np.empty(n))  # at the new theta if it moved
             moved, ok = draw_ordinal_independence(rng, am.moving_rows, ast, offset, shift, deriv)
             if not ok:  # no reference point yet: the first chunk of the burn-in
-                moved = draw_ordinal_parameters_at_mode(rng, ast, offset)
-                refresh_predictor(am, ast)
+                moved, ok = draw_ordinal_parameters_at_mode(rng, ast, offset, deriv)
+                if not ok:  # no mode: the single-level step, rows not kept
+                    refresh_predictor(am, ast)
             accepted[0] += moved
             accepted[1] += draw_mixed_ordinal(
                 rng,

@@ -254,9 +254,17 @@ def add_row_derivatives(w, i, y_i, eta, theta, grad, info, with_log):
     part of minus the Hessian to the lower triangle of ``info`` (outcome
     ``y_i``, linear predictor ``eta``); returns the row's ``log P`` (0 with
     ``with_log`` None, :func:`category_terms`)."""
+    log_p, a, b, d_uu, d_ll, d_ul = category_terms(y_i, eta, theta, w.shape[1], with_log)
+    add_row_terms(w, i, y_i, theta.shape[0], a, b, d_uu, d_ll, d_ul, grad, info)
+    return log_p
+
+
+@kernel(inline=True)
+def add_row_terms(w, i, y_i, r, a, b, d_uu, d_ll, d_ul, grad, info):
+    """Add row ``i``'s gradient in the ``r`` coefficients and cut-points to
+    ``grad`` and its part of minus the Hessian to the lower triangle of
+    ``info``, given its :func:`category_terms` ``(a, b, d_uu, d_ll, d_ul)``."""
     k = w.shape[1]
-    r = theta.shape[0]
-    log_p, a, b, d_uu, d_ll, d_ul = category_terms(y_i, eta, theta, k, with_log)
     c = int(y_i)
     up = k + c if c < r - k else -1  # index of alpha_{c+1}
     lo = k + c - 1 if c > 0 else -1  # index of alpha_c
@@ -279,7 +287,6 @@ def add_row_derivatives(w, i, y_i, eta, theta, grad, info, with_log):
         info[lo, lo] -= d_ll
     if up >= 0 and lo >= 0:
         info[up, lo] -= d_ul
-    return log_p
 
 
 @kernel(inline=True)

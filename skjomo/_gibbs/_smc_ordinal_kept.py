@@ -29,7 +29,13 @@ product, and ``e`` is formed anew at every accepted ``theta`` move).
 import numpy as np
 
 from ._jit import kernel
-from ._smc_ordinal import _DIRECT_DIFFERENCE, probability_terms
+from ._smc_ordinal import (
+    _DIRECT_DIFFERENCE,
+    add_row_terms,
+    probability_terms,
+    symmetrize_lower,
+)
+from ._vexp import exp_into
 
 # Products ``e A_c`` outside this range (or not a number) take the forms of
 # ._smc_ordinal from eta: within it, 1 + e A_c and the divisions by it
@@ -107,21 +113,37 @@ def product_terms(y, e, factors, gaps):
     return p, a, b, d_uu, d_ll, a * b
 
 
+@kernel(inline=True)
+def _predictors_and_exponentials(w, rows, offset, theta):
+    """``eta_q = offset[i] + w_i' theta`` of rows ``i = rows[q]`` and their
+    exponentials, formed in vectorised loops (:func:`._vexp.exp_into`)."""
+    m = rows.shape[0]
+    etas = np.empty(m)
+    for q in range(m):
+        i = rows[q]
+        eta = offset[i]
+        for t in range(w.shape[1]):
+            eta += w[i, t] * theta[t]
+        etas[q] = eta
+    exps = np.empty(m)
+    exp_into(etas, exps)
+    return etas, exps
+
+
 @kernel
 def kept_rows_score(w, y, rows, offset, theta, grad):
     """:func:`._smc_ordinal.rows_score` (the gradient in ``(theta, alpha)``
     of the log-likelihood of rows ``rows`` at ``theta``, added to ``grad``;
     row ``i``'s linear predictor ``w_i' theta + offset[i]``) with one
-    exponential per row, ``exp(eta)``, and the terms of
+    exponential per row, ``exp(eta)`` (formed first, in vectorised loops), and the terms of
     :func:`product_terms`."""
     k = w.shape[1]
     r = theta.shape[0]
     cuts = cut_factors(theta, k)
-    for i in rows:
-        eta = offset[i]
-        for t in range(k):
-            eta += w[i, t] * theta[t]
-        e = np.exp(eta)
+    etas, exps = _predictors_and_exponentials(w, rows, offset, theta)
+    for q in range(rows.shape[0]):
+        i = rows[q]
+        eta, e = etas[q], exps[q]
         if cuts[2] < e < cuts[3]:
             p, a, b, d_uu, d_ll, d_ul = product_terms(y[i], e, cuts[0], cuts[1])
         else:
@@ -133,3 +155,27 @@ def kept_rows_score(w, y, rows, offset, theta, grad):
             grad[k + c] += a  # alpha_{c+1}
         if c > 0:
             grad[k + c - 1] -= b  # alpha_c
+
+
+@kernel
+def kept_derivatives(w, y, offset, theta, grad, info):
+    """:func:`._smc_ordinal.likelihood_derivatives` without the
+    log-likelihood, with one exponential per row, ``exp(eta)`` (formed first, in vectorised loops), and the terms
+    of :func:`product_terms`: the gradient in ``(theta, alpha)`` of the
+    log-likelihood of the completed data at ``theta`` into ``grad`` and minus
+    its Hessian into ``info`` (row ``i``'s linear predictor ``w_i' theta +
+    offset[i]``)."""
+    n, k = w.shape
+    r = theta.shape[0]
+    grad[:] = 0.0
+    info[:, :] = 0.0
+    cuts = cut_factors(theta, k)
+    etas, exps = _predictors_and_exponentials(w, np.arange(n), offset, theta)
+    for i in range(n):
+        eta, e = etas[i], exps[i]
+        if cuts[2] < e < cuts[3]:
+            p, a, b, d_uu, d_ll, d_ul = product_terms(y[i], e, cuts[0], cuts[1])
+        else:
+            p, a, b, d_uu, d_ll, d_ul = probability_terms(y[i], eta, theta, k)
+        add_row_terms(w, i, y[i], r, a, b, d_uu, d_ll, d_ul, grad, info)
+    symmetrize_lower(info)

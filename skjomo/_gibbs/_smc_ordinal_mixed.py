@@ -41,7 +41,6 @@ from ._linalg import (
     solve_lower_transpose,
     spd_inverse,
 )
-from ._smc_logistic import PROPOSAL_DF, _log_proposal, draw_t_proposal
 from ._smc_mixed import (
     draw_effect_covariance,
     effect_design_at,
@@ -55,12 +54,12 @@ from ._smc_ordinal import (
     draw_ordinal_parameters,
     from_unconstrained,
     likelihood_derivatives,
-    ordinal_log_likelihood,
     probability_terms,
     to_unconstrained,
     unconstrained_jacobian,
 )
-from ._smc_ordinal_kept import cut_factors, product_terms
+from ._smc_ordinal_independence import independence_move
+from ._smc_ordinal_kept import cut_factors, kept_derivatives, product_terms
 
 # Newton iterations to the mode of (theta, alpha) | b, and the largest
 # remaining step (in the unconstrained coordinates) at which it counts as found.
@@ -68,37 +67,50 @@ MODE_ITERATIONS = 50
 MODE_TOLERANCE = 1e-9
 
 
-# Degrees of freedom of the t proposal: polynomial tails, heavier than the
-# conditional's (its log density falls linearly far out), so that a chain
-# far in the tail moves back at once; close to the normal near the mode.
 @kernel
 def random_offsets(re, b, w):
-    """``z_ij' b_j`` of every row (zeros without random effects)."""
-    offset = np.zeros(w.shape[0])
-    if re.re_index.shape[0] > 0:
-        for i in range(w.shape[0]):
+    """``z_ij' b_j`` of every row (zeros without random effects); a random
+    intercept alone is ``b_j`` itself, read in a loop without a branch (a
+    quarter of the general loop's time)."""
+    n = w.shape[0]
+    kz = re.re_index.shape[0]
+    if kz == 1 and re.re_index[0] < 0:
+        offset = np.empty(n)
+        for i in range(n):
+            offset[i] = b[re.cluster[i], 0]
+        return offset
+    offset = np.zeros(n)
+    if kz > 0:
+        for i in range(n):
             offset[i] = random_part_at(re, b, i, w)
     return offset
 
 
 @kernel
-def exact_newton_step(w, y, offset, psi, chol, step, with_log):
-    """Log target of :func:`._smc_ordinal.newton_point` (posterior of ``psi``)
-    at ``psi`` and the Newton step ``step = P^{-1} g`` with the exact
-    curvature: ``P = J' (-H) J - diag(e)``, ``e_m = exp(psi_m) sum_{j >= m}
-    dl/d alpha_j`` (the second derivative of ``phi_m -> alpha``, ``m >= 2``),
-    where ``e_m`` is left out if positive so that ``P`` stays positive
-    definite. At the mode ``e_m = -1`` (the score ``e_m + 1`` vanishes), so
-    there ``P`` is minus the Hessian of the log target and the steps converge
-    quadratically. Writes the lower Cholesky factor of ``P`` into ``chol``.
-    Returns ``(log target, ok)``; ``ok`` is False if ``P`` is singular."""
+def exact_newton_step(w, y, offset, psi, chol, step, kept):
+    """The Newton step ``step = P^{-1} g`` at ``psi`` for the log target of
+    :func:`._smc_ordinal.newton_point` (posterior of ``psi``), ``g`` its
+    gradient, with the exact curvature: ``P = J' (-H) J - diag(e)``, ``e_m =
+    exp(psi_m) sum_{j >= m} dl/d alpha_j`` (the second derivative of
+    ``phi_m -> alpha``, ``m >= 2``), where ``e_m`` is left out if positive so
+    that ``P`` stays positive definite. At the mode ``e_m = -1`` (the score
+    ``e_m + 1`` vanishes), so there ``P`` is minus the Hessian of the log
+    target and the steps converge quadratically. Writes the lower Cholesky
+    factor of ``P`` into ``chol``. With ``kept`` (a two-level model) the
+    rows' terms come from one exponential per row
+    (:func:`._smc_ordinal_kept.kept_derivatives`), else from the stable
+    forms of :func:`._smc_ordinal.likelihood_derivatives`. Returns False if
+    ``P`` is singular."""
     k = w.shape[1]
     r = psi.shape[0]
     theta = np.empty(r)
     from_unconstrained(psi, k, theta)
     grad = np.empty(r)
     info = np.empty((r, r))
-    target = likelihood_derivatives(w, y, offset, theta, grad, info, with_log)
+    if kept:
+        kept_derivatives(w, y, offset, theta, grad, info)
+    else:
+        likelihood_derivatives(w, y, offset, theta, grad, info, None)
     jac = unconstrained_jacobian(psi, k)
     precision = jac.T @ info @ jac
     for s in range(r):
@@ -107,86 +119,63 @@ def exact_newton_step(w, y, offset, psi, chol, step, with_log):
             score += jac[j, s] * grad[j]
         step[s] = score
     for m in range(k + 1, r):
-        target += psi[m]
         curvature = step[m]  # e_m
         step[m] += 1.0
         if curvature < 0.0:
             precision[m, m] -= curvature
     if not cholesky_lower(precision, chol):
-        return target, False
+        return False
     solve_lower(chol, step)
     solve_lower_transpose(chol, step)
-    return target, True
+    return True
 
 
 @kernel
-def _conditional_mode(w, y, offset, psi, chol):
+def _conditional_mode(w, y, offset, psi, chol, kept):
     """Move ``psi`` to the mode of the log target of
     :func:`._smc_ordinal.newton_point` by the Newton steps of
     :func:`exact_newton_step` (each coordinate's step clipped to 2; the
     target is unimodal) until the largest step is below
     :data:`MODE_TOLERANCE`; ``chol`` gets the Cholesky factor of the
-    precision there. Returns ``(log target at the starting point, found)``."""
+    precision there; ``kept`` as in :func:`exact_newton_step`. Returns
+    whether the mode was found."""
     step = np.empty(psi.shape[0])
-    start = np.nan
-    for it in range(MODE_ITERATIONS):
-        # the log target is used at the start only; leaving out its logarithms
-        # in the later passes (with_log None) gained nothing measurable on
-        # cldata and compiled two more specialisations
-        target, ok = exact_newton_step(w, y, offset, psi, chol, step, True)
-        if it == 0:
-            start = target
-        if not ok:
-            return start, False
+    for _ in range(MODE_ITERATIONS):
+        if not exact_newton_step(w, y, offset, psi, chol, step, kept):
+            return False
         largest = 0.0
         for t in range(psi.shape[0]):
             move = min(max(step[t], -2.0), 2.0)
             largest = max(largest, abs(move))
             psi[t] += move
         if largest < MODE_TOLERANCE:
-            return start, True
-    return start, False
+            return True
+    return False
 
 
 @kernel
-def draw_ordinal_parameters_at_mode(rng, ast, offset):
+def draw_ordinal_parameters_at_mode(rng, ast, offset, derivatives):
     """Independence Metropolis-Hastings move of ``(theta, alpha)`` given the
     rows' offsets: propose ``psi*`` from the multivariate t with
-    :data:`PROPOSAL_DF` degrees of freedom centred at the mode ``m`` of the
+    :data:`._smc_logistic.PROPOSAL_DF` degrees of freedom centred at the mode ``m`` of the
     conditional (in the unconstrained coordinates of :mod:`._smc_ordinal`)
     with the precision ``P(m)`` there, accept with ``p(psi*) q(psi) / (p(psi)
-    q(psi*))``. The proposal does not depend on the current value (the mode
-    is found to :data:`MODE_TOLERANCE`). If the mode is not found, the
-    single-level step from the current value is made instead. Returns 1 if
-    accepted."""
+    q(psi*))`` (:func:`._smc_ordinal_independence.independence_move`: the
+    target at the current value from the rows' kept probabilities, which
+    must be current, and the rows' values at the proposal kept if it is
+    accepted; ``derivatives`` as there). The proposal does not depend on the
+    current value (the mode is found to :data:`MODE_TOLERANCE`). If the mode
+    is not found, the single-level step from the current value is made
+    instead, which leaves the rows' kept values to the caller. Returns
+    ``(accepted, found)``."""
     k = ast.w.shape[1]
     r = ast.theta.shape[0]
-    current = np.empty(r)
-    to_unconstrained(ast.theta, k, current)
-    mode = current.copy()
+    mode = np.empty(r)
+    to_unconstrained(ast.theta, k, mode)
     chol = np.empty((r, r))
-    target0, found = _conditional_mode(ast.w, ast.y, offset, mode, chol)
-    if not found:
-        return draw_ordinal_parameters(rng, ast, offset)
-    proposal = np.empty(r)
-    draw_t_proposal(rng, chol, mode, proposal)
-    theta1 = np.empty(r)
-    from_unconstrained(proposal, k, theta1)
-    target1 = ordinal_log_likelihood(ast.w, ast.y, offset, theta1)
-    for m in range(k + 1, r):
-        target1 += proposal[m]
-    if not np.isfinite(target1):
-        return 0
-    log_ratio = (
-        target1
-        - target0
-        + _log_proposal(chol, mode, current, PROPOSAL_DF)
-        - _log_proposal(chol, mode, proposal, PROPOSAL_DF)
-    )
-    if np.log(rng.random()) < log_ratio:
-        ast.theta[:] = theta1
-        return 1
-    return 0
+    if not _conditional_mode(ast.w, ast.y, offset, mode, chol, ast.exp_eta.shape[0] > 0):
+        return draw_ordinal_parameters(rng, ast, offset), False
+    return independence_move(rng, ast, offset, chol, mode, derivatives), True
 
 
 @kernel
@@ -319,13 +308,16 @@ def _ordinal_cluster_newton(re, j, b_j, w, y, theta, psi_inv, work, rows, cuts, 
     elementary function, :func:`._smc_ordinal_kept.product_terms`); 1: the
     derivatives too are read, from ``deriv = (slope, weight)``; 2: all are
     computed at ``b_j`` and ``rows`` written, with ``fresh = (fixed,
-    e_current, scale)``: ``eta = fixed + z' b_j`` (``fixed[i] = w_i'
-    theta``) and, for a random intercept alone, ``e = e_current scale``
-    (``scale = exp(b_j - b_j current)``), else ``e = exp(eta)``. ``work`` is
-    ``(info, score, chol, center)``. Returns ``(log posterior, ok)``."""
+    e_current, scale, delta)``: for a random intercept alone, ``eta = fixed
+    + delta`` and ``e = e_current scale`` (``fixed`` the rows' current
+    ``eta``, ``delta = b_j - b_j current``, ``scale = exp(delta)``: the
+    rows' values move with the intercept as in
+    :func:`recentre_random_effects`), else ``eta = fixed + z' b_j``
+    (``fixed[i] = w_i' theta``) and ``e = exp(eta)``. ``work`` is ``(info,
+    score, chol, center)``. Returns ``(log posterior, ok)``."""
     info, score, chol, center = work
     eta, lik, e = rows
-    fixed, e_current, scale = fresh
+    fixed, e_current, scale, delta = fresh
     kz = b_j.shape[0]
     k = w.shape[1]
     log_post = 0.0
@@ -347,7 +339,7 @@ def _ordinal_cluster_newton(re, j, b_j, w, y, theta, psi_inv, work, rows, cuts, 
         else:
             if mode == 2:
                 if intercept:
-                    eta[i] = fixed[i] + b_j[0]
+                    eta[i] = fixed[i] + delta
                     e[i] = e_current[i] * scale
                 else:
                     random = 0.0
@@ -397,7 +389,9 @@ def draw_ordinal_effects(rng, re, st, w, y, theta, rows, deriv, known):
     n, k = w.shape
     n_clusters, kz = st.b.shape
     eta, lik, exp_eta = rows
-    fixed = fixed_part(w, theta)
+    # a random intercept alone moves its rows' eta by the change of b_j (as
+    # exp_eta by its exponential) and needs no w' theta
+    fixed = eta if kz == 1 and re.re_index[0] < 0 else fixed_part(w, theta)
     cuts = cut_factors(theta, k)
     psi_inv = spd_inverse(st.psi)
     work0 = (np.empty((kz, kz)), np.empty(kz), np.empty((kz, kz)), np.empty(kz))
@@ -407,7 +401,7 @@ def draw_ordinal_effects(rng, re, st, w, y, theta, rows, deriv, known):
     proposed = (np.empty(n), np.empty(n), np.empty(n))
     accepted = 0
     for j in range(n_clusters):
-        current = (fixed, exp_eta, 1.0)
+        current = (fixed, exp_eta, 1.0, 0.0)
         log0, ok = _ordinal_cluster_newton(
             re,
             j,
@@ -426,7 +420,8 @@ def draw_ordinal_effects(rng, re, st, w, y, theta, rows, deriv, known):
         if not ok:
             continue
         draw_normal_precision(rng, work0[2], work0[3], proposal)
-        fresh = (fixed, exp_eta, np.exp(proposal[0] - st.b[j, 0]))
+        delta = proposal[0] - st.b[j, 0]
+        fresh = (fixed, exp_eta, np.exp(delta), delta)
         log1, ok = _ordinal_cluster_newton(
             re, j, proposal, w, y, theta, psi_inv, work1, proposed, cuts, 2, fresh, deriv
         )

@@ -49,20 +49,16 @@ import numpy as np
 
 from ._jit import kernel
 from ._linalg import cholesky_lower, solve_lower, solve_lower_transpose
-from ._smc_logistic import PROPOSAL_DF, _log_proposal, draw_t_proposal
 from ._smc_ordinal import (
-    add_log_probability,
-    current_log_likelihood,
     from_unconstrained,
-    probability_terms,
-    row_likelihood,
     rows_derivatives,
     rows_score,
     symmetrize_lower,
     to_unconstrained,
     unconstrained_jacobian,
 )
-from ._smc_ordinal_kept import cut_factors, kept_rows_score, product_terms
+from ._smc_ordinal_independence import independence_move
+from ._smc_ordinal_kept import kept_rows_score
 from ._smc_ordinal_mixed import _conditional_mode
 
 
@@ -132,7 +128,7 @@ def draw_ordinal_independence(rng, rows, ast, offset, shift, derivatives):
     them). Returns ``(accepted, ok)``; ``ok`` is False (and nothing moves)
     when the information at the reference point was singular or the
     reference is not set yet (``ref_info`` zero)."""
-    n, k = ast.w.shape
+    k = ast.w.shape[1]
     r = ast.theta.shape[0]
     chol = ast.ref_info
     if chol[0, 0] == 0.0:
@@ -158,58 +154,8 @@ def draw_ordinal_independence(rng, rows, ast, offset, shift, derivatives):
     solve_lower(chol, score)
     solve_lower_transpose(chol, score)
     centre = psi_ref + score
-    proposal = np.empty(r)
-    draw_t_proposal(rng, chol, centre, proposal)
-    u = rng.random()
-    theta_new = np.empty(r)
-    from_unconstrained(proposal, k, theta_new)
-    if not np.all(np.isfinite(theta_new)):
-        return 0, True
-    eta_new = np.empty(n)
-    lik_new = np.empty(n)
-    exp_new = np.empty(ast.exp_eta.shape[0])  # exp(eta) kept: _smc_ordinal_kept.py
-    cuts = cut_factors(theta_new, k)
-    logs, product = 0.0, 1.0
-    for i in range(n):
-        eta = 0.0
-        for a in range(k):
-            eta += ast.w[i, a] * theta_new[a]
-        if offset.shape[0] > 0:
-            eta += offset[i]
-        eta_new[i] = eta
-        if derivatives is None:
-            p = row_likelihood(ast.y[i], eta, theta_new, k)
-        else:
-            e = np.nan
-            if exp_new.shape[0] > 0:  # exp(eta) kept: _smc_ordinal_kept.py
-                e = np.exp(eta)
-                exp_new[i] = e
-            if cuts[2] < e < cuts[3]:
-                p, a, b, d_uu, d_ll, d_ul = product_terms(ast.y[i], e, cuts[0], cuts[1])
-            else:
-                p, a, b, d_uu, d_ll, d_ul = probability_terms(ast.y[i], eta, theta_new, k)
-            derivatives[0][i] = b - a
-            derivatives[1][i] = -(d_uu + d_ll + 2.0 * d_ul)
-        lik_new[i] = p
-        logs, product = add_log_probability(p, ast.y[i], eta, theta_new, k, logs, product)
-    current = np.empty(r)
-    to_unconstrained(ast.theta, k, current)
-    log_ratio = (
-        logs
-        + np.log(product)
-        - current_log_likelihood(ast.y, ast.eta, ast.lik, ast.theta, k)
-        + _log_proposal(chol, centre, current, PROPOSAL_DF)
-        - _log_proposal(chol, centre, proposal, PROPOSAL_DF)
-    )
-    for m in range(k + 1, r):
-        log_ratio += proposal[m] - current[m]  # the log Jacobians
-    if np.log(u) < log_ratio:
-        ast.theta[:] = theta_new
-        ast.eta[:] = eta_new
-        ast.lik[:] = lik_new
-        ast.exp_eta[:] = exp_new
-        return 1, True
-    return 0, True
+    # the proposal, the target at it and the decision (_smc_ordinal_independence.py)
+    return independence_move(rng, ast, offset, chol, centre, derivatives), True
 
 
 @kernel
@@ -228,7 +174,7 @@ def recentre_ordinal_reference(rows, ast, offset, shift):
     to_unconstrained(ast.theta, k, mode)
     chol = np.empty((r, r))
     offsets = offset if offset.shape[0] > 0 else np.zeros(n)
-    found = _conditional_mode(ast.w, ast.y, offsets, mode, chol)[1]
+    found = _conditional_mode(ast.w, ast.y, offsets, mode, chol, ast.exp_eta.shape[0] > 0)
     if not found:
         return False
     from_unconstrained(mode, k, ast.theta_ref)
