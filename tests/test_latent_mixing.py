@@ -30,7 +30,7 @@ from skjomo._gibbs._chain import dimensions, initial_state, new_tally, new_trace
 from skjomo._gibbs._latent_scale import (
     cross_products_from_statistics,
     log_scale_density,
-    rescale_single_level_latents,
+    rescale_single_level,
     residual_cross_products,
     residual_statistics,
     slice_log_scale,
@@ -135,23 +135,7 @@ def test_single_level_scale_move_keeps_the_statistics_current():
     refresh += (model.cluster_rows, model.cluster_ptr, state.h, state.k)
     refresh_statistics(*refresh)
     values, beta = state.values.copy(), state.beta.copy()
-    rescale_single_level_latents(
-        np.random.default_rng(0),
-        state.values,
-        state.h,
-        state.k,
-        model.gram,
-        state.beta,
-        state.cov,
-        state.cov_chol,
-        state.precision,
-        model.prior_scale,
-        model.codes,
-        model.latent_box,
-        model.cat_start,
-        model.cat_size,
-        model.n_free,
-    )
+    rescale_single_level(np.random.default_rng(0), model, state)
     np.testing.assert_array_equal(state.values[:, : model.n_free], values[:, : model.n_free])
     factors = state.values / values
     for start, size in zip(model.cat_start, model.cat_size):
