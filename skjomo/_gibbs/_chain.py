@@ -763,7 +763,10 @@ def _run_chain(
     for it in range(n_iter):
         _draw_latents(rng, model, state, multilevel)
         if multilevel is not None and multilevel:
-            if model.latent_scale_moves and model.cat_start.shape[0] + model.cat2_start.shape[0] > 0:
+            if (
+                model.latent_scale_moves
+                and model.cat_start.shape[0] + model.cat2_start.shape[0] > 0
+            ):
                 rescale_categorical_latents(rng, model, state, multilevel)
         refresh_statistics_with(parallel, model, state)
         # single level: the scale moves take the rows' terms from H and K and
