@@ -290,3 +290,23 @@ def test_every_kind_of_model_imputes_the_same_on_two_threads(tmp_path):
         text=True,
     )
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_threads_prefer_openmp_unless_the_user_chose_a_layer():
+    from types import SimpleNamespace
+
+    from skjomo._gibbs._threads import prefer_openmp
+
+    config = SimpleNamespace(
+        THREADING_LAYER="default", THREADING_LAYER_PRIORITY=["tbb", "omp", "workqueue"]
+    )
+    assert prefer_openmp({}, config)
+    assert config.THREADING_LAYER_PRIORITY == ["omp", "tbb", "workqueue"]
+    assert not prefer_openmp({}, config)  # already first
+    for environ in ({"NUMBA_THREADING_LAYER": "tbb"}, {"NUMBA_THREADING_LAYER_PRIORITY": "x"}):
+        config.THREADING_LAYER_PRIORITY = ["tbb", "omp", "workqueue"]
+        assert not prefer_openmp(environ, config)
+        assert config.THREADING_LAYER_PRIORITY == ["tbb", "omp", "workqueue"]
+    config.THREADING_LAYER = "workqueue"
+    assert not prefer_openmp({}, config)
+    assert config.THREADING_LAYER_PRIORITY == ["tbb", "omp", "workqueue"]
