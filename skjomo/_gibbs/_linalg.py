@@ -177,6 +177,18 @@ def lower_times_lower(a, b, out):
             out[i, j] = s
 
 
+@kernel(inline=True)
+def lower_transpose_times(lower, b, out):
+    """``out = lower' @ b`` for a lower triangular ``lower`` (``out[i, j] =
+    sum_{k >= i} lower[k, i] b[k, j]``); ``out`` must not alias ``b``."""
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            s = 0.0
+            for k in range(i, lower.shape[0]):
+                s += lower[k, i] * b[k, j]
+            out[i, j] = s
+
+
 @kernel
 def lower_inverse(lower, out):
     """``out = lower^{-1}`` (lower triangular) by forward substitution."""

@@ -12,7 +12,7 @@ import numpy as np
 from numba import prange
 
 from ._jit import kernel, threaded_pair
-from ._linalg import cholesky_lower, lower_inverse
+from ._linalg import cholesky_lower, lower_inverse, lower_transpose_times
 from ._threads import row_chunks, standard_normals
 
 
@@ -159,12 +159,7 @@ def _group_factors(precision, mis, obs, work, inverse, coef):
             for c in range(b + 1):
                 s += inverse[b, c] * precision[mis[c], obs[o]]
             half[b, o] = s
-    for a in range(nm):
-        for o in range(no):
-            s = 0.0
-            for b in range(a, nm):
-                s += inverse[b, a] * half[b, o]
-            coef[a, o] = s
+    lower_transpose_times(inverse, half, coef)
 
 
 @kernel(inline=True)

@@ -21,7 +21,13 @@ import math
 import numpy as np
 
 from ._jit import kernel
-from ._linalg import cholesky_lower, gram_lower, lower_inverse, lower_times_lower
+from ._linalg import (
+    cholesky_lower,
+    gram_lower,
+    lower_inverse,
+    lower_times_lower,
+    lower_transpose_times,
+)
 
 _LOG_PI = math.log(math.pi)
 _LOG_2 = math.log(2.0)
@@ -318,12 +324,7 @@ def _complete_from_latent_block(rng, df, scale, n_free, omega11, out, work):
     if not cholesky_lower(omega11, l11):
         raise ValueError("latent block is not positive definite")
     m, at = _take(work, at, p1, p2)
-    for i in range(p1):
-        for j in range(p2):
-            s = 0.0
-            for k in range(i, p1):
-                s += l11[k, i] * beta[k, j]
-            m[i, j] = s
+    lower_transpose_times(l11, beta, m)
     for i in range(p1):
         for j in range(p1):
             out[p2 + i, p2 + j] = omega11[i, j]
