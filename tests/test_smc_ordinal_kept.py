@@ -76,17 +76,24 @@ def test_out_of_range_exponentials_take_the_stable_forms():
         assert not low < e < high
 
 
+def _rows_with_tails(rng, n):
+    """Design, coefficients (two slopes, three cut-points), offsets and
+    outcomes of ``n`` rows, the first three far out in the tails."""
+    w = rng.normal(size=(n, 2))
+    theta = np.array([0.8, -0.4, -1.0, 0.5, 2.0])
+    offset = rng.normal(size=n)
+    offset[:3] = [800.0, -800.0, 30.0]
+    y = rng.integers(0, 4, n).astype(float)
+    return w, theta, offset, y
+
+
 def test_kept_rows_score_equals_the_stable_score():
     """The moving rows' score of the two-level coefficient step, with one
     exponential per row, against rows_score (two per row), rows far out in
     the tails (out of range: the stable forms) included."""
     rng = np.random.default_rng(5)
     n = 200
-    w = rng.normal(size=(n, 2))
-    theta = np.array([0.8, -0.4, -1.0, 0.5, 2.0])
-    offset = rng.normal(size=n)
-    offset[:3] = [800.0, -800.0, 30.0]
-    y = rng.integers(0, 4, n).astype(float)
+    w, theta, offset, y = _rows_with_tails(rng, n)
     rows = np.sort(rng.choice(n, 80, replace=False))
     rows[:3] = [0, 1, 2]
     rows = np.unique(rows)
@@ -103,11 +110,7 @@ def test_kept_derivatives_equal_the_stable_derivatives():
     included, and against the gradient by central differences."""
     rng = np.random.default_rng(6)
     n = 300
-    w = rng.normal(size=(n, 2))
-    theta = np.array([0.8, -0.4, -1.0, 0.5, 2.0])
-    offset = rng.normal(size=n)
-    offset[:3] = [800.0, -800.0, 30.0]
-    y = rng.integers(0, 4, n).astype(float)
+    w, theta, offset, y = _rows_with_tails(rng, n)
     grad, info = np.empty(5), np.empty((5, 5))
     grad0, info0 = np.empty(5), np.empty((5, 5))
     kept_derivatives(w, y, offset, theta, grad, info)
