@@ -359,13 +359,22 @@ def rows_score(w, y, rows, offset, theta, grad):
         for t in range(k):
             eta += w[i, t] * theta[t]
         a, b = category_terms(y[i], eta, theta, k, None)[1:3]
-        c = int(y[i])
-        for s in range(k):
-            grad[s] -= (a - b) * w[i, s]
-        if c < r - k:
-            grad[k + c] += a  # alpha_{c+1}
-        if c > 0:
-            grad[k + c - 1] -= b  # alpha_c
+        add_row_score(w, i, y[i], r, a, b, grad)
+
+
+@kernel(inline=True)
+def add_row_score(w, i, y_i, r, a, b, grad):
+    """Add row ``i``'s gradient in the ``r`` coefficients and cut-points to
+    ``grad``, given the ``a``, ``b`` of :func:`category_terms` (the gradient
+    part of :func:`add_row_terms`)."""
+    k = w.shape[1]
+    c = int(y_i)
+    for s in range(k):
+        grad[s] -= (a - b) * w[i, s]
+    if c < r - k:
+        grad[k + c] += a  # alpha_{c+1}
+    if c > 0:
+        grad[k + c - 1] -= b  # alpha_c
 
 
 @kernel

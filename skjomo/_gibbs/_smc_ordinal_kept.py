@@ -31,6 +31,7 @@ import numpy as np
 from ._jit import kernel
 from ._smc_ordinal import (
     _DIRECT_DIFFERENCE,
+    add_row_score,
     add_row_terms,
     probability_terms,
     symmetrize_lower,
@@ -148,13 +149,7 @@ def kept_rows_score(w, y, rows, offset, theta, grad):
             p, a, b, d_uu, d_ll, d_ul = product_terms(y[i], e, cuts[0], cuts[1])
         else:
             p, a, b, d_uu, d_ll, d_ul = probability_terms(y[i], eta, theta, k)
-        c = int(y[i])
-        for s in range(k):
-            grad[s] -= (a - b) * w[i, s]
-        if c < r - k:
-            grad[k + c] += a  # alpha_{c+1}
-        if c > 0:
-            grad[k + c - 1] -= b  # alpha_c
+        add_row_score(w, i, y[i], r, a, b, grad)
 
 
 @kernel
