@@ -66,6 +66,14 @@ _cache_enabled = None  # None: not decided yet; True/False once a kernel was dec
 _cache_path = None  # where the first cached kernel is cached
 
 
+# numba's options for every kernel: no division checks (``error_model="numpy"``)
+# and no C-callable wrapper (``no_cfunc_wrapper``: only used when a kernel is
+# passed as a first-class function, which skjomo never does; for the chain's
+# entry point, whose arguments are the namedtuples of the whole model and
+# state, that wrapper is a tenth of the compiled code)
+_OPTIONS = {"error_model": "numpy", "no_cfunc_wrapper": True}
+
+
 def caching_enabled():
     """Whether kernels are cached on disk (``None`` before the first kernel)."""
     return _cache_enabled
@@ -109,7 +117,7 @@ def kernel(func=None, *, inline=False, internal=False):
         ``Model`` and ``State``). A call from Python still works: it goes to
         a twin compiled with the wrappers (:class:`_InternalKernel`).
     """
-    options = {"error_model": "numpy"}
+    options = dict(_OPTIONS)
     if inline:
         options["inline"] = "always"
     if internal:
@@ -139,12 +147,12 @@ class _InternalKernel(CPUDispatcher):
             )
             copy.__qualname__ = func.__qualname__ + "__python"
             copy.__module__ = func.__module__
-            twin = self._python_twin = _cached({"error_model": "numpy"}, copy)
+            twin = self._python_twin = _cached(_OPTIONS, copy)
         return twin(*args, **kwargs)
 
 
 def _internal(options, func):
-    options = dict(options, nopython=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+    options = dict(options, nopython=True, no_cpython_wrapper=True)
     dispatcher = _InternalKernel(py_func=func, locals={}, targetoptions=options)
     functools.update_wrapper(dispatcher, func)
     if _cache_enabled is not False:
@@ -171,15 +179,14 @@ def threaded_pair(func):
     loop body writes only its own iteration's outputs (no reduction across
     iterations).
     """
-    options = {"error_model": "numpy"}
-    serial = _cached(options, func)
+    serial = _cached(_OPTIONS, func)
     copy = types.FunctionType(
         func.__code__, func.__globals__, func.__name__, func.__defaults__, func.__closure__
     )
     copy.__qualname__ = func.__qualname__ + "__threaded"
     copy.__module__ = func.__module__
     copy.__doc__ = func.__doc__
-    threaded = _cached(dict(options, parallel=True), copy)
+    threaded = _cached(dict(_OPTIONS, parallel=True), copy)
     return serial, threaded
 
 

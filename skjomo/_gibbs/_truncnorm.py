@@ -34,7 +34,7 @@ _SQRT_E = math.sqrt(math.e)
 _HALF_NORMAL_BELOW = 0.6
 
 
-@kernel(inline=True)
+@kernel(internal=True)
 def _positive_side(rng, a, b):
     """Draw from N(0, 1) truncated to ``(a, b)`` with ``0 <= a < b <= inf``.
 
@@ -212,7 +212,7 @@ def truncated_normal(rng, mean, sd, lower, upper):
     return truncated_normal_with_inverse_sd(rng, mean, sd, 1.0 / sd, lower, upper)
 
 
-@kernel(inline=True)
+@kernel
 def truncated_normal_with_inverse_sd(rng, mean, sd, inv_sd, lower, upper):
     """:func:`truncated_normal` with ``inv_sd = 1 / sd`` supplied by the
     caller (the latent step reuses it for every row of a covariance group)."""
