@@ -883,35 +883,50 @@ def _run_chain(
         _add_into(tally.u_sum, state.u)
         _add_into(tally.cov_sum, state.cov)
         if record:
-            _record(trace, trace_start + it, state)
+            _record(
+                trace,
+                trace_start + it,
+                state.beta,
+                state.cov,
+                state.sigma,
+                state.beta2,
+                state.a,
+                state.analysis.theta,
+                state.analysis.sigma2,
+                state.analysis.random.psi,
+                state.u,
+            )
 
 
 @kernel(internal=True)
-def _record(trace, k, state):
-    """Store the parameters of ``state`` as iteration ``k`` of ``trace``
+def _record(trace, k, beta, cov, sigma, beta2, a, theta, sigma2, psi, u):
+    """Store the parameters of the state as iteration ``k`` of ``trace``
     (a kernel of its own: the chain's entry point, into which everything
-    else is inlined, compiles superlinearly in its size)."""
-    n_groups = state.cov.shape[0]
-    _copy_into(trace.beta[k], state.beta)
-    _copy_into(trace.cov[k], state.cov[0])
+    else is inlined, compiles superlinearly in its size; it takes the
+    state's arrays, not the state, whose hundred-odd arrays made this small
+    kernel compile in about a second)."""
+    n_groups = cov.shape[0]
+    _copy_into(trace.beta[k], beta)
+    _copy_into(trace.cov[k], cov[0])
     for g in range(1, n_groups):
-        _add_into(trace.cov[k], state.cov[g])
+        _add_into(trace.cov[k], cov[g])
     if n_groups > 1:
         mean_cov = trace.cov[k].ravel()
         for c in range(mean_cov.shape[0]):
             mean_cov[c] /= n_groups
-    _copy_into(trace.sigma[k], state.sigma[0])
-    _copy_into(trace.beta2[k], state.beta2)
-    trace.a[k] = state.a[0]
-    _copy_into(trace.theta[k], state.analysis.theta)
-    trace.sigma2[k] = state.analysis.sigma2[0]
-    _copy_into(trace.psi[k], state.analysis.random.psi)
+    _copy_into(trace.sigma[k], sigma[0])
+    _copy_into(trace.beta2[k], beta2)
+    trace.a[k] = a[0]
+    _copy_into(trace.theta[k], theta)
+    trace.sigma2[k] = sigma2[0]
+    _copy_into(trace.psi[k], psi)
+    n_clusters, p, q = u.shape
     for c in range(trace.u_mean.shape[1]):
         trace.u_mean[k, c] = 0.0
-    for j in range(state.u.shape[0]):
-        for t in range(state.u.shape[1]):
-            for c in range(state.u.shape[2]):
-                trace.u_mean[k, t * state.u.shape[2] + c] += state.u[j, t, c] / state.u.shape[0]
+    for j in range(n_clusters):
+        for t in range(p):
+            for c in range(q):
+                trace.u_mean[k, t * q + c] += u[j, t, c] / n_clusters
 
 
 def impute_given_parameters(rng, model, state, n_sweeps, new_clusters, n_threads=1):
