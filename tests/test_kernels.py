@@ -9,6 +9,7 @@ example a degrees of freedom off by the size of a block).
 import numpy as np
 import pytest
 from scipy import linalg, special, stats
+from stream_draws import stream_draws
 
 from skjomo._gibbs._linalg import gaussian_from_precision
 from skjomo._gibbs._missing import draw_missing_from, missingness_groups
@@ -786,7 +787,9 @@ def test_random_effects_draw_is_the_closed_form_conditional():
 def test_missing_cells_are_the_closed_form_conditional():
     """Each row with missing set ``M`` gets ``mu_M - Q_MM^{-1} Q_MO (y_O - mu_O)
     + L^{-T} z`` (doc/sampler.rst, "Missing values"), ``L L' = Q_MM`` and ``z``
-    its standard normals, in group order; observed cells are kept."""
+    its standard normals: the next ``|M|`` normals of its task's stream (one
+    task per group here, every group shorter than a task); observed cells
+    are kept."""
     rng = np.random.default_rng(8)
     n, p = 40, 5
     precisions = np.stack([_spd_matrix(rng, p), _spd_matrix(rng, p)])
@@ -800,21 +803,21 @@ def test_missing_cells_are_the_closed_form_conditional():
     assert group_missing.sum(axis=1).max() == p and group_missing.sum(axis=1).min() == 1
     means = rng.normal(size=(n, p))
     values = np.where(missing, np.nan, rng.normal(size=(n, p)))
-    noise = rng.normal(size=int(missing.sum()))
+    key = 20261128
     drawn = values.copy()
     draw_missing_from(
-        noise, drawn, means, precisions, group_rows, group_ptr, group_cov, group_missing
+        key, drawn, means, precisions, group_rows, group_ptr, group_cov, group_missing
     )
-    used = 0
     for k in range(group_cov.shape[0]):
         mis = np.flatnonzero(group_missing[k])
         obs = np.flatnonzero(~group_missing[k])
+        rows = group_rows[group_ptr[k] : group_ptr[k + 1]]
+        noise = stream_draws(key, k, rows.size * mis.size)
         q = precisions[group_cov[k]]
         q_mm = q[np.ix_(mis, mis)]
         chol = np.linalg.cholesky(q_mm)
-        for row in group_rows[group_ptr[k] : group_ptr[k + 1]]:
-            z = noise[used : used + mis.size]
-            used += mis.size
+        for i, row in enumerate(rows):
+            z = noise[i * mis.size : (i + 1) * mis.size]
             residual = values[row, obs] - means[row, obs]
             expected = (
                 means[row, mis]
@@ -823,5 +826,4 @@ def test_missing_cells_are_the_closed_form_conditional():
             )
             np.testing.assert_allclose(drawn[row, mis], expected, rtol=1e-10, atol=1e-12)
             np.testing.assert_array_equal(drawn[row, obs], values[row, obs])
-    assert used == noise.size
     assert not np.isnan(drawn).any()

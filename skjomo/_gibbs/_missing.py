@@ -6,6 +6,11 @@ row of the group is drawn. With precision ``Q`` and missing set ``M`` the
 conditional is ``N(mu_M - Q_MM^{-1} Q_MO (y_O - mu_O), Q_MM^{-1})``, so only
 the ``|M| x |M|`` block is factored. Missing latents of categorical cells are
 drawn without truncation; their category follows by the argmax rule.
+
+The rows are drawn in tasks of up to :data:`._threads.ROW_CHUNK` rows of one
+group, each task with a random stream of its own (:mod:`._streams`), so
+that the draws run in parallel on several threads and give the same numbers
+on one.
 """
 
 import numpy as np
@@ -13,7 +18,8 @@ from numba import prange
 
 from ._jit import kernel, threaded_pair
 from ._linalg import cholesky_lower, lower_inverse, lower_transpose_times
-from ._threads import row_chunks, standard_normals
+from ._streams import step_key, stream_normal, task_stream
+from ._threads import row_chunks
 
 
 @kernel(inline=True)
@@ -30,20 +36,6 @@ def _missing_columns(group_missing, k, mis, obs):
             obs[n_obs] = t
             n_obs += 1
     return n_mis
-
-
-@kernel(inline=True)
-def missing_cells(group_ptr, group_missing):
-    """Number of missing cells of the rows of every missingness group: the
-    standard normals :func:`draw_missing` draws."""
-    n = 0
-    for k in range(group_missing.shape[0]):
-        n_mis = 0
-        for t in range(group_missing.shape[1]):
-            if group_missing[k, t]:
-                n_mis += 1
-        n += (group_ptr[k + 1] - group_ptr[k]) * n_mis
-    return n
 
 
 @kernel(inline=True)
@@ -65,22 +57,22 @@ def draw_missing(rng, values, means, precisions, group_rows, group_ptr, group_co
     group_missing : ndarray of bool (n_groups, p)
         Missing columns of each group.
     """
-    noise = standard_normals(rng, missing_cells(group_ptr, group_missing))
     draw_missing_from(
-        noise, values, means, precisions, group_rows, group_ptr, group_cov, group_missing
+        step_key(rng), values, means, precisions, group_rows, group_ptr, group_cov, group_missing
     )
 
 
 def _draw_missing_from(
-    noise, values, means, precisions, group_rows, group_ptr, group_cov, group_missing
+    key, values, means, precisions, group_rows, group_ptr, group_cov, group_missing
 ):
-    """:func:`draw_missing` given its standard normals ``noise``: ``|M|`` per
-    row, the rows of each group in order, group after group.
+    """:func:`draw_missing` given the key of its tasks' random streams.
 
     Serially, per group: its columns and, with more than one missing cell,
     the factors of :func:`_group_factors`;
     then the rows are drawn in parallel tasks of :data:`._threads.ROW_CHUNK`
-    rows (see :mod:`._threads`).
+    rows of one group, numbered group after group; task ``c`` draws the
+    ``|M|`` standard normals of each of its rows, in order, from stream
+    ``task_stream(key, c)`` (see :mod:`._streams`).
     """
     n_groups, p = group_missing.shape
     mis = np.empty((n_groups, p), np.int64)
@@ -88,11 +80,9 @@ def _draw_missing_from(
     n_mis = np.empty(n_groups, np.int64)
     inverse_space = np.empty((n_groups, p * p))  # L^{-1}, L L' = Q_MM
     coef_space = np.empty((n_groups, p * p))  # Q_MM^{-1} Q_MO
-    noise_start = np.zeros(n_groups + 1, np.int64)
     work = np.empty(3 * p * p)
     for k in range(n_groups):
         n_mis[k] = _missing_columns(group_missing, k, mis[k], obs[k])
-        noise_start[k + 1] = noise_start[k] + (group_ptr[k + 1] - group_ptr[k]) * n_mis[k]
         nm = n_mis[k]
         if nm > 1:
             _group_factors(
@@ -132,8 +122,7 @@ def _draw_missing_from(
             obs[k, : p - nm],
             inverse_space[k, : nm * nm].reshape((nm, nm)),
             coef_space[k, : nm * (p - nm)].reshape((nm, p - nm)),
-            noise,
-            noise_start[k] + (task_start[c] - group_ptr[k]) * nm,
+            task_stream(key, c),
         )
 
 
@@ -163,9 +152,9 @@ def _group_factors(precision, mis, obs, work, inverse, coef):
 
 
 @kernel(inline=True)
-def _draw_rows(values, means, precision, rows, start, stop, mis, obs, inverse, coef, noise, offset):
-    """Rows ``rows[start:stop]`` of one missingness group, from their
-    standard normals ``noise[offset:]`` (``len(mis)`` per row).
+def _draw_rows(values, means, precision, rows, start, stop, mis, obs, inverse, coef, stream):
+    """Rows ``rows[start:stop]`` of one missingness group, with ``len(mis)``
+    standard normals ``z`` per row from ``stream``.
 
     With a single missing cell ``c``: ``N(mu - Q_cO (y_O - mu_O) / q, 1 / q)``;
     otherwise ``mu_M - A (y_O - mu_O) + L^{-T} z`` with ``A = Q_MM^{-1} Q_MO``
@@ -181,13 +170,15 @@ def _draw_rows(values, means, precision, rows, start, stop, mis, obs, inverse, c
             acc = 0.0
             for o in obs:
                 acc += precision[col, o] * (values[row, o] - means[row, o])
-            values[row, col] = means[row, col] - acc / q + sd * noise[offset + r - start]
+            values[row, col] = means[row, col] - acc / q + sd * stream_normal(stream)
         return
     n_obs = obs.shape[0]
     residual = np.empty(n_obs)
+    z = np.empty(n_mis)
     for r in range(start, stop):
         row = rows[r]
-        base = offset + (r - start) * n_mis
+        for b in range(n_mis):
+            z[b] = stream_normal(stream)
         for o in range(n_obs):
             residual[o] = values[row, obs[o]] - means[row, obs[o]]
         for a in range(n_mis):
@@ -196,7 +187,7 @@ def _draw_rows(values, means, precision, rows, start, stop, mis, obs, inverse, c
                 shift += coef[a, o] * residual[o]
             spread = 0.0  # (L^{-T} z)_a
             for b in range(a, n_mis):
-                spread += inverse[b, a] * noise[base + b]
+                spread += inverse[b, a] * z[b]
             values[row, mis[a]] = means[row, mis[a]] - shift + spread
 
 
@@ -205,16 +196,16 @@ draw_missing_from, draw_missing_from_threaded = threaded_pair(_draw_missing_from
 
 @kernel(inline=True)
 def draw_missing_from_with(
-    parallel, noise, values, means, precisions, group_rows, group_ptr, group_cov, group_missing
+    parallel, key, values, means, precisions, group_rows, group_ptr, group_cov, group_missing
 ):
     """:func:`draw_missing_from`, threaded when ``parallel`` is not ``None``."""
     if parallel is None:
         draw_missing_from(
-            noise, values, means, precisions, group_rows, group_ptr, group_cov, group_missing
+            key, values, means, precisions, group_rows, group_ptr, group_cov, group_missing
         )
     else:
         draw_missing_from_threaded(
-            noise, values, means, precisions, group_rows, group_ptr, group_cov, group_missing
+            key, values, means, precisions, group_rows, group_ptr, group_cov, group_missing
         )
 
 
@@ -223,9 +214,16 @@ def draw_missing_with(
     parallel, rng, values, means, precisions, group_rows, group_ptr, group_cov, group_missing
 ):
     """:func:`draw_missing`, threaded when ``parallel`` is not ``None``."""
-    noise = standard_normals(rng, missing_cells(group_ptr, group_missing))
     draw_missing_from_with(
-        parallel, noise, values, means, precisions, group_rows, group_ptr, group_cov, group_missing
+        parallel,
+        step_key(rng),
+        values,
+        means,
+        precisions,
+        group_rows,
+        group_ptr,
+        group_cov,
+        group_missing,
     )
 
 

@@ -10,10 +10,13 @@ numba's threads for a chain run with ``n_threads > 1``.
 
 The results do not depend on the number of threads because
 
-* the chain keeps ONE random stream: a step first draws all its random
-  numbers serially, in the order of its clusters and rows, into a buffer
-  at offsets fixed by the layout (:func:`standard_normals`); the parallel
-  loop then only reads its own part of the buffer;
+* a step with random numbers draws them either serially, before its
+  parallel loop, in the order of its clusters (the random effects: a few
+  normals per cluster, into a buffer the loop reads its own part of), or,
+  with many draws (the missing values: one normal per missing cell), in
+  the loop from one random stream per task whose numbers depend on the
+  task's index and a key the step draws from the chain's generator only
+  (:mod:`._streams`);
 * every loop iteration writes only its own cluster's or row's outputs;
   sums across clusters are formed afterwards, serially, in cluster order
   (never a reduction inside a parallel loop), so the floating-point
@@ -88,16 +91,6 @@ def prefer_openmp(environ=os.environ, config=numba.config):
         return False
     config.THREADING_LAYER_PRIORITY = ["omp"] + [layer for layer in priority if layer != "omp"]
     return True
-
-
-@kernel(inline=True)
-def standard_normals(rng, n):
-    """``n`` standard normals drawn one by one, in order (the same numbers
-    as ``n`` successive ``rng.standard_normal()`` calls)."""
-    out = np.empty(n)
-    for i in range(n):
-        out[i] = rng.standard_normal()
-    return out
 
 
 @kernel(inline=True)
