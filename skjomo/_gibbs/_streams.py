@@ -58,7 +58,7 @@ def ziggurat_tables(r, v, density, inverse, bits):
 
     Returns
     -------
-    k : ndarray of uint64 (256,)
+    k : ndarray of int64 (256,)
         Layer ``i`` accepts without a density evaluation when the integer is
         below ``k[i]`` (``x`` inside the part of the layer under the curve).
     w : ndarray (256,)
@@ -67,11 +67,11 @@ def ziggurat_tables(r, v, density, inverse, bits):
         Density at each layer's right edge.
     """
     scale = float(2**bits)
-    k = np.zeros(256, np.uint64)
+    k = np.zeros(256, np.int64)
     w = np.empty(256)
     f = np.empty(256)
     q = v / density(r)
-    k[0] = np.uint64(r / q * scale)
+    k[0] = np.int64(r / q * scale)
     w[0] = q / scale
     w[255] = r / scale
     f[0] = 1.0
@@ -79,7 +79,7 @@ def ziggurat_tables(r, v, density, inverse, bits):
     x = r
     for i in range(254, 0, -1):
         inner = inverse(v / x + density(x))
-        k[i + 1] = np.uint64(inner / x * scale)
+        k[i + 1] = np.int64(inner / x * scale)
         x = inner
         f[i] = density(x)
         w[i] = x / scale
@@ -134,32 +134,35 @@ def stream_uniform(stream):
 
 
 @kernel(inline=True)
+def _layer_point(bits):
+    """A ziggurat draw's layer, sign and 52-bit magnitude from one 64-bit
+    value (low 8 bits: layer; next bit: sign; the 52 above: magnitude)."""
+    layer = np.intp(bits & np.uint64(0xFF))
+    negative = (bits & np.uint64(0x100)) != np.uint64(0)
+    magnitude = (bits >> np.uint64(9)) & np.uint64(0x000FFFFFFFFFFFFF)
+    # through int64 (the value fits): x86 converts signed integers to floats
+    # in one instruction, unsigned ones in several
+    return layer, negative, np.int64(magnitude)
+
+
+@kernel(inline=True)
 def stream_normal(stream):
     """Standard normal (ziggurat): the common case inline, the rest in
     :func:`_normal_rest`."""
-    bits = next_uint64(stream)
-    layer = np.intp(bits & np.uint64(0xFF))
-    bits >>= np.uint64(8)
-    magnitude = (bits >> np.uint64(1)) & np.uint64(0x000FFFFFFFFFFFFF)
+    layer, negative, magnitude = _layer_point(next_uint64(stream))
     if magnitude < _NORMAL_K[layer]:
-        # through int64 (the 52-bit value fits): x86 converts signed
-        # integers to floats in one instruction, unsigned ones in several
-        x = np.float64(np.int64(magnitude)) * _NORMAL_W[layer]
-        return -x if (bits & np.uint64(1)) != np.uint64(0) else x
-    return _normal_rest(stream, bits, layer)
+        x = np.float64(magnitude) * _NORMAL_W[layer]
+        return -x if negative else x
+    return _normal_rest(stream, layer, negative, magnitude)
 
 
 @kernel
-def _normal_rest(stream, bits, layer):
+def _normal_rest(stream, layer, negative, magnitude):
     """:func:`stream_normal` when its first value falls outside the
-    rectangle of its layer: the tail or wedge test, then new draws until
+    rectangle of its layer: the tail or wedge test, then new values until
     one is accepted."""
     while True:
-        negative = (bits & np.uint64(1)) != np.uint64(0)
-        magnitude = (bits >> np.uint64(1)) & np.uint64(0x000FFFFFFFFFFFFF)
         x = np.float64(magnitude) * _NORMAL_W[layer]
-        if magnitude < _NORMAL_K[layer]:
-            return -x if negative else x
         if layer == 0:  # the tail beyond r (Marsaglia, 1964)
             while True:
                 tail = -math.log1p(-stream_uniform(stream)) / _NORMAL_R
@@ -171,6 +174,7 @@ def _normal_rest(stream, bits, layer):
         )
         if wedge < math.exp(-0.5 * x * x):
             return -x if negative else x
-        bits = next_uint64(stream)
-        layer = np.intp(bits & np.uint64(0xFF))
-        bits >>= np.uint64(8)
+        layer, negative, magnitude = _layer_point(next_uint64(stream))
+        if magnitude < _NORMAL_K[layer]:
+            x = np.float64(magnitude) * _NORMAL_W[layer]
+            return -x if negative else x
